@@ -1,0 +1,87 @@
+"""tinygrad-rnn: a NumPy autograd engine that records recurrent networks as graphs.
+
+    import tinygrad_rnn as tr
+    W = tr.Tensor(np.random.randn(3, 3), requires_grad=True, name="W_hh")
+    h = tr.Tensor(np.zeros(3))
+    for t in range(4):
+        with tr.scope(f"t{t}"):
+            h = (W @ h + 1.0).tanh()
+    h.sum().backward()        # W.grad: the sum of four contributions, one per step
+    tr.trace(h)               # the recorded graph as data
+"""
+
+from . import functional
+from .autograd import (
+    AnomalyError,
+    BackwardPass,
+    Graph,
+    NodeRecord,
+    TensorRecord,
+    current_scope,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    scope,
+    trace,
+)
+from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .ops import (
+    ShapeError,
+    cat,
+    chunk,
+    concat,
+    embedding,
+    exp,
+    log,
+    matmul,
+    relu,
+    sigmoid,
+    split,
+    stack,
+    tanh,
+    where,
+)
+from .tensor import Parameter, Tensor, get_default_dtype, set_default_dtype
+
+F = functional
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError",
+    "BackwardPass",
+    "F",
+    "Graph",
+    "GradcheckError",
+    "NodeRecord",
+    "Parameter",
+    "ShapeError",
+    "Tensor",
+    "TensorRecord",
+    "cat",
+    "chunk",
+    "concat",
+    "current_scope",
+    "detect_anomaly",
+    "embedding",
+    "enable_grad",
+    "exp",
+    "functional",
+    "get_default_dtype",
+    "gradcheck",
+    "is_grad_enabled",
+    "log",
+    "matmul",
+    "no_grad",
+    "numerical_grad",
+    "relu",
+    "scope",
+    "set_default_dtype",
+    "sigmoid",
+    "split",
+    "stack",
+    "tanh",
+    "trace",
+    "where",
+]

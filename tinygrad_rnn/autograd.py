@@ -1,0 +1,349 @@
+"""The graph walk: recording switches, scopes, backward, and the recorded graph as data.
+
+Every op call (see ``ops.py``) leaves a *node* behind: the op, its input
+tensors, what it saved for backward, and the scope path that was open when it
+ran. ``backward()`` visits those nodes in reverse topological order and applies
+the chain rule at each one:
+
+    grad(input) += local_derivative(node) . grad(output)
+
+The walk is iterative (an explicit stack, no recursion), so a graph that is
+10,000 ops deep, such as an RNN unrolled over 10,000 time steps, is fine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+
+class _State:
+    """Global switches read by every op call (one instance, module level)."""
+
+    grad_enabled = True
+    anomaly = False
+    scope = ""  # the open scope path, e.g. "lstm/l0/fwd/t3"
+
+
+STATE = _State()
+
+
+class AnomalyError(FloatingPointError):
+    """Raised in anomaly mode by the first op whose output or gradient is NaN/Inf."""
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Run ops without recording them: no nodes, no gradients (evaluation, sampling)."""
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = False
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Turn recording back on inside a ``no_grad`` block."""
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = True
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True when ops are being recorded."""
+    return STATE.grad_enabled
+
+
+@contextlib.contextmanager
+def scope(name: str) -> Iterator[str]:
+    """Open a named scope; every node recorded inside carries the nested path.
+
+    >>> with scope("rnn"), scope("t3"):
+    ...     h = (W @ h).tanh()        # its nodes are tagged "rnn/t3"
+    """
+    name = str(name)
+    if not name or "/" in name:
+        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
+    previous = STATE.scope
+    STATE.scope = f"{previous}/{name}" if previous else name
+    try:
+        yield STATE.scope
+    finally:
+        STATE.scope = previous
+
+
+def current_scope() -> str:
+    """The scope path open right now ("" at top level)."""
+    return STATE.scope
+
+
+@contextlib.contextmanager
+def detect_anomaly(enabled: bool = True) -> Iterator[None]:
+    """Check every op's output (forward) and every gradient (backward) for NaN/Inf.
+
+    The first op that produces one raises ``AnomalyError`` naming the op, its
+    scope and its input shapes. Costs one ``isfinite`` pass per op.
+    """
+    previous = STATE.anomaly
+    STATE.anomaly = enabled
+    try:
+        yield
+    finally:
+        STATE.anomaly = previous
+
+
+def describe(node: Any) -> str:
+    """'tanh at scope rnn/l0/t2 (inputs (3, 4))' — used in error messages."""
+    shapes = ", ".join(str(t.shape) for t in node.inputs)
+    where = f" at scope '{node.scope}'" if node.scope else ""
+    return f"{node.name}{where} (input shapes {shapes})"
+
+
+def check_finite(node: Any, arrays: Any, what: str) -> None:
+    """Anomaly mode: raise if any array is NaN/Inf, naming the node."""
+    for array in arrays:
+        if array is not None and not np.all(np.isfinite(array)):
+            bad = [i for i, t in enumerate(node.inputs) if not np.all(np.isfinite(t.data))]
+            note = f"; inputs {bad} were already non-finite" if bad else ""
+            raise AnomalyError(f"{what} of {describe(node)} contains NaN or Inf{note}")
+
+
+def topological_order(root: Any) -> list[Any]:
+    """Nodes reachable from ``root``'s producer, inputs before outputs (iterative DFS)."""
+    start = root._node
+    if start is None:
+        return []
+    order: list[Any] = []
+    visited: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(start, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for t in reversed(node.inputs):
+            parent = t._node
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
+    """slots[index] += grad, without ever writing into an array we don't own."""
+    current = slots[index]
+    if current is None:
+        slots[index] = grad
+    elif slots[-1] & (1 << index):  # we own it: add in place
+        current += grad
+    else:
+        slots[index] = current + grad
+        slots[-1] |= 1 << index
+
+
+@dataclass
+class NodeEvent:
+    """What one step of the backward pass did at one node."""
+
+    node: Any
+    grad_outputs: tuple  # upstream gradient for each output
+    grad_inputs: tuple  # gradient sent to each input (None where not needed)
+
+
+class BackwardPass:
+    """The backward pass as a sequence of node steps (``backward()`` runs them all).
+
+    Kept separate so that a stepper can run it one node at a time and still get
+    exactly the numbers ``backward()`` gets.
+    """
+
+    def __init__(self, root: Any, grad: np.ndarray, retain_grads: bool = True):
+        self.root = root
+        self.order = topological_order(root)
+        self.position = len(self.order)  # nodes left to process: order[:position]
+        self.retain_grads = retain_grads
+        # per node: one gradient slot per output, plus an "owned" bit mask at the end
+        self.pending: dict[int, list] = {}
+        if root._node is None:
+            _to_leaf(root, grad)
+        else:
+            slots = [None] * (len(root._node.outputs) + 1)
+            slots[-1] = 0
+            slots[root._index] = grad
+            self.pending[id(root._node)] = slots
+
+    @property
+    def done(self) -> bool:
+        return self.position == 0
+
+    def step(self) -> NodeEvent:
+        """Process the next node: apply its local rule, pass gradients to its inputs."""
+        self.position -= 1
+        node = self.order[self.position]
+        slots = self.pending.pop(id(node), None)
+        grad_outputs = tuple(slots[:-1]) if slots else (None,) * len(node.outputs)
+        if self.retain_grads:
+            for ref, g in zip(node.outputs, grad_outputs):
+                out = ref()
+                if out is not None and g is not None:
+                    out.grad = g
+        if all(g is None for g in grad_outputs):
+            return NodeEvent(node, grad_outputs, (None,) * len(node.inputs))
+        if len(node.outputs) == 1:
+            grad_inputs = node.backward(grad_outputs[0])
+        else:
+            grad_inputs = node.backward(grad_outputs)
+        if STATE.anomaly:
+            check_finite(node, grad_inputs, "gradient")
+        for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
+            if not needed or g is None:
+                continue
+            parent = t._node
+            if parent is None:
+                _to_leaf(t, g)
+            else:
+                slots = self.pending.get(id(parent))
+                if slots is None:
+                    slots = [None] * (len(parent.outputs) + 1)
+                    slots[-1] = 0
+                    self.pending[id(parent)] = slots
+                _accumulate(slots, t._index, g)
+        return NodeEvent(node, grad_outputs, tuple(grad_inputs))
+
+    def run(self) -> None:
+        while self.position:
+            self.step()
+
+
+def _to_leaf(leaf: Any, grad: np.ndarray) -> None:
+    """Leaves (parameters, inputs) accumulate across uses *and* across backward calls."""
+    if not leaf.requires_grad:
+        return
+    if leaf.grad is None:
+        leaf.grad = np.array(grad, dtype=leaf.data.dtype, copy=True)
+    else:
+        leaf.grad += grad
+
+
+def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
+    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: nothing it depends on "
+            "requires grad (was it computed under no_grad(), or from detached tensors?)"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() needs a gradient argument for a non-scalar tensor of shape "
+                f"{root.shape}: pass grad= of the same shape, or reduce first (e.g. .sum())"
+            )
+        grad = np.ones_like(root.data)
+    else:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+        if grad.shape != root.shape:
+            raise ValueError(
+                f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}"
+            )
+    BackwardPass(root, grad, retain_grads).run()
+
+
+# ---------------------------------------------------------------------------
+# The recorded graph as plain data (for viz, the stepper, symbolic).
+
+
+@dataclass
+class TensorRecord:
+    """One tensor in a recorded graph."""
+
+    id: int
+    tensor: Any
+    name: str | None
+    shape: tuple
+    kind: str  # "parameter", "input" (leaf needing grad), "constant", or "intermediate"
+    producer: int | None = None  # index of the node that made it
+    consumers: list[int] = field(default_factory=list)  # indices of nodes that read it
+
+
+@dataclass
+class NodeRecord:
+    """One op application in a recorded graph."""
+
+    index: int
+    op: str
+    scope: str
+    formula: str
+    inputs: tuple[int, ...]  # tensor ids
+    outputs: tuple[int, ...]  # tensor ids (outputs nobody kept are left out)
+    node: Any  # the op object itself: its saved values are attributes
+
+
+@dataclass
+class Graph:
+    """The computation that produced ``root``: nodes in topological order, and tensors."""
+
+    root: int
+    nodes: list[NodeRecord]
+    tensors: dict[int, TensorRecord]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def scopes(self) -> list[str]:
+        """Every scope path that some node was recorded in, in first-seen order."""
+        return list(dict.fromkeys(n.scope for n in self.nodes))
+
+    def parameters(self) -> list[TensorRecord]:
+        return [t for t in self.tensors.values() if t.kind == "parameter"]
+
+    def __repr__(self) -> str:
+        return (
+            f"Graph({len(self.nodes)} nodes, {len(self.tensors)} tensors, "
+            f"{len(self.parameters())} parameters, {len(self.scopes())} scopes)"
+        )
+
+
+def trace(root: Any) -> Graph:
+    """Return the graph recorded behind ``root`` as plain data."""
+    order = topological_order(root)
+    tensors: dict[int, TensorRecord] = {}
+
+    def record(t: Any) -> TensorRecord:
+        rec = tensors.get(id(t))
+        if rec is None:
+            if t._node is not None:
+                kind = "intermediate"
+            elif getattr(t, "is_parameter", False):
+                kind = "parameter"
+            else:
+                kind = "input" if t.requires_grad else "constant"
+            rec = TensorRecord(id(t), t, t.name, t.shape, kind)
+            tensors[id(t)] = rec
+        return rec
+
+    nodes = []
+    for index, node in enumerate(order):
+        ins = tuple(record(t).id for t in node.inputs)
+        outs = []
+        for ref in node.outputs:
+            out = ref()
+            if out is not None:
+                rec = record(out)
+                rec.producer = index
+                outs.append(rec.id)
+        for tid in dict.fromkeys(ins):
+            tensors[tid].consumers.append(index)
+        nodes.append(NodeRecord(index, node.name, node.scope, node.formula, ins, tuple(outs), node))
+    record(root)
+    return Graph(id(root), nodes, tensors)

@@ -1,0 +1,604 @@
+"""Primitive ops: each one's forward, backward and local derivative side by side.
+
+An op is a class. Calling ``Op.apply(*inputs)`` runs ``forward`` on the inputs'
+NumPy arrays and, when recording, keeps the op object as the *node* of the
+graph: it remembers its inputs, whatever ``forward`` saved on ``self``, and
+the scope path open at the time. ``backward(g)`` receives the gradient of the
+loss with respect to the op's output and returns one gradient per input:
+the chain rule, dL/dx = dL/dy * dy/dx, with dy/dx written out in ``formula``.
+
+Broadcasting: when an input was broadcast in forward, its gradient is summed
+back to the input's shape (``unbroadcast``), because a broadcast input is an
+input used many times.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Sequence
+
+import numpy as np
+
+from .autograd import STATE, check_finite
+from .tensor import Tensor
+
+
+class ShapeError(ValueError):
+    """Shapes that don't fit an op; the message names the op, the shapes and the scope."""
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: undo NumPy broadcasting in the backward pass."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+class Op:
+    """Base class of every primitive. Subclasses define ``forward`` and ``backward``."""
+
+    name = "op"
+    formula = ""  # the local derivative, one line, shown by the stepper
+
+    # set by apply() when the call is recorded
+    inputs: tuple[Tensor, ...] = ()
+    outputs: tuple = ()
+    needs: tuple[bool, ...] = ()
+    scope = ""
+
+    def forward(self, *arrays: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Any:
+        """Run the op on tensors (or numbers/arrays, taken as constants) and record it."""
+        tensors = _as_tensors(inputs)
+        node = cls()
+        try:
+            out = node.forward(*[t.data for t in tensors], **params)
+        except (ValueError, IndexError, TypeError) as error:
+            raise _op_error(cls, tensors, error) from None
+        record = STATE.grad_enabled and any(t.requires_grad for t in tensors)
+        if record:
+            node.inputs = tensors
+            node.needs = tuple(t.requires_grad for t in tensors)
+            node.scope = STATE.scope
+        if isinstance(out, tuple):
+            results = tuple(Tensor._wrap(o, node if record else None, i) for i, o in enumerate(out))
+            node.outputs = tuple(weakref.ref(r) for r in results)
+        else:
+            results = Tensor._wrap(out, node if record else None, 0)
+            node.outputs = (weakref.ref(results),)
+        if STATE.anomaly:
+            node.inputs = tensors
+            node.scope = STATE.scope
+            check_finite(node, out if isinstance(out, tuple) else (out,), "output")
+        return results
+
+    def saved(self) -> dict[str, Any]:
+        """What forward kept for backward (attributes set on the node), by name."""
+        return dict(vars(self))
+
+    def __repr__(self) -> str:
+        where = f" @ {self.scope}" if self.scope else ""
+        return f"<{self.name}{where}>"
+
+
+def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
+    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input."""
+    if all(isinstance(x, Tensor) for x in inputs):
+        return tuple(inputs)
+    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
+    return tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=dtype) for x in inputs)
+
+
+def _op_error(cls: type, tensors: Sequence[Tensor], error: Exception) -> Exception:
+    """Turn a NumPy error inside an op into one a student can act on."""
+    shapes = " and ".join(str(t.shape) for t in tensors)
+    where = f" (in scope '{STATE.scope}')" if STATE.scope else ""
+    detail = getattr(cls, "explain", None)
+    reason = detail([t.shape for t in tensors]) if detail else None
+    message = f"{cls.name}: {reason}{where}" if reason else f"{cls.name}: {error} — input shapes {shapes}{where}"
+    if isinstance(error, IndexError):
+        return IndexError(message)
+    if isinstance(error, TypeError):
+        return TypeError(message)
+    return ShapeError(message)
+
+
+def _broadcast_explain(shapes: list[tuple]) -> str | None:
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return f"shapes {' and '.join(map(str, shapes))} cannot be broadcast together"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Element-wise arithmetic (with broadcasting)
+
+
+class Add(Op):
+    name = "add"
+    formula = "d(a+b)/da = 1,  d(a+b)/db = 1"
+    explain = staticmethod(_broadcast_explain)
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+
+
+class Sub(Op):
+    name = "sub"
+    formula = "d(a-b)/da = 1,  d(a-b)/db = -1"
+    explain = staticmethod(_broadcast_explain)
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, g):
+        gb = -unbroadcast(g, self.shapes[1]) if self.needs[1] else None
+        return unbroadcast(g, self.shapes[0]), gb
+
+
+class Mul(Op):
+    name = "mul"
+    formula = "d(a*b)/da = b,  d(a*b)/db = a"
+    explain = staticmethod(_broadcast_explain)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        ga = unbroadcast(g * self.b, self.a.shape) if self.needs[0] else None
+        gb = unbroadcast(g * self.a, self.b.shape) if self.needs[1] else None
+        return ga, gb
+
+
+class Div(Op):
+    name = "div"
+    formula = "d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2"
+    explain = staticmethod(_broadcast_explain)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        ga = unbroadcast(g / self.b, self.a.shape) if self.needs[0] else None
+        gb = unbroadcast(-g * self.a / (self.b * self.b), self.b.shape) if self.needs[1] else None
+        return ga, gb
+
+
+class Neg(Op):
+    name = "neg"
+    formula = "d(-x)/dx = -1"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Pow(Op):
+    name = "pow"
+    formula = "d(x^p)/dx = p * x^(p-1)"
+
+    def forward(self, x, exponent):
+        self.x, self.p = x, exponent
+        return x**exponent
+
+    def backward(self, g):
+        return (g * self.p * self.x ** (self.p - 1),)
+
+
+# ---------------------------------------------------------------------------
+# Matrix product
+
+
+class MatMul(Op):
+    name = "matmul"
+    formula = "Y = A @ B:  dL/dA = dL/dY @ B^T,  dL/dB = A^T @ dL/dY"
+
+    @staticmethod
+    def explain(shapes):
+        a, b = shapes
+        if len(a) < 2 or len(b) < 2:
+            return None
+        if a[-1] != b[-2]:
+            return f"cannot multiply {a} @ {b}: inner dimensions {a[-1]} != {b[-2]}"
+        return _broadcast_explain([a[:-2], b[:-2]])
+
+    def forward(self, a, b):
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError("matmul primitive needs 2-D or batched operands (use tr.matmul)")
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        ga = unbroadcast(g @ np.swapaxes(self.b, -1, -2), self.a.shape) if self.needs[0] else None
+        gb = unbroadcast(np.swapaxes(self.a, -1, -2) @ g, self.b.shape) if self.needs[1] else None
+        return ga, gb
+
+
+# ---------------------------------------------------------------------------
+# Element-wise functions
+
+
+class Exp(Op):
+    name = "exp"
+    formula = "d exp(x)/dx = exp(x)"
+
+    def forward(self, x):
+        self.y = np.exp(x)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y,)
+
+
+class Log(Op):
+    name = "log"
+    formula = "d log(x)/dx = 1/x"
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, g):
+        return (g / self.x,)
+
+
+class Tanh(Op):
+    name = "tanh"
+    formula = "d tanh(x)/dx = 1 - tanh(x)^2"
+
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, g):
+        return (g * (1 - self.y * self.y),)
+
+
+class Sigmoid(Op):
+    name = "sigmoid"
+    formula = "d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))"
+
+    def forward(self, x):
+        # exp(-|x|) never overflows: 1/(1+e) for x >= 0, e/(1+e) for x < 0
+        e = np.exp(-np.abs(x))
+        self.y = np.where(x >= 0, 1, e) / (1 + e)
+        return self.y
+
+    def backward(self, g):
+        return (g * self.y * (1 - self.y),)
+
+
+class ReLU(Op):
+    name = "relu"
+    formula = "d relu(x)/dx = 1 if x > 0 else 0"
+
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+# ---------------------------------------------------------------------------
+# Reductions
+
+
+def _keep(g: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    """Put back the reduced axes as size-1 axes so ``g`` broadcasts over the input."""
+    if axis is None or keepdims:
+        return g
+    return np.expand_dims(g, axis)
+
+
+class Sum(Op):
+    name = "sum"
+    formula = "d sum(x)/dx_i = 1  (the gradient is copied to every summed element)"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+
+    def backward(self, g):
+        return (np.broadcast_to(_keep(g, self.axis, self.keepdims), self.shape),)
+
+
+class Mean(Op):
+    name = "mean"
+    formula = "d mean(x)/dx_i = 1/n"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        y = np.asarray(x.mean(axis=axis, keepdims=keepdims))
+        self.n = x.size // max(y.size, 1) if x.size else 1
+        return y
+
+    def backward(self, g):
+        return (np.broadcast_to(_keep(g, self.axis, self.keepdims) / self.n, self.shape),)
+
+
+class Max(Op):
+    name = "max"
+    formula = "d max(x)/dx_i = 1 where x_i is the max (shared equally between ties), else 0"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+        top = x.max(axis=axis, keepdims=True)
+        self.mask = x == top
+        return np.asarray(top if keepdims else np.squeeze(top, axis=axis))
+
+    def backward(self, g):
+        share = self.mask / self.mask.sum(axis=self.axis, keepdims=True)
+        return (share * _keep(g, self.axis, self.keepdims),)
+
+
+# ---------------------------------------------------------------------------
+# Shape ops: they move numbers around, so backward moves gradients back
+
+
+class Reshape(Op):
+    name = "reshape"
+    formula = "gradient reshaped back to the input's shape"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Transpose(Op):
+    name = "transpose"
+    formula = "gradient permuted back by the inverse permutation"
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return np.transpose(x, axes)
+
+    def backward(self, g):
+        return (np.transpose(g, np.argsort(self.axes)),)
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic indexing (ints, slices, None, ...) never repeats an element."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
+
+
+class GetItem(Op):
+    name = "getitem"
+    formula = "d x[idx]/dx = 1 at idx, else 0  (repeated indices add up: scatter-add)"
+
+    def forward(self, x, index):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as error:
+            raise IndexError(f"{error} (indexing a tensor of shape {x.shape})") from None
+
+    def backward(self, g):
+        full = np.zeros(self.shape, dtype=self.dtype)
+        if _is_basic(self.index):
+            full[self.index] = g
+        else:
+            np.add.at(full, self.index, g)
+        return (full,)
+
+
+class Concat(Op):
+    name = "concat"
+    formula = "gradient cut back into the pieces along the joined axis"
+
+    @staticmethod
+    def explain(shapes):
+        return f"pieces must agree on every axis but the joined one; got {', '.join(map(str, shapes))}"
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        return tuple(np.split(g, self.bounds, axis=self.axis))
+
+
+class Stack(Op):
+    name = "stack"
+    formula = "gradient sliced back into the stacked pieces"
+
+    @staticmethod
+    def explain(shapes):
+        return f"stacked tensors must all have the same shape; got {', '.join(map(str, shapes))}"
+
+    def forward(self, *xs, axis=0):
+        self.axis, self.count = axis, len(xs)
+        return np.stack(xs, axis=axis)
+
+    def backward(self, g):
+        return tuple(np.moveaxis(g, self.axis, 0))
+
+
+class Split(Op):
+    """One input, several outputs (PyTorch's ``split`` by sizes)."""
+
+    name = "split"
+    formula = "gradients of the pieces joined back together (zeros for unused pieces)"
+
+    def forward(self, x, sizes, axis=0):
+        if sum(sizes) != x.shape[axis]:
+            raise ValueError(f"split sizes {list(sizes)} don't add up to {x.shape[axis]} (axis {axis})")
+        self.shape, self.dtype, self.axis, self.sizes = x.shape, x.dtype, axis, sizes
+        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+    def backward(self, grads):
+        pieces = []
+        for g, n in zip(grads, self.sizes):
+            if g is None:
+                shape = list(self.shape)
+                shape[self.axis] = n
+                g = np.zeros(shape, dtype=self.dtype)
+            pieces.append(g)
+        return (np.concatenate(pieces, axis=self.axis),)
+
+
+class Where(Op):
+    name = "where"
+    formula = "d where(m, a, b)/da = m,  d where(m, a, b)/db = 1 - m"
+    explain = staticmethod(_broadcast_explain)
+
+    def forward(self, a, b, mask):
+        self.mask, self.shapes = mask, (a.shape, b.shape)
+        return np.where(mask, a, b)
+
+    def backward(self, g):
+        zero = np.zeros((), dtype=g.dtype)
+        ga = unbroadcast(np.where(self.mask, g, zero), self.shapes[0]) if self.needs[0] else None
+        gb = unbroadcast(np.where(self.mask, zero, g), self.shapes[1]) if self.needs[1] else None
+        return ga, gb
+
+
+class Embedding(Op):
+    name = "embedding"
+    formula = "out[k] = W[ids[k]]:  dL/dW[ids[k]] += dL/dout[k]  (scatter-add)"
+
+    def forward(self, weight, ids):
+        self.shape, self.dtype, self.ids = weight.shape, weight.dtype, ids
+        try:
+            return weight[ids]
+        except IndexError:
+            raise IndexError(
+                f"token ids must be in [0, {weight.shape[0]}); got min {ids.min()}, max {ids.max()}"
+            ) from None
+
+    def backward(self, g):
+        full = np.zeros(self.shape, dtype=self.dtype)
+        np.add.at(full, self.ids.reshape(-1), g.reshape(-1, self.shape[-1]))
+        return (full,)
+
+
+# ---------------------------------------------------------------------------
+# Function forms (what ``import tinygrad_rnn as tr`` exposes)
+
+
+def _axis(axis: Any, dim: Any) -> Any:
+    """Accept NumPy's ``axis=`` and PyTorch's ``dim=``."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give axis= or dim=, not both")
+        return tuple(dim) if isinstance(dim, list) else dim
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def tanh(x: Any) -> Tensor:
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Any) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def relu(x: Any) -> Tensor:
+    return ReLU.apply(x)
+
+
+def exp(x: Any) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Any) -> Tensor:
+    return Log.apply(x)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b for 1-D, 2-D and batched operands (1-D operands as in NumPy)."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b, dtype=a.dtype)
+    if a.ndim >= 2 and b.ndim >= 2:
+        return MatMul.apply(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    out = MatMul.apply(a2, b2)
+    shape = out.shape
+    if a.ndim == 1:
+        shape = shape[:-2] + shape[-1:]
+    if b.ndim == 1:
+        shape = shape[:-1]
+    return out.reshape(shape)
+
+
+def where(mask: Any, a: Any, b: Any) -> Tensor:
+    """Element-wise choice: ``a`` where ``mask`` is true, else ``b`` (mask gets no gradient)."""
+    mask = np.asarray(getattr(mask, "data", mask), dtype=bool)
+    return Where.apply(a, b, mask=mask)
+
+
+def concat(tensors: Sequence[Any], axis: int | None = None, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (``torch.cat``)."""
+    axis = _axis(axis, dim)
+    if not tensors:
+        raise ValueError("concat: needs at least one tensor")
+    return Concat.apply(*tensors, axis=0 if axis is None else axis)
+
+
+cat = concat
+
+
+def stack(tensors: Sequence[Any], axis: int | None = None, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    axis = _axis(axis, dim)
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    return Stack.apply(*tensors, axis=0 if axis is None else axis)
+
+
+def split(x: Tensor, split_size_or_sections: Any, axis: int | None = None, dim: int | None = None):
+    """Cut into pieces of a given size (int) or sizes (list), as ``torch.split``."""
+    axis = _axis(axis, dim)
+    axis = 0 if axis is None else axis % max(x.ndim, 1)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+    return list(Split.apply(x, sizes=tuple(sizes), axis=axis))
+
+
+def chunk(x: Tensor, chunks: int, axis: int | None = None, dim: int | None = None):
+    """Cut into ``chunks`` nearly equal pieces, as ``torch.chunk``."""
+    axis = _axis(axis, dim)
+    axis = 0 if axis is None else axis
+    return split(x, -(-x.shape[axis] // chunks), axis=axis)
+
+
+def embedding(weight: Tensor, ids: Any) -> Tensor:
+    """Rows of ``weight`` picked by integer ``ids`` (any shape): out.shape = ids.shape + (D,)."""
+    ids = np.asarray(getattr(ids, "data", ids))
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
+    return Embedding.apply(weight, ids=ids)

@@ -1,0 +1,1 @@
+"""viz: draw graphs recorded by tinygrad_rnn with Graphviz."""
