@@ -1,0 +1,16 @@
+"""The stories of the lecture notes, each a small training run with pictures.
+
+Each story module has ``configure(parser)`` and ``run(args) -> int``, shared
+by ``tinygrad-rnn train <story>`` and the thin scripts in ``examples/``, and
+a ``train(...)`` (or ``train_one``) function returning the numbers as a dict.
+"""
+
+# name -> (module, one-line help)
+STORIES: dict[str, tuple[str, str]] = {
+    "char-lm": ("tinygrad_rnn.stories.char_lm", "character-level language model vs an n-gram baseline"),
+    "adding": ("tinygrad_rnn.stories.adding", "the adding problem: long-range memory, RNN vs LSTM vs GRU"),
+    "sine": ("tinygrad_rnn.stories.sine", "sine wave: many-to-one prediction and autoregressive generation"),
+    "seq2seq": ("tinygrad_rnn.stories.seq2seq", "encoder-decoder on digit strings, greedy decoding"),
+    "slot-filling": ("tinygrad_rnn.stories.slot_filling", "slot filling: feed-forward vs (bidirectional) RNN"),
+    "gradient-flow": ("tinygrad_rnn.stories.gradient_flow", "vanishing and exploding gradients, with pictures"),
+}

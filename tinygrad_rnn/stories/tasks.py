@@ -118,6 +118,14 @@ class Seq2SeqData:
     decoder_input: np.ndarray
     decoder_target: np.ndarray
 
+    def take(self, columns: np.ndarray) -> Seq2SeqData:
+        """The pairs at the given positions."""
+        cols = np.asarray(columns, dtype=np.int64)
+        return Seq2SeqData(
+            [self.sources[i] for i in cols], [self.targets[i] for i in cols],
+            self.source[:, cols], self.decoder_input[:, cols], self.decoder_target[:, cols],
+        )
+
 
 def digit_task(task: str, n: int, digits: int, rng: np.random.Generator) -> Seq2SeqData:
     """``task`` "reverse": 'd1..dk' -> 'dk..d1' (k = ``digits``); "add": 'aaa+bbb' -> the sum.

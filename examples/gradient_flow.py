@@ -1,0 +1,16 @@
+"""Vanishing and exploding gradients: norms of dL/dh_t, |prod b_j| tables, clipping.
+
+Run `python examples/gradient_flow.py --help` for the options; the story itself (and
+`tinygrad-rnn train`, which runs the same code) is in tinygrad_rnn/stories/gradient_flow.py.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
+
+from tinygrad_rnn.stories import gradient_flow  # noqa: E402
+from tinygrad_rnn.stories.common import script_main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(script_main(gradient_flow))

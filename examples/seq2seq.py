@@ -1,0 +1,16 @@
+"""An encoder-decoder that reverses (or adds) digit strings: teacher forcing, greedy decoding.
+
+Run `python examples/seq2seq.py --help` for the options; the story itself (and
+`tinygrad-rnn train`, which runs the same code) is in tinygrad_rnn/stories/seq2seq.py.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
+
+from tinygrad_rnn.stories import seq2seq  # noqa: E402
+from tinygrad_rnn.stories.common import script_main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(script_main(seq2seq))

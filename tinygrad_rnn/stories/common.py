@@ -1,0 +1,81 @@
+"""Pieces every story shares: building a recurrent layer by name, progress lines, results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KINDS = ("rnn", "lstm", "gru")
+
+
+def recurrent(kind: str, input_size: int, hidden_size: int, **options: Any):
+    """``tr.nn.RNN``, ``LSTM`` or ``GRU`` by its lowercase name (PyTorch's arguments)."""
+    from .. import nn
+
+    layers = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+    if kind not in layers:
+        raise ValueError(f"unknown cell kind {kind!r}: use one of {', '.join(KINDS)}")
+    return layers[kind](input_size, hidden_size, **options)
+
+
+def last_hidden(h_n: Any):
+    """h_n from a layer's second output: LSTMs return (h_n, c_n), the others h_n."""
+    return h_n[0] if isinstance(h_n, tuple) else h_n
+
+
+class Progress:
+    """Prints one line per report, with the seconds since the story started."""
+
+    def __init__(self, quiet: bool = False):
+        self.start = time.perf_counter()
+        self.quiet = quiet
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{self.elapsed:6.1f}s] {message}", flush=True)
+
+
+def add_common_options(parser: argparse.ArgumentParser, name: str) -> None:
+    """--seed, --out (default ``tinygrad-rnn-out/<name>``) and --quiet, the same in every story."""
+    out = f"tinygrad-rnn-out/{name}"
+    parser.add_argument("--seed", type=int, default=0, help="random seed for data and weights (default 0)")
+    parser.add_argument("--out", default=out, help=f"folder for pictures and results (default {out})")
+    parser.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+
+def script_main(module: Any, argv: list[str] | None = None) -> int:
+    """Run a story as a stand-alone script (what the files in ``examples/`` call)."""
+    parser = argparse.ArgumentParser(description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.configure(parser)
+    return int(module.run(parser.parse_args(argv)) or 0)
+
+
+def positive(name: str, *values: float) -> None:
+    """Stop with a clear message when a size or count on the command line is not positive."""
+    if any(v <= 0 for v in values):
+        raise SystemExit(f"{name} must be positive")
+
+
+def save_results(out: str | Path, name: str, results: dict[str, Any]) -> Path:
+    """Write the numbers behind a story's pictures as JSON next to them."""
+    path = Path(out) / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=_plain) + "\n", encoding="utf-8")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -1,0 +1,230 @@
+"""Vanishing and exploding gradients: how much of dL/dh_T reaches h_t, and why.
+
+Backpropagation through time multiplies one local factor per step. For a
+scalar state s_k = f(s_{k-1}, x_k) with b_j = ds_j/ds_{j-1}, the gradient that
+step k's loss sends back to step i < k is
+
+    dL/ds_i = (prod_{j=i+1..k} b_j) dL/ds_k,
+
+which is the closed form z_k = a_k + sum_{i<k} (prod_{j=i+1..k} b_j) a_i of
+the notes read backwards. A product of many factors below 1 vanishes and of
+many above 1 explodes. For a vanilla RNN b_j = w (1 - h_j^2); for the LSTM's
+cell state, b_j = f_j, the forget gate, which the network can hold near 1
+(the "constant error carousel"); for a GRU the direct path carries z_j.
+
+Three pictures: the norm of dL/dh_t against the distance T - t for each cell
+(hidden size H, averaged over seeds); the table |prod b_j| for every (i, k)
+with H = 1, where the b_j are read off autograd one step at a time; and a
+ReLU RNN whose gradients explode, trained with and without clipping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import plot
+from .common import KINDS, Progress, add_common_options, positive, save_results
+
+
+def make_cell(kind: str, input_size: int, hidden: int, seed: int):
+    from .. import nn
+
+    cells = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
+    if kind not in cells:
+        raise ValueError(f"unknown cell kind {kind!r}: use one of {', '.join(KINDS)}")
+    return cells[kind](input_size, hidden, rng=seed)
+
+
+def hidden_gradient_norms(kind: str, steps: int, hidden: int, input_size: int, seed: int) -> np.ndarray:
+    """||dL/dh_t|| for t = 1..steps, with L = sum(h_T), from one unrolled cell at PyTorch's init."""
+    from ..tensor import Tensor
+
+    cell = make_cell(kind, input_size, hidden, seed)
+    xs = np.random.default_rng(seed).standard_normal((steps, 1, input_size))
+    h = Tensor(np.zeros((1, hidden)))
+    c = Tensor(np.zeros((1, hidden)))
+    states = []
+    for t in range(steps):
+        if kind == "lstm":
+            h, c = cell(Tensor(xs[t]), (h, c))
+        else:
+            h = cell(Tensor(xs[t]), h)
+        states.append(h)
+    h.sum().backward()
+    return np.array([np.linalg.norm(s.grad) if s.grad is not None else 0.0 for s in states])
+
+
+def local_factors(kind: str, steps: int, seed: int) -> np.ndarray:
+    """b_j = ds_j/ds_{j-1}, j = 1..steps, for a cell with one hidden unit, each from autograd.
+
+    s is h for the RNN and GRU, and the cell state c for the LSTM (its direct
+    path, holding h_{j-1} fixed, so b_j = f_j).
+    """
+    from ..tensor import Tensor
+
+    cell = make_cell(kind, 1, 1, seed)
+    xs = np.random.default_rng(seed).standard_normal((steps, 1, 1))
+    h = np.zeros((1, 1))
+    c = np.zeros((1, 1))
+    factors = np.empty(steps)
+    for t in range(steps):
+        if kind == "lstm":
+            previous = Tensor(c, requires_grad=True)
+            new_h, new_c = cell(Tensor(xs[t]), (Tensor(h), previous))
+            new_c.sum().backward()
+            h, c = new_h.data, new_c.data
+        else:
+            previous = Tensor(h, requires_grad=True)
+            new_h = cell(Tensor(xs[t]), previous)
+            new_h.sum().backward()
+            h = new_h.data
+        factors[t] = previous.grad.item()
+    return factors
+
+
+def product_table(factors: np.ndarray) -> np.ndarray:
+    """M[k-1, i-1] = |prod_{j=i+1..k} b_j| for 1 <= i <= k <= T (1 on the diagonal); NaN above it."""
+    with np.errstate(divide="ignore"):
+        logs = np.concatenate([[0.0], np.cumsum(np.log(np.abs(factors)))])
+    steps = len(factors)
+    k = np.arange(1, steps + 1)[:, None]
+    i = np.arange(1, steps + 1)[None, :]
+    with np.errstate(invalid="ignore"):
+        table = np.exp(logs[k] - logs[i])
+    return np.where(i <= k, table, np.nan)
+
+
+def chain_check(kind: str, steps: int, seed: int) -> float:
+    """Max |autograd dh_T/dh_i - prod_{j>i} b_j| over i, unrolling the whole chain (1-D state cells)."""
+    from ..tensor import Tensor
+
+    cell = make_cell(kind, 1, 1, seed)
+    xs = np.random.default_rng(seed).standard_normal((steps, 1, 1))
+    h = Tensor(np.zeros((1, 1)))
+    states = []
+    for t in range(steps):
+        h = cell(Tensor(xs[t]), h)
+        states.append(h)
+    h.sum().backward()
+    by_autograd = np.array([s.grad.item() for s in states])
+    factors = local_factors(kind, steps, seed)
+    closed = np.array([np.prod(factors[i + 1 :]) for i in range(steps)])
+    return float(np.max(np.abs(by_autograd - closed)))
+
+
+def exploding_run(clip: float | None, steps: int, length: int, hidden: int, gain: float, lr: float, seed: int,
+                  progress: Progress) -> dict:
+    """Train a ReLU RNN with W_hh = gain x (a random orthogonal matrix) on the adding problem, SGD.
+
+    With gain > 1 the backward products grow like gain^(T - t): without
+    clipping one step can throw the weights far away; clip_grad_norm_ caps
+    the step's length and keeps its direction.
+    """
+    from .. import functional as F
+    from .. import nn, optim
+    from ..tensor import Tensor
+    from .adding import build
+    from .tasks import adding_problem
+
+    rng = np.random.default_rng(seed)
+    nn.manual_seed(seed)
+    model = build("rnn", hidden)
+    model.rnn = nn.RNN(2, hidden, nonlinearity="relu")
+    q, _ = np.linalg.qr(rng.standard_normal((hidden, hidden)))
+    model.rnn.weight_hh_l0.data[...] = gain * q
+    opt = optim.SGD(model.parameters(), lr=lr)
+    losses, norms = [], []
+    label = "no clipping" if clip is None else f"clip at {clip:g}"
+    for step in range(1, steps + 1):
+        x, y = adding_problem(16, length, rng)
+        opt.zero_grad()
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = F.mse_loss(model(Tensor(x)), y)
+            value = loss.item()
+            if not math.isfinite(value):
+                progress(f"{label}: step {step}: the loss is {value}; training has blown up")
+                break
+            loss.backward(retain_grads=False)
+            norm = float(optim.clip_grad_norm_(model.parameters(), math.inf if clip is None else clip))
+            opt.step()
+        losses.append(value)
+        norms.append(norm)
+        if step % max(steps // 5, 1) == 0:
+            progress(f"{label}: step {step:4d}  loss {value:.4g}  gradient norm before clipping {norm:.3g}")
+    return {"clip": clip, "loss": losses, "grad_norm": norms, "diverged": len(losses) < steps}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--steps", type=int, default=50, help="time steps T for the norm curves (default 50)")
+    parser.add_argument("--hidden", type=int, default=32, help="hidden size for the norm curves (default 32)")
+    parser.add_argument("--trials", type=int, default=5, help="seeds averaged per curve (default 5)")
+    parser.add_argument("--table-steps", type=int, default=30, help="T for the |prod b_j| tables (default 30)")
+    parser.add_argument("--train-steps", type=int, default=200, help="SGD steps in the exploding demo")
+    parser.add_argument("--gain", type=float, default=1.5, help="spectral radius of W_hh in the exploding demo")
+    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate in the exploding demo")
+    parser.add_argument("--clip", type=float, default=1.0, help="max gradient norm of the clipped run")
+    add_common_options(parser, "gradient-flow")
+
+
+def run(args: argparse.Namespace) -> int:
+    positive("--steps, --hidden, --trials, --table-steps, --train-steps, --gain, --lr and --clip",
+             args.steps, args.hidden, args.trials, args.table_steps, args.train_steps, args.gain, args.lr, args.clip)
+    progress = Progress(args.quiet)
+    out = Path(args.out)
+    results: dict = {"norms": {}, "tables": {}, "chain_check": {}}
+    distance = np.arange(args.steps)[::-1]
+    series = {}
+    for kind in KINDS:
+        norms = np.stack([hidden_gradient_norms(kind, args.steps, args.hidden, 4, args.seed + s)
+                          for s in range(args.trials)])
+        with np.errstate(divide="ignore"):
+            mean = np.exp(np.log(norms).mean(axis=0))
+        series[kind.upper()] = (distance, mean)
+        results["norms"][kind] = {"distance": distance, "geometric_mean_norm": mean}
+        progress(f"{kind}: ||dL/dh_t|| at distance 0: {mean[-1]:.3g}, at distance {args.steps - 1}: {mean[0]:.3g}")
+    pictures = [plot.save(plot.line_plot(
+        series, title=f"||dL/dh_t|| for L = sum(h_T), T = {args.steps}, H = {args.hidden}, at initialisation",
+        xlabel="distance from the loss, T - t", ylabel="gradient norm (geometric mean of seeds)", logy=True),
+        out / "gradient_norms.svg")]
+    for kind in KINDS:
+        factors = local_factors(kind, args.table_steps, args.seed)
+        table = product_table(factors)
+        what = {"rnn": "b_j = w (1 - h_j^2)", "lstm": "b_j = f_j (cell state)", "gru": "b_j = dh_j/dh_(j-1)"}[kind]
+        pictures.append(plot.save(plot.heatmap(
+            table, title=f"{kind.upper()}, one hidden unit: |prod b_j| for j = i+1..k ({what})",
+            xlabel="i (where the gradient arrives)", ylabel="k (where the loss is)", log=True,
+            xticks=range(1, args.table_steps + 1), yticks=range(1, args.table_steps + 1), colour_label="|prod|"),
+            out / f"closed_form_{kind}.svg"))
+        results["tables"][kind] = {"factors": factors, "corner": table[-1, 0]}
+        progress(f"{kind}: |b_j| from {np.abs(factors).min():.3g} to {np.abs(factors).max():.3g}; "
+                 f"|prod b_j| over all {args.table_steps} steps = {table[-1, 0]:.3g}")
+    for kind in ("rnn", "gru"):
+        error = chain_check(kind, args.table_steps, args.seed)
+        results["chain_check"][kind] = error
+        progress(f"{kind}: closed form vs autograd through the whole chain: max |difference| {error:.2e}")
+    runs = [exploding_run(clip, args.train_steps, 20, 16, args.gain, args.lr, args.seed, progress)
+            for clip in (None, args.clip)]
+    results["exploding"] = runs
+    names = {None: "no clipping"}
+    loss_series = {names.get(r["clip"], f"clip_grad_norm_ at {r['clip']:g}"): (np.arange(1, len(r["loss"]) + 1),
+                                                                              r["loss"]) for r in runs}
+    norm_series = {names.get(r["clip"], f"clip_grad_norm_ at {r['clip']:g}"): (np.arange(1, len(r["loss"]) + 1),
+                                                                              r["grad_norm"]) for r in runs}
+    pictures.append(plot.save(plot.line_plot(
+        loss_series, title=f"ReLU RNN, W_hh spectral radius {args.gain:g}: training loss (adding problem, T = 20)",
+        xlabel="SGD step", ylabel="MSE", logy=True), out / "exploding_loss.svg"))
+    pictures.append(plot.save(plot.line_plot(
+        norm_series, title="Gradient norm before clipping", xlabel="SGD step", ylabel="||grad||", logy=True),
+        out / "exploding_grad_norm.svg"))
+    save_results(out, "gradient_flow", results)
+    for r in runs:
+        label = names.get(r["clip"], f"clip at {r['clip']:g}")
+        fate = "blew up (non-finite loss)" if r["diverged"] else f"final loss {r['loss'][-1]:.4g}"
+        print(f"{label}: {len(r['loss'])} steps, largest gradient norm {max(r['grad_norm'], default=0):.3g}, {fate}")
+    for p in pictures:
+        print(f"wrote {p}")
+    return 0
