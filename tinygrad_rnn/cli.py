@@ -14,6 +14,7 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "tour": ("tinygrad_rnn.tour", "write a browsable folder: graphs, backward player, BPTT, training, gradients"),
     "demo": ("tinygrad_rnn.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
     "train": ("tinygrad_rnn.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
 }
