@@ -263,7 +263,7 @@ def heatmap(
         raise ValueError(f"heatmap: no finite values to colour{hint}")
     lo, hi = float(finite.min()), float(finite.max())
     unit = (scaled - lo) / (hi - lo) if hi > lo else np.where(np.isfinite(scaled), 0.5, np.nan)
-    frame = _Frame(width, height, left=60, right=100, top=36, bottom=50)
+    frame = _Frame(width, height, left=60, right=100, top=48, bottom=50)
     cw, ch = (frame.x1 - frame.x0) / cols, (frame.y1 - frame.y0) / rows
     colours = colour_map(unit)
     out = _header(width, height, title)

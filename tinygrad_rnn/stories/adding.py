@@ -48,8 +48,13 @@ def train_one(
     test_size: int = 500,
     seed: int = 0,
     progress: Progress | None = None,
+    solved_mse: float = 0.01,
 ) -> dict:
-    """Train one cell kind on sequences of ``length`` with Adam; held-out MSE every ``eval_every`` steps."""
+    """Train one cell kind on sequences of ``length`` with Adam; held-out MSE every ``eval_every`` steps.
+
+    Training stops early once the held-out MSE is below ``solved_mse`` (the
+    task counts as solved: both numbers are remembered to within ~0.1).
+    """
     from .. import functional as F
     from .. import nn, optim
     from ..autograd import no_grad
@@ -76,7 +81,11 @@ def train_one(
             curve_steps.append(step)
             curve_mse.append(mse)
             progress(f"{kind:4s} T={length:<4d} step {step:5d}  train MSE {loss.item():.4f}  held-out MSE {mse:.4f}")
-    return {"kind": kind, "T": length, "steps": curve_steps, "mse": curve_mse, "final_mse": curve_mse[-1]}
+            if mse < solved_mse:
+                break
+    solved = curve_mse[-1] < solved_mse
+    return {"kind": kind, "T": length, "steps": curve_steps, "mse": curve_mse, "final_mse": curve_mse[-1],
+            "solved_at": curve_steps[-1] if solved else None, "max_steps": steps}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -88,12 +97,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
     parser.add_argument("--clip", type=float, default=1.0, help="max gradient norm (default 1.0)")
     parser.add_argument("--eval-every", type=int, default=50, help="steps between held-out evaluations")
+    parser.add_argument("--solved-mse", type=float, default=0.01,
+                        help="stop a run once its held-out MSE is below this (default 0.01)")
     add_common_options(parser, "adding")
 
 
 def run(args: argparse.Namespace) -> int:
-    positive("--hidden, --steps, --batch, --lr, --clip and --eval-every",
-             args.hidden, args.steps, args.batch, args.lr, args.clip, args.eval_every)
+    positive("--hidden, --steps, --batch, --lr, --clip, --eval-every and --solved-mse",
+             args.hidden, args.steps, args.batch, args.lr, args.clip, args.eval_every, args.solved_mse)
     if any(t < 2 for t in args.lengths):
         raise SystemExit("--lengths: every T must be at least 2")
     progress = Progress(args.quiet)
@@ -103,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         for kind in args.kinds:
             started = progress.elapsed
             result = train_one(kind, length, args.hidden, args.steps, args.batch, args.lr, args.clip,
-                               args.eval_every, seed=args.seed, progress=progress)
+                               args.eval_every, seed=args.seed, progress=progress, solved_mse=args.solved_mse)
             result["seconds"] = round(progress.elapsed - started, 1)
             runs.append(result)
     out = Path(args.out)
@@ -122,17 +133,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_table(runs: list[dict]) -> str:
-    """A Markdown table: one row per cell kind, one column per T, final held-out MSE."""
+    """A Markdown table: one row per cell kind, one column per T: held-out MSE, and when it was solved."""
     lengths = sorted({r["T"] for r in runs})
     kinds = list(dict.fromkeys(r["kind"] for r in runs))
-    lines = ["| cell | " + " | ".join(f"MSE, T = {t}" for t in lengths) + " |",
+    lines = ["| cell | " + " | ".join(f"T = {t}: held-out MSE" for t in lengths) + " |",
              "|---|" + "---:|" * len(lengths)]
     for kind in kinds:
         cells = []
         for t in lengths:
             r = next((r for r in runs if r["kind"] == kind and r["T"] == t), None)
-            cells.append("" if r is None else f"{r['final_mse']:.4f} ({r['seconds']:.0f} s)" if "seconds" in r
-                         else f"{r['final_mse']:.4f}")
+            cells.append("" if r is None else _cell(r))
         lines.append(f"| {kind.upper()} | " + " | ".join(cells) + " |")
     lines.append("| predict the mean | " + " | ".join(f"{ADDING_BASELINE_MSE:.4f}" for _ in lengths) + " |")
     return "\n".join(lines)
+
+
+def _cell(r: dict) -> str:
+    when = f"solved at step {r['solved_at']:,}" if r.get("solved_at") else f"not solved in {r['max_steps']:,} steps"
+    took = f", {r['seconds']:.0f} s" if "seconds" in r else ""
+    return f"{r['final_mse']:.4f} ({when}{took})"

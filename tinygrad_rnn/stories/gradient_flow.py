@@ -118,11 +118,12 @@ def chain_check(kind: str, steps: int, seed: int) -> float:
 
 def exploding_run(clip: float | None, steps: int, length: int, hidden: int, gain: float, lr: float, seed: int,
                   progress: Progress) -> dict:
-    """Train a ReLU RNN with W_hh = gain x (a random orthogonal matrix) on the adding problem, SGD.
+    """Train a tanh RNN with W_hh = gain x (a random orthogonal matrix) on the adding problem, SGD.
 
-    With gain > 1 the backward products grow like gain^(T - t): without
-    clipping one step can throw the weights far away; clip_grad_norm_ caps
-    the step's length and keeps its direction.
+    With a large gain the products of Jacobians can grow like gain^(T - t)
+    wherever tanh is not saturated: a single step with such a gradient throws
+    the weights far away (Pascanu et al.'s cliffs). clip_grad_norm_ caps the
+    step's length and keeps its direction.
     """
     from .. import functional as F
     from .. import nn, optim
@@ -133,12 +134,11 @@ def exploding_run(clip: float | None, steps: int, length: int, hidden: int, gain
     rng = np.random.default_rng(seed)
     nn.manual_seed(seed)
     model = build("rnn", hidden)
-    model.rnn = nn.RNN(2, hidden, nonlinearity="relu")
     q, _ = np.linalg.qr(rng.standard_normal((hidden, hidden)))
     model.rnn.weight_hh_l0.data[...] = gain * q
     opt = optim.SGD(model.parameters(), lr=lr)
     losses, norms = [], []
-    label = "no clipping" if clip is None else f"clip at {clip:g}"
+    label = clip_label(clip)
     for step in range(1, steps + 1):
         x, y = adding_problem(16, length, rng)
         opt.zero_grad()
@@ -158,14 +158,18 @@ def exploding_run(clip: float | None, steps: int, length: int, hidden: int, gain
     return {"clip": clip, "loss": losses, "grad_norm": norms, "diverged": len(losses) < steps}
 
 
+def clip_label(clip: float | None) -> str:
+    return "no clipping" if clip is None else f"clip_grad_norm_ at {clip:g}"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=50, help="time steps T for the norm curves (default 50)")
     parser.add_argument("--hidden", type=int, default=32, help="hidden size for the norm curves (default 32)")
     parser.add_argument("--trials", type=int, default=5, help="seeds averaged per curve (default 5)")
     parser.add_argument("--table-steps", type=int, default=30, help="T for the |prod b_j| tables (default 30)")
     parser.add_argument("--train-steps", type=int, default=200, help="SGD steps in the exploding demo")
-    parser.add_argument("--gain", type=float, default=1.5, help="spectral radius of W_hh in the exploding demo")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate in the exploding demo")
+    parser.add_argument("--gain", type=float, default=3.0, help="spectral radius of W_hh in the exploding demo")
+    parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate in the exploding demo")
     parser.add_argument("--clip", type=float, default=1.0, help="max gradient norm of the clipped run")
     add_common_options(parser, "gradient-flow")
 
@@ -209,20 +213,17 @@ def run(args: argparse.Namespace) -> int:
     runs = [exploding_run(clip, args.train_steps, 20, 16, args.gain, args.lr, args.seed, progress)
             for clip in (None, args.clip)]
     results["exploding"] = runs
-    names = {None: "no clipping"}
-    loss_series = {names.get(r["clip"], f"clip_grad_norm_ at {r['clip']:g}"): (np.arange(1, len(r["loss"]) + 1),
-                                                                              r["loss"]) for r in runs}
-    norm_series = {names.get(r["clip"], f"clip_grad_norm_ at {r['clip']:g}"): (np.arange(1, len(r["loss"]) + 1),
-                                                                              r["grad_norm"]) for r in runs}
+    loss_series = {clip_label(r["clip"]): (np.arange(1, len(r["loss"]) + 1), r["loss"]) for r in runs}
+    norm_series = {clip_label(r["clip"]): (np.arange(1, len(r["loss"]) + 1), r["grad_norm"]) for r in runs}
     pictures.append(plot.save(plot.line_plot(
-        loss_series, title=f"ReLU RNN, W_hh spectral radius {args.gain:g}: training loss (adding problem, T = 20)",
+        loss_series, title=f"tanh RNN, W_hh = {args.gain:g} x orthogonal: training loss (adding problem, T = 20)",
         xlabel="SGD step", ylabel="MSE", logy=True), out / "exploding_loss.svg"))
     pictures.append(plot.save(plot.line_plot(
         norm_series, title="Gradient norm before clipping", xlabel="SGD step", ylabel="||grad||", logy=True),
         out / "exploding_grad_norm.svg"))
     save_results(out, "gradient_flow", results)
     for r in runs:
-        label = names.get(r["clip"], f"clip at {r['clip']:g}")
+        label = clip_label(r["clip"])
         fate = "blew up (non-finite loss)" if r["diverged"] else f"final loss {r['loss'][-1]:.4g}"
         print(f"{label}: {len(r['loss'])} steps, largest gradient norm {max(r['grad_norm'], default=0):.3g}, {fate}")
     for p in pictures:

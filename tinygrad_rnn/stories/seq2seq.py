@@ -102,6 +102,8 @@ def train(
     seen = set(train_data.sources)
     candidates = digit_task(task, test_size * 3, digits, np.random.default_rng(seed + 1))
     unseen = np.flatnonzero([s not in seen for s in candidates.sources])[:test_size]
+    if len(unseen) == 0:
+        raise ValueError(f"every {digits}-digit pair was seen in training: use more --digits or a smaller --train-size")
     test_data = candidates.take(unseen)
     model = build(kind, len(vocab), embed, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
@@ -145,8 +147,11 @@ def run(args: argparse.Namespace) -> int:
     positive("--digits, --hidden, --embed, --train-size, --test-size, --epochs and --lr",
              args.digits, args.hidden, args.embed, args.train_size, args.test_size, args.epochs, args.lr)
     progress = Progress(args.quiet)
-    r = train(args.task, args.digits, args.kind, args.embed, args.hidden, args.train_size, args.test_size,
-              args.epochs, lr=args.lr, seed=args.seed, progress=progress)
+    try:
+        r = train(args.task, args.digits, args.kind, args.embed, args.hidden, args.train_size, args.test_size,
+                  args.epochs, lr=args.lr, seed=args.seed, progress=progress)
+    except ValueError as error:
+        raise SystemExit(f"seq2seq: {error}") from None
     r["seconds"] = round(progress.elapsed, 1)
     epochs = np.arange(1, len(r["loss"]) + 1)
     svg = plot.line_plot({"held-out exact match": (epochs, r["accuracy"])}, markers=True,
