@@ -170,15 +170,17 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     return part
 
 
-def part_gradient_flow(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
+def part_gradient_flow(out: Path, quick: bool, seed: int) -> Part:
     part = Part(TITLES["gradient-flow"])
     _require("tinygrad_rnn.nn", "RNNCell", "LSTMCell", "GRUCell", "RNN")
     _require("tinygrad_rnn.optim", "SGD", "clip_grad_norm_")
     from .stories import gradient_flow
 
-    args = argparse.Namespace(steps=30 if quick else 50, hidden=16 if quick else 32, trials=2 if quick else 5,
-                              table_steps=20 if quick else 30, train_steps=40 if quick else 150, gain=1.5,
-                              lr=0.01, clip=1.0, seed=seed, out=str(out / "gradient-flow"), quiet=progress.quiet)
+    parser = argparse.ArgumentParser()
+    gradient_flow.configure(parser)
+    sizes = ["--steps", "30", "--hidden", "16", "--trials", "2", "--table-steps", "20", "--train-steps", "40"]
+    args = parser.parse_args([*(sizes if quick else []), "--seed", str(seed), "--out", str(out / "gradient-flow"),
+                              "--quiet"])
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         gradient_flow.run(args)
@@ -246,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         ("player", lambda: part_player(out, args.steps, args.seed)),
         ("derivation", lambda: part_derivation(out, max(args.steps, 2))),
         ("char-lm", lambda: part_char_lm(out, args.quick, args.seed, progress)),
-        ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed, progress)),
+        ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
     ]
     parts = []
     for name, job in jobs:

@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     out = Path(args.out)
     results: dict = {"norms": {}, "tables": {}, "chain_check": {}}
+    summary: list[str] = []
     distance = np.arange(args.steps)[::-1]
     series = {}
     for kind in KINDS:
@@ -189,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
             mean = np.exp(np.log(norms).mean(axis=0))
         series[kind.upper()] = (distance, mean)
         results["norms"][kind] = {"distance": distance, "geometric_mean_norm": mean}
-        progress(f"{kind}: ||dL/dh_t|| at distance 0: {mean[-1]:.3g}, at distance {args.steps - 1}: {mean[0]:.3g}")
+        summary.append(f"{kind.upper()}: ||dL/dh_t|| = {mean[-1]:.3g} at the loss, {mean[0]:.3g} at distance "
+                       f"{args.steps - 1}")
+        progress(summary[-1])
     pictures = [plot.save(plot.line_plot(
         series, title=f"||dL/dh_t|| for L = sum(h_T), T = {args.steps}, H = {args.hidden}, at initialisation",
         xlabel="distance from the loss, T - t", ylabel="gradient norm (geometric mean of seeds)", logy=True),
@@ -204,12 +207,15 @@ def run(args: argparse.Namespace) -> int:
             xticks=range(1, args.table_steps + 1), yticks=range(1, args.table_steps + 1), colour_label="|prod|"),
             out / f"closed_form_{kind}.svg"))
         results["tables"][kind] = {"factors": factors, "corner": table[-1, 0]}
-        progress(f"{kind}: |b_j| from {np.abs(factors).min():.3g} to {np.abs(factors).max():.3g}; "
-                 f"|prod b_j| over all {args.table_steps} steps = {table[-1, 0]:.3g}")
+        low, high = np.abs(factors).min(), np.abs(factors).max()
+        summary.append(f"{kind.upper()}, one unit: |b_j| in [{low:.3g}, {high:.3g}], "
+                       f"|prod b_j| over {args.table_steps - 1} steps = {table[-1, 0]:.3g}")
+        progress(summary[-1])
     for kind in ("rnn", "gru"):
         error = chain_check(kind, args.table_steps, args.seed)
         results["chain_check"][kind] = error
-        progress(f"{kind}: closed form vs autograd through the whole chain: max |difference| {error:.2e}")
+        summary.append(f"{kind.upper()}: prod b_j vs autograd through the whole chain: max |difference| {error:.1e}")
+        progress(summary[-1])
     runs = [exploding_run(clip, args.train_steps, 20, 16, args.gain, args.lr, args.seed, progress)
             for clip in (None, args.clip)]
     results["exploding"] = runs
@@ -222,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
         norm_series, title="Gradient norm before clipping", xlabel="SGD step", ylabel="||grad||", logy=True),
         out / "exploding_grad_norm.svg"))
     save_results(out, "gradient_flow", results)
+    for line in summary:
+        print(line)
     for r in runs:
         label = clip_label(r["clip"])
         fate = "blew up (non-finite loss)" if r["diverged"] else f"final loss {r['loss'][-1]:.4g}"
