@@ -43,9 +43,9 @@ def test_steps_match_pytorch(case):
         feed(params, step)
         opt.step()
         for i, p in enumerate(params):
-            np.testing.assert_allclose(
-                p.data, FIXTURES[f"{case}.{step}.{i}"], rtol=0, atol=1e-13, err_msg=f"{case} step {step} param {i}"
-            )
+            expected = FIXTURES[f"{case}.{step}.{i}"]
+            where = f"{case} step {step} param {i}"
+            np.testing.assert_allclose(p.data, expected, rtol=0, atol=1e-13, err_msg=where)
 
 
 @pytest.mark.parametrize("case", CASES)

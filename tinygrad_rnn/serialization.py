@@ -89,15 +89,20 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
             f"tr.load: {str(path)!r} is not an .npz checkpoint (not a zip archive); "
             f"checkpoints are written by tr.save(state_dict, path)"
         )
+    invalid = f"tr.load: {str(path)!r} is not a valid .npz checkpoint"
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+            loaded = {key: archive[key] for key in archive.files}
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise ValueError(
                 f"tr.load: {str(path)!r} holds pickled Python objects; they are refused because "
                 f"unpickling can run arbitrary code"
             ) from None
-        raise ValueError(f"tr.load: {str(path)!r} is not a valid .npz checkpoint: {error}") from None
+        raise ValueError(f"{invalid}: {error}") from None
     except (OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"tr.load: {str(path)!r} is not a valid .npz checkpoint: {error}") from None
+        raise ValueError(f"{invalid}: {error}") from None
+    for key, value in loaded.items():
+        if not isinstance(value, np.ndarray):  # NumPy hands back raw bytes for a non-.npy member
+            raise ValueError(f"{invalid}: {key!r} is not a .npy array")
+    return loaded
