@@ -186,7 +186,7 @@ class Vocab:
 
     def _special(self, token: str) -> int:
         if token not in self.token_to_id:
-            raise KeyError(f"Vocab: {token!r} is not among of the reserved tokens {self.reserved}")
+            raise KeyError(f"Vocab: {token!r} is not among the reserved tokens {self.reserved}")
         return self.token_to_id[token]
 
     @property
