@@ -160,7 +160,6 @@ class Vocab:
         self.level = level
         self.unk = unk
         self.reserved = tuple(reserved)
-        self.counts = counts
         self.id_to_token: list[str] = specials + ranked
         self.token_to_id: dict[str, int] = {t: i for i, t in enumerate(self.id_to_token)}
 
@@ -168,6 +167,36 @@ class Vocab:
     def from_text(cls, text: str, level: str = "char", **options: Any) -> Vocab:
         """Build a vocabulary from the tokens of ``text`` (see ``tokenize``)."""
         return cls(tokenize(text, level), level=level, **options)
+
+    def state_dict(self, prefix: str = "vocab.") -> dict[str, np.ndarray]:
+        """The vocabulary as string arrays, to save next to a model's weights with ``tr.save``.
+
+        ``tr.save({**model.state_dict(), **vocab.state_dict()}, "lm.npz")`` keeps
+        everything needed to sample from the model later in one file.
+        """
+        if any(t.endswith("\x00") for t in self.id_to_token):
+            raise ValueError("Vocab.state_dict: NumPy string arrays cannot store tokens ending in '\\x00'")
+        return {
+            f"{prefix}tokens": np.array(self.id_to_token, dtype=str),
+            f"{prefix}level": np.array(self.level),
+            f"{prefix}reserved": np.array(len(self.reserved)),
+            f"{prefix}has_unk": np.array(self.unk is not None),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, np.ndarray], prefix: str = "vocab.") -> Vocab:
+        """Rebuild the vocabulary saved by ``state_dict`` (the same ids for the same tokens)."""
+        try:
+            tokens = [str(t) for t in np.asarray(state[f"{prefix}tokens"]).reshape(-1)]
+            level = str(state[f"{prefix}level"])
+            n_reserved = int(state[f"{prefix}reserved"])
+            has_unk = bool(state[f"{prefix}has_unk"])
+        except KeyError as missing:
+            raise KeyError(f"Vocab.from_state_dict: no {missing} (was the vocab saved with this prefix?)") from None
+        vocab = cls(level=level, reserved=tokens[:n_reserved], unk=tokens[n_reserved] if has_unk else None)
+        vocab.id_to_token = tokens
+        vocab.token_to_id = {t: i for i, t in enumerate(tokens)}
+        return vocab
 
     def __len__(self) -> int:
         return len(self.id_to_token)
