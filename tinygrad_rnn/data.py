@@ -192,7 +192,9 @@ class Vocab:
             n_reserved = int(state[f"{prefix}reserved"])
             has_unk = bool(state[f"{prefix}has_unk"])
         except KeyError as missing:
-            raise KeyError(f"Vocab.from_state_dict: no {missing} (was the vocab saved with this prefix?)") from None
+            raise KeyError(
+                f"Vocab.from_state_dict: no {missing} (was the vocab saved with this prefix?)"
+            ) from None
         vocab = cls(level=level, reserved=tokens[:n_reserved], unk=tokens[n_reserved] if has_unk else None)
         vocab.id_to_token = tokens
         vocab.token_to_id = {t: i for i, t in enumerate(tokens)}
