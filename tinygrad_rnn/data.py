@@ -394,9 +394,7 @@ def train_val_split(
     n = len(data)
     n_val = int(round(n * val_fraction))
     if n_val == 0 or n_val == n:
-        raise ValueError(
-            f"train_val_split: {n} items with val_fraction={val_fraction} leave one side empty"
-        )
+        raise ValueError(f"train_val_split: {n} items with val_fraction={val_fraction} leave one side empty")
     if not shuffle:
         return data[: n - n_val], data[n - n_val :]
     if isinstance(data, str):

@@ -53,8 +53,10 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
     leaves a half-written checkpoint behind. Arrays keep their dtype and shape.
     """
     if not isinstance(state_dict, dict):
-        raise TypeError(f"tr.save: expected a dict of name -> array (e.g. model.state_dict()), "
-                        f"got {type(state_dict).__name__}")
+        raise TypeError(
+            f"tr.save: expected a dict of name -> array (e.g. model.state_dict()), "
+            f"got {type(state_dict).__name__}"
+        )
     arrays = {key: _as_array(key, value) for key, value in state_dict.items()}
     path = Path(path)
     if path.is_dir():
