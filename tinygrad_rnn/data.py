@@ -1,6 +1,6 @@
 """Text in, integer batches out: a corpus, a vocabulary, padding, and batches for truncated BPTT.
 
-    text = tr.data.load_text()                       # ~350 KB of English docstrings, no download
+    text = tr.data.load_text()                       # ~390 KB of English docstrings, no download
     vocab = tr.data.Vocab.from_text(text, level="char")
     ids = vocab.encode(text)                          # int64 array, one id per character
     train, val = tr.data.train_val_split(ids, 0.1)    # the last 10% is held out
@@ -63,7 +63,7 @@ def load_text(path: str | os.PathLike | None = None) -> str:
     order, separated by blank lines) of the standard-library modules listed in
     ``STDLIB_MODULES``, read from the ``.py`` files of the running Python
     (``sysconfig.get_paths()["stdlib"]``): prose written by many people, about
-    350 KB, already on every machine, no network. It is the same text on
+    390 KB, already on every machine, no network. It is the same text on
     every machine with the same Python version (docstrings change a little
     between versions). Parsing takes under a second; the result is cached.
     """
