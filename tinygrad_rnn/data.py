@@ -8,7 +8,8 @@
         ...                                           # X, Y: (32, 35); Y is X shifted by one token
 
 Everything random takes a seed or a ``np.random.Generator``, so a run can
-be repeated exactly.
+be repeated exactly. The same seed gives the same batches; for a new
+arrangement every epoch pass ``seed=epoch``, or one Generator for the whole run.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def load_text(path: str | os.PathLike | None = None) -> str:
     (``sysconfig.get_paths()["stdlib"]``): prose written by many people, about
     390 KB, already on every machine, no network. It is the same text on
     every machine with the same Python version (docstrings change a little
-    between versions). Parsing takes under a second; the result is cached.
+    between versions). Parsing takes about a second; the result is cached.
     """
     if path is None:
         return _stdlib_docstrings()
@@ -329,8 +330,8 @@ def sequential_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Consecutive windows of a token stream, for truncated BPTT with a carried hidden state.
 
-    The stream (after dropping a random offset of 0..num_steps-1 tokens, so
-    each epoch sees different window boundaries) is cut into ``batch_size``
+    The stream (after dropping a random offset of 0..num_steps-1 tokens) is
+    cut into ``batch_size``
     equal contiguous rows, and each row is read left to right ``num_steps``
     tokens at a time. So row b of batch k+1 starts exactly where row b of
     batch k ended: the hidden state at the end of batch k is the right
