@@ -154,6 +154,13 @@ def test_bad_hyperparameters_are_named(build, message):
         build([tr.Parameter(np.zeros(2))])
 
 
+def test_hyperparameters_must_be_numbers():
+    with pytest.raises(TypeError, match="lr must be a number, got '0.1'"):
+        optim.Adam([tr.Parameter(np.zeros(2))], lr="0.1")
+    with pytest.raises(TypeError, match="lr must be a number, got None"):
+        optim.SGD([tr.Parameter(np.zeros(2))], lr=None)
+
+
 def test_bad_parameter_lists_are_explained():
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.Adam([])

@@ -28,6 +28,7 @@ of dicts instead of tensors to give groups their own settings::
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,8 +43,9 @@ __all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "clip_grad_norm_", "clip_grad_
 class Optimizer:
     """Base class: parameter groups, per-parameter state, ``zero_grad`` and checkpoints.
 
-    Subclasses define ``defaults`` (their hyperparameters), ``_check`` (their
-    validity rules) and ``_update(p, grad, state, group)`` (one parameter's step).
+    A subclass passes its hyperparameters as ``defaults`` and defines ``_check``
+    (their validity rules) and ``_update(p, grad, state, group)`` (one
+    parameter's step; ``state["step"]`` already counts this step).
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
@@ -103,6 +105,9 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check(self, hyper: dict[str, Any], where: str) -> None:
+        for key, value in hyper.items():
+            if key != "params" and not isinstance(value, (numbers.Real, tuple, list)):
+                raise TypeError(f"{type(self).__name__}: {key} must be a number, got {value!r}{where}")
         if hyper["lr"] < 0:
             raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {hyper['lr']}{where}")
         if hyper.get("weight_decay", 0) < 0:
