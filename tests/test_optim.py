@@ -199,6 +199,9 @@ def test_load_state_dict_rejects_mismatches_and_changes_nothing():
         opt.load_state_dict({**saved, "state.0.momentum_buffer.x": np.zeros(3)})
     with pytest.raises(ValueError, match=r"missing key\(s\) \['param_groups.0.lr'\]"):
         opt.load_state_dict({k: v for k, v in saved.items() if k != "param_groups.0.lr"})
+    sgd = optim.SGD([tr.Parameter(np.zeros(3))], lr=0.1)
+    with pytest.raises(ValueError, match="unexpected key 'param_groups.0.betas' \\(from another optimizer"):
+        sgd.load_state_dict(saved)
     two = optim.Adam([tr.Parameter(np.zeros(3)), tr.Parameter(np.zeros(3))])
     with pytest.raises(ValueError, match="group 0 was saved with 1 parameters"):
         two.load_state_dict(saved)
