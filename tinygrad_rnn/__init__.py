@@ -10,7 +10,7 @@
     tr.trace(h)               # the recorded graph as data
 """
 
-from . import functional
+from . import functional, nn
 from .autograd import (
     AnomalyError,
     BackwardPass,
@@ -26,6 +26,7 @@ from .autograd import (
     trace,
 )
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .nn import manual_seed
 from .ops import (
     ShapeError,
     cat,
@@ -73,6 +74,8 @@ __all__ = [
     "is_grad_enabled",
     "log",
     "matmul",
+    "manual_seed",
+    "nn",
     "no_grad",
     "numerical_grad",
     "relu",
