@@ -217,11 +217,11 @@ class _StackedRNN(Module):
         the final state of layer l, direction d at index l*D + d.
         """
         owner = type(self).__name__
-        x, batched = sequence_input(owner, input, self.input_size, self.batch_first)
-        T, N, _ = x.shape
-        D, H, L = self.num_directions, self.hidden_size, self.num_layers
         hx_values = self._split_hx(hx)
         with scope(self.kind):
+            x, batched = sequence_input(owner, input, self.input_size, self.batch_first)
+            T, N, _ = x.shape
+            D, H, L = self.num_directions, self.hidden_size, self.num_layers
             starts = [initial_state(owner, name, value, L * D, N, H, batched, x)
                       for name, value in zip(self.state_names, hx_values)]
         masks = length_masks(owner, lengths, T, N, batched)
@@ -406,10 +406,10 @@ class Jordan(Module):
             self.bias_y = uniform(rng, bound, (output_size,))
 
     def forward(self, input: Any, y0: Any = None, lengths: Any = None) -> tuple[Tensor, Tensor]:
-        x, batched = sequence_input("Jordan", input, self.input_size, self.batch_first)
-        T, N, _ = x.shape
-        O = self.output_size
         with scope("jordan"):
+            x, batched = sequence_input("Jordan", input, self.input_size, self.batch_first)
+            T, N, _ = x.shape
+            O = self.output_size
             (start,) = initial_state("Jordan", "y0", y0, 1, N, O, batched, x)
         masks = length_masks("Jordan", lengths, T, N, batched)
         with scope("jordan"), scope("l0"), scope("fwd"):
