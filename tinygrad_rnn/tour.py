@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     jobs: list[tuple[str, Callable[[], Part]]] = [
         ("graphs", lambda: part_graphs(out, args.steps, args.seed)),
         ("player", lambda: part_player(out, args.steps, args.seed)),
-        ("derivation", lambda: part_derivation(out, max(args.steps, 2))),
+        ("derivation", lambda: part_derivation(out, 5)),
         ("char-lm", lambda: part_char_lm(out, args.quick, args.seed, progress)),
         ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
     ]

@@ -49,11 +49,13 @@ def train_one(
     seed: int = 0,
     progress: Progress | None = None,
     solved_mse: float = 0.01,
+    model=None,
 ) -> dict:
     """Train one cell kind on sequences of ``length`` with Adam; held-out MSE every ``eval_every`` steps.
 
     Training stops early once the held-out MSE is below ``solved_mse`` (the
     task counts as solved: both numbers are remembered to within ~0.1).
+    Pass ``model`` (from ``build``) to keep hold of the trained network.
     """
     from .. import functional as F
     from .. import nn, optim
@@ -63,7 +65,7 @@ def train_one(
     progress = progress or Progress(quiet=True)
     rng = np.random.default_rng(seed)
     nn.manual_seed(seed)
-    model = build(kind, hidden)
+    model = model if model is not None else build(kind, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
     test_x, test_y = adding_problem(test_size, length, np.random.default_rng(seed + 10_000))
     test_x = Tensor(test_x)

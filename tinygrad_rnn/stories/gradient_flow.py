@@ -58,6 +58,49 @@ def hidden_gradient_norms(kind: str, steps: int, hidden: int, input_size: int, s
     return np.array([np.linalg.norm(s.grad) if s.grad is not None else 0.0 for s in states])
 
 
+def readout_gradient_norms(model, x: np.ndarray) -> np.ndarray:
+    """||dy/dh_t|| for t = 1..T, y = the adding model's prediction read from h_T, one sequence x (T, 1, 2).
+
+    The trained layer's weights are loaded into a cell (PyTorch names without
+    the ``_l0`` suffix) and unrolled by hand, so every h_t is a tensor we hold.
+    """
+    from ..tensor import Tensor
+
+    kind = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[type(model.rnn).__name__]
+    cell = make_cell(kind, 2, model.rnn.hidden_size, 0)
+    cell.load_state_dict({name.removesuffix("_l0"): value for name, value in model.rnn.state_dict().items()})
+    h = Tensor(np.zeros((1, model.rnn.hidden_size)))
+    c = Tensor(np.zeros((1, model.rnn.hidden_size)))
+    states = []
+    for t in range(x.shape[0]):
+        if kind == "lstm":
+            h, c = cell(Tensor(x[t]), (h, c))
+        else:
+            h = cell(Tensor(x[t]), h)
+        states.append(h)
+    model.head(h).sum().backward()
+    return np.array([np.linalg.norm(s.grad) if s.grad is not None else 0.0 for s in states])
+
+
+def trained_norms(steps: int, length: int, seed: int, progress: Progress) -> dict:
+    """For each cell: ||dy/dh_t|| at initialisation and after training on the adding problem (T = length)."""
+    from .. import nn
+    from .adding import build, train_one
+    from .tasks import adding_problem
+
+    x, _ = adding_problem(8, length, np.random.default_rng(seed + 7))
+    curves = {}
+    for kind in KINDS:
+        nn.manual_seed(seed)
+        model = build(kind, 32)
+        before = np.exp(np.mean([np.log(readout_gradient_norms(model, x[:, [n]])) for n in range(8)], axis=0))
+        result = train_one(kind, length, steps=steps, seed=seed, progress=progress, model=model)
+        after = np.exp(np.mean([np.log(readout_gradient_norms(model, x[:, [n]])) for n in range(8)], axis=0))
+        curves[kind] = {"before": before, "after": after, "final_mse": result["final_mse"],
+                        "solved_at": result["solved_at"], "trained_steps": result["steps"][-1]}
+    return curves
+
+
 def local_factors(kind: str, steps: int, seed: int) -> np.ndarray:
     """b_j = ds_j/ds_{j-1}, j = 1..steps, for a cell with one hidden unit, each from autograd.
 
@@ -171,12 +214,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gain", type=float, default=3.0, help="spectral radius of W_hh in the exploding demo")
     parser.add_argument("--lr", type=float, default=0.1, help="SGD learning rate in the exploding demo")
     parser.add_argument("--clip", type=float, default=1.0, help="max gradient norm of the clipped run")
+    parser.add_argument("--trained-steps", type=int, default=0,
+                        help="also train each cell on the adding problem (T = --steps) for up to this many Adam "
+                             "steps and draw ||dy/dh_t|| before and after (default 0: skip; ~1000 solves T = 50)")
     add_common_options(parser, "gradient-flow")
 
 
 def run(args: argparse.Namespace) -> int:
     positive("--steps, --hidden, --trials, --table-steps, --train-steps, --gain, --lr and --clip",
              args.steps, args.hidden, args.trials, args.table_steps, args.train_steps, args.gain, args.lr, args.clip)
+    if args.trained_steps < 0:
+        raise SystemExit("--trained-steps must be >= 0")
     progress = Progress(args.quiet)
     out = Path(args.out)
     results: dict = {"norms": {}, "tables": {}, "chain_check": {}}
@@ -193,6 +241,22 @@ def run(args: argparse.Namespace) -> int:
         summary.append(f"{kind.upper()}: ||dL/dh_t|| = {mean[-1]:.3g} at the loss, {mean[0]:.3g} at distance "
                        f"{args.steps - 1}")
         progress(summary[-1])
+    if args.trained_steps:
+        curves = trained_norms(args.trained_steps, args.steps, args.seed, progress)
+        results["trained"] = curves
+        series = {}
+        for kind, curve in curves.items():
+            series[f"{kind.upper()} at init"] = (distance, curve["before"])
+            series[f"{kind.upper()} trained"] = (distance, curve["after"])
+            done = f"solved at step {curve['solved_at']}" if curve["solved_at"] else \
+                f"not solved in {curve['trained_steps']} steps"
+            summary.append(f"{kind.upper()} on the adding problem ({done}, MSE {curve['final_mse']:.3g}): "
+                           f"||dy/dh_1|| / ||dy/dh_T|| = {curve['before'][0] / curve['before'][-1]:.2g} at init, "
+                           f"{curve['after'][0] / curve['after'][-1]:.2g} trained")
+        pictures_trained = plot.save(plot.line_plot(
+            series, title=f"||dy/dh_t|| for the adding problem's prediction y, T = {args.steps}",
+            xlabel="distance from the loss, T - t", ylabel="gradient norm (geometric mean of 8 sequences)",
+            logy=True), out / "gradient_norms_trained.svg")
     pictures = [plot.save(plot.line_plot(
         series, title=f"||dL/dh_t|| for L = sum(h_T), T = {args.steps}, H = {args.hidden}, at initialisation",
         xlabel="distance from the loss, T - t", ylabel="gradient norm (geometric mean of seeds)", logy=True),
@@ -227,6 +291,8 @@ def run(args: argparse.Namespace) -> int:
     pictures.append(plot.save(plot.line_plot(
         norm_series, title="Gradient norm before clipping", xlabel="SGD step", ylabel="||grad||", logy=True),
         out / "exploding_grad_norm.svg"))
+    if args.trained_steps:
+        pictures.append(pictures_trained)
     save_results(out, "gradient_flow", results)
     for line in summary:
         print(line)
