@@ -1,6 +1,7 @@
 """Smoke tests of the stories: tiny sizes, a few steps; the loss falls and the pictures are written."""
 
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -33,10 +34,23 @@ def test_every_story_is_a_train_subcommand_with_help(capsys):
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_each_example_script_answers_help(script):
-    result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=60)
+def test_each_example_script_answers_help(script, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(script), run_name="__main__")
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: {script.name}" in out and "--seed" in out and "--out" in out
+
+
+def test_an_example_script_runs_its_story_end_to_end(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sine_wave.py"), "--hidden", "4", "--points", "80", "--window", "10",
+         "--epochs", "2", "--generate", "5", "--out", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "--seed" in result.stdout and "--out" in result.stdout
+    assert "autoregressive generation, 5 steps" in result.stdout
+    assert is_svg(tmp_path / "sine_generation.svg")
 
 
 def test_examples_cover_the_six_stories():
