@@ -61,7 +61,7 @@ def test_examples_cover_the_six_stories():
 def test_adding_problem_gru_beats_the_mean_on_short_sequences(tmp_path, capsys):
     run_story("adding", tmp_path, "--lengths", "6", "--kinds", "rnn", "gru", "--hidden", "8", "--steps", "150",
               "--batch", "16", "--lr", "0.02", "--eval-every", "50")
-    results = json.loads((tmp_path / "adding.json").read_text())
+    results = json.loads((tmp_path / "adding_T6.json").read_text())
     gru = next(r for r in results["runs"] if r["kind"] == "gru")
     assert gru["mse"][-1] < gru["mse"][0]
     assert gru["final_mse"] < 0.5 * results["baseline_mse"]

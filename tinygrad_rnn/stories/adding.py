@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                              ylabel="mean squared error", logy=True, hlines={"predict the mean": ADDING_BASELINE_MSE})
         pictures.append(plot.save(svg, out / f"adding_T{length}.svg"))
     table = format_table(runs)
-    save_results(out, "adding", {"baseline_mse": ADDING_BASELINE_MSE, "runs": runs})
+    name = "adding_T" + "_".join(map(str, args.lengths))
+    save_results(out, name, {"baseline_mse": ADDING_BASELINE_MSE, "runs": runs})
     print(table)
     for p in pictures:
         print(f"wrote {p}")
