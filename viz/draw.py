@@ -62,6 +62,7 @@ def draw(
     highlight: Any = None,
     rankdir: str = "LR",
     max_nodes: int = 1500,
+    all_tensors: bool = False,
 ) -> Drawing:
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
 
@@ -78,6 +79,10 @@ def draw(
         path from the loss down to it, i.e. every term of its BPTT sum.
     rankdir: "LR" (time runs left to right), "TB", "RL" or "BT".
     max_nodes: the ops view refuses graphs with more nodes than this.
+    all_tensors: ops view: a box for every tensor. By default only leaves
+        (parameters, inputs), named tensors, gate outputs (i, f, g, o, c, h,
+        r, z, n) and the loss get a box; other intermediates are plain edges
+        between their ops (hover for shape, value and gradient).
 
     The result displays inline in Jupyter; ``viz.render(drawing, "g.svg")``
     writes a file and ``drawing.source`` is the DOT text.
@@ -91,7 +96,7 @@ def draw(
         grads = source.status is not None
     marked = _highlighted(source.graph, highlight) if highlight is not None else None
     builder = _OpsView if view == "ops" else _CellsView
-    return builder(source, values, grads, marked, rankdir, max_nodes).build()
+    return builder(source, values, grads, marked, rankdir, max_nodes, all_tensors).build()
 
 
 def _source(obj: Any) -> _Source:
@@ -155,6 +160,16 @@ def _time_index(path: tuple) -> int | None:
     return next((i for i, seg in enumerate(path) if TIME.match(seg)), None)
 
 
+def _layer_of(path: tuple) -> int | None:
+    return next((int(m.group(1)) for m in map(LAYER.match, path) if m), None)
+
+
+def _climbs(tail: tuple, head: tuple) -> bool:
+    """True for data flowing from a lower layer into a higher one (layer l's outputs into layer l+1)."""
+    low, high = _layer_of(tail), _layer_of(head)
+    return low is not None and high is not None and low < high
+
+
 def _segment_label(seg: str) -> str:
     if TIME.match(seg):
         return f"t = {seg[1:]}"
@@ -205,7 +220,7 @@ class _View:
     """Shared machinery: clusters from scope paths, gradient colours, highlight, styles."""
 
     def __init__(self, source: _Source, values: bool, grads: bool, marked: set | None, rankdir: str,
-                 max_nodes: int):
+                 max_nodes: int, all_tensors: bool):
         self.graph = source.graph
         self.status = source.status
         self.grads = source.grads if grads else {}
@@ -214,6 +229,7 @@ class _View:
         self.marked = marked
         self.rankdir = rankdir
         self.max_nodes = max_nodes
+        self.all_tensors = all_tensors
         self.tree: dict[tuple, _Cluster] = {(): _Cluster()}
         self.edges: list[str] = []
         norms = [float(np.linalg.norm(g)) for g in self.grads.values()]
@@ -297,11 +313,11 @@ class _View:
         if title:
             rows.append(f"<b>{title}</b>")
         if with_shape:
-            rows.append(f'<font point-size="8" color="#546e7a">{text(rec.shape)}</font>')
+            rows.append(f'<font point-size="8">{text(rec.shape)}</font>')
         if self.values:
             rows.append(f'<font point-size="9">{text(summary(rec.tensor.data))}</font>')
         if self.show_grads and tid in self.grads:
-            rows.append(f'<font point-size="9">\u2207 {text(summary(self.grads[tid]))}</font>')
+            rows.append(f'<font point-size="9">grad {text(summary(self.grads[tid]))}</font>')
         return rows
 
 
@@ -330,14 +346,15 @@ def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
 
 
 class _OpsView(_View):
-    """Every primitive op (a circle) and every tensor (a box), clustered by scope."""
+    """Every primitive op (a circle) and the tensors that have a name (boxes), clustered by scope."""
 
     def build(self) -> Drawing:
         g = self.graph
-        total = len(g.nodes) + len(g.tensors)
+        boxed = [tid for tid, rec in g.tensors.items() if self.all_tensors or self.boxed(rec)]
+        total = len(g.nodes) + len(boxed)
         if total > self.max_nodes:
             raise GraphTooLarge(
-                f"draw: the ops view of this graph has {total} nodes ({len(g.nodes)} ops, {len(g.tensors)} "
+                f"draw: the ops view of this graph has {total} nodes ({len(g.nodes)} ops, {len(boxed)} "
                 f"tensors), more than max_nodes={self.max_nodes}: Graphviz would take long and the picture "
                 f"would be a hairball. Use view='cells' (one node per time step), unroll fewer time steps, "
                 f"or pass max_nodes={total} to draw it anyway."
@@ -347,34 +364,54 @@ class _OpsView(_View):
         tensor_path = {tid: self.tensor_path(rec, op_path) for tid, rec in g.tensors.items()}
         for node in g.nodes:
             self.cluster(op_path[node.index]).lines.append(self.op_line(node))
-        for tid, rec in g.tensors.items():
-            self.cluster(tensor_path[tid]).lines.append(self.tensor_line(rec))
+        for tid in boxed:
+            self.cluster(tensor_path[tid]).lines.append(self.tensor_line(g.tensors[tid]))
+        boxed_set = set(boxed)
 
         def reversed_time(path: tuple) -> bool:
             return "rev" in path and _time_index(path) is not None
 
+        def connect(tail: str, tail_path: tuple, head: str, head_path: tuple, style: dict) -> None:
+            if reversed_time(tail_path) and reversed_time(head_path):
+                # the reverse direction runs from t = T down to 1: drawn right to left
+                self.edges.append(f"{head} -> {tail} " + _attrs(dir="back", **style))
+            else:
+                self.edges.append(f"{tail} -> {head} " + _attrs(**style))
+
         for node in g.nodes:
             here = op_path[node.index]
             for tid in node.inputs:
+                rec = g.tensors[tid]
                 on = self.marked is not None and {("node", node.index), ("tensor", tid)} <= self.marked
                 style = self.edge_style(tid, on)
                 there = tensor_path[tid]
-                if g.tensors[tid].producer is not None and _time_index(here) is not None \
-                        and _time_index(there) is None:
+                if rec.producer is not None and (
+                    (_time_index(here) is not None and _time_index(there) is None) or _climbs(there, here)
+                ):
                     style["constraint"] = False  # keeps the time steps of stacked layers aligned
-                if reversed_time(here) and reversed_time(there):
-                    # the reverse direction runs from t = T down to 1: draw it right to left
-                    self.edges.append(f"op{node.index} -> {self.tid_name[tid]} " + _attrs(dir="back", **style))
-                else:
-                    self.edges.append(f"{self.tid_name[tid]} -> op{node.index} " + _attrs(**style))
+                if tid in boxed_set:
+                    connect(self.tid_name[tid], there, f"op{node.index}", here, style)
+                else:  # an anonymous intermediate: an edge from the op that made it, details on hover
+                    style["tooltip"] = self.edge_tooltip(rec)
+                    connect(f"op{rec.producer}", there, f"op{node.index}", here, style)
             for tid in node.outputs:
-                on = self.marked is not None and ("tensor", tid) in self.marked
-                style = self.edge_style(tid, on)
-                if reversed_time(here):
-                    self.edges.append(f"{self.tid_name[tid]} -> op{node.index} " + _attrs(dir="back", **style))
-                else:
-                    self.edges.append(f"op{node.index} -> {self.tid_name[tid]} " + _attrs(**style))
+                if tid in boxed_set:
+                    on = self.marked is not None and ("tensor", tid) in self.marked
+                    connect(f"op{node.index}", here, self.tid_name[tid], here, self.edge_style(tid, on))
         return self.emit()
+
+    def boxed(self, rec: tr.TensorRecord) -> bool:
+        """Leaves, named tensors, gate outputs (h_t, c_t, f_t, ...), the root and unused outputs get a box."""
+        return (rec.producer is None or rec.id == self.graph.root or not rec.consumers
+                or _symbol_title(self.graph, rec) is not None)
+
+    def edge_tooltip(self, rec: tr.TensorRecord) -> str:
+        lines = [f"tensor {rec.shape}"]
+        if self.values:
+            lines.append("value " + summary(rec.tensor.data).replace("\n", " "))
+        if self.show_grads and rec.id in self.grads:
+            lines.append("grad " + summary(self.grads[rec.id]).replace("\n", " "))
+        return "\n".join(lines)
 
     def tensor_path(self, rec: tr.TensorRecord, op_path: dict) -> tuple:
         if rec.producer is not None:
@@ -582,7 +619,7 @@ class _CellsView(_View):
             style = self.edge_style(tid, self.on_path(tid) and self.group_on_path(src) and self.group_on_path(dst))
             title = self.tensor_title(tid) if src[0] == "cell" else None
             label = _HTML(f"<{title}>") if title else None
-            if dst[0] == "cell" and src[0] == "block":
+            if (dst[0] == "cell" and src[0] == "block") or ("leaf" not in (src[0], dst[0]) and _climbs(src[1], dst[1])):
                 style["constraint"] = False  # rows of stacked layers stay aligned by t
             if src[0] == "cell" and dst[0] == "cell" and "rev" in src[1] and src[1][:-1] == dst[1][:-1]:
                 self.edges.append(f"{self.node_id(dst)} -> {self.node_id(src)} "
@@ -628,13 +665,13 @@ class _CellsView(_View):
             rows = [f"<b>{text(where)}</b>", f'<font point-size="9">{text(ops_text)}</font>']
             style = dict(shape="box", style="filled", fillcolor="white", color="#78909c")
         count = f"{len(nodes)} op" + ("s" if len(nodes) > 1 else "")
-        rows.append(f'<font point-size="8" color="#546e7a">{count}</font>')
+        rows.append(f'<font point-size="8">{count}</font>')
         for tid in outs:
             title = self.tensor_title(tid) or "out"
             if self.values:
                 rows.append(f'<font point-size="9">{title}: {text(summary(g.tensors[tid].tensor.data))}</font>')
             if self.show_grads and tid in self.grads:
-                rows.append(f'<font point-size="9">\u2207{title}: {text(summary(self.grads[tid]))}</font>')
+                rows.append(f'<font point-size="9">grad {title}: {text(summary(self.grads[tid]))}</font>')
         known = [self.norm[t] for t in outs if t in self.norm]
         if known:
             norm = float(np.sqrt(sum(n * n for n in known)))

@@ -76,12 +76,12 @@ def dot_string(value: str) -> str:
 
 
 def number(x: float) -> str:
-    """Four significant digits: enough to compare, short enough for a node."""
-    return f"{x:.4g}"
+    """Three significant digits: enough to compare, short enough for a node."""
+    return f"{x:.3g}"
 
 
 def summary(array: np.ndarray, max_items: int = 4) -> str:
-    """The numbers of a tiny array, else its norm and range: ||.||, min, max."""
+    """The numbers of a tiny array, else its norm and (on a second line) its range."""
     a = np.asarray(array, dtype=float)
     if a.size == 1:
         return number(a.item())
@@ -89,7 +89,7 @@ def summary(array: np.ndarray, max_items: int = 4) -> str:
         return "[" + ", ".join(number(v) for v in a.reshape(-1)) + "]"
     if a.size == 0:
         return "[]"
-    return f"\u2016\u00b7\u2016={number(float(np.linalg.norm(a)))} min {number(a.min())} max {number(a.max())}"
+    return f"\u2016\u00b7\u2016={number(float(np.linalg.norm(a)))}\nmin {number(a.min())} max {number(a.max())}"
 
 
 class ColourScale:
@@ -121,16 +121,16 @@ class ColourScale:
         return "white" if level is not None and level >= 6 else "black"
 
     def width(self, norm: float) -> float:
-        """Edge pen width: 1 for the smallest gradient, 4 for the largest."""
+        """Edge pen width: 1 for the smallest gradient, 2.5 for the largest."""
         level = self.level(norm)
-        return 1.0 if level is None else 1.0 + 3.0 * level / (len(PALETTE) - 1)
+        return 1.0 if level is None else 1.0 + 1.5 * level / (len(PALETTE) - 1)
 
     def legend(self) -> str:
         """An HTML-like label: the palette with the norms at both ends."""
         cells = "".join(f'<td bgcolor="{c}" width="14"> </td>' for c in PALETTE)
         return (
             '<<table border="0" cellborder="0" cellspacing="1">'
-            f'<tr><td colspan="{len(PALETTE)}"><b>gradient norm \u2016\u2207\u2016 (log scale)</b></td></tr>'
+            f'<tr><td colspan="{len(PALETTE)}"><b>gradient norm (log scale)</b></td></tr>'
             f"<tr>{cells}</tr>"
             f'<tr><td colspan="4" align="left">{number(10**self.low)}</td><td> </td>'
             f'<td colspan="4" align="right">{number(10**self.high)}</td></tr></table>>'
