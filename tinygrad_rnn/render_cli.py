@@ -32,12 +32,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
     parser.add_argument("--bidirectional", action="store_true", help="add a reverse direction per layer")
     parser.add_argument("--hidden", type=int, default=2, help="hidden size (default 2)")
-    parser.add_argument("--view", choices=("ops", "cells"), default="ops",
-                        help="ops: every primitive; cells: one node per time step (default ops)")
+    parser.add_argument(
+        "--view",
+        choices=("ops", "cells"),
+        default="ops",
+        help="ops: every primitive; cells: one node per time step (default ops)",
+    )
     parser.add_argument("--values", action="store_true", help="show the numbers on every tensor")
     parser.add_argument("--grads", action="store_true", help="show gradients, colour by their size")
-    parser.add_argument("--highlight", metavar="NAME",
-                        help="mark every path from the loss to this tensor, e.g. weight_hh_l0")
+    parser.add_argument(
+        "--highlight", metavar="NAME", help="mark every path from the loss to this tensor, e.g. weight_hh_l0"
+    )
     parser.add_argument("--max-nodes", type=int, default=1500, help="refuse bigger ops views (default 1500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output file: .svg, .png or .dot (default <cell>.svg)")
@@ -52,21 +57,30 @@ def run(args: argparse.Namespace) -> int:
     loss = toy_loss(args.cell, args.steps, args.layers, args.bidirectional, args.hidden, args.seed)
     start = time.perf_counter()
     try:
-        drawing = viz.draw(loss, view=args.view, values=args.values, grads=args.grads,
-                           highlight=args.highlight, max_nodes=args.max_nodes)
+        drawing = viz.draw(
+            loss,
+            view=args.view,
+            values=args.values,
+            grads=args.grads,
+            highlight=args.highlight,
+            max_nodes=args.max_nodes,
+        )
         viz.render(drawing, out)
     except (viz.GraphTooLarge, viz.RendererNotFound, ValueError) as error:
         raise SystemExit(f"render: {error}") from None
     seconds = time.perf_counter() - start
     graph = autograd.trace(loss)
-    print(f"wrote {out}: {args.cell}, T={args.steps}, {args.layers} layer(s)"
-          f"{', bidirectional' if args.bidirectional else ''}, {args.view} view of {len(graph.nodes)} ops, "
-          f"loss {loss.item():.4f}, drawn and rendered in {seconds:.2f} s")
+    print(
+        f"wrote {out}: {args.cell}, T={args.steps}, {args.layers} layer(s)"
+        f"{', bidirectional' if args.bidirectional else ''}, {args.view} view of {len(graph.nodes)} ops, "
+        f"loss {loss.item():.4f}, drawn and rendered in {seconds:.2f} s"
+    )
     return 0
 
 
-def toy_loss(cell: str, steps: int, layers: int = 1, bidirectional: bool = False, hidden: int = 2,
-             seed: int = 0) -> Tensor:
+def toy_loss(
+    cell: str, steps: int, layers: int = 1, bidirectional: bool = False, hidden: int = 2, seed: int = 0
+) -> Tensor:
     """Forward and backward of mean((output - target)^2) through a small seeded model; returns the loss."""
     rng = np.random.default_rng(seed)
     x = Tensor(rng.standard_normal((steps, 1, 2)), name="x")
@@ -79,8 +93,7 @@ def toy_loss(cell: str, steps: int, layers: int = 1, bidirectional: bool = False
     return loss
 
 
-def _stacked(cell: str, x: Tensor, hidden: int, layers: int, bidirectional: bool,
-             rng: np.random.Generator) -> Tensor:
+def _stacked(cell: str, x: Tensor, hidden: int, layers: int, bidirectional: bool, rng: np.random.Generator) -> Tensor:
     """Output (T, B, D*H) of a stacked, optionally bidirectional recurrence (PyTorch's layout)."""
     with autograd.scope(cell):
         for layer in range(layers):
@@ -91,8 +104,7 @@ def _stacked(cell: str, x: Tensor, hidden: int, layers: int, bidirectional: bool
     return x
 
 
-def _direction(cell: str, x: Tensor, hidden: int, layer: int, direction: str,
-               rng: np.random.Generator) -> Tensor:
+def _direction(cell: str, x: Tensor, hidden: int, layer: int, direction: str, rng: np.random.Generator) -> Tensor:
     """One layer in one direction over the whole sequence: the (T, B, H) stack of h_t."""
     steps, batch, features = x.shape
     size = GATES[cell] * hidden

@@ -219,8 +219,16 @@ def _attrs(**kw: Any) -> str:
 class _View:
     """Shared machinery: clusters from scope paths, gradient colours, highlight, styles."""
 
-    def __init__(self, source: _Source, values: bool, grads: bool, marked: set | None, rankdir: str,
-                 max_nodes: int, all_tensors: bool):
+    def __init__(
+        self,
+        source: _Source,
+        values: bool,
+        grads: bool,
+        marked: set | None,
+        rankdir: str,
+        max_nodes: int,
+        all_tensors: bool,
+    ):
         self.graph = source.graph
         self.status = source.status
         self.grads = source.grads if grads else {}
@@ -251,13 +259,37 @@ class _View:
         label = _HTML(f"<{text(_segment_label(seg))}>")
         name = self.tree[path].name
         if TIME.match(seg):
-            return _attrs(label=label, id_=name, class_="scope time", style="rounded,filled", fillcolor="#eef3fa",
-                          color="#90a4ae", fontsize=12, labeljust="l")
+            return _attrs(
+                label=label,
+                id_=name,
+                class_="scope time",
+                style="rounded,filled",
+                fillcolor="#eef3fa",
+                color="#90a4ae",
+                fontsize=12,
+                labeljust="l",
+            )
         if seg in labels.GATE_SYMBOLS:
-            return _attrs(label=label, id_=name, class_="scope gate", style="rounded,dotted,filled",
-                          fillcolor="#f8fafd", color="#90a4ae", fontsize=9, fontcolor="#546e7a")
-        return _attrs(label=label, id_=name, class_="scope", style="rounded,dashed", color="#78909c",
-                      fillcolor="white", fontsize=13, labeljust="l")
+            return _attrs(
+                label=label,
+                id_=name,
+                class_="scope gate",
+                style="rounded,dotted,filled",
+                fillcolor="#f8fafd",
+                color="#90a4ae",
+                fontsize=9,
+                fontcolor="#546e7a",
+            )
+        return _attrs(
+            label=label,
+            id_=name,
+            class_="scope",
+            style="rounded,dashed",
+            color="#78909c",
+            fillcolor="white",
+            fontsize=13,
+            labeljust="l",
+        )
 
     def emit(self) -> Drawing:
         drawing = Drawing(name="computation_graph", format="svg")
@@ -265,12 +297,21 @@ class _View:
         body.append(
             "\t"
             + "graph "
-            + _attrs(rankdir=self.rankdir, compound=True, fontname=FONT, nodesep=0.18, ranksep=0.28,
-                     newrank=False, bgcolor="white", class_="tinygrad-rnn")
+            + _attrs(
+                rankdir=self.rankdir,
+                compound=True,
+                fontname=FONT,
+                nodesep=0.18,
+                ranksep=0.28,
+                newrank=False,
+                bgcolor="white",
+                class_="tinygrad-rnn",
+            )
             + "\n"
         )
         body.append("\tnode " + _attrs(fontname=FONT, fontsize=11, penwidth=1.2) + "\n")
         body.append("\tedge " + _attrs(fontname=FONT, fontsize=9, color="#455a64", arrowsize=0.6) + "\n")
+
         # clusters, depth first (the nesting of scopes is shallow, so recursion is fine here)
         def write(path: tuple, depth: int) -> None:
             cluster = self.tree[path]
@@ -289,8 +330,7 @@ class _View:
         for line in self.edges:
             body.append(f"\t{line}\n")
         if self.show_grads and self.norm:
-            body.append("\tlegend " + _attrs(shape="plaintext", label=_HTML(self.scale.legend()), id_="legend")
-                        + "\n")
+            body.append("\tlegend " + _attrs(shape="plaintext", label=_HTML(self.scale.legend()), id_="legend") + "\n")
         return drawing
 
     # --- styles ---------------------------------------------------------
@@ -402,8 +442,12 @@ class _OpsView(_View):
 
     def boxed(self, rec: tr.TensorRecord) -> bool:
         """Leaves, named tensors, gate outputs (h_t, c_t, f_t, ...), the root and unused outputs get a box."""
-        return (rec.producer is None or rec.id == self.graph.root or not rec.consumers
-                or _symbol_title(self.graph, rec) is not None)
+        return (
+            rec.producer is None
+            or rec.id == self.graph.root
+            or not rec.consumers
+            or _symbol_title(self.graph, rec) is not None
+        )
 
     def edge_tooltip(self, rec: tr.TensorRecord) -> str:
         lines = [f"tensor {rec.shape}"]
@@ -427,8 +471,16 @@ class _OpsView(_View):
         if node.op == "pow":
             symbol = f"x^{labels.number(getattr(node.node, 'p', 0))}"
         status = self.status.get(node.index, "done") if self.status is not None else None
-        style: dict[str, Any] = dict(shape="circle", width=0.42, fixedsize=False, margin=0.02, fontsize=10,
-                                     style="filled", fillcolor="white", color="#37474f")
+        style: dict[str, Any] = dict(
+            shape="circle",
+            width=0.42,
+            fixedsize=False,
+            margin=0.02,
+            fontsize=10,
+            style="filled",
+            fillcolor="white",
+            color="#37474f",
+        )
         output_norms = [self.norm[t] for t in node.outputs if t in self.norm]
         if output_norms:
             colour = self.scale.colour(max(output_norms))
@@ -445,15 +497,17 @@ class _OpsView(_View):
             style.update(style="dashed,filled", fillcolor="white", color="#9e9e9e", fontcolor="#757575")
         classes = f"op op-{node.op}" + (f" {status}" if status else "")
         tooltip = f"{node.op} at {node.scope or '(top level)'}\n{node.formula}"
-        return f"op{node.index} " + _attrs(label=_HTML(f"<{text(symbol)}>"), id_=f"op{node.index}",
-                                            class_=classes, tooltip=tooltip, **style)
+        return f"op{node.index} " + _attrs(
+            label=_HTML(f"<{text(symbol)}>"), id_=f"op{node.index}", class_=classes, tooltip=tooltip, **style
+        )
 
     def tensor_line(self, rec: tr.TensorRecord) -> str:
         g = self.graph
         title = _symbol_title(g, rec)
         rows = self.tensor_lines(rec.id, title)
-        style: dict[str, Any] = dict(shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.06,0.03",
-                                     height=0.3)
+        style: dict[str, Any] = dict(
+            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.06,0.03", height=0.3
+        )
         kind = rec.kind
         if kind == "parameter":
             style.update(fillcolor="#cfd8dc", penwidth=1.6)
@@ -476,9 +530,13 @@ class _OpsView(_View):
             elif rec.id != g.root:
                 style.update(color="#b0bec5", fontcolor="#90a4ae")
         tooltip = f"{rec.name or 'tensor'} {rec.shape} ({kind})"
-        return f"{self.tid_name[rec.id]} " + _attrs(label=_HTML("<" + "<br/>".join(rows) + ">"),
-                                                     id_=self.tid_name[rec.id], class_=f"tensor {kind}",
-                                                     tooltip=tooltip, **style)
+        return f"{self.tid_name[rec.id]} " + _attrs(
+            label=_HTML("<" + "<br/>".join(rows) + ">"),
+            id_=self.tid_name[rec.id],
+            class_=f"tensor {kind}",
+            tooltip=tooltip,
+            **style,
+        )
 
 
 def _structural(seg: str) -> bool:
@@ -526,8 +584,12 @@ class _CellsView(_View):
             group_of[node.index] = key
             self.members.setdefault(key, []).append(node.index)
         self.group_name = {key: f"g{k}" for k, key in enumerate(self.members)}
-        self.group_path = {key: key[1][:-1] if key[0] == "cell" else key[1][: -1 if key[1] and not
-                           _structural(key[1][-1]) else len(key[1])] for key in self.members}
+        self.group_path = {
+            key: key[1][:-1]
+            if key[0] == "cell"
+            else key[1][: -1 if key[1] and not _structural(key[1][-1]) else len(key[1])]
+            for key in self.members
+        }
         self.rows: dict[tuple, list[tuple]] = {}  # row path -> its cells, in order of t
         for key in self.members:
             if key[0] == "cell":
@@ -540,9 +602,10 @@ class _CellsView(_View):
             for tid in node.inputs:
                 consumers_of.setdefault(tid, set()).add(group_of[node.index])
         visible_leaves = {
-            tid for tid, rec in g.tensors.items()
-            if rec.producer is None and (rec.kind == "parameter" or rec.name or len(consumers_of.get(tid, ())) > 1
-                                         or tid == g.root)
+            tid
+            for tid, rec in g.tensors.items()
+            if rec.producer is None
+            and (rec.kind == "parameter" or rec.name or len(consumers_of.get(tid, ())) > 1 or tid == g.root)
         }
         for node in g.nodes:
             here = group_of[node.index]
@@ -576,8 +639,9 @@ class _CellsView(_View):
 
     def cluster_attrs(self, path: tuple) -> str:
         if path[-1] == "\0steps":
-            return _attrs(label="", id_=self.tree[path].name, class_="steps", style="rounded,dotted",
-                          color="#90a4ae", margin=6)
+            return _attrs(
+                label="", id_=self.tree[path].name, class_="steps", style="rounded,dotted", color="#90a4ae", margin=6
+            )
         return super().cluster_attrs(path)
 
     def node_id(self, key: tuple) -> str:
@@ -602,17 +666,22 @@ class _CellsView(_View):
             every = "every step" if len(cells) == len(self.rows[row]) else f"{len(cells)} steps"
             names = ", ".join(dict.fromkeys(s for s in (self.symbol(t) for t in tids) if s))
             norms = [self.norm[t] for t in tids if t in self.norm]
-            style = self.edge_style(tids[0] if not norms else max(tids, key=lambda t: self.norm.get(t, 0)),
-                                    any(self.on_path(t) for t in tids))
+            style = self.edge_style(
+                tids[0] if not norms else max(tids, key=lambda t: self.norm.get(t, 0)),
+                any(self.on_path(t) for t in tids),
+            )
             if direction == "out":
                 text_ = f"{names} \u2192 {every}" if other[0] != "leaf" and names else f"\u2192 {every}"
-                self.edges.append(f"{self.node_id(other)} -> {self.group_name[cells[0]]} "
-                                  + _attrs(lhead=steps, label=_HTML(f"<{text_}>"), constraint=False,
-                                           style="dashed", **style))
+                self.edges.append(
+                    f"{self.node_id(other)} -> {self.group_name[cells[0]]} "
+                    + _attrs(lhead=steps, label=_HTML(f"<{text_}>"), constraint=False, style="dashed", **style)
+                )
             else:
                 text_ = f"{names or 'outputs'} of {every}"
-                self.edges.append(f"{self.group_name[cells[-1]]} -> {self.node_id(other)} "
-                                  + _attrs(ltail=steps, label=_HTML(f"<{text_}>"), style="dashed", **style))
+                self.edges.append(
+                    f"{self.group_name[cells[-1]]} -> {self.node_id(other)} "
+                    + _attrs(ltail=steps, label=_HTML(f"<{text_}>"), style="dashed", **style)
+                )
         for src, dst, tid in links:
             if (src, dst, tid) in bundled:
                 continue
@@ -622,8 +691,9 @@ class _CellsView(_View):
             if (dst[0] == "cell" and src[0] == "block") or ("leaf" not in (src[0], dst[0]) and _climbs(src[1], dst[1])):
                 style["constraint"] = False  # rows of stacked layers stay aligned by t
             if src[0] == "cell" and dst[0] == "cell" and "rev" in src[1] and src[1][:-1] == dst[1][:-1]:
-                self.edges.append(f"{self.node_id(dst)} -> {self.node_id(src)} "
-                                  + _attrs(dir="back", label=label, **style))
+                self.edges.append(
+                    f"{self.node_id(dst)} -> {self.node_id(src)} " + _attrs(dir="back", label=label, **style)
+                )
             else:
                 self.edges.append(f"{self.node_id(src)} -> {self.node_id(dst)} " + _attrs(label=label, **style))
 
@@ -690,20 +760,25 @@ class _CellsView(_View):
             if status == "current":
                 style.update(fillcolor="#1e88e5", fontcolor="white", penwidth=3.5, color="#0d47a1")
             elif status == "pending":
-                style.update(style=style["style"] + ",dashed", fillcolor="white", color="#9e9e9e",
-                             fontcolor="#757575")
+                style.update(style=style["style"] + ",dashed", fillcolor="white", color="#9e9e9e", fontcolor="#757575")
         classes = ("cell" if key[0] == "cell" else "block") + (f" {status}" if status else "")
         tooltip = "/".join(key[1]) or "(top level)"
-        return f"{self.group_name[key]} " + _attrs(label=_HTML("<" + "<br/>".join(rows) + ">"),
-                                                    id_=self.group_name[key], class_=classes, tooltip=tooltip,
-                                                    margin="0.08,0.04", **style)
+        return f"{self.group_name[key]} " + _attrs(
+            label=_HTML("<" + "<br/>".join(rows) + ">"),
+            id_=self.group_name[key],
+            class_=classes,
+            tooltip=tooltip,
+            margin="0.08,0.04",
+            **style,
+        )
 
     def leaf_line(self, tid: int) -> str:
         rec = self.graph.tensors[tid]
         title = _symbol_title(self.graph, rec)
         rows = self.tensor_lines(tid, title)
-        style: dict[str, Any] = dict(shape="box", style="filled", fillcolor="white", color="#37474f",
-                                     margin="0.06,0.03", height=0.3)
+        style: dict[str, Any] = dict(
+            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.06,0.03", height=0.3
+        )
         kind = rec.kind
         if kind == "parameter":
             style.update(fillcolor="#cfd8dc", penwidth=1.6)
@@ -724,5 +799,6 @@ class _CellsView(_View):
             elif tid != self.graph.root:
                 style.update(color="#b0bec5", fontcolor="#90a4ae")
         name = f"v{list(self.graph.tensors).index(tid)}"
-        return f"{name} " + _attrs(label=_HTML("<" + "<br/>".join(rows) + ">"), id_=name,
-                                   class_=f"tensor {kind}", **style)
+        return f"{name} " + _attrs(
+            label=_HTML("<" + "<br/>".join(rows) + ">"), id_=name, class_=f"tensor {kind}", **style
+        )

@@ -85,10 +85,7 @@ def render(obj: Any, path: str | os.PathLike, **draw_options: Any) -> Path:
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(
-            f"render: can't tell the format from {path.name!r}: use a path ending in "
-            f"{', '.join(FORMATS)}"
-        )
+        raise ValueError(f"render: can't tell the format from {path.name!r}: use a path ending in {', '.join(FORMATS)}")
     if isinstance(obj, graphviz.Digraph):
         if draw_options:
             raise TypeError("render: drawing options only apply when passing a tensor, graph or stepper")
