@@ -240,6 +240,7 @@ class _View:
         self.all_tensors = all_tensors
         self.tree: dict[tuple, _Cluster] = {(): _Cluster()}
         self.edges: list[str] = []
+        self.aligned: list[list[str]] = []  # node names to put in one column (rank)
         norms = [float(np.linalg.norm(g)) for g in self.grads.values()]
         self.scale = ColourScale(norms)
         self.norm = {tid: float(np.linalg.norm(g)) for tid, g in self.grads.items()}
@@ -303,7 +304,7 @@ class _View:
                 fontname=FONT,
                 nodesep=0.18,
                 ranksep=0.28,
-                newrank=False,
+                newrank=bool(self.aligned),
                 bgcolor="white",
                 class_="tinygrad-rnn",
             )
@@ -329,6 +330,8 @@ class _View:
         write((), 0)
         for line in self.edges:
             body.append(f"\t{line}\n")
+        for names in self.aligned:
+            body.append("\t{rank=same; " + "; ".join(names) + "}\n")
         if self.show_grads and self.norm:
             body.append("\tlegend " + _attrs(shape="plaintext", label=_HTML(self.scale.legend()), id_="legend") + "\n")
         return drawing
@@ -635,6 +638,11 @@ class _CellsView(_View):
             path = _common_prefix(users) if users else self.group_path[group_of[g.tensors[tid].producer]]
             self.cluster(path).lines.append(self.leaf_line(tid))
         self.emit_links(list(links))
+        by_step: dict[str, list[str]] = {}
+        for key in self.members:
+            if key[0] == "cell":
+                by_step.setdefault(key[1][-1], []).append(self.group_name[key])
+        self.aligned = [names for names in by_step.values() if len(names) > 1]  # t = 3 of every row in a column
         return self.emit()
 
     def cluster_attrs(self, path: tuple) -> str:
@@ -657,7 +665,10 @@ class _CellsView(_View):
                 fans.setdefault(("in", dst, src[1][:-1]), []).append((src, dst, tid))
         bundled = set()
         for (direction, other, row), group in fans.items():
-            cells = list(dict.fromkeys(dst if direction == "out" else src for src, dst, _ in group))
+            cells = sorted(
+                dict.fromkeys(dst if direction == "out" else src for src, dst, _ in group),
+                key=lambda cell: int(cell[1][-1][1:]),
+            )  # by t, so the edge meets the row at t = 1 (fan out) or leaves it at t = T (fan in)
             if len(cells) <= FAN_LIMIT or any(link in bundled for link in group):
                 continue
             bundled.update(group)
@@ -737,7 +748,9 @@ class _CellsView(_View):
         count = f"{len(nodes)} op" + ("s" if len(nodes) > 1 else "")
         rows.append(f'<font point-size="8">{count}</font>')
         for tid in outs:
-            title = self.tensor_title(tid) or "out"
+            title = self.tensor_title(tid)
+            if not title:
+                continue
             if self.values:
                 rows.append(f'<font point-size="9">{title}: {text(summary(g.tensors[tid].tensor.data))}</font>')
             if self.show_grads and tid in self.grads:
