@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 from tinygrad_rnn import cli  # noqa: E402
 
 FIGURES = {
+    "rnn_highlight.svg": ["--cell", "rnn", "--steps", "3", "--highlight", "weight_hh_l0"],
     "lstm_ops.svg": ["--cell", "lstm", "--steps", "3", "--grads"],
     "rnn_cells.svg": [
         "--cell",

@@ -140,6 +140,8 @@ def test_pip_only_rendering_uses_graphviz_pure_beside_python(monkeypatch, tmp_pa
     assert png.startswith(b"\x89PNG")
     bundle = viz.draw(loss)._repr_mimebundle_()  # what Jupyter shows inline
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    written = viz.draw(loss).render(tmp_path / "graph", format="svg")  # graphviz.Digraph's own API
+    ET.parse(written)
 
 
 def test_without_any_renderer_the_error_says_how_to_install_one(monkeypatch, tmp_path):
@@ -177,21 +179,25 @@ def test_cells_view_draws_three_hundred_steps_quickly():
     assert [first_text(c) for c in cells[:2]] == ["t = 1", "t = 2"]
 
 
-def test_cells_view_lays_out_both_directions_with_t_increasing_left_to_right():
+def tooltip(g):
+    return next(a for a in g.iter(SVG + "a")).get("{http://www.w3.org/1999/xlink}title")
+
+
+def test_cells_view_is_a_grid_rows_per_layer_and_direction_columns_per_time_step():
     loss = toy_loss("gru", 4, layers=2, bidirectional=True)
     svg = parse(viz.draw(loss, view="cells"))
     cells = groups(svg, "cell")
     assert len(cells) == 2 * 2 * 4
-    xs: dict = {}
-    for c in cells:
-        t = int(first_text(c).removeprefix("t = "))
-        xs.setdefault(c.find(SVG + "title").text, (t, centre(c)[0]))
     rows: dict = {}
     for c in cells:
-        rows.setdefault(round(centre(c)[1]), []).append(xs[c.find(SVG + "title").text])
-    assert len(rows) == 4
-    for row in rows.values():
+        row, step = tooltip(c).rsplit("/", 1)  # e.g. "gru/l1/rev", "t3"
+        rows.setdefault(row, []).append((int(step[1:]), centre(c)[0]))
+    assert sorted(rows) == ["gru/l0/fwd", "gru/l0/rev", "gru/l1/fwd", "gru/l1/rev"]
+    for row in rows.values():  # time runs left to right in every row, the reverse ones too
         assert [t for t, _ in sorted(row, key=lambda p: p[1])] == [1, 2, 3, 4]
+    for t in range(1, 5):  # and t = 3 of every row sits in one column
+        xs = [x for row in rows.values() for step, x in row if step == t]
+        assert max(xs) - min(xs) < 1
 
 
 def test_highlight_marks_exactly_the_paths_from_the_loss_to_the_parameter():

@@ -244,6 +244,7 @@ class _View:
         norms = [float(np.linalg.norm(g)) for g in self.grads.values()]
         self.scale = ColourScale(norms)
         self.norm = {tid: float(np.linalg.norm(g)) for tid, g in self.grads.items()}
+        self.tid_name = {tid: f"v{k}" for k, tid in enumerate(self.graph.tensors)}
 
     # --- clusters -------------------------------------------------------
     def cluster(self, path: tuple) -> _Cluster:
@@ -402,7 +403,6 @@ class _OpsView(_View):
                 f"would be a hairball. Use view='cells' (one node per time step), unroll fewer time steps, "
                 f"or pass max_nodes={total} to draw it anyway."
             )
-        self.tid_name = {tid: f"v{k}" for k, tid in enumerate(g.tensors)}
         op_path = {n.index: segments(n.scope) for n in g.nodes}
         tensor_path = {tid: self.tensor_path(rec, op_path) for tid, rec in g.tensors.items()}
         for node in g.nodes:
@@ -509,7 +509,7 @@ class _OpsView(_View):
         title = _symbol_title(g, rec)
         rows = self.tensor_lines(rec.id, title)
         style: dict[str, Any] = dict(
-            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.06,0.03", height=0.3
+            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.1,0.04", height=0.3
         )
         kind = rec.kind
         if kind == "parameter":
@@ -653,7 +653,7 @@ class _CellsView(_View):
         return super().cluster_attrs(path)
 
     def node_id(self, key: tuple) -> str:
-        return f"v{list(self.graph.tensors).index(key[1])}" if key[0] == "leaf" else self.group_name[key]
+        return self.tid_name[key[1]] if key[0] == "leaf" else self.group_name[key]
 
     def emit_links(self, links: list[tuple]) -> None:
         """Edges between groups; a row fanning out to (or in from) many steps becomes one edge."""
@@ -790,7 +790,7 @@ class _CellsView(_View):
         title = _symbol_title(self.graph, rec)
         rows = self.tensor_lines(tid, title)
         style: dict[str, Any] = dict(
-            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.06,0.03", height=0.3
+            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.1,0.04", height=0.3
         )
         kind = rec.kind
         if kind == "parameter":
@@ -811,7 +811,7 @@ class _CellsView(_View):
                 style.update(color="#1565c0", penwidth=2.5)
             elif tid != self.graph.root:
                 style.update(color="#b0bec5", fontcolor="#90a4ae")
-        name = f"v{list(self.graph.tensors).index(tid)}"
+        name = self.tid_name[tid]
         return f"{name} " + _attrs(
             label=_HTML("<" + "<br/>".join(rows) + ">"), id_=name, class_=f"tensor {kind}", **style
         )

@@ -64,14 +64,34 @@ class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` that renders through ``find_renderer()``.
 
     Everything ``graphviz.Digraph`` offers still works (``.source``, ``.save``,
-    attributes); ``.pipe()`` and the Jupyter display (``_repr_mimebundle_``)
-    use ``dot`` or ``graphviz-pure``, so the picture shows inline in a notebook
-    even where system Graphviz is missing.
+    attributes); ``.pipe()``, ``.render()`` and the Jupyter display
+    (``_repr_mimebundle_``) use ``dot`` or ``graphviz-pure``, so the picture
+    shows inline in a notebook even where system Graphviz is missing.
     """
 
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any) -> Any:
         data = pipe_source(self.source, format or self.format or "svg")
         return data.decode(encoding) if encoding else data
+
+    def render(
+        self,
+        filename: str | os.PathLike | None = None,
+        directory: str | os.PathLike | None = None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        **_: Any,
+    ) -> str:
+        """As ``graphviz.Digraph.render``: save the DOT file, write ``<file>.<format>`` beside it."""
+        fmt = format or self.format or "svg"
+        source_path = Path(self.save(filename, directory=directory))
+        out = source_path.with_name(f"{source_path.name}.{fmt}")
+        out.write_bytes(pipe_source(self.source, fmt))
+        if cleanup:
+            source_path.unlink()
+        if view:
+            graphviz.view(str(out))
+        return str(out)
 
 
 def render(obj: Any, path: str | os.PathLike, **draw_options: Any) -> Path:
