@@ -338,9 +338,9 @@ class _View:
         return drawing
 
     # --- styles ---------------------------------------------------------
-    def edge_style(self, tid: int | None, on_path: bool) -> dict:
+    def edge_style(self, tid: int, on_path: bool) -> dict:
         style: dict[str, Any] = {}
-        if tid is not None and tid in self.norm:
+        if tid in self.norm:
             colour = self.scale.colour(self.norm[tid])
             if colour:
                 style.update(color=_darker(colour), penwidth=f"{self.scale.width(self.norm[tid]):.2f}")
@@ -351,18 +351,56 @@ class _View:
                 style.update(color="#cfd8dc", class_="edge")
         return style
 
-    def tensor_lines(self, tid: int, title: str | None, with_shape: bool = True) -> list[str]:
+    def tensor_lines(self, tid: int, title: str | None) -> list[str]:
         rec = self.graph.tensors[tid]
         rows = []
         if title:
             rows.append(f"<b>{title}</b>")
-        if with_shape:
-            rows.append(f'<font point-size="8">{text(rec.shape)}</font>')
+        rows.append(f'<font point-size="8">{text(rec.shape)}</font>')
         if self.values:
             rows.append(f'<font point-size="9">{text(summary(rec.tensor.data))}</font>')
         if self.show_grads and tid in self.grads:
             rows.append(f'<font point-size="9">grad {text(summary(self.grads[tid]))}</font>')
         return rows
+
+    def tensor_line(self, rec: tr.TensorRecord) -> str:
+        g = self.graph
+        title = _symbol_title(g, rec)
+        rows = self.tensor_lines(rec.id, title)
+        style: dict[str, Any] = dict(
+            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.1,0.04", height=0.3
+        )
+        kind = rec.kind
+        if kind == "parameter":
+            style.update(fillcolor="#cfd8dc", penwidth=1.6)
+        elif kind == "constant":
+            style.update(style="dashed,filled", color="#78909c")
+        if rec.id in self.norm:
+            colour = self.scale.colour(self.norm[rec.id])
+            if colour:
+                style.update(fillcolor=colour, fontcolor=self.scale.font_colour(self.norm[rec.id]))
+        if kind == "constant" and not title and rec.tensor.size == 1:
+            rows.insert(0, f"<b>{text(summary(rec.tensor.data))}</b>")  # a number in the formula, e.g. 1 - z
+        if rec.id == g.root:
+            kind = "root"
+            style.update(penwidth=2.5, color="#b71c1c", peripheries=2)
+            if rec.id not in self.norm:
+                style.update(fillcolor="#ffe082")
+            if not title:
+                rows.insert(0, "<b>loss</b>" if rec.tensor.size == 1 else "<b>output</b>")
+        if self.marked is not None:
+            if ("tensor", rec.id) in self.marked:
+                style.update(color="#1565c0", penwidth=2.5)
+            elif rec.id != g.root:
+                style.update(color="#b0bec5", fontcolor="#90a4ae")
+        tooltip = f"{rec.name or 'tensor'} {rec.shape} ({kind})"
+        return f"{self.tid_name[rec.id]} " + _attrs(
+            label=_HTML("<" + "<br/>".join(rows) + ">"),
+            id_=self.tid_name[rec.id],
+            class_=f"tensor {kind}",
+            tooltip=tooltip,
+            **style,
+        )
 
 
 def _darker(colour: str) -> str:
@@ -504,43 +542,6 @@ class _OpsView(_View):
             label=_HTML(f"<{text(symbol)}>"), id_=f"op{node.index}", class_=classes, tooltip=tooltip, **style
         )
 
-    def tensor_line(self, rec: tr.TensorRecord) -> str:
-        g = self.graph
-        title = _symbol_title(g, rec)
-        rows = self.tensor_lines(rec.id, title)
-        style: dict[str, Any] = dict(
-            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.1,0.04", height=0.3
-        )
-        kind = rec.kind
-        if kind == "parameter":
-            style.update(fillcolor="#cfd8dc", penwidth=1.6)
-        elif kind == "constant":
-            style.update(style="dashed,filled", color="#78909c")
-        if rec.id in self.norm:
-            colour = self.scale.colour(self.norm[rec.id])
-            if colour:
-                style.update(fillcolor=colour, fontcolor=self.scale.font_colour(self.norm[rec.id]))
-        if rec.id == g.root:
-            kind = "root"
-            style.update(penwidth=2.5, color="#b71c1c", peripheries=2)
-            if rec.id not in self.norm:
-                style.update(fillcolor="#ffe082")
-            if not title:
-                rows.insert(0, "<b>loss</b>" if rec.tensor.size == 1 else "<b>output</b>")
-        if self.marked is not None:
-            if ("tensor", rec.id) in self.marked:
-                style.update(color="#1565c0", penwidth=2.5)
-            elif rec.id != g.root:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
-        tooltip = f"{rec.name or 'tensor'} {rec.shape} ({kind})"
-        return f"{self.tid_name[rec.id]} " + _attrs(
-            label=_HTML("<" + "<br/>".join(rows) + ">"),
-            id_=self.tid_name[rec.id],
-            class_=f"tensor {kind}",
-            tooltip=tooltip,
-            **style,
-        )
-
 
 def _structural(seg: str) -> bool:
     return seg in KINDS or bool(LAYER.match(seg)) or seg in DIRECTIONS
@@ -636,7 +637,7 @@ class _CellsView(_View):
         for tid in visible_leaves:
             users = [self.group_path[k] for k in consumers_of.get(tid, ())]
             path = _common_prefix(users) if users else self.group_path[group_of[g.tensors[tid].producer]]
-            self.cluster(path).lines.append(self.leaf_line(tid))
+            self.cluster(path).lines.append(self.tensor_line(g.tensors[tid]))
         self.emit_links(list(links))
         by_step: dict[str, list[str]] = {}
         for key in self.members:
@@ -783,35 +784,4 @@ class _CellsView(_View):
             tooltip=tooltip,
             margin="0.08,0.04",
             **style,
-        )
-
-    def leaf_line(self, tid: int) -> str:
-        rec = self.graph.tensors[tid]
-        title = _symbol_title(self.graph, rec)
-        rows = self.tensor_lines(tid, title)
-        style: dict[str, Any] = dict(
-            shape="box", style="filled", fillcolor="white", color="#37474f", margin="0.1,0.04", height=0.3
-        )
-        kind = rec.kind
-        if kind == "parameter":
-            style.update(fillcolor="#cfd8dc", penwidth=1.6)
-        if tid in self.norm:
-            colour = self.scale.colour(self.norm[tid])
-            if colour:
-                style.update(fillcolor=colour, fontcolor=self.scale.font_colour(self.norm[tid]))
-        if tid == self.graph.root:
-            kind = "root"
-            style.update(penwidth=2.5, color="#b71c1c", peripheries=2)
-            if tid not in self.norm:
-                style.update(fillcolor="#ffe082")
-            if not title:
-                rows.insert(0, "<b>loss</b>" if rec.tensor.size == 1 else "<b>output</b>")
-        if self.marked is not None:
-            if self.on_path(tid):
-                style.update(color="#1565c0", penwidth=2.5)
-            elif tid != self.graph.root:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
-        name = self.tid_name[tid]
-        return f"{name} " + _attrs(
-            label=_HTML("<" + "<br/>".join(rows) + ">"), id_=name, class_=f"tensor {kind}", **style
         )
