@@ -25,7 +25,7 @@ REPEATS = 3
 
 
 def main() -> None:
-    print(f"renderer: {viz.find_renderer()}")
+    print(f"renderer: {Path(viz.find_renderer()).name}")
     print(f"{'case':<22}{'fwd+bwd':>10}{'draw':>10}{'render':>10}{'total':>10}{'total/fwd+bwd':>15}  nodes")
     for cell, steps, view in CASES:
         runs = []
@@ -41,8 +41,10 @@ def main() -> None:
         model, draw, render = (statistics.median(r[i] for r in runs) for i in range(3))
         nodes = svg.count(b'class="node')
         name = f"{cell} T={steps} {view}"
-        print(f"{name:<22}{model:>9.3f}s{draw:>9.3f}s{render:>9.3f}s{draw + render:>9.3f}s"
-              f"{(draw + render) / model:>14.1f}x  {nodes}")
+        print(
+            f"{name:<22}{model:>9.3f}s{draw:>9.3f}s{render:>9.3f}s{draw + render:>9.3f}s"
+            f"{(draw + render) / model:>14.1f}x  {nodes}"
+        )
 
 
 if __name__ == "__main__":
