@@ -217,6 +217,8 @@ def test_highlight_marks_exactly_the_paths_from_the_loss_to_the_parameter():
     assert viz.draw(loss, highlight="W").source == viz.draw(loss, highlight=W).source
     with pytest.raises(ValueError, match="named tensors: V, W, x"):
         viz.draw(loss, highlight="U")
+    with pytest.raises(ValueError, match="not part of this graph"):
+        viz.draw(loss, highlight=tr.Parameter(np.ones(2), name="elsewhere"))
 
 
 def test_highlight_reaches_every_time_step_through_w_hh():
