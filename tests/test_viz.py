@@ -166,7 +166,7 @@ def test_ops_view_refuses_huge_graphs_and_points_to_the_cells_view():
         viz.draw(loss, max_nodes=100)
     assert viz.draw(loss, max_nodes=10_000).source.count("op-tanh") == 40
     with pytest.raises(viz.GraphTooLarge, match="max_nodes=1500"):
-        viz.draw(toy_loss("lstm", 80))
+        viz.draw(toy_loss("lstm", 100))
 
 
 def test_cells_view_draws_three_hundred_steps_quickly():
