@@ -179,6 +179,20 @@ def test_cells_view_draws_three_hundred_steps_quickly():
     assert [first_text(c) for c in cells[:2]] == ["t = 1", "t = 2"]
 
 
+def test_cells_view_edges_carry_h_and_c_from_step_to_step():
+    svg = parse(viz.draw(toy_loss("lstm", 3), view="cells"))
+    names = {g.get("id"): first_text(g) for g in groups(svg, "cell")}
+    carried: dict = {}
+    for edge in groups(svg, "edge"):
+        tail, _, head = edge.find(SVG + "title").text.partition("->")
+        if tail in names and head in names:
+            carried.setdefault((names[tail], names[head]), []).append(text_of(edge))
+    assert {pair: sorted(labels) for pair, labels in carried.items()} == {
+        ("t = 1", "t = 2"): ["c1", "h1"],
+        ("t = 2", "t = 3"): ["c2", "h2"],
+    }
+
+
 def tooltip(g):
     return next(a for a in g.iter(SVG + "a")).get("{http://www.w3.org/1999/xlink}title")
 

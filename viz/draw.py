@@ -69,9 +69,9 @@ def draw(
     obj: a Tensor (its recorded graph is traced), a ``tr.Graph``, or a stepper
         (anything with ``__viz_state__()``: finished, current and pending nodes
         are styled apart and the gradients known so far are shown).
-    view: "ops" draws every primitive op and tensor; "cells" draws one node per
-        time step of each layer and direction (edges carry h and c), which
-        stays readable for hundreds of steps.
+    view: "ops" draws every primitive op (see all_tensors for the tensors);
+        "cells" draws one node per time step of each layer and direction
+        (edges carry h and c), which stays readable for hundreds of steps.
     values: show each tensor's numbers (tiny tensors) or norm, min and max.
     grads: show gradients and colour nodes and edges by gradient norm (log
         scale). Default: on for a stepper, off otherwise.
