@@ -553,6 +553,13 @@ def _block_key(path: tuple) -> tuple:
     return path[: last + 1] if last is not None else path[:1]
 
 
+def _group_cluster(key: tuple) -> tuple:
+    path = key[1]
+    if key[0] == "cell" or (path and not _structural(path[-1])):
+        return path[:-1]
+    return path
+
+
 def _is_prefix(prefix: tuple, path: tuple) -> bool:
     return path[: len(prefix)] == prefix
 
@@ -588,12 +595,9 @@ class _CellsView(_View):
             group_of[node.index] = key
             self.members.setdefault(key, []).append(node.index)
         self.group_name = {key: f"g{k}" for k, key in enumerate(self.members)}
-        self.group_path = {
-            key: key[1][:-1]
-            if key[0] == "cell"
-            else key[1][: -1 if key[1] and not _structural(key[1][-1]) else len(key[1])]
-            for key in self.members
-        }
+        # the cluster a group is drawn in: a cell in its row (layer/direction), a block in the
+        # cluster it is named after if that is a layer or direction, else beside it
+        self.group_path = {key: _group_cluster(key) for key in self.members}
         self.rows: dict[tuple, list[tuple]] = {}  # row path -> its cells, in order of t
         for key in self.members:
             if key[0] == "cell":
