@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tour": ("tinygrad_rnn.tour", "write a browsable folder: graphs, backward player, BPTT, training, gradients"),
     "demo": ("tinygrad_rnn.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
     "train": ("tinygrad_rnn.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
+    "render": ("tinygrad_rnn.render_cli", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
 }
 
 
