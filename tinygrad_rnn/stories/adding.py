@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     pictures = []
     for length in args.lengths:
-        series = {r["kind"]: (r["steps"], r["mse"]) for r in runs if r["T"] == length}
+        series = {r["kind"].upper(): (r["steps"], r["mse"]) for r in runs if r["T"] == length}
         svg = plot.line_plot(series, title=f"Adding problem, T = {length}: held-out MSE", xlabel="training step",
                              ylabel="mean squared error", logy=True, hlines={"predict the mean": ADDING_BASELINE_MSE})
         pictures.append(plot.save(svg, out / f"adding_T{length}.svg"))
