@@ -153,7 +153,7 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     from .stories import char_lm
 
     settings = dict(hidden=32, epochs=1, max_chars=12_000, num_steps=16, sample_length=120) if quick else dict(
-        hidden=64, epochs=2, max_chars=40_000, num_steps=32, sample_length=200)
+        hidden=128, embed=32, batch=64, lr=0.01, epochs=1, max_chars=200_000, num_steps=32, sample_length=200)
     r = char_lm.train(data.load_text(), kind="gru", seed=seed, progress=progress, **settings)
     curve = char_lm.plot.save(char_lm.curve_svg(r), out / "char_lm_perplexity.svg")
     sample = out / "char_lm_sample.txt"
