@@ -104,7 +104,8 @@ def line_plot(
     ``logy`` puts y on a log10 scale (non-positive values are left out, as
     they have no logarithm). ``hlines`` draws labelled dashed reference lines,
     e.g. ``{"predict the mean": 0.167}``. Non-finite points (a diverged run)
-    break the line rather than stretching the axes.
+    break the line rather than stretching the axes. ``width`` is the plot's;
+    a legend (more than one line) is added to its right.
     """
     if not series:
         raise ValueError("line_plot: give at least one series, e.g. {'loss': (steps, values)}")
@@ -125,7 +126,10 @@ def line_plot(
     if all_x.size == 0 or all_y.size == 0:
         hint = " (log scale needs y > 0)" if logy else ""
         raise ValueError(f"line_plot: no finite points to draw{hint}")
-    legend_width = 150 if len(cleaned) + len(ref) > 1 else 0
+    names = [*cleaned, *ref]
+    # the legend gets room for its longest name (~7 px a character) beside the plot, not out of it
+    legend_width = 40 + 7 * max(len(n) for n in names) if len(names) > 1 else 0
+    width += legend_width
     frame = _Frame(width, height, left=70, right=20 + legend_width, top=36, bottom=50)
     xt = nice_ticks(float(all_x.min()), float(all_x.max()))
     if logy:
