@@ -39,6 +39,15 @@ def test_line_plot_has_title_labels_legend_and_escapes_user_text():
     assert len(list(root.iter(SVG + "polyline"))) == 2
 
 
+def test_chosen_colours_and_dashes():
+    x = np.arange(3)
+    root = parse(plot.line_plot({"before": (x, x), "after": (x, x + 1)}, colours={"before": "#123456",
+                                "after": "#123456"}, dashed=["before"]))
+    lines = list(root.iter(SVG + "polyline"))
+    assert [p.get("stroke") for p in lines] == ["#123456", "#123456"]
+    assert lines[0].get("stroke-dasharray") and lines[1].get("stroke-dasharray") is None
+
+
 def test_line_points_stay_inside_the_frame():
     x = np.linspace(0, 97, 50)
     root = parse(plot.line_plot({"a": (x, np.sin(x) * 13)}, width=600, height=400))

@@ -98,8 +98,14 @@ def line_plot(
     width: int = 640,
     height: int = 400,
     markers: bool = False,
+    colours: Mapping[str, str] | None = None,
+    dashed: Sequence[str] = (),
 ) -> str:
     """An SVG line plot of named (x, y) series, with axes, ticks and a legend.
+
+    ``colours`` picks a series' colour by name (default: the palette in
+    order); the series named in ``dashed`` are drawn dashed (e.g. a "before"
+    beside its solid "after" in the same colour).
 
     ``logy`` puts y on a log10 scale (non-positive values are left out, as
     they have no logarithm). ``hlines`` draws labelled dashed reference lines,
@@ -153,16 +159,17 @@ def line_plot(
         )
     entries = []
     for i, (name, (x, y)) in enumerate(cleaned.items()):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = (colours or {}).get(name, PALETTE[i % len(PALETTE)])
+        dash = "5 3" if name in dashed else ""
         px, py = frame.map(x, xlo, xhi, flip=False), frame.map(y, ylo, yhi, flip=True)
-        out += _polyline(px, py, colour)
+        out += _polyline(px, py, colour, dash)
         if markers or np.isfinite(x).sum() == 1:
             out += [
                 f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{colour}"/>'
                 for a, b in zip(px, py)
                 if math.isfinite(a) and math.isfinite(b)
             ]
-        entries.append((name, colour, ""))
+        entries.append((name, colour, dash))
     entries += [(name, "#777", "6 4") for name in ref]
     if len(entries) > 1:
         out += _legend(frame, entries)
@@ -170,7 +177,7 @@ def line_plot(
     return "\n".join(out)
 
 
-def _polyline(px: np.ndarray, py: np.ndarray, colour: str) -> list[str]:
+def _polyline(px: np.ndarray, py: np.ndarray, colour: str, dash: str = "") -> list[str]:
     """One <polyline> per run of finite points (gaps where a value was missing)."""
     ok = np.isfinite(px) & np.isfinite(py)
     pieces, current = [], []
@@ -182,9 +189,10 @@ def _polyline(px: np.ndarray, py: np.ndarray, colour: str) -> list[str]:
             current = []
     if current:
         pieces.append(current)
+    style = f' stroke-dasharray="{dash}"' if dash else ""
     return [
         f'<polyline points="{" ".join(p)}" fill="none" stroke="{colour}" stroke-width="1.8" '
-        f'stroke-linejoin="round"/>'
+        f'stroke-linejoin="round"{style}/>'
         for p in pieces
     ]
 

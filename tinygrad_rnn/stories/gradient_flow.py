@@ -244,8 +244,10 @@ def run(args: argparse.Namespace) -> int:
     if args.trained_steps:
         curves = trained_norms(args.trained_steps, args.steps, args.seed, progress)
         results["trained"] = curves
-        series = {}
-        for kind, curve in curves.items():
+        series, colours, dashed = {}, {}, []
+        for i, (kind, curve) in enumerate(curves.items()):
+            colours[f"{kind.upper()} at init"] = colours[f"{kind.upper()} trained"] = plot.PALETTE[i]
+            dashed.append(f"{kind.upper()} at init")
             series[f"{kind.upper()} at init"] = (distance, curve["before"])
             series[f"{kind.upper()} trained"] = (distance, curve["after"])
             done = f"solved at step {curve['solved_at']}" if curve["solved_at"] else \
@@ -256,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
         pictures_trained = plot.save(plot.line_plot(
             series, title=f"||dy/dh_t|| for the adding problem's prediction y, T = {args.steps}",
             xlabel="distance from the loss, T - t", ylabel="gradient norm (geometric mean of 8 sequences)",
-            logy=True), out / "gradient_norms_trained.svg")
+            logy=True, colours=colours, dashed=dashed), out / "gradient_norms_trained.svg")
     pictures = [plot.save(plot.line_plot(
         series, title=f"||dL/dh_t|| for L = sum(h_T), T = {args.steps}, H = {args.hidden}, at initialisation",
         xlabel="distance from the loss, T - t", ylabel="gradient norm (geometric mean of seeds)", logy=True),
