@@ -67,13 +67,18 @@ def greedy_decode(model, source: np.ndarray, max_len: int) -> np.ndarray:
     return np.stack(out)
 
 
-def exact_match(model, data, vocab: DigitVocab) -> tuple[float, list[tuple[str, str, str]]]:
-    """Fraction of pairs decoded exactly right, and a few (source, target, decoded) examples."""
+def exact_match(model, data, vocab: DigitVocab) -> tuple[float, float, list[tuple[str, str, str]]]:
+    """Fraction of pairs decoded exactly right, fraction of target digits right in place, and a few examples.
+
+    The examples are (source, target, decoded) triples.
+    """
     decoded = greedy_decode(model, data.source, data.decoder_target.shape[0])
     strings = [vocab.decode(decoded[:, j]) for j in range(decoded.shape[1])]
     hits = np.array([s == t for s, t in zip(strings, data.targets)])
+    digits = data.decoder_target.shape[0] - 1  # the last target is </s>
+    digit_accuracy = float(np.mean(decoded[:digits] == data.decoder_target[:digits]))
     examples = list(zip(data.sources, data.targets, strings))[:5]
-    return float(hits.mean()), examples
+    return float(hits.mean()), digit_accuracy, examples
 
 
 def train(
@@ -107,7 +112,7 @@ def train(
     test_data = candidates.take(unseen)
     model = build(kind, len(vocab), embed, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
-    losses, accuracies = [], []
+    losses, accuracies, digit_accuracies = [], [], []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(train_size)
         total = 0.0
@@ -120,13 +125,16 @@ def train(
             optim.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             total += loss.item() * len(pick)
-        accuracy, examples = exact_match(model, test_data, vocab)
+        accuracy, digit_accuracy, examples = exact_match(model, test_data, vocab)
         losses.append(total / train_size)
         accuracies.append(accuracy)
+        digit_accuracies.append(digit_accuracy)
         shown = ", ".join(f"{s}->{d}" for s, _, d in examples[:3])
-        progress(f"{task} epoch {epoch:3d}  loss {losses[-1]:.4f}  held-out exact match {accuracy:.1%}  ({shown})")
+        progress(f"{task} epoch {epoch:3d}  loss {losses[-1]:.4f}  held-out exact match {accuracy:.1%}, "
+                 f"digits {digit_accuracy:.1%}  ({shown})")
     return {"task": task, "digits": digits, "kind": kind, "loss": losses, "accuracy": accuracies,
-            "final_accuracy": accuracies[-1], "test_pairs": len(unseen), "examples": examples}
+            "digit_accuracy": digit_accuracies, "final_accuracy": accuracies[-1], "test_pairs": len(unseen),
+            "examples": examples}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -154,13 +162,14 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"seq2seq: {error}") from None
     r["seconds"] = round(progress.elapsed, 1)
     epochs = np.arange(1, len(r["loss"]) + 1)
-    svg = plot.line_plot({"held-out exact match": (epochs, r["accuracy"])}, markers=True,
+    svg = plot.line_plot({"held-out exact match": (epochs, r["accuracy"]),
+                          "held-out digits right": (epochs, r["digit_accuracy"])}, markers=True,
                          title=f"Seq2seq '{args.task}' ({args.digits} digits, {args.kind.upper()})",
                          xlabel="epoch", ylabel="exact-match accuracy")
     path = plot.save(svg, Path(args.out) / f"seq2seq_{args.task}.svg")
     save_results(args.out, f"seq2seq_{args.task}", r)
     print(f"held-out exact match ({r['test_pairs']} pairs never seen in training): {r['final_accuracy']:.1%} "
-          f"after {len(epochs)} epochs, {r['seconds']:.0f} s")
+          f"(digits in place: {r['digit_accuracy'][-1]:.1%}) after {len(epochs)} epochs, {r['seconds']:.0f} s")
     for source, target, decoded in r["examples"]:
         print(f"  {source} -> {decoded}  ({'right' if decoded == target else 'want ' + target})")
     print(f"wrote {path}")
