@@ -91,7 +91,7 @@ def train(
     test_size: int = 300,
     epochs: int = 5,
     batch: int = 32,
-    lr: float = 0.01,
+    lr: float = 0.005,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> dict:
@@ -147,7 +147,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-size", type=int, default=2000, help="training pairs (default 2000)")
     parser.add_argument("--test-size", type=int, default=300, help="held-out pairs, none seen in training")
     parser.add_argument("--epochs", type=int, default=5, help="passes over the training pairs (default 5)")
-    parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=0.005, help="Adam learning rate (default 0.005)")
     add_common_options(parser, "seq2seq")
 
 
