@@ -20,6 +20,7 @@ import html
 import importlib
 import importlib.util
 import io
+import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -270,7 +271,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{mark}] {part.title} ({part.seconds:.1f} s)")
         for line in part.summary:
             print(f"       {line}")
-        for label, path in part.files:
-            print(f"       {path}  ({label})")
+        if part.files:
+            names = ", ".join(path.relative_to(out).as_posix() for _, path in part.files)
+            print(textwrap.fill(f"files: {names}", width=110, initial_indent=" " * 7, subsequent_indent=" " * 14,
+                                break_on_hyphens=False))
     print(f"\nopen {index} in a browser")
     return 1 if any(p.status == "failed" for p in parts) else 0
