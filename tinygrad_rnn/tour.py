@@ -92,10 +92,15 @@ def _unrolled(kind: str, steps: int, seed: int):
 
 
 def part_graphs(out: Path, steps: int, seed: int) -> Part:
+    """Each cell unrolled, drawn op by op and step by step, coloured by its gradients."""
+    from .autograd import trace
+
     part = Part(TITLES["graphs"])
     viz = _require("viz", "draw", "render")
+    sizes = {}
     for kind in ("rnn", "lstm", "gru"):
         loss = _unrolled(kind, steps, seed)
+        sizes[kind] = len(trace(loss))
         loss.backward()
         for view in ("ops", "cells"):
             path = out / "graphs" / f"{kind}_{view}.svg"
@@ -103,20 +108,18 @@ def part_graphs(out: Path, steps: int, seed: int) -> Part:
             viz.render(viz.draw(loss, view=view, grads=True), path)
             part.files.append((f"{kind.upper()} {view} view", path))
             part.body.append(_img(path, out, f"{kind.upper()}, {steps} steps, {view} view, with gradients"))
-    from .autograd import trace
-
-    sizes = {kind: len(trace(_unrolled(kind, steps, seed))) for kind in ("rnn", "lstm", "gru")}
     part.summary.append(f"{steps} time steps; ops recorded: " + ", ".join(f"{k.upper()} {n}" for k, n in sizes.items()))
     return part
 
 
 def part_player(out: Path, steps: int, seed: int) -> Part:
+    """The RNN's backward pass as a page that steps through it node by node."""
     part = Part(TITLES["player"])
     viz = _require("viz", "backward_player")
     loss = _unrolled("rnn", steps, seed)
     path = out / "backward.html"
     viz.backward_player(loss, path)
-    part.files.append(("backward player (open in a browser, step with the arrow keys)", path))
+    part.files.append(("backward player", path))
     rel = html.escape(path.name)
     part.body.append(f'<p><a href="{rel}">Open the backward player</a>: the RNN above, '
                      f"backpropagated one node at a time, each step showing the local rule it applies.</p>")
@@ -125,6 +128,7 @@ def part_player(out: Path, steps: int, seed: int) -> Part:
 
 
 def part_derivation(out: Path, steps: int) -> Part:
+    """``tinygrad-rnn derive --cell rnn --check``: the closed form, checked against autograd."""
     part = Part(TITLES["derivation"])
     _require("tinygrad_rnn.symbolic")
     from . import cli
@@ -147,6 +151,7 @@ def part_derivation(out: Path, steps: int) -> Part:
 
 
 def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
+    """A short char-level GRU run: perplexity curve against the n-gram baseline, and a sample."""
     part = Part(TITLES["char-lm"])
     _require("tinygrad_rnn.nn", "GRU", "Linear")
     _require("tinygrad_rnn.optim", "Adam", "clip_grad_norm_")
@@ -172,6 +177,7 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
 
 
 def part_gradient_flow(out: Path, quick: bool, seed: int) -> Part:
+    """The gradient-flow story's pictures (without its slow trained-model panel)."""
     part = Part(TITLES["gradient-flow"])
     _require("tinygrad_rnn.nn", "RNNCell", "LSTMCell", "GRUCell", "RNN")
     _require("tinygrad_rnn.optim", "SGD", "clip_grad_norm_")
