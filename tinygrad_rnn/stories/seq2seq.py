@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     svg = plot.line_plot({"held-out exact match": (epochs, r["accuracy"]),
                           "held-out digits right": (epochs, r["digit_accuracy"])}, markers=True,
                          title=f"Seq2seq '{args.task}' ({args.digits} digits, {args.kind.upper()})",
-                         xlabel="epoch", ylabel="exact-match accuracy")
+                         xlabel="epoch", ylabel="held-out accuracy")
     path = plot.save(svg, Path(args.out) / f"seq2seq_{args.task}.svg")
     save_results(args.out, f"seq2seq_{args.task}", r)
     print(f"held-out exact match ({r['test_pairs']} pairs never seen in training): {r['final_accuracy']:.1%} "
