@@ -1,0 +1,236 @@
+"""``tinygrad-rnn step``: a pdb-like prompt that walks the backward pass node by node.
+
+Over a small built-in recurrent model (``--cell rnn|lstm|gru --steps T``) or
+over the tensor a user's script computes (``--script FILE.py --var NAME``).
+Commands are read one per line, so a file of commands can be piped in to make
+a handout:  ``printf 'n 3\\nu t1\\np weight_hh_l0\\n' | tinygrad-rnn step``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from . import autograd, ops
+from .stepper import BackwardStepper
+from .tensor import Parameter, Tensor
+
+PROMPT = "(step) "
+HELP = """commands:
+  n [k]       next: process k nodes (default 1) and show what each did
+  c           continue to the end of the pass
+  u SCOPE     run until the current node is in SCOPE (e.g. t1) or produces the tensor SCOPE
+  b           back: undo the last step
+  w           where: steps done and the node about to be processed
+  l           list the pending nodes, the current one first
+  p NAME      print tensor NAME's value and its gradient so far (e.g. p weight_hh_l0)
+  g FILE.svg  draw the current state (done / current / pending nodes, gradients so far)
+  h           this help
+  q           quit"""
+
+INPUT_SIZE, HIDDEN_SIZE = 2, 2
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cell", choices=sorted(GATES), default="rnn", help="built-in model (default rnn)")
+    parser.add_argument("--steps", type=int, default=3, help="time steps of the built-in model (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the built-in model's numbers")
+    parser.add_argument("--script", type=Path, help="a Python script that computes a scalar loss")
+    parser.add_argument("--var", help="the name of the loss variable in --script")
+    parser.add_argument("--html", type=Path, help="write the browser player to this file instead of a prompt")
+
+
+def builtin_model(cell: str, steps: int, seed: int = 0) -> Tensor:
+    """A one-layer ``cell`` unrolled over ``steps`` time steps (batch 1); returns loss = sum(h_T).
+
+    Parameters carry PyTorch's names and layout (``weight_hh_l0`` is
+    (gates*H, H), gate order i, f, g, o for LSTM and r, z, n for GRU), and
+    every node sits in a scope ``<cell>/l0/fwd/t<t>[/<gate>]``; h_t is named
+    ``h<t>``.
+    """
+    rng = np.random.default_rng(seed)
+    rows = GATES[cell] * HIDDEN_SIZE
+    bound = 1 / np.sqrt(HIDDEN_SIZE)
+
+    def param(name: str, *shape: int) -> Parameter:
+        return Parameter(rng.uniform(-bound, bound, shape), name=name)
+
+    w_ih, w_hh = param("weight_ih_l0", rows, INPUT_SIZE), param("weight_hh_l0", rows, HIDDEN_SIZE)
+    b_ih, b_hh = param("bias_ih_l0", rows), param("bias_hh_l0", rows)
+    x = Tensor(rng.standard_normal((steps, 1, INPUT_SIZE)), name="x")
+    h = Tensor(np.zeros((1, HIDDEN_SIZE)), name="h0")
+    c = Tensor(np.zeros((1, HIDDEN_SIZE)), name="c0")
+    with autograd.scope(cell), autograd.scope("l0"), autograd.scope("fwd"):
+        for t in range(1, steps + 1):
+            with autograd.scope(f"t{t}"):
+                x_t = x[t - 1]
+                if cell == "rnn":
+                    with autograd.scope("hidden"):
+                        h = ops.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+                elif cell == "lstm":
+                    i, f, g, o = (x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, axis=1)
+                    with autograd.scope("input_gate"):
+                        i = i.sigmoid()
+                    with autograd.scope("forget_gate"):
+                        f = f.sigmoid()
+                    with autograd.scope("cell_gate"):
+                        g = g.tanh()
+                    with autograd.scope("output_gate"):
+                        o = o.sigmoid()
+                    with autograd.scope("cell_state"):
+                        c = f * c + i * g
+                    with autograd.scope("hidden"):
+                        h = o * c.tanh()
+                else:
+                    i_r, i_z, i_n = (x_t @ w_ih.T + b_ih).chunk(3, axis=1)
+                    h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, axis=1)
+                    with autograd.scope("reset_gate"):
+                        r = (i_r + h_r).sigmoid()
+                    with autograd.scope("update_gate"):
+                        z = (i_z + h_z).sigmoid()
+                    with autograd.scope("new_gate"):
+                        n = (i_n + r * h_n).tanh()
+                    with autograd.scope("hidden"):
+                        h = (1 - z) * n + z * h
+            h.name = f"h{t}"
+    loss = h.sum()
+    loss.name = "loss"
+    return loss
+
+
+def _load_script(path: Path, var: str) -> Tensor:
+    """Run the user's script as ``__main__`` and take its variable ``var``."""
+    if not path.is_file():
+        raise SystemExit(f"step: --script {path}: no such file")
+    namespace = runpy.run_path(str(path), run_name="__main__")
+    if var not in namespace:
+        tensors = sorted(k for k, v in namespace.items() if isinstance(v, Tensor))
+        raise SystemExit(
+            f"step: {path} defines no variable {var!r}; tensors it defines: {', '.join(tensors) or '(none)'}"
+        )
+    value = namespace[var]
+    if not isinstance(value, Tensor):
+        raise SystemExit(f"step: {var!r} in {path} is a {type(value).__name__}, not a tinygrad_rnn Tensor")
+    return value
+
+
+def _draw(stepper: BackwardStepper, target: str, out: TextIO) -> None:
+    import viz.player
+
+    path = Path(target)
+    if path.suffix.lower() != ".svg":
+        print("g: give a file name ending in .svg, e.g. g state.svg", file=out)
+        return
+    path.write_text(viz.player.stepper_svg(stepper), encoding="utf-8")
+    print(f"wrote {path}", file=out)
+
+
+def _pending_list(stepper: BackwardStepper) -> str:
+    pending = stepper.pending()
+    if not pending:
+        return "nothing pending: the backward pass is finished"
+    lines = []
+    for k, node in enumerate(pending):
+        mark = "->" if k == 0 else "  "
+        lines.append(f"{mark} {node.op}#{node.index}  {node.scope or '(top level)'}")
+    return "\n".join(lines)
+
+
+def execute(stepper: BackwardStepper, line: str, out: TextIO) -> bool:
+    """Run one command line; returns False when the user asked to quit."""
+    parts = line.split()
+    if not parts:
+        return True
+    command, args = parts[0], parts[1:]
+    try:
+        if command == "q":
+            return False
+        if command == "n" and len(args) <= 1:
+            if args and not args[0].isdigit():
+                raise ValueError(f"n: give a number of steps, e.g. n 3 (got {args[0]!r})")
+            if stepper.done:
+                print("the backward pass is finished (b to go back)", file=out)
+            for event in stepper.step(int(args[0]) if args else 1):
+                print(event, file=out)
+        elif command == "c":
+            for event in stepper.run():
+                print(event.summary(), file=out)
+            print(stepper.where(), file=out)
+        elif command == "u" and len(args) == 1:
+            events = stepper.run_to(args[0])
+            for event in events:
+                print(event.summary(), file=out)
+            print(stepper.where() if events else f"already there:\n{stepper.where()}", file=out)
+        elif command == "b":
+            undone = stepper.back()
+            print(f"undid {undone.headline()}", file=out)
+            print(stepper.where(), file=out)
+        elif command == "w":
+            print(stepper.where(), file=out)
+        elif command == "l":
+            print(_pending_list(stepper), file=out)
+        elif command == "p" and len(args) == 1:
+            print(stepper.show(args[0]), file=out)
+        elif command == "g" and len(args) == 1:
+            _draw(stepper, args[0], out)
+        elif command == "h":
+            print(HELP, file=out)
+        else:
+            print(f"unknown command or wrong arguments: {line.strip()!r}\n{HELP}", file=out)
+    except KeyError as error:
+        print(error.args[0], file=out)
+    except ValueError as error:
+        print(error, file=out)
+    return True
+
+
+def shell(stepper: BackwardStepper, stdin: TextIO, out: TextIO) -> int:
+    """The prompt loop. Piped input is echoed after the prompt so transcripts read like a session."""
+    interactive = stdin.isatty() and out.isatty()
+    print(f"{stepper!r}\n{stepper.where()}\ntype h for help", file=out)
+    try:
+        while True:
+            if interactive:
+                line = input(PROMPT)
+            else:
+                line = stdin.readline()
+                if not line:
+                    raise EOFError
+                out.write(PROMPT + line if line.endswith("\n") else PROMPT + line + "\n")
+            if not execute(stepper, line, out):
+                return 0
+    except (EOFError, KeyboardInterrupt):
+        print(file=out)
+        return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.steps < 1:
+        raise SystemExit("step: --steps must be at least 1")
+    if (args.script is None) != (args.var is None):
+        raise SystemExit("step: --script FILE.py and --var NAME go together")
+    if args.script is not None:
+        loss = _load_script(args.script, args.var)
+        where = f"{args.var} from {args.script}"
+    else:
+        loss = builtin_model(args.cell, args.steps, args.seed)
+        where = f"built-in {args.cell} over {args.steps} steps, loss = sum(h{args.steps})"
+    try:
+        stepper = BackwardStepper(loss)
+    except (RuntimeError, ValueError) as error:
+        raise SystemExit(f"step: {error}") from None
+    if args.html is not None:
+        import viz
+
+        viz.backward_player(stepper, args.html)
+        print(f"wrote {args.html}: {stepper.steps} backward steps of {where}")
+        return 0
+    print(f"stepping through backward of {where}")
+    return shell(stepper, sys.stdin, sys.stdout)
+
