@@ -212,9 +212,9 @@ class BackwardStepper:
         """The label events use for the tensor with this id."""
         return self._labels[tensor_id]
 
-    def uses(self, name: str) -> int:
-        """How many contributions the leaf called ``name`` receives over the whole pass."""
-        return sum(self._uses.get(rec.id, 0) for rec in self.lookup(name))
+    def contributions(self, tensor_id: int) -> tuple[int, int]:
+        """(received so far, total over the whole pass) for the leaf with this id; (0, 0) otherwise."""
+        return self._given.get(tensor_id, 0), self._uses.get(tensor_id, 0)
 
     # --- state ------------------------------------------------------------
     @property
@@ -454,7 +454,7 @@ class BackwardStepper:
             else:
                 lines.append(f"{head}(not known yet)")
             if rec.id in self._uses:
-                lines.append(f"contributions so far: {self._given.get(rec.id, 0)} of {self._uses[rec.id]}")
+                lines.append("contributions so far: {} of {}".format(*self.contributions(rec.id)))
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
 

@@ -1,0 +1,278 @@
+"""A browser player for the backward pass: one self-contained HTML file, no network.
+
+The unrolled graph is rendered to SVG once; a slider and previous/next buttons
+move through the backward steps, and a little JavaScript restyles the SVG's
+nodes for each frame (done / current / pending, and which leaves hold a
+gradient yet) while the event text of that step is shown beside the graph.
+Everything a user named (tensor names, scopes) is escaped: HTML text through
+``html.escape``, DOT labels through DOT quoting, and the frame data as JSON
+with ``<``, ``>`` and ``&`` written as ``\\u`` escapes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+from tinygrad_rnn.stepper import BackwardStepper, format_array, time_step
+
+_STATUS_FILL = {"done": "#b7e1b0", "current": "#ffd54f", "pending": "#ffffff"}
+
+
+def _stepper(loss_or_stepper: Any) -> BackwardStepper:
+    if isinstance(loss_or_stepper, BackwardStepper):
+        return loss_or_stepper
+    if hasattr(loss_or_stepper, "_node"):
+        return BackwardStepper(loss_or_stepper)
+    raise TypeError(
+        f"backward_player: expected a loss Tensor or a BackwardStepper, got {type(loss_or_stepper).__name__}"
+    )
+
+
+def _quote(text: str) -> str:
+    """A DOT double-quoted string: backslashes and quotes escaped, newlines as centred line breaks."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _time_cluster(scope: str) -> str | None:
+    """The scope up to and including its time segment (``rnn/l0/fwd/t2``), or None."""
+    if time_step(scope) is None:
+        return None
+    parts = scope.split("/")
+    end = next(i for i, p in enumerate(parts) if re.match(r"^t\d+$", p))
+    return "/".join(parts[: end + 1])
+
+
+def leaf_titles(stepper: BackwardStepper) -> dict[int, str]:
+    """The DOT node name of each leaf tensor (``v0``, ``v1``, ...); op nodes are ``n<index>``."""
+    graph = stepper.graph
+    leaves = [t for t in graph.tensors.values() if t.producer is None and t.consumers]
+    return {rec.id: f"v{k}" for k, rec in enumerate(leaves)}
+
+
+def graph_dot(stepper: BackwardStepper, state: dict[str, Any] | None = None) -> str:
+    """DOT for the unrolled graph: op nodes ``n<index>``, leaves ``v<k>``, one cluster per time step.
+
+    With ``state`` (a ``__viz_state__()`` dict) nodes are filled by status and
+    leaves that hold a gradient show its summary.
+    """
+    graph = stepper.graph
+    leaves = leaf_titles(stepper)
+    lines = ["digraph backward {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=11];']
+    clusters: dict[str | None, list[str]] = {}
+    for node in graph.nodes:
+        scope_tail = node.scope.split("/")[-1] if node.scope else ""
+        names = [graph.tensors[t].name for t in node.outputs if graph.tensors[t].name]
+        label = "\n".join([f"{node.op} #{node.index}", *([scope_tail] if scope_tail else []), *names])
+        style = ""
+        if state is not None:
+            style = f', style=filled, fillcolor="{_STATUS_FILL[state["status"][node.index]]}"'
+        clusters.setdefault(_time_cluster(node.scope), []).append(
+            f"n{node.index} [shape=box, label={_quote(label)}{style}];"
+        )
+    for tid, title in leaves.items():
+        rec = graph.tensors[tid]
+        label = f"{stepper.label(tid)}\n{rec.shape}"
+        style = ', style="filled", fillcolor="#eeeeee"' if rec.kind == "constant" else ""
+        if state is not None and tid in state["grads"]:
+            label += f"\ngrad {format_array(state['grads'][tid])}"
+            style = ', style=filled, fillcolor="#90caf9"'
+        shape = "doubleoctagon" if rec.kind == "parameter" else "ellipse"
+        lines.append(f"  {title} [shape={shape}, label={_quote(label)}{style}];")
+    for key, members in clusters.items():
+        if key is None:
+            lines.extend("  " + m for m in members)
+            continue
+        lines.append(f"  subgraph {_quote('cluster_' + key)} {{")
+        lines.append(f"    label={_quote(key)}; style=rounded; color=\"#9e9e9e\";")
+        lines.extend("    " + m for m in members)
+        lines.append("  }")
+    for node in graph.nodes:
+        for tid in dict.fromkeys(node.inputs):
+            rec = graph.tensors[tid]
+            source = f"n{rec.producer}" if rec.producer is not None else leaves[tid]
+            lines.append(f"  {source} -> n{node.index};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_svg(dot: str) -> str:
+    """Lay out DOT with the ``graphviz-pure`` command (no system Graphviz needed)."""
+    exe = shutil.which("graphviz-pure") or str(Path(sysconfig.get_path("scripts")) / "graphviz-pure")
+    if not Path(exe).exists():
+        raise RuntimeError("graphviz-pure is not installed: pip install graphviz-pure")
+    done = subprocess.run([exe, "-Tsvg"], input=dot, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"graphviz-pure failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def stepper_svg(stepper: BackwardStepper) -> str:
+    """The stepper's current state as an SVG: done / current / pending nodes, leaf gradients so far."""
+    return render_svg(graph_dot(stepper, stepper.__viz_state__()))
+
+
+def _leaf_panel(stepper: BackwardStepper) -> str:
+    """Every leaf that requires grad, with its gradient so far and how many contributions it has had."""
+    known = stepper.known_grads()
+    lines = []
+    for tid, rec in stepper.graph.tensors.items():
+        if rec.producer is not None or not rec.tensor.requires_grad:
+            continue
+        got, total = stepper.contributions(tid)
+        head = f"{stepper.label(tid)}.grad = "
+        value = format_array(known[tid], len(head)) if tid in known else "(nothing yet)"
+        lines.append(f"{head}{value}\n  {got} of {total} contributions so far")
+    return "\n".join(lines)
+
+
+def _frames(stepper: BackwardStepper) -> list[dict[str, Any]]:
+    """One frame per position 0..steps: the text of the step just taken and the leaf gradients.
+
+    The stepper is walked from the start to the end and then put back where it was.
+    """
+    leaves = leaf_titles(stepper)
+    back_to = stepper.position
+    stepper.go_to(0)
+    frames = [{"text": stepper.where(), "leaves": _leaf_panel(stepper), "grads": []}]
+    while not stepper.done:
+        event = stepper.step()[0]
+        known = stepper.known_grads()
+        frames.append(
+            {
+                "text": f"{event}\n\n{stepper.where()}",
+                "leaves": _leaf_panel(stepper),
+                "grads": [title for tid, title in leaves.items() if tid in known],
+            }
+        )
+    stepper.go_to(back_to)
+    return frames
+
+
+def _inline_svg(svg: str) -> str:
+    """The <svg> element alone (no XML declaration, doctype or comments), ready to inline."""
+    svg = svg[svg.index("<svg") :]
+    return re.sub(r"<!--.*?-->", "", svg, flags=re.S)
+
+
+def _json_for_script(value: Any) -> str:
+    """JSON that is safe inside <script>: no '</', no '<!--', no raw '&' (valid XML too)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+_PAGE = """<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+<head>
+<meta charset="utf-8"/>
+<title>{title}</title>
+<style>
+body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
+#controls {{ margin-bottom: 0.8em; }}
+#controls input {{ width: 40em; vertical-align: middle; }}
+#main {{ display: flex; gap: 1.5em; align-items: flex-start; }}
+#graph {{ flex: 1 1 55%; overflow: auto; max-height: 90vh; border: 1px solid #ccc; }}
+#side {{ flex: 1 1 45%; }}
+pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }}
+#graph svg {{ max-width: 100%; height: auto; }}
+.node.done polygon {{ fill: {done}; }}
+.node.current polygon {{ fill: {current}; stroke-width: 3px; }}
+.node.pending polygon {{ fill: {pending}; }}
+.node.hasgrad polygon, .node.hasgrad ellipse {{ fill: #90caf9; }}
+.legend span {{ padding: 0 0.5em; margin-right: 0.5em; border: 1px solid #999; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<div class="legend"><span style="background:{done}">done</span><span style="background:{current}">current</span><span style="background:{pending}">pending</span><span style="background:#90caf9">leaf with a gradient</span></div>
+<div id="controls">
+<button id="prev" type="button">&#9664; previous</button>
+<input id="slider" type="range" min="0" max="{steps}" value="{start}"/>
+<button id="next" type="button">next &#9654;</button>
+<span id="counter"></span>
+</div>
+<div id="main">
+<div id="graph">{svg}</div>
+<div id="side">
+<h2>This step</h2>
+<pre id="event"></pre>
+<h2>Leaf gradients so far</h2>
+<pre id="leaves"></pre>
+</div>
+</div>
+<script id="frames" type="application/json">{frames}</script>
+<script>//<![CDATA[
+(function () {{
+  var frames = JSON.parse(document.getElementById("frames").textContent);
+  var steps = frames.length - 1;
+  var slider = document.getElementById("slider");
+  var nodes = {{}};
+  document.querySelectorAll("#graph g.node").forEach(function (g) {{
+    nodes[g.querySelector("title").textContent] = g;
+  }});
+  function show(k) {{
+    k = Math.max(0, Math.min(steps, k));
+    slider.value = k;
+    for (var i = 0; i !== steps; i++) {{
+      var g = nodes["n" + i];
+      if (!g) continue;
+      var status = i >= steps - k ? "done" : (i === steps - k - 1 ? "current" : "pending");
+      g.setAttribute("class", "node " + status);
+    }}
+    var known = {{}};
+    frames[k].grads.forEach(function (t) {{ known[t] = true; }});
+    Object.keys(nodes).forEach(function (t) {{
+      if (t.charAt(0) === "v") nodes[t].setAttribute("class", known[t] ? "node hasgrad" : "node");
+    }});
+    document.getElementById("event").textContent = frames[k].text;
+    document.getElementById("leaves").textContent = frames[k].leaves;
+    document.getElementById("counter").textContent = "step " + k + " of " + steps;
+  }}
+  document.getElementById("prev").addEventListener("click", function () {{ show(+slider.value - 1); }});
+  document.getElementById("next").addEventListener("click", function () {{ show(+slider.value + 1); }});
+  slider.addEventListener("input", function () {{ show(+slider.value); }});
+  show(+slider.value);
+  var auto = /autostep=(\\d+)/.exec(location.hash);
+  if (auto) {{
+    for (var n = +auto[1]; n !== 0; n--) document.getElementById("next").click();
+  }}
+}})();
+//]]></script>
+</body>
+</html>
+"""
+
+
+def player_html(loss_or_stepper: Any, title: str | None = None) -> str:
+    """The player page as a string (see ``backward_player``)."""
+    stepper = _stepper(loss_or_stepper)
+    root = stepper.graph.tensors[stepper.graph.root]
+    title = title or f"Backward pass of {stepper.label(root.id)}: {stepper.steps} steps"
+    frames = _frames(stepper)
+    return _PAGE.format(
+        title=html.escape(title),
+        steps=stepper.steps,
+        start=stepper.position,
+        svg=_inline_svg(render_svg(graph_dot(stepper))),
+        frames=_json_for_script(frames),
+        **_STATUS_FILL,
+    )
+
+
+def backward_player(loss_or_stepper: Any, path: str | Path, title: str | None = None) -> Path:
+    """Write a self-contained HTML page that plays the backward pass of a loss (or a stepper).
+
+    Position k of the slider shows the state after k steps; the page opens at
+    the stepper's current position (0 for a loss). Opening the page with
+    ``#autostep=N`` in the URL presses "next" N times (handy for demos and for
+    headless checks). Leaves ``.grad`` exactly as it was.
+    """
+    path = Path(path)
+    path.write_text(player_html(loss_or_stepper, title), encoding="utf-8")
+    return path
