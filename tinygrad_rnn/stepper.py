@@ -163,12 +163,12 @@ class BackwardStepper:
     """
 
     def __init__(self, loss: Any, grad: Any = None, retain_grads: bool = True):
-        seed = autograd.seed_grad(loss, grad)
-        if loss._node is None:
+        if loss._node is None and loss.requires_grad:
             raise ValueError(
                 "BackwardStepper: the loss is a leaf (no op produced it), so there is nothing to "
                 "step through; compute it from other tensors, or call loss.backward()"
             )
+        seed = autograd.seed_grad(loss, grad)
         self.loss = loss
         self.retain_grads = retain_grads
         self._seed = seed

@@ -190,7 +190,10 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 </head>
 <body>
 <h1>{title}</h1>
-<div class="legend"><span style="background:{done}">done</span><span style="background:{current}">current</span><span style="background:{pending}">pending</span><span style="background:#90caf9">leaf with a gradient</span></div>
+<div class="legend">
+<span style="background:{done}">done</span><span style="background:{current}">current</span>
+<span style="background:{pending}">pending</span><span style="background:#90caf9">leaf with a gradient</span>
+</div>
 <div id="controls">
 <button id="prev" type="button">&#9664; previous</button>
 <input id="slider" type="range" min="0" max="{steps}" value="{start}"/>
