@@ -14,8 +14,9 @@ The walk is iterative (an explicit stack, no recursion), so a graph that is
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
