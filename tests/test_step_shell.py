@@ -80,8 +80,8 @@ def test_g_draws_the_current_state_as_svg(monkeypatch, capsys, tmp_path):
     code, out = run_cli(monkeypatch, capsys, [], f"n 3\ng {target}\ng nope.png\nq\n")
     assert code == 0 and f"wrote {target}" in out and "ending in .svg" in out
     svg = ET.parse(target).getroot()
-    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
-    assert "n0" in titles and any(t and t.startswith("v") for t in titles)
+    ids = {g.get("id") for g in svg.iter("{http://www.w3.org/2000/svg}g")}
+    assert "op0" in ids and any(i and i.startswith("v") for i in ids)
     text = target.read_text()
     assert "#ffd54f" in text and "#b7e1b0" in text  # one current node, finished nodes
 

@@ -49,21 +49,20 @@ def _time_cluster(scope: str) -> str | None:
     return "/".join(parts[: end + 1])
 
 
-def leaf_titles(stepper: BackwardStepper) -> dict[int, str]:
-    """The DOT node name of each leaf tensor (``v0``, ``v1``, ...); op nodes are ``n<index>``."""
-    graph = stepper.graph
-    leaves = [t for t in graph.tensors.values() if t.producer is None and t.consumers]
-    return {rec.id: f"v{k}" for k, rec in enumerate(leaves)}
+def tensor_ids(stepper: BackwardStepper) -> dict[int, str]:
+    """The SVG id of each tensor: ``v<k>``, k its position in ``graph.tensors``; op nodes are ``op<index>``."""
+    return {tid: f"v{k}" for k, tid in enumerate(stepper.graph.tensors)}
 
 
 def graph_dot(stepper: BackwardStepper, state: dict[str, Any] | None = None) -> str:
-    """DOT for the unrolled graph: op nodes ``n<index>``, leaves ``v<k>``, one cluster per time step.
+    """DOT for the unrolled graph: op nodes ``op<index>``, leaves ``v<k>``, one cluster per time step.
 
     With ``state`` (a ``__viz_state__()`` dict) nodes are filled by status and
     leaves that hold a gradient show its summary.
     """
     graph = stepper.graph
-    leaves = leaf_titles(stepper)
+    names = tensor_ids(stepper)
+    leaves = {tid: names[tid] for tid, rec in graph.tensors.items() if rec.producer is None and rec.consumers}
     lines = ["digraph backward {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=11];']
     clusters: dict[str | None, list[str]] = {}
     for node in graph.nodes:
@@ -74,7 +73,7 @@ def graph_dot(stepper: BackwardStepper, state: dict[str, Any] | None = None) -> 
         if state is not None:
             style = f', style=filled, fillcolor="{_STATUS_FILL[state["status"][node.index]]}"'
         clusters.setdefault(_time_cluster(node.scope), []).append(
-            f"n{node.index} [shape=box, label={_quote(label)}{style}];"
+            f'op{node.index} [id="op{node.index}", shape=box, label={_quote(label)}{style}];'
         )
     for tid, title in leaves.items():
         rec = graph.tensors[tid]
@@ -84,7 +83,7 @@ def graph_dot(stepper: BackwardStepper, state: dict[str, Any] | None = None) -> 
             label += f"\ngrad {format_array(state['grads'][tid])}"
             style = ', style=filled, fillcolor="#90caf9"'
         shape = "doubleoctagon" if rec.kind == "parameter" else "ellipse"
-        lines.append(f"  {title} [shape={shape}, label={_quote(label)}{style}];")
+        lines.append(f'  {title} [id="{title}", shape={shape}, label={_quote(label)}{style}];')
     for key, members in clusters.items():
         if key is None:
             lines.extend("  " + m for m in members)
@@ -96,8 +95,8 @@ def graph_dot(stepper: BackwardStepper, state: dict[str, Any] | None = None) -> 
     for node in graph.nodes:
         for tid in dict.fromkeys(node.inputs):
             rec = graph.tensors[tid]
-            source = f"n{rec.producer}" if rec.producer is not None else leaves[tid]
-            lines.append(f"  {source} -> n{node.index};")
+            source = f"op{rec.producer}" if rec.producer is not None else leaves[tid]
+            lines.append(f"  {source} -> op{node.index};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -137,20 +136,17 @@ def _frames(stepper: BackwardStepper) -> list[dict[str, Any]]:
 
     The stepper is walked from the start to the end and then put back where it was.
     """
-    leaves = leaf_titles(stepper)
+    ids = tensor_ids(stepper)
     back_to = stepper.position
     stepper.go_to(0)
-    frames = [{"text": stepper.where(), "leaves": _leaf_panel(stepper), "grads": []}]
-    while not stepper.done:
-        event = stepper.step()[0]
-        known = stepper.known_grads()
-        frames.append(
-            {
-                "text": f"{event}\n\n{stepper.where()}",
-                "leaves": _leaf_panel(stepper),
-                "grads": [title for tid, title in leaves.items() if tid in known],
-            }
-        )
+    frames = []
+    text = stepper.where()
+    while True:
+        grads = [ids[tid] for tid in stepper.known_grads()]
+        frames.append({"text": text, "leaves": _leaf_panel(stepper), "grads": grads})
+        if stepper.done:
+            break
+        text = f"{stepper.step()[0]}\n\n{stepper.where()}"
     stepper.go_to(back_to)
     return frames
 
@@ -181,10 +177,10 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
 #side {{ flex: 1 1 45%; }}
 pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }}
 #graph svg {{ max-width: 100%; height: auto; }}
-.node.done polygon {{ fill: {done}; }}
-.node.current polygon {{ fill: {current}; stroke-width: 3px; }}
-.node.pending polygon {{ fill: {pending}; }}
-.node.hasgrad polygon, .node.hasgrad ellipse {{ fill: #90caf9; }}
+.node.done :is(polygon, ellipse) {{ fill: {done}; }}
+.node.current :is(polygon, ellipse) {{ fill: {current}; stroke-width: 3px; }}
+.node.pending :is(polygon, ellipse) {{ fill: {pending}; }}
+.node.hasgrad :is(polygon, ellipse) {{ fill: #90caf9; }}
 .legend span {{ padding: 0 0.5em; margin-right: 0.5em; border: 1px solid #999; }}
 </style>
 </head>
@@ -216,22 +212,20 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
   var steps = frames.length - 1;
   var slider = document.getElementById("slider");
   var nodes = {{}};
-  document.querySelectorAll("#graph g.node").forEach(function (g) {{
-    nodes[g.querySelector("title").textContent] = g;
-  }});
+  document.querySelectorAll("#graph g.node").forEach(function (g) {{ nodes[g.id] = g; }});
   function show(k) {{
     k = Math.max(0, Math.min(steps, k));
     slider.value = k;
     for (var i = 0; i !== steps; i++) {{
-      var g = nodes["n" + i];
+      var g = nodes["op" + i];
       if (!g) continue;
       var status = i >= steps - k ? "done" : (i === steps - k - 1 ? "current" : "pending");
-      g.setAttribute("class", "node " + status);
+      ["done", "current", "pending"].forEach(function (s) {{ g.classList.toggle(s, s === status); }});
     }}
     var known = {{}};
-    frames[k].grads.forEach(function (t) {{ known[t] = true; }});
-    Object.keys(nodes).forEach(function (t) {{
-      if (t.charAt(0) === "v") nodes[t].setAttribute("class", known[t] ? "node hasgrad" : "node");
+    frames[k].grads.forEach(function (id) {{ known[id] = true; }});
+    Object.keys(nodes).forEach(function (id) {{
+      if (id.charAt(0) === "v") nodes[id].classList.toggle("hasgrad", known[id] === true);
     }});
     document.getElementById("event").textContent = frames[k].text;
     document.getElementById("leaves").textContent = frames[k].leaves;
