@@ -299,3 +299,13 @@ def test_non_scalar_root_with_explicit_grad_matches_backward():
     W.grad = None
     y.backward(seed)
     assert np.array_equal(stepped, W.grad)
+
+
+def test_a_loss_that_is_one_output_of_a_multi_output_op():
+    W = tr.Parameter(np.array([1.0, 2.0, 3.0]), name="W")
+    first, loss = (W * W).split([2, 1])
+    stepper = tr.BackwardStepper(loss)
+    assert np.array_equal(stepper.known_grads()[id(loss)], np.ones(1))
+    assert "dL/dsplit#1[0] = None (no gradient)" in stepper.where()
+    stepper.run()
+    assert np.array_equal(W.grad, [0.0, 0.0, 6.0])

@@ -250,8 +250,8 @@ class BackwardStepper:
         node = self.current
         if node is None:
             return ()
-        if self._pass is None:
-            return (self._seed,)
+        if self._pass is None:  # not started: only the seed dL/dloss is known
+            return tuple(self._seed if i == self.loss._index else None for i in range(len(node.node.outputs)))
         slots = self._pass.pending.get(id(node.node))
         return tuple(slots[:-1]) if slots else (None,) * len(node.node.outputs)
 
