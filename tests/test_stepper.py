@@ -207,6 +207,32 @@ def test_each_contribution_is_the_bptt_term_of_its_time_step():
         delta = (W_hh.data.T @ delta) * (1 - h[t - 1] ** 2)
 
 
+def test_contributions_through_a_view_are_counted_for_the_parameter():
+    """PyTorch's layout: W_hh^T once, then h_{t-1} @ W_hh^T at every step."""
+    rng = np.random.default_rng(7)
+    W_hh = tr.Parameter(rng.uniform(-1, 1, (3, 3)), name="W_hh")
+    h = tr.Tensor(rng.standard_normal((1, 3)))
+    W_T = W_hh.T
+    for t in range(1, 5):
+        with tr.scope(f"t{t}"):
+            h = (h @ W_T).tanh()
+    loss = h.sum()
+    stepper = tr.BackwardStepper(loss)
+    stepper.run_to("t1")
+    assert stepper.contributions(id(W_hh)) == (3, 4) and W_hh.grad is None
+    assert "being collected in dL/dW_hh.T = " in stepper.show("W_hh")
+    events = stepper.run()
+    acc = [a for e in stepper.events for a in e.accumulations if a.leaf == "W_hh"]
+    uses, (gather,) = acc[:-1], acc[-1:]
+    assert [(a.into, a.contribution, a.of, a.t) for a in uses] == [("W_hh.T", k, 4, 5 - k) for k in range(1, 5)]
+    assert str(uses[1]) == "dL/dW_hh.T += … (W_hh's contribution 2 of 4, from t=3)"
+    assert (gather.into, gather.contribution, gather.gathered, gather.source) == ("W_hh", None, 4, "W_hh.T")
+    assert str(gather) == "W_hh.grad += … (4 of 4 contributions, collected in W_hh.T)"
+    assert events[-1].op == "transpose" and np.array_equal(gather.total, W_hh.grad)
+    np.testing.assert_allclose(sum(a.grad for a in uses).T, W_hh.grad, rtol=1e-12)
+    assert np.array_equal(uses[-1].total, events[-1].upstream[0])  # our running sum is the engine's
+
+
 def test_a_leaf_used_twice_in_one_node_counts_two_contributions():
     W = tr.Parameter(np.array([[1.0, 2.0], [3.0, 4.0]]), name="W")
     loss = (W * W).sum()

@@ -12,6 +12,13 @@ pieces, one per use, and ``W_hh.grad`` is their sum:
 
     dL/dW_hh = sum over t of (dL/dW_hh)_t      (backpropagation through time)
 
+The stepper numbers those pieces over the whole graph ("contribution 2 of 3,
+from t=2"). When a model uses a *view* of the parameter at every step (PyTorch's
+layout computes W_hh^T once and multiplies h_{t-1} @ W_hh^T at each step), the
+pieces are summed in dL/d(W_hh^T) first and reach ``W_hh.grad`` when the
+transpose node runs; they are still counted as W_hh's contributions, and the
+event says where they are being collected.
+
 ``BackwardStepper`` runs exactly the same pass as ``loss.backward()`` (both use
 ``autograd.BackwardPass``), so after ``run()`` every ``.grad`` is bit-for-bit
 what ``backward()`` gives; it just stops after each node and tells you what
@@ -59,20 +66,38 @@ def format_array(array: np.ndarray | None, indent: int = 0) -> str:
     return text.replace("\n", "\n" + " " * indent)
 
 
+VIEW_OPS = ("transpose", "reshape", "split")  # ops that only move a parameter's numbers around
+
+
 @dataclass
 class Accumulation:
-    """One use of a leaf adding its share into ``leaf.grad``."""
+    """A gradient piece adding into a leaf's ``.grad``, or into a view of the leaf such as W_hh^T.
+
+    A *use* of the leaf (any op but a view op reading it or its view) is one
+    numbered contribution. A view op passing the pieces it collected on to the
+    leaf is a *gathering* (``contribution`` is None).
+    """
 
     leaf: str  # the leaf's label, e.g. "W_hh"
-    contribution: int  # 1-based, in the order backward delivers them
-    of: int  # how many uses of this leaf the whole graph has
+    into: str  # the tensor receiving it: the leaf itself, or a view such as "W_hh.T"
+    contribution: int | None  # 1-based over the whole pass; None for a gathering
+    of: int  # how many uses of this leaf (directly or through views) the whole graph has
     t: int | None  # time step of the node that sent it, from its scope
-    grad: np.ndarray  # what this use adds
-    total: np.ndarray  # leaf.grad right after adding it
+    grad: np.ndarray  # what is added
+    total: np.ndarray  # the receiving gradient right after adding it
+    gathered: int = 0  # for a gathering: how many contributions it passes on
+    source: str = ""  # for a gathering: the view they were collected in
+
+    @property
+    def target(self) -> str:
+        return f"{self.leaf}.grad" if self.into == self.leaf else f"dL/d{self.into}"
 
     def __str__(self) -> str:
         when = f", from t={self.t}" if self.t is not None else ""
-        return f"{self.leaf}.grad += … (contribution {self.contribution} of {self.of}{when})"
+        if self.contribution is None:
+            return f"{self.target} += … ({self.gathered} of {self.of} contributions, collected in {self.source})"
+        whose = "" if self.into == self.leaf else f"{self.leaf}'s "
+        return f"{self.target} += … ({whose}contribution {self.contribution} of {self.of}{when})"
 
 
 @dataclass
@@ -81,7 +106,7 @@ class Sent:
 
     to: str  # label of the input tensor
     grad: np.ndarray | None
-    accumulation: Accumulation | None  # set when the input is a leaf that requires grad
+    accumulation: Accumulation | None  # set when the input is a leaf that requires grad, or a view of one
 
 
 @dataclass(repr=False)
@@ -137,7 +162,7 @@ class StepEvent:
             a = s.accumulation
             if a is not None:
                 lines.append(f"             {a}")
-                head = f"             {a.leaf}.grad is now "
+                head = f"             {a.target} is now "
                 lines.append(head + format_array(a.total, len(head)))
         return "\n".join(lines)
 
@@ -173,6 +198,7 @@ class BackwardStepper:
         self.retain_grads = retain_grads
         self._seed = seed
         self.graph = autograd.trace(loss)
+        self._owner, self._view_nodes = self._find_views()
         self._labels = self._make_labels()
         self._uses = self._count_uses()
         self._index_of = {id(rec.node): rec.index for rec in self.graph.nodes}
@@ -180,10 +206,26 @@ class BackwardStepper:
         self._baseline: dict[int, np.ndarray | None] = {}
         self._events: list[StepEvent] = []
         self._given: dict[int, int] = {}  # leaf id -> contributions delivered so far
+        self._running: dict[int, np.ndarray] = {}  # view id -> its gradient summed so far
+        self._written: set[int] = set()  # leaves whose .grad this pass has added to
+        self._collected: dict[int, int] = {}  # view id -> contributions summed in it so far
 
     # --- labels and counts ------------------------------------------------
+    def _find_views(self) -> tuple[dict[int, int], set[int]]:
+        """Leaves that require grad, and views of them (transpose/reshape/split chains), -> their leaf."""
+        owner = {
+            tid: tid for tid, rec in self.graph.tensors.items() if rec.producer is None and rec.tensor.requires_grad
+        }
+        view_nodes = set()
+        for node in self.graph.nodes:  # topological order: a view's input is seen before the view
+            if node.op in VIEW_OPS and len(node.inputs) == 1 and node.inputs[0] in owner:
+                view_nodes.add(node.index)
+                owner.update((out, owner[node.inputs[0]]) for out in node.outputs)
+        return owner, view_nodes
+
     def _make_labels(self) -> dict[int, str]:
-        """A readable label per tensor: its name, else ``op#index`` or ``kind#k`` for unnamed leaves."""
+        """A readable label per tensor: its name; ``W.T`` for an unnamed transpose of a named W;
+        else ``op#index`` (``[i]`` for the i-th of several outputs) or ``kind#k`` for leaves."""
         labels: dict[int, str] = {}
         leaf_count: dict[str, int] = {}
         for rec in self.graph.tensors.values():
@@ -191,8 +233,12 @@ class BackwardStepper:
                 labels[rec.id] = rec.name
             elif rec.producer is not None:
                 node = self.graph.nodes[rec.producer]
+                source = self.graph.tensors[node.inputs[0]].name if node.inputs else None
                 suffix = f"[{rec.tensor._index}]" if len(node.node.outputs) > 1 else ""
-                labels[rec.id] = f"{node.op}#{node.index}{suffix}"
+                if node.op == "transpose" and source:
+                    labels[rec.id] = f"{source}.T"
+                else:
+                    labels[rec.id] = f"{node.op}#{node.index}{suffix}"
             else:
                 k = leaf_count.get(rec.kind, 0)
                 leaf_count[rec.kind] = k + 1
@@ -200,12 +246,19 @@ class BackwardStepper:
         return labels
 
     def _count_uses(self) -> dict[int, int]:
-        """For each leaf that requires grad: how many (node, input) uses deliver a gradient to it."""
-        uses: dict[int, int] = {}
+        """For each leaf that requires grad: how many uses, directly or through its views, it has.
+
+        A use is one (node, input) pair reading the leaf or a view of it, where
+        the node is not itself a view op of the chain: each sends one piece of
+        the leaf's gradient.
+        """
+        uses = {tid: 0 for tid, leaf in self._owner.items() if tid == leaf}
         for rec in self.graph.nodes:
+            if rec.index in self._view_nodes:
+                continue
             for tid, needed in zip(rec.inputs, rec.node.needs):
-                if needed and self.graph.tensors[tid].producer is None:
-                    uses[tid] = uses.get(tid, 0) + 1
+                if needed and tid in self._owner:
+                    uses[self._owner[tid]] += 1
         return uses
 
     def label(self, tensor_id: int) -> str:
@@ -287,9 +340,8 @@ class BackwardStepper:
             for tid, g in zip(self._output_ids(self.current), self._current_upstream()):
                 if tid is not None and g is not None:
                     known[tid] = g
-        for tid, count in self._given.items():
-            if count:
-                known[tid] = self.graph.tensors[tid].tensor.grad
+        for tid in self._written:
+            known[tid] = self.graph.tensors[tid].tensor.grad
         return known
 
     def where(self) -> str:
@@ -326,26 +378,43 @@ class BackwardStepper:
     def _one(self) -> StepEvent:
         backward_pass = self._start()
         node = self.graph.nodes[self._index_of[id(backward_pass.order[backward_pass.position - 1])]]
-        running: dict[int, np.ndarray | None] = {}
+        # what each receiving leaf or view holds before this step (views: our running sums,
+        # which add the same arrays in the same order as the engine's pending slots)
+        before: dict[int, np.ndarray | None] = {}
         for tid in node.inputs:
-            grad = self.graph.tensors[tid].tensor.grad
-            running[tid] = None if grad is None else np.array(grad, copy=True)
+            if tid in self._owner and self._owner[tid] == tid:
+                grad = self.graph.tensors[tid].tensor.grad
+                before[tid] = None if grad is None else np.array(grad, copy=True)
+            elif tid in self._owner:
+                before[tid] = self._running.get(tid)
         result = backward_pass.step()
+        gathering = node.index in self._view_nodes
         sent = []
         for tid, needed, g in zip(node.inputs, node.node.needs, result.grad_inputs):
             if not needed or g is None:
                 continue
             accumulation = None
-            if tid in self._uses:
-                before = running[tid]
-                if before is None:
+            if tid in self._owner:
+                leaf, prior = self._owner[tid], before[tid]
+                if prior is None:
                     total = np.array(g, dtype=self.graph.tensors[tid].tensor.dtype)
                 else:
-                    total = (before + g).astype(before.dtype, copy=False)
-                running[tid] = total
-                self._given[tid] = self._given.get(tid, 0) + 1
+                    total = (prior + g).astype(prior.dtype, copy=False)
+                before[tid] = total
+                if tid == leaf:
+                    self._written.add(tid)
+                else:
+                    self._running[tid] = total
+                number, gathered = None, 0
+                if gathering:
+                    gathered = sum(self._collected.get(out, 0) for out in node.outputs)
+                else:
+                    self._given[leaf] = number = self._given.get(leaf, 0) + 1
+                if tid != leaf:
+                    self._collected[tid] = self._collected.get(tid, 0) + (gathered if gathering else 1)
                 accumulation = Accumulation(
-                    self._labels[tid], self._given[tid], self._uses[tid], time_step(node.scope), g, total
+                    self._labels[leaf], self._labels[tid], number, self._uses[leaf], time_step(node.scope), g,
+                    total, gathered, ", ".join(self._labels[out] for out in node.outputs),
                 )
             sent.append(Sent(self._labels[tid], g, accumulation))
         event = StepEvent(
@@ -404,6 +473,9 @@ class BackwardStepper:
         self._pass = None
         self._events = []
         self._given = {}
+        self._running = {}
+        self._written = set()
+        self._collected = {}
 
     def back(self) -> StepEvent:
         """Undo the last step exactly (replays the pass up to one step earlier); returns the undone event."""
@@ -455,6 +527,10 @@ class BackwardStepper:
                 lines.append(f"{head}(not known yet)")
             if rec.id in self._uses:
                 lines.append("contributions so far: {} of {}".format(*self.contributions(rec.id)))
+                for view, partial in self._running.items():
+                    if self._owner[view] == rec.id and view not in known:
+                        head = f"being collected in dL/d{self._labels[view]} = "
+                        lines.append(head + format_array(partial, len(head)))
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
 

@@ -51,8 +51,9 @@ def builtin_model(cell: str, steps: int, seed: int = 0) -> Tensor:
 
     Parameters carry PyTorch's names and layout (``weight_hh_l0`` is
     (gates*H, H), gate order i, f, g, o for LSTM and r, z, n for GRU), and
-    every node sits in a scope ``<cell>/l0/fwd/t<t>[/<gate>]``; h_t is named
-    ``h<t>``.
+    every node sits in a scope ``<cell>/l0/fwd/t<t>[/<gate>]``, except the
+    work done once for all steps (W_hh^T, the input projection of the whole
+    sequence) in ``<cell>/l0/fwd``; h_t is named ``h<t>``.
     """
     rng = np.random.default_rng(seed)
     rows = GATES[cell] * HIDDEN_SIZE
@@ -67,14 +68,16 @@ def builtin_model(cell: str, steps: int, seed: int = 0) -> Tensor:
     h = Tensor(np.zeros((1, HIDDEN_SIZE)), name="h0")
     c = Tensor(np.zeros((1, HIDDEN_SIZE)), name="c0")
     with autograd.scope(cell), autograd.scope("l0"), autograd.scope("fwd"):
+        w_hh_t = w_hh.T  # once for all steps, as PyTorch's layout does
+        parts = (x.reshape(steps, INPUT_SIZE) @ w_ih.T + b_ih).split(1, axis=0)
         for t in range(1, steps + 1):
             with autograd.scope(f"t{t}"):
-                x_t = x[t - 1]
+                x_part = parts[t - 1]
                 if cell == "rnn":
                     with autograd.scope("hidden"):
-                        h = ops.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+                        h = ops.tanh(x_part + h @ w_hh_t + b_hh)
                 elif cell == "lstm":
-                    i, f, g, o = (x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, axis=1)
+                    i, f, g, o = (x_part + h @ w_hh_t + b_hh).chunk(4, axis=1)
                     with autograd.scope("input_gate"):
                         i = i.sigmoid()
                     with autograd.scope("forget_gate"):
@@ -88,8 +91,8 @@ def builtin_model(cell: str, steps: int, seed: int = 0) -> Tensor:
                     with autograd.scope("hidden"):
                         h = o * c.tanh()
                 else:
-                    i_r, i_z, i_n = (x_t @ w_ih.T + b_ih).chunk(3, axis=1)
-                    h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, axis=1)
+                    i_r, i_z, i_n = x_part.chunk(3, axis=1)
+                    h_r, h_z, h_n = (h @ w_hh_t + b_hh).chunk(3, axis=1)
                     with autograd.scope("reset_gate"):
                         r = (i_r + h_r).sigmoid()
                     with autograd.scope("update_gate"):
