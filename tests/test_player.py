@@ -19,9 +19,13 @@ SVG = "{http://www.w3.org/2000/svg}"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def frames_of(root):
+def data_of(root):
     script = next(e for e in root.iter(f"{XHTML}script") if e.get("id") == "frames")
     return json.loads(script.text)
+
+
+def frames_of(root):
+    return data_of(root)["frames"]
 
 
 class TagBalance(HTMLParser):
@@ -73,13 +77,15 @@ def test_every_op_node_is_in_the_svg_once_under_its_index(tmp_path):
     ids = [g.get("id") for g in svgs[0].iter(f"{SVG}g") if "node" in g.get("class", "").split()]
     graph = tr.trace(loss)
     assert sorted(i for i in ids if i.startswith("op")) == sorted(f"op{n.index}" for n in graph.nodes)
-    frames = frames_of(root)
+    data = data_of(root)
+    frames = data["frames"]
     tensor_ids = {tid: f"v{k}" for k, tid in enumerate(graph.tensors)}
     params = {tensor_ids[r.id] for r in graph.parameters()}
     assert len(params) == 4 and params <= set(ids)
-    assert frames[0]["grads"] == [tensor_ids[graph.root]]  # only the seed dL/dloss = 1 is known
-    assert params <= set(frames[-1]["grads"])  # every parameter holds its gradient at the end
-    assert not params & set(frames[1]["grads"])
+    assert data["root"] == tensor_ids[graph.root]
+    assert data["producer"] == {tensor_ids[t]: r.producer for t, r in graph.tensors.items() if r.producer is not None}
+    assert frames[0]["written"] == [] and frames[1]["written"] == []
+    assert set(frames[-1]["written"]) == params  # every parameter holds its gradient at the end
 
 
 def test_no_network_and_no_external_resources(tmp_path):
@@ -138,8 +144,10 @@ def test_headless_chromium_steps_forward(tmp_path):
         )
         return done.stdout
 
-    start, after = dom(path.as_uri()), dom(path.as_uri() + "#autostep=2")
-    assert "step 0 of" in start and "step 2 of" in after
+    steps = len(tr.trace(builtin_model("rnn", 2)).nodes)
+    start, after, end = (dom(path.as_uri() + hash) for hash in ("", "#autostep=2", "#autostep=999"))
+    assert f"step 0 of {steps}" in start and f"step 2 of {steps}" in after and f"step {steps} of {steps}" in end
     event = re.compile(r'<pre id="event">(.*?)</pre>', re.S)
     assert event.search(start).group(1) != event.search(after).group(1)
     assert 'class="node done"' in after and 'class="node current"' in after
+    assert "node hasgrad" not in start and "node hasgrad" in end and 'class="node current"' not in end

@@ -132,7 +132,9 @@ def _leaf_panel(stepper: BackwardStepper) -> str:
 
 
 def _frames(stepper: BackwardStepper) -> list[dict[str, Any]]:
-    """One frame per position 0..steps: the text of the step just taken and the leaf gradients.
+    """One frame per position 0..steps: the text of the step just taken, the leaf gradients,
+    and the leaves whose ``.grad`` the pass has written (intermediates' gradients are known
+    once their producer is current or done, which the page works out from the position).
 
     The stepper is walked from the start to the end and then put back where it was.
     """
@@ -142,8 +144,8 @@ def _frames(stepper: BackwardStepper) -> list[dict[str, Any]]:
     frames = []
     text = stepper.where()
     while True:
-        grads = [ids[tid] for tid in stepper.known_grads()]
-        frames.append({"text": text, "leaves": _leaf_panel(stepper), "grads": grads})
+        written = [ids[tid] for tid in stepper.known_grads() if stepper.graph.tensors[tid].producer is None]
+        frames.append({"text": text, "leaves": _leaf_panel(stepper), "written": written})
         if stepper.done:
             break
         text = f"{stepper.step()[0]}\n\n{stepper.where()}"
@@ -208,7 +210,8 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 <script id="frames" type="application/json">{frames}</script>
 <script>//<![CDATA[
 (function () {{
-  var frames = JSON.parse(document.getElementById("frames").textContent);
+  var data = JSON.parse(document.getElementById("frames").textContent);
+  var frames = data.frames, producer = data.producer;
   var steps = frames.length - 1;
   var slider = document.getElementById("slider");
   var nodes = {{}};
@@ -222,10 +225,13 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
       var status = i >= steps - k ? "done" : (i === steps - k - 1 ? "current" : "pending");
       ["done", "current", "pending"].forEach(function (s) {{ g.classList.toggle(s, s === status); }});
     }}
-    var known = {{}};
-    frames[k].grads.forEach(function (id) {{ known[id] = true; }});
+    var written = {{}};
+    frames[k].written.forEach(function (id) {{ written[id] = true; }});
     Object.keys(nodes).forEach(function (id) {{
-      if (id.charAt(0) === "v") nodes[id].classList.toggle("hasgrad", known[id] === true);
+      if (id.charAt(0) !== "v") return;
+      var p = producer[id];
+      var known = id === data.root || (p === undefined ? written[id] === true : p >= steps - k - 1);
+      nodes[id].classList.toggle("hasgrad", known);
     }});
     document.getElementById("event").textContent = frames[k].text;
     document.getElementById("leaves").textContent = frames[k].leaves;
@@ -251,13 +257,18 @@ def player_html(loss_or_stepper: Any, title: str | None = None) -> str:
     stepper = _stepper(loss_or_stepper)
     root = stepper.graph.tensors[stepper.graph.root]
     title = title or f"Backward pass of {stepper.label(root.id)}: {stepper.steps} steps"
-    frames = _frames(stepper)
+    ids = tensor_ids(stepper)
+    data = {
+        "frames": _frames(stepper),
+        "producer": {ids[tid]: rec.producer for tid, rec in stepper.graph.tensors.items() if rec.producer is not None},
+        "root": ids[stepper.graph.root],
+    }
     return _PAGE.format(
         title=html.escape(title),
         steps=stepper.steps,
         start=stepper.position,
         svg=_inline_svg(render_svg(graph_dot(stepper))),
-        frames=_json_for_script(frames),
+        frames=_json_for_script(data),
         **_STATUS_FILL,
     )
 
