@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.stepshell import builtin_model
@@ -335,3 +337,24 @@ def test_a_loss_that_is_one_output_of_a_multi_output_op():
     assert "dL/dsplit#1[0] = None (no gradient)" in stepper.where()
     stepper.run()
     assert np.array_equal(W.grad, [0.0, 0.0, 6.0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.integers(1, 6), st.just("back")), max_size=12))
+def test_any_walk_of_steps_and_backs_lands_in_the_state_of_a_straight_walk(moves):
+    loss = tied_rnn(steps=2)
+    walker = tr.BackwardStepper(loss)
+    for move in moves:
+        if move == "back":
+            if walker.position:
+                walker.back()
+        else:
+            walker.step(move)
+    seen = all_grads(loss)
+    summaries = [e.summary() for e in walker.events]
+    clear_grads(loss)
+    straight = tr.BackwardStepper(loss)
+    if walker.position:
+        straight.step(walker.position)
+    assert_same_grads(seen, all_grads(loss))
+    assert [e.summary() for e in straight.events] == summaries
