@@ -223,8 +223,14 @@ def test_contributions_through_a_view_are_counted_for_the_parameter():
     stepper.run_to("t1")
     assert stepper.contributions(id(W_hh)) == (3, 4) and W_hh.grad is None
     assert "being collected in dL/dW_hh.T = " in stepper.show("W_hh")
-    events = stepper.run()
-    acc = [a for e in stepper.events for a in e.accumulations if a.leaf == "W_hh"]
+    assert list(stepper.collecting(id(W_hh))) == ["W_hh.T"]
+    stepper.run_to("W_hh.T")
+    assert np.array_equal(stepper.collecting(id(W_hh))["W_hh.T"], stepper._current_upstream()[0])
+    stepper.step()
+    assert stepper.collecting(id(W_hh)) == {} and "being collected" not in stepper.show("W_hh")
+    stepper.run()
+    events = stepper.events
+    acc = [a for e in events for a in e.accumulations if a.leaf == "W_hh"]
     uses, (gather,) = acc[:-1], acc[-1:]
     assert [(a.into, a.contribution, a.of, a.t) for a in uses] == [("W_hh.T", k, 4, 5 - k) for k in range(1, 5)]
     assert str(uses[1]) == "dL/dW_hh.T += … (W_hh's contribution 2 of 4, from t=3)"

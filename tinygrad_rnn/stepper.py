@@ -269,6 +269,15 @@ class BackwardStepper:
         """(received so far, total over the whole pass) for the leaf with this id; (0, 0) otherwise."""
         return self._given.get(tensor_id, 0), self._uses.get(tensor_id, 0)
 
+    def collecting(self, tensor_id: int) -> dict[str, np.ndarray]:
+        """Views of this leaf (e.g. ``W_hh.T``) holding pieces of its gradient not yet passed on."""
+        first_done = self.steps - self.position  # nodes from this index on have been processed
+        return {
+            self._labels[view]: partial
+            for view, partial in self._running.items()
+            if self._owner[view] == tensor_id and self.graph.tensors[view].producer < first_done
+        }
+
     # --- state ------------------------------------------------------------
     @property
     def steps(self) -> int:
@@ -527,10 +536,9 @@ class BackwardStepper:
                 lines.append(f"{head}(not known yet)")
             if rec.id in self._uses:
                 lines.append("contributions so far: {} of {}".format(*self.contributions(rec.id)))
-                for view, partial in self._running.items():
-                    if self._owner[view] == rec.id and view not in known:
-                        head = f"being collected in dL/d{self._labels[view]} = "
-                        lines.append(head + format_array(partial, len(head)))
+                for view, partial in self.collecting(rec.id).items():
+                    head = f"being collected in dL/d{view} = "
+                    lines.append(head + format_array(partial, len(head)))
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
 

@@ -9,6 +9,7 @@ a handout:  ``printf 'n 3\\nu t1\\np weight_hh_l0\\n' | tinygrad-rnn step``.
 from __future__ import annotations
 
 import argparse
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -16,9 +17,9 @@ from typing import TextIO
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, nn
 from .stepper import BackwardStepper
-from .tensor import Parameter, Tensor
+from .tensor import Tensor
 
 PROMPT = "(step) "
 HELP = """commands:
@@ -34,11 +35,11 @@ HELP = """commands:
   q           quit"""
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 2
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cell", choices=sorted(GATES), default="rnn", help="built-in model (default rnn)")
+    parser.add_argument("--cell", choices=sorted(MODULES), default="rnn", help="built-in model (default rnn)")
     parser.add_argument("--steps", type=int, default=3, help="time steps of the built-in model (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the built-in model's numbers")
     parser.add_argument("--script", type=Path, help="a Python script that computes a scalar loss")
@@ -47,63 +48,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def builtin_model(cell: str, steps: int, seed: int = 0) -> Tensor:
-    """A one-layer ``cell`` unrolled over ``steps`` time steps (batch 1); returns loss = sum(h_T).
+    """A one-layer ``tr.nn`` RNN/LSTM/GRU (input 2, hidden 2, batch 1) over ``steps`` random
+    inputs; returns loss = sum(h_T), named "loss".
 
-    Parameters carry PyTorch's names and layout (``weight_hh_l0`` is
-    (gates*H, H), gate order i, f, g, o for LSTM and r, z, n for GRU), and
-    every node sits in a scope ``<cell>/l0/fwd/t<t>[/<gate>]``, except the
-    work done once for all steps (W_hh^T, the input projection of the whole
-    sequence) in ``<cell>/l0/fwd``; h_t is named ``h<t>``.
+    The hidden states get names h1..hT so that events read like the notes:
+    h_t is the output of the last op recorded in scope ``<cell>/l0/fwd/t<t>/hidden``.
     """
     rng = np.random.default_rng(seed)
-    rows = GATES[cell] * HIDDEN_SIZE
-    bound = 1 / np.sqrt(HIDDEN_SIZE)
-
-    def param(name: str, *shape: int) -> Parameter:
-        return Parameter(rng.uniform(-bound, bound, shape), name=name)
-
-    w_ih, w_hh = param("weight_ih_l0", rows, INPUT_SIZE), param("weight_hh_l0", rows, HIDDEN_SIZE)
-    b_ih, b_hh = param("bias_ih_l0", rows), param("bias_hh_l0", rows)
+    module = MODULES[cell](INPUT_SIZE, HIDDEN_SIZE, rng=rng)
     x = Tensor(rng.standard_normal((steps, 1, INPUT_SIZE)), name="x")
-    h = Tensor(np.zeros((1, HIDDEN_SIZE)), name="h0")
-    c = Tensor(np.zeros((1, HIDDEN_SIZE)), name="c0")
-    with autograd.scope(cell), autograd.scope("l0"), autograd.scope("fwd"):
-        w_hh_t = w_hh.T  # once for all steps, as PyTorch's layout does
-        parts = (x.reshape(steps, INPUT_SIZE) @ w_ih.T + b_ih).split(1, axis=0)
-        for t in range(1, steps + 1):
-            with autograd.scope(f"t{t}"):
-                x_part = parts[t - 1]
-                if cell == "rnn":
-                    with autograd.scope("hidden"):
-                        h = ops.tanh(x_part + h @ w_hh_t + b_hh)
-                elif cell == "lstm":
-                    i, f, g, o = (x_part + h @ w_hh_t + b_hh).chunk(4, axis=1)
-                    with autograd.scope("input_gate"):
-                        i = i.sigmoid()
-                    with autograd.scope("forget_gate"):
-                        f = f.sigmoid()
-                    with autograd.scope("cell_gate"):
-                        g = g.tanh()
-                    with autograd.scope("output_gate"):
-                        o = o.sigmoid()
-                    with autograd.scope("cell_state"):
-                        c = f * c + i * g
-                    with autograd.scope("hidden"):
-                        h = o * c.tanh()
-                else:
-                    i_r, i_z, i_n = x_part.chunk(3, axis=1)
-                    h_r, h_z, h_n = (h @ w_hh_t + b_hh).chunk(3, axis=1)
-                    with autograd.scope("reset_gate"):
-                        r = (i_r + h_r).sigmoid()
-                    with autograd.scope("update_gate"):
-                        z = (i_z + h_z).sigmoid()
-                    with autograd.scope("new_gate"):
-                        n = (i_n + r * h_n).tanh()
-                    with autograd.scope("hidden"):
-                        h = (1 - z) * n + z * h
-            h.name = f"h{t}"
-    loss = h.sum()
+    _, state = module(x)
+    h_n = state[0] if cell == "lstm" else state
+    loss = h_n.sum()
     loss.name = "loss"
+    hidden = re.compile(rf"^{cell}/l0/fwd/t(\d+)/hidden$")
+    last: dict[int, autograd.NodeRecord] = {}
+    graph = autograd.trace(loss)
+    for node in graph.nodes:
+        match = hidden.match(node.scope)
+        if match:
+            last[int(match.group(1))] = node
+    for t, node in last.items():
+        for tid in node.outputs:
+            graph.tensors[tid].tensor.name = graph.tensors[tid].tensor.name or f"h{t}"
     return loss
 
 
@@ -124,13 +91,17 @@ def _load_script(path: Path, var: str) -> Tensor:
 
 
 def _draw(stepper: BackwardStepper, target: str, out: TextIO) -> None:
-    import viz.player
+    import viz
 
     path = Path(target)
     if path.suffix.lower() != ".svg":
         print("g: give a file name ending in .svg, e.g. g state.svg", file=out)
         return
-    path.write_text(viz.player.stepper_svg(stepper), encoding="utf-8")
+    try:
+        viz.render(stepper, path)
+    except (viz.GraphTooLarge, viz.RendererNotFound, viz.RenderError) as error:
+        print(f"g: {error}", file=out)
+        return
     print(f"wrote {path}", file=out)
 
 

@@ -1,12 +1,14 @@
 """A browser player for the backward pass: one self-contained HTML file, no network.
 
-The unrolled graph is rendered to SVG once; a slider and previous/next buttons
-move through the backward steps, and a little JavaScript restyles the SVG's
-nodes for each frame (done / current / pending, and which leaves hold a
-gradient yet) while the event text of that step is shown beside the graph.
-Everything a user named (tensor names, scopes) is escaped: HTML text through
-``html.escape``, DOT labels through DOT quoting, and the frame data as JSON
-with ``<``, ``>`` and ``&`` written as ``\\u`` escapes.
+The unrolled graph is drawn once (``viz.draw``'s ops view, rendered to SVG);
+a slider and previous/next buttons move through the backward steps, and a
+little JavaScript restyles the SVG's nodes for each frame (done / current /
+pending ops, and the tensors whose gradient is known) while the event text of
+that step is shown beside the graph. SVG nodes are found by the ids
+``viz.draw`` gives them: ``op<i>`` for node i, ``v<k>`` for the k-th tensor of
+the graph. Everything a user named is escaped: HTML text through
+``html.escape``, the SVG by ``viz``, and the frame data as JSON with ``<``,
+``>`` and ``&`` written as ``\\u`` escapes.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
 from typing import Any
 
-from tinygrad_rnn.stepper import BackwardStepper, format_array, time_step
+from tinygrad_rnn.stepper import BackwardStepper, format_array
+
+from .draw import draw
 
 _STATUS_FILL = {"done": "#b7e1b0", "current": "#ffd54f", "pending": "#ffffff"}
 
@@ -35,86 +36,9 @@ def _stepper(loss_or_stepper: Any) -> BackwardStepper:
     )
 
 
-def _quote(text: str) -> str:
-    """A DOT double-quoted string: backslashes and quotes escaped, newlines as centred line breaks."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _time_cluster(scope: str) -> str | None:
-    """The scope up to and including its time segment (``rnn/l0/fwd/t2``), or None."""
-    if time_step(scope) is None:
-        return None
-    parts = scope.split("/")
-    end = next(i for i, p in enumerate(parts) if re.match(r"^t\d+$", p))
-    return "/".join(parts[: end + 1])
-
-
 def tensor_ids(stepper: BackwardStepper) -> dict[int, str]:
-    """The SVG id of each tensor: ``v<k>``, k its position in ``graph.tensors``; op nodes are ``op<index>``."""
+    """The SVG id ``viz.draw`` gives each tensor: ``v<k>``, k its position in ``graph.tensors``."""
     return {tid: f"v{k}" for k, tid in enumerate(stepper.graph.tensors)}
-
-
-def graph_dot(stepper: BackwardStepper, state: dict[str, Any] | None = None) -> str:
-    """DOT for the unrolled graph: op nodes ``op<index>``, leaves ``v<k>``, one cluster per time step.
-
-    With ``state`` (a ``__viz_state__()`` dict) nodes are filled by status and
-    leaves that hold a gradient show its summary.
-    """
-    graph = stepper.graph
-    names = tensor_ids(stepper)
-    leaves = {tid: names[tid] for tid, rec in graph.tensors.items() if rec.producer is None and rec.consumers}
-    lines = ["digraph backward {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=11];']
-    clusters: dict[str | None, list[str]] = {}
-    for node in graph.nodes:
-        scope_tail = node.scope.split("/")[-1] if node.scope else ""
-        names = [graph.tensors[t].name for t in node.outputs if graph.tensors[t].name]
-        label = "\n".join([f"{node.op} #{node.index}", *([scope_tail] if scope_tail else []), *names])
-        style = ""
-        if state is not None:
-            style = f', style=filled, fillcolor="{_STATUS_FILL[state["status"][node.index]]}"'
-        clusters.setdefault(_time_cluster(node.scope), []).append(
-            f'op{node.index} [id="op{node.index}", shape=box, label={_quote(label)}{style}];'
-        )
-    for tid, title in leaves.items():
-        rec = graph.tensors[tid]
-        label = f"{stepper.label(tid)}\n{rec.shape}"
-        style = ', style="filled", fillcolor="#eeeeee"' if rec.kind == "constant" else ""
-        if state is not None and tid in state["grads"]:
-            label += f"\ngrad {format_array(state['grads'][tid])}"
-            style = ', style=filled, fillcolor="#90caf9"'
-        shape = "doubleoctagon" if rec.kind == "parameter" else "ellipse"
-        lines.append(f'  {title} [id="{title}", shape={shape}, label={_quote(label)}{style}];')
-    for key, members in clusters.items():
-        if key is None:
-            lines.extend("  " + m for m in members)
-            continue
-        lines.append(f"  subgraph {_quote('cluster_' + key)} {{")
-        lines.append(f"    label={_quote(key)}; style=rounded; color=\"#9e9e9e\";")
-        lines.extend("    " + m for m in members)
-        lines.append("  }")
-    for node in graph.nodes:
-        for tid in dict.fromkeys(node.inputs):
-            rec = graph.tensors[tid]
-            source = f"op{rec.producer}" if rec.producer is not None else leaves[tid]
-            lines.append(f"  {source} -> op{node.index};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def render_svg(dot: str) -> str:
-    """Lay out DOT with the ``graphviz-pure`` command (no system Graphviz needed)."""
-    exe = shutil.which("graphviz-pure") or str(Path(sysconfig.get_path("scripts")) / "graphviz-pure")
-    if not Path(exe).exists():
-        raise RuntimeError("graphviz-pure is not installed: pip install graphviz-pure")
-    done = subprocess.run([exe, "-Tsvg"], input=dot, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"graphviz-pure failed: {done.stderr.strip()}")
-    return done.stdout
-
-
-def stepper_svg(stepper: BackwardStepper) -> str:
-    """The stepper's current state as an SVG: done / current / pending nodes, leaf gradients so far."""
-    return render_svg(graph_dot(stepper, stepper.__viz_state__()))
 
 
 def _leaf_panel(stepper: BackwardStepper) -> str:
@@ -128,6 +52,9 @@ def _leaf_panel(stepper: BackwardStepper) -> str:
         head = f"{stepper.label(tid)}.grad = "
         value = format_array(known[tid], len(head)) if tid in known else "(nothing yet)"
         lines.append(f"{head}{value}\n  {got} of {total} contributions so far")
+        for view, partial in stepper.collecting(tid).items():
+            head = f"  being collected in dL/d{view} = "
+            lines.append(head + format_array(partial, len(head)))
     return "\n".join(lines)
 
 
@@ -174,15 +101,15 @@ _PAGE = """<!DOCTYPE html>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
 #controls {{ margin-bottom: 0.8em; }}
 #controls input {{ width: 40em; vertical-align: middle; }}
-#main {{ display: flex; gap: 1.5em; align-items: flex-start; }}
-#graph {{ flex: 1 1 55%; overflow: auto; max-height: 90vh; border: 1px solid #ccc; }}
-#side {{ flex: 1 1 45%; }}
+#graph {{ overflow: auto; max-height: 65vh; border: 1px solid #ccc; }}
+#text {{ display: flex; gap: 1.5em; align-items: flex-start; }}
+#text > div {{ flex: 1 1 50%; min-width: 0; }}
 pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }}
-#graph svg {{ max-width: 100%; height: auto; }}
 .node.done :is(polygon, ellipse) {{ fill: {done}; }}
-.node.current :is(polygon, ellipse) {{ fill: {current}; stroke-width: 3px; }}
-.node.pending :is(polygon, ellipse) {{ fill: {pending}; }}
+.node.current :is(polygon, ellipse) {{ fill: {current}; stroke-width: 4px; }}
+.node.pending :is(polygon, ellipse) {{ fill: {pending}; stroke-dasharray: 3 2; }}
 .node.hasgrad :is(polygon, ellipse) {{ fill: #90caf9; }}
+.node.hasgrad text, .node.done text, .node.current text {{ fill: black; }}
 .legend span {{ padding: 0 0.5em; margin-right: 0.5em; border: 1px solid #999; }}
 </style>
 </head>
@@ -190,7 +117,7 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 <h1>{title}</h1>
 <div class="legend">
 <span style="background:{done}">done</span><span style="background:{current}">current</span>
-<span style="background:{pending}">pending</span><span style="background:#90caf9">leaf with a gradient</span>
+<span style="background:{pending}">pending</span><span style="background:#90caf9">tensor whose gradient is known</span>
 </div>
 <div id="controls">
 <button id="prev" type="button">&#9664; previous</button>
@@ -198,14 +125,10 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 <button id="next" type="button">next &#9654;</button>
 <span id="counter"></span>
 </div>
-<div id="main">
 <div id="graph">{svg}</div>
-<div id="side">
-<h2>This step</h2>
-<pre id="event"></pre>
-<h2>Leaf gradients so far</h2>
-<pre id="leaves"></pre>
-</div>
+<div id="text">
+<div><h2>This step</h2><pre id="event"></pre></div>
+<div><h2>Leaf gradients so far</h2><pre id="leaves"></pre></div>
 </div>
 <script id="frames" type="application/json">{frames}</script>
 <script>//<![CDATA[
@@ -252,7 +175,7 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 """
 
 
-def player_html(loss_or_stepper: Any, title: str | None = None) -> str:
+def player_html(loss_or_stepper: Any, title: str | None = None, max_nodes: int = 1500) -> str:
     """The player page as a string (see ``backward_player``)."""
     stepper = _stepper(loss_or_stepper)
     root = stepper.graph.tensors[stepper.graph.root]
@@ -267,20 +190,23 @@ def player_html(loss_or_stepper: Any, title: str | None = None) -> str:
         title=html.escape(title),
         steps=stepper.steps,
         start=stepper.position,
-        svg=_inline_svg(render_svg(graph_dot(stepper))),
+        svg=_inline_svg(draw(stepper.graph, max_nodes=max_nodes).pipe(format="svg", encoding="utf-8")),
         frames=_json_for_script(data),
         **_STATUS_FILL,
     )
 
 
-def backward_player(loss_or_stepper: Any, path: str | Path, title: str | None = None) -> Path:
+def backward_player(
+    loss_or_stepper: Any, path: str | Path, title: str | None = None, max_nodes: int = 1500
+) -> Path:
     """Write a self-contained HTML page that plays the backward pass of a loss (or a stepper).
 
     Position k of the slider shows the state after k steps; the page opens at
     the stepper's current position (0 for a loss). Opening the page with
     ``#autostep=N`` in the URL presses "next" N times (handy for demos and for
-    headless checks). Leaves ``.grad`` exactly as it was.
+    headless checks). Leaves ``.grad`` exactly as it was. Graphs with more than
+    ``max_nodes`` ops and tensors are refused, as by ``viz.draw``.
     """
     path = Path(path)
-    path.write_text(player_html(loss_or_stepper, title), encoding="utf-8")
+    path.write_text(player_html(loss_or_stepper, title, max_nodes), encoding="utf-8")
     return path
