@@ -202,7 +202,10 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         import viz
 
-        viz.backward_player(stepper, args.html)
+        try:
+            viz.backward_player(stepper, args.html)
+        except (viz.GraphTooLarge, viz.RendererNotFound, viz.RenderError) as error:
+            raise SystemExit(f"step: {error}") from None
         print(f"wrote {args.html}: {stepper.steps} backward steps of {where}")
         return 0
     print(f"stepping through backward of {where}")

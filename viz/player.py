@@ -180,6 +180,7 @@ def player_html(loss_or_stepper: Any, title: str | None = None, max_nodes: int =
     stepper = _stepper(loss_or_stepper)
     root = stepper.graph.tensors[stepper.graph.root]
     title = title or f"Backward pass of {stepper.label(root.id)}: {stepper.steps} steps"
+    svg = _inline_svg(draw(stepper.graph, max_nodes=max_nodes).pipe(format="svg", encoding="utf-8"))
     ids = tensor_ids(stepper)
     data = {
         "frames": _frames(stepper),
@@ -190,7 +191,7 @@ def player_html(loss_or_stepper: Any, title: str | None = None, max_nodes: int =
         title=html.escape(title),
         steps=stepper.steps,
         start=stepper.position,
-        svg=_inline_svg(draw(stepper.graph, max_nodes=max_nodes).pipe(format="svg", encoding="utf-8")),
+        svg=svg,
         frames=_json_for_script(data),
         **_STATUS_FILL,
     )
