@@ -4,7 +4,7 @@ The unrolled graph is drawn once (``viz.draw``'s ops view, rendered to SVG);
 a slider and previous/next buttons move through the backward steps, and a
 little JavaScript restyles the SVG's nodes for each frame (done / current /
 pending ops, and the tensors whose gradient is known) while the event text of
-that step is shown beside the graph. SVG nodes are found by the ids
+that step is shown under the graph. SVG nodes are found by the ids
 ``viz.draw`` gives them: ``op<i>`` for node i, ``v<k>`` for the k-th tensor of
 the graph. Everything a user named is escaped: HTML text through
 ``html.escape``, the SVG by ``viz``, and the frame data as JSON with ``<``,
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_rnn.stepper import BackwardStepper, format_array
+from tinygrad_rnn.tensor import Tensor
 
 from .draw import draw
 
@@ -29,7 +30,7 @@ _STATUS_FILL = {"done": "#b7e1b0", "current": "#ffd54f", "pending": "#ffffff"}
 def _stepper(loss_or_stepper: Any) -> BackwardStepper:
     if isinstance(loss_or_stepper, BackwardStepper):
         return loss_or_stepper
-    if hasattr(loss_or_stepper, "_node"):
+    if isinstance(loss_or_stepper, Tensor):
         return BackwardStepper(loss_or_stepper)
     raise TypeError(
         f"backward_player: expected a loss Tensor or a BackwardStepper, got {type(loss_or_stepper).__name__}"
