@@ -122,6 +122,6 @@ def test_html_option_writes_the_player(monkeypatch, capsys, tmp_path):
 
 
 def test_html_for_a_graph_too_big_to_draw_is_refused_clearly(tmp_path):
-    with pytest.raises(SystemExit, match="max_nodes=1500"):
+    with pytest.raises(SystemExit, match="max_nodes=500"):
         cli.main(["step", "--steps", "1000", "--html", str(tmp_path / "big.html")])
     assert not (tmp_path / "big.html").exists()

@@ -176,7 +176,7 @@ pre {{ background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 12px; }
 """
 
 
-def player_html(loss_or_stepper: Any, title: str | None = None, max_nodes: int = 1500) -> str:
+def player_html(loss_or_stepper: Any, title: str | None = None, max_nodes: int = 500) -> str:
     """The player page as a string (see ``backward_player``)."""
     stepper = _stepper(loss_or_stepper)
     root = stepper.graph.tensors[stepper.graph.root]
@@ -199,7 +199,7 @@ def player_html(loss_or_stepper: Any, title: str | None = None, max_nodes: int =
 
 
 def backward_player(
-    loss_or_stepper: Any, path: str | Path, title: str | None = None, max_nodes: int = 1500
+    loss_or_stepper: Any, path: str | Path, title: str | None = None, max_nodes: int = 500
 ) -> Path:
     """Write a self-contained HTML page that plays the backward pass of a loss (or a stepper).
 
