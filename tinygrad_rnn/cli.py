@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tinygrad_rnn.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
     "train": ("tinygrad_rnn.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
     "render": ("tinygrad_rnn.render_cli", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
+    "step": ("tinygrad_rnn.stepshell", "step through the backward pass node by node (a pdb-like prompt)"),
 }
 
 
