@@ -118,11 +118,12 @@ def part_player(out: Path, steps: int, seed: int) -> Part:
     viz = _require("viz", "backward_player")
     loss = _unrolled("rnn", steps, seed)
     path = out / "backward.html"
-    viz.backward_player(loss, path)
+    viz.backward_player(loss, path, title=f"Backward through an RNN unrolled over {steps} steps")
     part.files.append(("backward player", path))
     rel = html.escape(path.name)
-    part.body.append(f'<p><a href="{rel}">Open the backward player</a>: the RNN above, '
-                     f"backpropagated one node at a time, each step showing the local rule it applies.</p>")
+    part.body.append(f'<p><a href="{rel}">Open the backward player</a>: the RNN above, backpropagated one '
+                     f"node at a time with a slider and previous/next buttons; each step shows the local rule "
+                     f"it applies and every gradient known so far.</p>")
     part.summary.append("step through backward() node by node")
     return part
 
