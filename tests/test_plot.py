@@ -110,3 +110,11 @@ def test_colour_map_runs_from_dark_to_light():
 def test_save_creates_folders(tmp_path):
     path = plot.save(plot.heatmap(np.eye(2)), tmp_path / "a" / "b.svg")
     assert path.read_text().startswith("<svg")
+
+
+def test_short_log_ranges_get_round_intermediate_ticks():
+    ticks, labels = plot.log_ticks(math.log10(4.4), math.log10(17))
+    assert labels == ["2", "5", "10", "20"]
+    assert 10 ** ticks[0] <= 4.4 and 10 ** ticks[-1] >= 17
+    root = parse(plot.line_plot({"ppl": ([1, 2, 3], [17.0, 6.0, 4.4])}, logy=True))
+    assert {"2", "5", "10", "20"} <= set(texts(root))

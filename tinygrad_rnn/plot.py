@@ -52,6 +52,27 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [round(i * step, 12) for i in range(first, last + 1)]
 
 
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Ticks (as log10 values) and labels for a log axis covering 10^low .. 10^high.
+
+    Up to two decades get the round values 1, 2, 5 x 10^k, labelled as plain
+    numbers ("2", "50"); wider ranges get decades ("1e-3"), thinned to at most
+    about nine.
+    """
+    if high - low <= 2:
+        steps = [math.log10(m) + k for k in range(math.floor(low) - 1, math.ceil(high) + 1) for m in (1, 2, 5)]
+        below = max(t for t in steps if t <= low + 1e-12)
+        above = min(t for t in steps if t >= high - 1e-12)
+        ticks = [t for t in steps if below <= t <= above]
+        if len(ticks) == 1:
+            ticks = [ticks[0] - math.log10(2), ticks[0], ticks[0] + math.log10(2)]
+        return ticks, [_fmt(round(10**t, 12)) for t in ticks]
+    lo, hi = math.floor(low), math.ceil(high)
+    stride = max(1, math.ceil((hi - lo) / 8))
+    decades = list(range(lo, hi + stride, stride))
+    return [float(t) for t in decades], [f"1e{t}" for t in decades]
+
+
 def _fmt(value: float) -> str:
     """Short tick label: 0.001 -> '0.001', 12000 -> '1.2e4', 3.0 -> '3'."""
     if value == 0:
@@ -139,17 +160,13 @@ def line_plot(
     frame = _Frame(width, height, left=70, right=20 + legend_width, top=36, bottom=50)
     xt = nice_ticks(float(all_x.min()), float(all_x.max()))
     if logy:
-        lo, hi = math.floor(float(all_y.min())), math.ceil(float(all_y.max()))
-        hi = hi if hi > lo else lo + 1
-        stride = max(1, math.ceil((hi - lo) / 8))
-        yt = list(range(lo, hi + 1, stride))
-        ylo, yhi = float(lo), float(yt[-1] if yt[-1] >= hi else yt[-1] + stride)
+        yt, ylabels = log_ticks(float(all_y.min()), float(all_y.max()))
     else:
         yt = nice_ticks(float(all_y.min()), float(all_y.max()))
-        ylo, yhi = yt[0], yt[-1]
+        ylabels = [_fmt(t) for t in yt]
+    ylo, yhi = yt[0], yt[-1]
     xlo, xhi = xt[0], xt[-1]
     out = _header(width, height, title)
-    ylabels = [f"1e{t}" if logy else _fmt(t) for t in yt]
     out += _axes(frame, xt, xlo, xhi, yt, ylo, yhi, ylabels, xlabel, ylabel)
     for name, value in ref.items():
         y = frame.map(value, ylo, yhi, flip=True)
