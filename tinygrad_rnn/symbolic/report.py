@@ -46,8 +46,9 @@ class Equation:
 
     def text(self) -> str:
         """Pretty (2-D) when both sides are SymPy and it fits the terminal, else one line."""
-        if not isinstance(self.lhs, Tex) and not isinstance(self.rhs, Tex):
-            art = sp.pretty(sp.Eq(self.lhs, self.rhs, evaluate=False), use_unicode=True, wrap_line=False)
+        if not isinstance(self.rhs, Tex):
+            lhs = sp.Symbol(self.lhs.text) if isinstance(self.lhs, Tex) else self.lhs
+            art = sp.pretty(sp.Eq(lhs, self.rhs, evaluate=False), use_unicode=True, wrap_line=False)
             if max(len(line) for line in art.splitlines()) <= PRETTY_WIDTH:
                 return art
         return f"{_text(self.lhs)} = {_text(self.rhs)}"
