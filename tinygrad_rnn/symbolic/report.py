@@ -67,8 +67,8 @@ def _fmt(value: Any) -> str:
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         return f"{float(array):.12g}"
-    head = ", ".join(f"{v:.6g}" for v in array.reshape(-1)[:3])
-    more = ", …" if array.size > 3 else ""
+    head = ", ".join(f"{v:.6g}" for v in array.reshape(-1)[:2])
+    more = ", …" if array.size > 2 else ""
     return f"[{head}{more}] {'×'.join(map(str, array.shape))}"
 
 
@@ -227,3 +227,32 @@ def _prose_to_latex(text: str) -> str:
     for k in range(1, len(pieces), 2):
         pieces[k] = r"\textbf{" + pieces[k] + "}"
     return "".join(pieces)
+
+
+class Document:
+    """Several derivations printed together (what ``tinygrad-rnn derive`` prints)."""
+
+    def __init__(self, parts: list[Derivation]):
+        self.parts = list(parts)
+
+    def ok(self, tol: float = 1e-8) -> bool:
+        return all(p.ok(tol) for p in self.parts)
+
+    @property
+    def checks(self) -> list[CheckTable]:
+        return [c for p in self.parts for c in p.checks]
+
+    def text(self) -> str:
+        return "\n\n".join(p.text() for p in self.parts)
+
+    def markdown(self) -> str:
+        return "\n\n".join(p.markdown() for p in self.parts)
+
+    def latex(self) -> str:
+        return "\n\n".join(p.latex() for p in self.parts)
+
+    def _repr_latex_(self) -> str:
+        return "\n".join(p._repr_latex_() for p in self.parts)
+
+    def __repr__(self) -> str:
+        return self.text()
