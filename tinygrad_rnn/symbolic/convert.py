@@ -26,6 +26,15 @@ from .report import CheckRow, CheckTable
 MAX_ELEMENTS = 2000
 
 
+def _heaviside(x: float, at_zero: float = 0.5) -> float:
+    return 1.0 if x > 0 else 0.0 if x < 0 else at_zero
+
+
+# evaluation is at one point, so plain Python floats: the math module handles Max,
+# Piecewise and Heaviside (what sympy.diff makes of relu and max) without NumPy's select
+SCALAR_MODULES = [{"Heaviside": _heaviside}, "math"]
+
+
 def _obj(x: Any) -> np.ndarray:
     """Always an object array (NumPy returns bare elements for 0-d results)."""
     return np.asarray(x, dtype=object) if not isinstance(x, np.ndarray) or x.dtype != object else x
@@ -126,7 +135,7 @@ class SympyGraph:
         """Numbers for expressions at the leaves' values (lambdified with CSE)."""
         syms = self.all_symbols()
         arr = _obj(exprs)
-        fn = sp.lambdify(syms, list(arr.reshape(-1)), modules="numpy", cse=True)
+        fn = sp.lambdify(syms, list(arr.reshape(-1)), modules=SCALAR_MODULES, cse=True)
         point = point or self.values()
         return np.array(fn(*[point[s] for s in syms]), dtype=float).reshape(arr.shape)
 
@@ -148,7 +157,7 @@ class SympyGraph:
         for n in names:
             self.leaves[n].grad = saved[n]
         syms = self.all_symbols()
-        value_fn = sp.lambdify(syms, root, modules="numpy", cse=True)
+        value_fn = sp.lambdify(syms, root, modules=SCALAR_MODULES, cse=True)
         point = self.values()
         rows = []
         for n in names:
