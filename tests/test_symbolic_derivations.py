@@ -83,9 +83,9 @@ def test_scalar_rnn_records_the_scope_convention():
 
 def test_vector_closed_form_reproduces_engine_gradients_h3_t5():
     table = VectorRNN(hidden=3, steps=5).check()
-    assert [r.quantity for r in table.rows] == ["B_5 = dh_5/dh_4"] + [f"dh_{k}/dW_hh" for k in range(1, 6)] + [
-        "dL/dW_hh"
-    ]
+    assert [r.quantity for r in table.rows] == ["B_5 = dh_5/dh_4"] + [
+        f"dh_{k}/dW_hh" for k in range(1, 6)
+    ] + ["dL/dW_hh"]
     assert table.ok(1e-9), table.text()
 
 
@@ -122,8 +122,9 @@ def test_lstm_dc_dc_prev_is_forget_gate_plus_path_through_h():
     g = np.tanh(p["w_ig"] * x + p["w_hg"] * h + p["b_g"])
     dc_dh = c * f * (1 - f) * p["w_hf"] + g * i * (1 - i) * p["w_hi"] + i * (1 - g**2) * p["w_hg"]
     expected = f + dc_dh * o_prev * (1 - np.tanh(c) ** 2)
-    total = sp.lambdify((cell.x, cell.h, cell.c, cell.o_prev, *cell.params), cell.total,
-                        modules=[{"sigma": sig}, "numpy"])
+    total = sp.lambdify(
+        (cell.x, cell.h, cell.c, cell.o_prev, *cell.params), cell.total, modules=[{"sigma": sig}, "numpy"]
+    )
     assert abs(total(x, 0.0, c, o_prev, *cell._p()) - expected) < 1e-14
     assert "exactly: yes" in cell.derivation().text()
 
@@ -136,8 +137,11 @@ def test_gru_dh_dh_prev_has_the_update_gate_term():
     assert "exactly: yes" in text
     # with the update gate saturated at 1 the derivative is exactly 1: the gradient is copied through
     p = dict(cell.values, w_iz=0.0, w_hz=0.0, b_z=40.0)
-    fn = sp.lambdify((cell.x, cell.h, *cell.params), cell.total,
-                     modules=[{"sigma": lambda v: 1 / (1 + np.exp(-v))}, "numpy"])
+    fn = sp.lambdify(
+        (cell.x, cell.h, *cell.params),
+        cell.total,
+        modules=[{"sigma": lambda v: 1 / (1 + np.exp(-v))}, "numpy"],
+    )
     assert abs(fn(0.5, -0.2, *[p[str(s)] for s in cell.params]) - 1.0) < 1e-12
 
 

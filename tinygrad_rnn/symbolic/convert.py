@@ -13,7 +13,8 @@ grows quickly with depth.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -102,7 +103,9 @@ class SympyGraph:
     - ``check()``: sympy.diff vs the engine's backward vs finite differences, as a table
     """
 
-    def __init__(self, root: Tensor, expr: np.ndarray, symbols: dict[str, np.ndarray], leaves: dict[str, Tensor]):
+    def __init__(
+        self, root: Tensor, expr: np.ndarray, symbols: dict[str, np.ndarray], leaves: dict[str, Tensor]
+    ):
         self.root = root
         self.expr = expr
         self.symbols = symbols
@@ -110,7 +113,9 @@ class SympyGraph:
 
     def scalar(self) -> sp.Expr:
         if self.expr.size != 1:
-            raise ValueError(f"to_sympy: the root has shape {self.expr.shape}, not one element; reduce it first")
+            raise ValueError(
+                f"to_sympy: the root has shape {self.expr.shape}, not one element; reduce it first"
+            )
         return self.expr.reshape(-1)[0]
 
     def all_symbols(self) -> list[sp.Symbol]:
@@ -131,7 +136,9 @@ class SympyGraph:
         root = self.scalar()
         return _obj(np.vectorize(lambda s: sp.diff(root, s), otypes=[object])(self.symbols[name]))
 
-    def evaluate(self, exprs: np.ndarray | sp.Expr, point: dict[sp.Symbol, float] | None = None) -> np.ndarray:
+    def evaluate(
+        self, exprs: np.ndarray | sp.Expr, point: dict[sp.Symbol, float] | None = None
+    ) -> np.ndarray:
         """Numbers for expressions at the leaves' values (lambdified with CSE)."""
         syms = self.all_symbols()
         arr = _obj(exprs)
@@ -153,7 +160,10 @@ class SympyGraph:
         for n in names:
             self.leaves[n].grad = None
         self.root.backward()
-        engine = {n: np.zeros(self.leaves[n].shape) if self.leaves[n].grad is None else self.leaves[n].grad for n in names}
+        engine = {
+            n: np.zeros(self.leaves[n].shape) if self.leaves[n].grad is None else self.leaves[n].grad
+            for n in names
+        }
         for n in names:
             self.leaves[n].grad = saved[n]
         syms = self.all_symbols()
@@ -171,7 +181,9 @@ class SympyGraph:
             fd = finite_difference(value, arr).reshape(self.leaves[n].shape)
             rows.append(CheckRow(f"dL/d{n}", self.evaluate(self.gradient(n)), engine[n], fd))
         forward = abs(float(value_fn(*[point[s] for s in syms])) - float(self.root.data))
-        return CheckTable(rows, f"check: to_sympy gradients (forward value differs from the engine's by {forward:.1e})")
+        return CheckTable(
+            rows, f"check: to_sympy gradients (forward value differs from the engine's by {forward:.1e})"
+        )
 
     def __repr__(self) -> str:
         leaves = ", ".join(f"{n} {self.leaves[n].shape}" for n in self.symbols)
@@ -198,11 +210,16 @@ def _leaf_symbols(name: str, shape: tuple) -> np.ndarray:
 
 def _constant(data: np.ndarray) -> np.ndarray:
     convert = sp.Integer if data.dtype.kind in "iub" else sp.Float
-    return _obj(np.vectorize(lambda v: convert(v.item() if hasattr(v, "item") else v), otypes=[object])(data)
-                if data.size else np.empty(data.shape, dtype=object))
+    return _obj(
+        np.vectorize(lambda v: convert(v.item() if hasattr(v, "item") else v), otypes=[object])(data)
+        if data.size
+        else np.empty(data.shape, dtype=object)
+    )
 
 
-def to_sympy(tensor: Tensor, constants_as_symbols: bool = False, max_elements: int = MAX_ELEMENTS) -> SympyGraph:
+def to_sympy(
+    tensor: Tensor, constants_as_symbols: bool = False, max_elements: int = MAX_ELEMENTS
+) -> SympyGraph:
     """The graph recorded behind ``tensor`` as SymPy expressions in its leaf tensors.
 
     Leaves are named by ``tensor.name`` (unnamed ones ``x0``, ``x1``, … in graph
@@ -217,7 +234,8 @@ def to_sympy(tensor: Tensor, constants_as_symbols: bool = False, max_elements: i
     total = sum(int(np.prod(r.shape)) for r in leaf_records)
     if total > max_elements:
         raise ValueError(
-            f"to_sympy is for small graphs: the leaves hold {total} numbers (limit max_elements={max_elements}); "
+            f"to_sympy is for small graphs: the leaves hold {total} numbers "
+            f"(limit max_elements={max_elements}); "
             "use a smaller model (hidden size, steps) or raise max_elements"
         )
     values: dict[int, np.ndarray] = {}

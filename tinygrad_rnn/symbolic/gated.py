@@ -26,7 +26,8 @@ whose first term, the update gate z_t, plays the forget gate's role.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -53,7 +54,6 @@ class sigma(sp.Function):
 NUMPY = [{"sigma": lambda v: 1 / (1 + np.exp(-v))}, "numpy"]
 
 
-
 @contextlib.contextmanager
 def _scopes(*names: str) -> Iterator[None]:
     """Open nested scopes at once: ``_scopes("lstm", "l0", "fwd", "t3", "forget_gate")``."""
@@ -76,7 +76,9 @@ class _GatedCell:
 
     def __init__(self, steps: int = 4, seed: int = 0):
         if not isinstance(steps, (int, np.integer)) or steps < self.min_steps:
-            raise ValueError(f"{type(self).__name__}: steps must be an integer >= {self.min_steps}, got {steps!r}")
+            raise ValueError(
+                f"{type(self).__name__}: steps must be an integer >= {self.min_steps}, got {steps!r}"
+            )
         self.steps, self.seed = int(steps), seed
         rng = np.random.default_rng(seed)
         self.values = {str(p): float(v) for p, v in zip(self.params, rng.uniform(-1, 1, len(self.params)))}
@@ -109,7 +111,12 @@ class LSTMCell(_GatedCell):
         def pre(g: str) -> sp.Expr:
             return w[f"w_i{g}"] * x + w[f"w_h{g}"] * h + w[f"b_{g}"]
 
-        self.gates = {"i": sigma(pre("i")), "f": sigma(pre("f")), "g": sp.tanh(pre("g")), "o": sigma(pre("o"))}
+        self.gates = {
+            "i": sigma(pre("i")),
+            "f": sigma(pre("f")),
+            "g": sp.tanh(pre("g")),
+            "o": sigma(pre("o")),
+        }
         self.c_next = self.gates["f"] * c + self.gates["i"] * self.gates["g"]
         self.h_next = self.gates["o"] * sp.tanh(self.c_next)
         self.via_c = {h: o_prev * sp.tanh(c)}  # h_{t-1} written in terms of c_{t-1}
@@ -123,8 +130,12 @@ class LSTMCell(_GatedCell):
         names = {gate: sp.Symbol(f"{g}_t") for g, gate in self.gates.items()}
         names.update({gate.xreplace(self.via_c): sp.Symbol(f"{g}_t") for g, gate in self.gates.items()})
         return expr.xreplace(names).xreplace(
-            {self.h: sp.Symbol("h_{t-1}"), self.c: sp.Symbol("c_{t-1}"), self.o_prev: sp.Symbol("o_{t-1}"),
-             self.x: sp.Symbol("x_t")}
+            {
+                self.h: sp.Symbol("h_{t-1}"),
+                self.c: sp.Symbol("c_{t-1}"),
+                self.o_prev: sp.Symbol("o_{t-1}"),
+                self.x: sp.Symbol("x_t"),
+            }
         )
 
     def engine(self, perturb: tuple[int, float] | None = None) -> tuple[list[Tensor], list[Tensor]]:
@@ -135,8 +146,12 @@ class LSTMCell(_GatedCell):
         for t in range(1, self.steps + 1):
             x = Tensor(np.array(self.xs[t - 1]))
             gate = {}
-            for g, scope_name, fn in (("i", "input_gate", "sigmoid"), ("f", "forget_gate", "sigmoid"),
-                                      ("g", "cell_gate", "tanh"), ("o", "output_gate", "sigmoid")):
+            for g, scope_name, fn in (
+                ("i", "input_gate", "sigmoid"),
+                ("f", "forget_gate", "sigmoid"),
+                ("g", "cell_gate", "tanh"),
+                ("o", "output_gate", "sigmoid"),
+            ):
                 with _scopes("lstm", "l0", "fwd", f"t{t}", scope_name):
                     z = p[f"w_i{g}"] * x + p[f"w_h{g}"] * h + p[f"b_{g}"]
                     gate[g] = z.sigmoid() if fn == "sigmoid" else z.tanh()
@@ -158,6 +173,7 @@ class LSTMCell(_GatedCell):
         total = self._lambdify((self.x, self.h, self.c, self.o_prev), self.total)
         p = self._p()
         h, c, out = self.h0, self.c0, []
+        o_prev = float("nan")  # o_0 does not exist: h_0 is given, so t starts at 2
         for t in range(1, self.steps + 1):
             x = self.xs[t - 1]
             if t >= 2:
@@ -179,7 +195,9 @@ class LSTMCell(_GatedCell):
                 with autograd.no_grad():
                     return float(self.engine(perturb=(t - 1, float(delta)))[0][t - 1].data)
 
-            rows.append(CheckRow(f"dc_{t}/dc_{t - 1}", symbolic[t - 2], auto, float(finite_difference(value, delta))))
+            rows.append(
+                CheckRow(f"dc_{t}/dc_{t - 1}", symbolic[t - 2], auto, float(finite_difference(value, delta)))
+            )
         return CheckTable(rows, f"check: scalar LSTM, T = {self.steps}, seed {self.seed}")
 
     def derivation(self, check: bool = False) -> Derivation:
@@ -187,16 +205,23 @@ class LSTMCell(_GatedCell):
         c_t, h_t = sp.Symbol("c_t"), sp.Symbol("h_t")
         d.add(
             "The scalar LSTM cell (PyTorch's equations, one unit):",
-            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
+            *(
+                Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args)))
+                for g, e in self.gates.items()
+            ),
             Equation(c_t, self._display(self.c_next)),
             Equation(h_t, sp.Symbol("o_t") * sp.tanh(c_t)),
         )
         d.add(
             "c_{t-1} reaches c_t directly and through h_{t-1} = o_{t-1} tanh(c_{t-1}). SymPy's partials:",
             Equation(Tex(r"\frac{\partial c_t}{\partial c_{t-1}}", "∂c_t/∂c_{t-1}"), sp.Symbol("f_t")),
-            Equation(Tex(r"\frac{\partial c_t}{\partial h_{t-1}}", "∂c_t/∂h_{t-1}"), self._display(self.dc_dh)),
-            Equation(Tex(r"\frac{\partial h_{t-1}}{\partial c_{t-1}}", "∂h_{t-1}/∂c_{t-1}"),
-                     self._display(self.dh_prev_dc_prev)),
+            Equation(
+                Tex(r"\frac{\partial c_t}{\partial h_{t-1}}", "∂c_t/∂h_{t-1}"), self._display(self.dc_dh)
+            ),
+            Equation(
+                Tex(r"\frac{\partial h_{t-1}}{\partial c_{t-1}}", "∂h_{t-1}/∂c_{t-1}"),
+                self._display(self.dh_prev_dc_prev),
+            ),
         )
         d.add(
             "So the total derivative is the forget gate plus the path through h_{t-1} "
@@ -208,7 +233,8 @@ class LSTMCell(_GatedCell):
         d.add(
             f"It equals f_t + (∂c_t/∂h_{{t-1}})(∂h_{{t-1}}/∂c_{{t-1}}) exactly: {'yes' if same else 'NO'}. "
             "The first term carries the gradient without any squashing derivative or weight: "
-            "with f_t near 1 it survives many steps (the Elman RNN's b_t = w_h (1 - h_t^2) shrinks it every step)."
+            "with f_t near 1 it survives many steps "
+            "(the Elman RNN's b_t = w_h (1 - h_t^2) shrinks it every step)."
         )
         if check:
             d.checks.append(self.check())
@@ -285,14 +311,19 @@ class GRUCell(_GatedCell):
                 with autograd.no_grad():
                     return float(self.engine(perturb=(t - 1, float(delta)))[t - 1].data)
 
-            rows.append(CheckRow(f"dh_{t}/dh_{t - 1}", symbolic[t - 1], auto, float(finite_difference(value, delta))))
+            rows.append(
+                CheckRow(f"dh_{t}/dh_{t - 1}", symbolic[t - 1], auto, float(finite_difference(value, delta)))
+            )
         return CheckTable(rows, f"check: scalar GRU, T = {self.steps}, seed {self.seed}")
 
     def derivation(self, check: bool = False) -> Derivation:
         d = Derivation("The GRU's additive path: dh_t/dh_{t-1}")
         d.add(
             "The scalar GRU cell (PyTorch's equations: the reset gate multiplies W_hn h + b_hn):",
-            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
+            *(
+                Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args)))
+                for g, e in self.gates.items()
+            ),
             Equation(sp.Symbol("h_t"), self._display(self.h_next)),
         )
         d.add(

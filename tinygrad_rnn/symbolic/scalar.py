@@ -21,8 +21,9 @@ differences.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -82,7 +83,9 @@ class ScalarRNN:
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"ScalarRNN: steps must be a positive integer, got {steps!r}")
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"ScalarRNN: nonlinearity must be one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}")
+            raise ValueError(
+                f"ScalarRNN: nonlinearity must be one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}"
+            )
         self.steps = int(steps)
         self.nonlinearity = nonlinearity
         self.jordan = bool(jordan)
@@ -114,7 +117,9 @@ class ScalarRNN:
         hs: list[sp.Expr] = [h0]
         for k in range(self.steps):
             hs.append(self.step_expr.xreplace({self.x_t: xs[k], self.h_prev: hs[-1]}))
-        L = sp.Add(*[self.loss_expr.xreplace({self._o: w_o * hs[k + 1], self._y: ys[k]}) for k in range(self.steps)])
+        L = sp.Add(
+            *[self.loss_expr.xreplace({self._o: w_o * hs[k + 1], self._y: ys[k]}) for k in range(self.steps)]
+        )
         return hs, L / self.steps
 
     def closed_form_gradient(self, hs: list[sp.Expr]) -> sp.Expr:
@@ -191,7 +196,12 @@ class ScalarRNN:
         recurrent = w_o_ * state if self.jordan else state
         hs, outs = [], []
         for k in range(1, self.steps + 1):
-            with autograd.scope(self.kind), autograd.scope("l0"), autograd.scope("fwd"), autograd.scope(f"t{k}"):
+            with (
+                autograd.scope(self.kind),
+                autograd.scope("l0"),
+                autograd.scope("fwd"),
+                autograd.scope(f"t{k}"),
+            ):
                 with autograd.scope("hidden"):
                     pre = w_x_ * Tensor(np.array(v.xs[k - 1])) + w_h_ * recurrent + b_
                     h_k = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
@@ -226,9 +236,7 @@ class ScalarRNN:
             return float(finite_difference(value, point))
 
         steps = range(1, T + 1) if T <= rows_for_steps else [T]
-        rows = [
-            CheckRow(f"dh_{k}/dw_h", sym["z"][k], autograd_of(k), finite_difference_of(k)) for k in steps
-        ]
+        rows = [CheckRow(f"dh_{k}/dw_h", sym["z"][k], autograd_of(k), finite_difference_of(k)) for k in steps]
         rows.append(CheckRow("dL/dw_h", sym["dL/dw_h"], autograd_of(None), finite_difference_of(None)))
         name = f"{'Jordan' if self.jordan else 'Elman'} RNN, {self.nonlinearity}, T = {T}, seed {seed}"
         return CheckTable(rows, f"check: {name}")
@@ -246,7 +254,9 @@ class ScalarRNN:
         name = "Jordan" if self.jordan else "Elman"
         d = Derivation(f"BPTT for the scalar {name} RNN ({self.nonlinearity}), T = {T}")
         recurrent = w_o * h[t - 1] if self.jordan else h[t - 1]
-        feedback = " The Jordan network feeds back the previous output o_{t-1} = w_o h_{t-1}." if self.jordan else ""
+        feedback = (
+            " The Jordan network feeds back the previous output o_{t-1} = w_o h_{t-1}." if self.jordan else ""
+        )
         d.add(
             "The model: one unit, a squared-error loss averaged over the T steps." + feedback,
             Equation(s[t], w_x * x[t] + w_h * recurrent + b_h),
@@ -273,14 +283,23 @@ class ScalarRNN:
             Equation(dL, sp.Sum(dl * w_o * rec.z[t], (t, 1, T_)) / T_),
         )
         if T <= 6:
-            explicit = sp.Add(*[
-                self._general(self.dloss_expr).xreplace({self._o: o[k], self._y: y[k]})
-                * w_o * rec.closed_form(sp.Integer(k)).doit().subs(rec.a[0], 0)
-                for k in range(1, T + 1)
-            ]) / T
+            explicit = (
+                sp.Add(
+                    *[
+                        self._general(self.dloss_expr).xreplace({self._o: o[k], self._y: y[k]})
+                        * w_o
+                        * rec.closed_form(sp.Integer(k)).doit().subs(rec.a[0], 0)
+                        for k in range(1, T + 1)
+                    ]
+                )
+                / T
+            )
             d.add(f"Written out for T = {T}:", Equation(dL, explicit))
         else:
-            d.add(f"Written out for T = {T} it has {T * (T + 1) // 2} products of b's; it is evaluated numerically.")
+            d.add(
+                f"Written out for T = {T} it has {T * (T + 1) // 2} products of b's; "
+                "it is evaluated numerically."
+            )
         if exact is None:
             exact = T <= EXACT_LIMIT
         if exact:

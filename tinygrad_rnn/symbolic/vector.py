@@ -17,7 +17,7 @@ engine's own end-to-end dh_k/dW_hh and dL/dW_hh.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
@@ -56,7 +56,9 @@ class VectorRNN:
         """h_k = tanh(W_hh h_{k-1} + W_ih x_k + b), exactly as in the unrolled network."""
         return (matmul(W_hh, h_prev) + matmul(W_ih, x) + b).tanh()
 
-    def engine(self, weight_hh: np.ndarray | None = None) -> tuple[Tensor, list[Tensor], dict[str, Parameter]]:
+    def engine(
+        self, weight_hh: np.ndarray | None = None
+    ) -> tuple[Tensor, list[Tensor], dict[str, Parameter]]:
         """Unroll over T steps (scopes ``rnn/l0/fwd/t<k>/hidden`` and ``.../output``)."""
         values = dict(self.values)
         if weight_hh is not None:
@@ -67,7 +69,9 @@ class VectorRNN:
         for k in range(1, self.T + 1):
             with autograd.scope("rnn"), autograd.scope("l0"), autograd.scope("fwd"), autograd.scope(f"t{k}"):
                 with autograd.scope("hidden"):
-                    h = self.step(params["weight_hh"], params["weight_ih"], params["bias"], Tensor(self.xs[k - 1]), h)
+                    h = self.step(
+                        params["weight_hh"], params["weight_ih"], params["bias"], Tensor(self.xs[k - 1]), h
+                    )
                 with autograd.scope("output"):
                     o = matmul(params["weight_o"], h).sum()
             hs.append(h)
@@ -90,7 +94,13 @@ class VectorRNN:
         for k in range(1, T + 1):
             W = Tensor(self.values["weight_hh"], requires_grad=True)
             h_prev = Tensor(states[k - 1], requires_grad=True)
-            out = self.step(W, Tensor(self.values["weight_ih"]), Tensor(self.values["bias"]), Tensor(self.xs[k - 1]), h_prev)
+            out = self.step(
+                W,
+                Tensor(self.values["weight_ih"]),
+                Tensor(self.values["bias"]),
+                Tensor(self.xs[k - 1]),
+                h_prev,
+            )
             for p in range(H):
                 W.grad = h_prev.grad = None
                 out.backward(np.eye(H)[p])
@@ -109,7 +119,9 @@ class VectorRNN:
         return Z
 
     def symbolic_jacobian(self) -> tuple[sp.Matrix, Callable]:
-        """B_k = ∂h_k/∂h_{k-1} by SymPy's Matrix.jacobian (shown with h_k[p] for tanh(...)), and its numbers."""
+        """B_k = ∂h_k/∂h_{k-1} by SymPy's Matrix.jacobian, and its numbers.
+
+        The returned matrix shows h_k[p] where SymPy has tanh(row p of the pre-activation)."""
         H, D = self.H, self.D
         W = sp.Matrix(H, H, lambda p, q: sp.Symbol(f"W_{p}{q}"))
         U = sp.Matrix(H, D, lambda p, q: sp.Symbol(f"U_{p}{q}"))
@@ -143,6 +155,7 @@ class VectorRNN:
             def value() -> float:
                 with autograd.no_grad():
                     return float(self.engine(W0)[1][k - 1].data[p])
+
             return value
 
         def fd_b() -> np.ndarray:
@@ -152,8 +165,13 @@ class VectorRNN:
 
                 def value(p: int = p, point: np.ndarray = point) -> float:
                     with autograd.no_grad():
-                        out = self.step(Tensor(W0), Tensor(v["weight_ih"]), Tensor(v["bias"]),
-                                        Tensor(self.xs[T - 1]), Tensor(point))
+                        out = self.step(
+                            Tensor(W0),
+                            Tensor(v["weight_ih"]),
+                            Tensor(v["bias"]),
+                            Tensor(self.xs[T - 1]),
+                            Tensor(point),
+                        )
                     return float(out.data[p])
 
                 rows.append(finite_difference(value, point))
@@ -188,20 +206,32 @@ class VectorRNN:
         d = Derivation(f"BPTT with matrices: Elman RNN, H = {self.H} hidden units, T = {self.T}")
         d.add(
             "The model, with a scalar output per step:",
-            Equation(Tex("h_k", "h_k"), Tex(r"\tanh(W_{hh} h_{k-1} + W_{ih} x_k + b)", "tanh(W_hh h_{k-1} + W_ih x_k + b)")),
-            Equation(Tex("L", "L"), Tex(r"\frac{1}{T}\sum_{k=1}^{T} (W_o h_k - y_k)^2", "(1/T) sum_k (W_o h_k - y_k)^2")),
+            Equation(
+                Tex("h_k", "h_k"),
+                Tex(r"\tanh(W_{hh} h_{k-1} + W_{ih} x_k + b)", "tanh(W_hh h_{k-1} + W_ih x_k + b)"),
+            ),
+            Equation(
+                Tex("L", "L"),
+                Tex(r"\frac{1}{T}\sum_{k=1}^{T} (W_o h_k - y_k)^2", "(1/T) sum_k (W_o h_k - y_k)^2"),
+            ),
         )
         d.add(
             "The per-step Jacobians (the engine computes them; here is what they are):",
             Equation(
                 Tex("B_k", "B_k"),
-                Tex(r"\frac{\partial h_k}{\partial h_{k-1}} = \operatorname{diag}(1 - h_k \odot h_k)\, W_{hh}",
-                    "dh_k/dh_{k-1} = diag(1 - h_k*h_k) W_hh"),
+                Tex(
+                    r"\frac{\partial h_k}{\partial h_{k-1}} = "
+                    r"\operatorname{diag}(1 - h_k \odot h_k)\, W_{hh}",
+                    "dh_k/dh_{k-1} = diag(1 - h_k*h_k) W_hh",
+                ),
             ),
             Equation(
                 Tex(r"(A_k)_{p,qr}", "(A_k)[p, q, r]"),
-                Tex(r"\frac{\partial h_{k,p}}{\partial W_{qr}}\Big|_{h_{k-1}} = (1 - h_{k,p}^2)\,\delta_{pq}\, h_{k-1,r}",
-                    "dh_k[p]/dW[q, r] (h_{k-1} fixed) = (1 - h_k[p]^2) delta_pq h_{k-1}[r]"),
+                Tex(
+                    r"\frac{\partial h_{k,p}}{\partial W_{qr}}\Big|_{h_{k-1}} = "
+                    r"(1 - h_{k,p}^2)\,\delta_{pq}\, h_{k-1,r}",
+                    "dh_k[p]/dW[q, r] (h_{k-1} fixed) = (1 - h_k[p]^2) delta_pq h_{k-1}[r]",
+                ),
             ),
         )
         jac, _ = VectorRNN(hidden=2, steps=1, input_size=1).symbolic_jacobian()
@@ -213,13 +243,17 @@ class VectorRNN:
             "The closed form keeps the products in time order (latest step on the left):",
             Equation(
                 Tex(r"\frac{\partial h_k}{\partial W_{hh}}", "dh_k/dW_hh"),
-                Tex(r"A_k + \sum_{i=1}^{k-1} \left(B_k B_{k-1} \cdots B_{i+1}\right) A_i",
-                    "A_k + sum_{i=1}^{k-1} (B_k B_{k-1} ... B_{i+1}) A_i"),
+                Tex(
+                    r"A_k + \sum_{i=1}^{k-1} \left(B_k B_{k-1} \cdots B_{i+1}\right) A_i",
+                    "A_k + sum_{i=1}^{k-1} (B_k B_{k-1} ... B_{i+1}) A_i",
+                ),
             ),
             Equation(
                 Tex(r"\frac{\partial L}{\partial W_{hh}}", "dL/dW_hh"),
-                Tex(r"\sum_{k=1}^{T} \frac{2}{T}(o_k - y_k)\, W_o \frac{\partial h_k}{\partial W_{hh}}",
-                    "sum_k (2/T)(o_k - y_k) W_o dh_k/dW_hh"),
+                Tex(
+                    r"\sum_{k=1}^{T} \frac{2}{T}(o_k - y_k)\, W_o \frac{\partial h_k}{\partial W_{hh}}",
+                    "sum_k (2/T)(o_k - y_k) W_o dh_k/dW_hh",
+                ),
             ),
         )
         if check:
