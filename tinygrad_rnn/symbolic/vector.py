@@ -25,7 +25,7 @@ import sympy as sp
 from .. import autograd, functional
 from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
-from .numeric import finite_difference
+from .numeric import finite_difference, finite_difference_jacobian
 from .report import CheckRow, CheckTable, Derivation, Equation, Tex
 
 
@@ -151,43 +151,36 @@ class VectorRNN:
         b_symbolic = jac(v["weight_hh"], v["weight_ih"], v["bias"], states[T - 1], self.xs[T - 1])
         W0 = v["weight_hh"].copy()
 
-        def h_entry(k: int, p: int) -> Callable[[], float]:
-            def value() -> float:
-                with autograd.no_grad():
-                    return float(self.engine(W0)[1][k - 1].data[p])
+        def all_states() -> np.ndarray:
+            with autograd.no_grad():
+                return np.array([h_.data for h_ in self.engine(W0)[1]])
 
-            return value
+        def last_step() -> np.ndarray:
+            with autograd.no_grad():
+                out = self.step(
+                    Tensor(W0),
+                    Tensor(v["weight_ih"]),
+                    Tensor(v["bias"]),
+                    Tensor(self.xs[T - 1]),
+                    Tensor(h_prev),
+                )
+            return out.data
 
-        def fd_b() -> np.ndarray:
-            rows = []
-            for p in range(H):
-                point = states[T - 1].copy()
-
-                def value(p: int = p, point: np.ndarray = point) -> float:
-                    with autograd.no_grad():
-                        out = self.step(
-                            Tensor(W0),
-                            Tensor(v["weight_ih"]),
-                            Tensor(v["bias"]),
-                            Tensor(self.xs[T - 1]),
-                            Tensor(point),
-                        )
-                    return float(out.data[p])
-
-                rows.append(finite_difference(value, point))
-            return np.array(rows)
-
-        rows = [CheckRow(f"B_{T} = dh_{T}/dh_{T - 1}", b_symbolic, B[T], fd_b())]
+        h_prev = states[T - 1].copy()
+        rows = [
+            CheckRow(
+                f"B_{T} = dh_{T}/dh_{T - 1}", b_symbolic, B[T], finite_difference_jacobian(last_step, h_prev)
+            )
+        ]
+        fd_states = finite_difference_jacobian(all_states, W0)  # (T, H, H, H): every dh_k/dW_hh at once
         for k in range(1, T + 1) if T <= rows_for_steps else [T]:
             total = np.zeros((H, H, H))
-            fd = np.zeros((H, H, H))
             _, hs, params = self.engine()
             for p in range(H):
                 params["weight_hh"].grad = None
                 hs[k - 1].backward(np.eye(H)[p])
                 total[p] = params["weight_hh"].grad
-                fd[p] = finite_difference(h_entry(k, p), W0)
-            rows.append(CheckRow(f"dh_{k}/dW_hh", Z[k], total, fd))
+            rows.append(CheckRow(f"dh_{k}/dW_hh", Z[k], total, fd_states[k - 1]))
         L, hs, params = self.engine()
         L.backward()
         outs = np.array([(v["weight_o"] @ h_.data).item() for h_ in hs])
