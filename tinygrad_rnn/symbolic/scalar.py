@@ -276,23 +276,27 @@ class ScalarRNN:
             Equation(z_t, rec.a[t] + rec.b[t] * rec.z[t - 1]),
             Equation(rec.z[t], rec.closed_form(t)),
         )
-        dl = self._general(self.dloss_expr.xreplace({self._o: o[t], self._y: y[t]}))
+        # ∂l/∂o = 2 (o - y): keep the 2 apart, or SymPy distributes it into 2 o - 2 y
+        coeff, dl = sp.factor_terms(self.dloss_expr).as_coeff_Mul()
         dL = Tex(r"\frac{\partial L}{\partial w_h}", "dL/dw_h")
         d.add(
             "The loss reaches w_h only through the outputs o_t = w_o h_t:",
-            Equation(dL, sp.Sum(dl * w_o * rec.z[t], (t, 1, T_)) / T_),
+            Equation(
+                dL,
+                sp.Sum(coeff * w_o * dl.xreplace({self._o: o[t], self._y: y[t]}) * rec.z[t], (t, 1, T_)) / T_,
+            ),
         )
         if T <= 6:
-            explicit = (
-                sp.Add(
-                    *[
-                        self._general(self.dloss_expr).xreplace({self._o: o[k], self._y: y[k]})
-                        * w_o
-                        * rec.closed_form(sp.Integer(k)).doit().subs(rec.a[0], 0)
-                        for k in range(1, T + 1)
-                    ]
-                )
-                / T
+            terms = [
+                coeff
+                * w_o
+                * dl.xreplace({self._o: o[k], self._y: y[k]})
+                * rec.closed_form(sp.Integer(k)).doit().subs(rec.a[0], 0)
+                for k in range(1, T + 1)
+            ]  # kept in time order: one term per output o_t
+            explicit = Tex(
+                rf"\frac{{1}}{{{T}}}\Big[" + " + ".join(sp.latex(term) for term in terms) + r"\Big]",
+                f"(1/{T}) [" + " + ".join(sp.sstr(term) for term in terms) + "]",
             )
             d.add(f"Written out for T = {T}:", Equation(dL, explicit))
         else:
