@@ -10,7 +10,7 @@
     tr.trace(h)               # the recorded graph as data
 """
 
-from . import functional
+from . import data, functional, nn, optim
 from .autograd import (
     AnomalyError,
     BackwardPass,
@@ -26,6 +26,8 @@ from .autograd import (
     trace,
 )
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .metrics import perplexity
+from .nn import manual_seed
 from .ops import (
     ShapeError,
     cat,
@@ -42,6 +44,8 @@ from .ops import (
     tanh,
     where,
 )
+from .serialization import load, save
+from .stepper import BackwardStepper, StepEvent
 from .tensor import Parameter, Tensor, get_default_dtype, set_default_dtype
 
 F = functional
@@ -61,18 +65,21 @@ def __getattr__(name: str):
 __all__ = [
     "AnomalyError",
     "BackwardPass",
+    "BackwardStepper",
     "F",
     "Graph",
     "GradcheckError",
     "NodeRecord",
     "Parameter",
     "ShapeError",
+    "StepEvent",
     "Tensor",
     "TensorRecord",
     "cat",
     "chunk",
     "concat",
     "current_scope",
+    "data",
     "detect_anomaly",
     "embedding",
     "enable_grad",
@@ -81,11 +88,17 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "log",
     "matmul",
+    "manual_seed",
+    "nn",
     "no_grad",
     "numerical_grad",
+    "optim",
+    "perplexity",
     "relu",
+    "save",
     "scope",
     "set_default_dtype",
     "sigmoid",

@@ -14,8 +14,9 @@ The walk is iterative (an explicit stack, no recursion), so a graph that is
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -237,8 +238,8 @@ def _to_leaf(leaf: Any, grad: np.ndarray) -> None:
         leaf.grad += grad
 
 
-def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
-    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
+    """The gradient backward starts from: ones for a scalar ``root``, else ``grad`` checked."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: nothing it depends on "
@@ -250,14 +251,16 @@ def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
                 f"backward() needs a gradient argument for a non-scalar tensor of shape "
                 f"{root.shape}: pass grad= of the same shape, or reduce first (e.g. .sum())"
             )
-        grad = np.ones_like(root.data)
-    else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(
-                f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}"
-            )
-    BackwardPass(root, grad, retain_grads).run()
+        return np.ones_like(root.data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}")
+    return grad
+
+
+def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
+    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+    BackwardPass(root, seed_grad(root, grad), retain_grads).run()
 
 
 # ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ with a fixed random v, which checks the whole vector-Jacobian product.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -15,7 +15,8 @@ input used many times.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -452,6 +453,8 @@ class Split(Op):
         return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
 
     def backward(self, grads):
+        if not isinstance(grads, tuple):  # split into a single piece: autograd passes one array
+            grads = (grads,)
         pieces = []
         for g, n in zip(grads, self.sizes):
             if g is None:

@@ -78,7 +78,7 @@ class Tensor:
         self._index = 0
 
     @classmethod
-    def _wrap(cls, data: np.ndarray, node: Any, index: int) -> "Tensor":
+    def _wrap(cls, data: np.ndarray, node: Any, index: int) -> Tensor:
         """Fast constructor used by ops: no checks, no copies."""
         t = object.__new__(cls)
         t.data, t.grad, t.name, t._node, t._index = data, None, None, node, index
@@ -125,15 +125,15 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same numbers, cut off from the graph (truncated BPTT: h = h.detach())."""
         return Tensor(self.data, name=self.name)
 
-    def astype(self, dtype: Any) -> "Tensor":
+    def astype(self, dtype: Any) -> Tensor:
         """A copy in another float dtype, cut off from the graph."""
         return Tensor(self.data, dtype=_float_dtype(dtype), requires_grad=self.requires_grad, name=self.name)
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients (got {self.data.dtype})")
         self.requires_grad = flag
@@ -158,56 +158,63 @@ class Tensor:
         return bool(self.data)
 
     # --- autograd ---------------------------------------------------------
-    def backward(self, grad: Any = None, retain_grads: bool = True) -> None:
+    def backward(self, grad: Any = None, retain_grads: bool = True, step: bool = False) -> Any:
         """Compute d(self)/d(every tensor it depends on) into their ``.grad``.
 
         ``grad`` is the upstream gradient, required when self is not a scalar.
         Leaf gradients (parameters) *accumulate* across calls, as in PyTorch:
         zero them between steps. ``retain_grads=False`` skips keeping ``.grad``
         on intermediate tensors (saves memory in long training runs).
+        ``step=True`` computes nothing yet and returns a ``BackwardStepper``
+        that walks the same pass one node at a time.
         """
+        if step:
+            from .stepper import BackwardStepper
+
+            return BackwardStepper(self, grad, retain_grads)
         autograd.backward(self, grad, retain_grads)
+        return None
 
     # --- arithmetic -------------------------------------------------------
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(self, other)
 
-    def __radd__(self, other: Any) -> "Tensor":
+    def __radd__(self, other: Any) -> Tensor:
         return ops.Add.apply(other, self)
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         return ops.Sub.apply(self, other)
 
-    def __rsub__(self, other: Any) -> "Tensor":
+    def __rsub__(self, other: Any) -> Tensor:
         return ops.Sub.apply(other, self)
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(self, other)
 
-    def __rmul__(self, other: Any) -> "Tensor":
+    def __rmul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(other, self)
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         return ops.Div.apply(self, other)
 
-    def __rtruediv__(self, other: Any) -> "Tensor":
+    def __rtruediv__(self, other: Any) -> Tensor:
         return ops.Div.apply(other, self)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
-    def __pow__(self, exponent: Any) -> "Tensor":
+    def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
             raise TypeError("pow: the exponent must be a Python number (x ** 2), not a tensor or array")
         return ops.Pow.apply(self, exponent=exponent)
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         return ops.matmul(self, other)
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         return ops.matmul(Tensor(other, dtype=self.dtype), self)
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         if isinstance(index, Tensor):
             index = index.data
         elif isinstance(index, tuple):
@@ -217,38 +224,38 @@ class Tensor:
         return ops.GetItem.apply(self, index=index)
 
     # --- functions (names as in PyTorch) -----------------------------------
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         return ops.Tanh.apply(self)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         return ops.Sigmoid.apply(self)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         return ops.ReLU.apply(self)
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         return ops.Exp.apply(self)
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         return ops.Log.apply(self)
 
-    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
         return ops.Sum.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
         return ops.Mean.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
 
-    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> "Tensor":
+    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
         return ops.Max.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
 
-    def reshape(self, *shape: Any) -> "Tensor":
+    def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return ops.Reshape.apply(self, shape=shape)
 
     view = reshape
 
-    def transpose(self, *axes: Any) -> "Tensor":
+    def transpose(self, *axes: Any) -> Tensor:
         """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two axes
         (PyTorch); ``x.transpose((2, 0, 1))`` applies a full permutation (NumPy)."""
         if not axes:
@@ -265,7 +272,7 @@ class Tensor:
         perm[a], perm[b] = b, a
         return ops.Transpose.apply(self, axes=tuple(perm))
 
-    def permute(self, *axes: Any) -> "Tensor":
+    def permute(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if sorted(ax % max(self.ndim, 1) for ax in axes) != list(range(self.ndim)):
@@ -273,13 +280,13 @@ class Tensor:
         return ops.Transpose.apply(self, axes=tuple(ax % self.ndim for ax in axes))
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return ops.Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
 
-    def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list["Tensor"]:
+    def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list[Tensor]:
         return ops.split(self, split_size_or_sections, axis=axis, dim=dim)
 
-    def chunk(self, chunks: int, axis: Any = None, dim: Any = None) -> list["Tensor"]:
+    def chunk(self, chunks: int, axis: Any = None, dim: Any = None) -> list[Tensor]:
         return ops.chunk(self, chunks, axis=axis, dim=dim)
 
 
