@@ -99,3 +99,16 @@ def test_repr_and_latex_are_readable():
     g = to_sympy((w * 2.0).tanh())
     assert "tanh(2.0*w)" in repr(g)
     assert r"\tanh" in g.latex() and g._repr_latex_().startswith("$")
+
+
+def test_round_trip_through_an_nn_cell():
+    tr.manual_seed(0)
+    cell = tr.nn.GRUCell(2, 2)
+    data = np.random.default_rng(1)
+    h0 = tr.Tensor(data.standard_normal((1, 2)))
+    h1 = cell(tr.Tensor(data.standard_normal((1, 2))), h0)
+    g = to_sympy((h1 * h1).sum())
+    assert set(g.symbols) == {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}
+    table = g.check()
+    assert table.ok(1e-8), table.text()
+    assert np.max(np.abs(table.rows[[r.quantity for r in table.rows].index("dL/dweight_hh")].autograd)) > 1e-3
