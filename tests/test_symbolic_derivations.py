@@ -83,9 +83,9 @@ def test_scalar_rnn_records_the_scope_convention():
 
 def test_vector_closed_form_reproduces_engine_gradients_h3_t5():
     table = VectorRNN(hidden=3, steps=5).check()
-    assert [r.quantity for r in table.rows] == ["B_5 = dh_5/dh_4"] + [
-        f"dh_{k}/dW_hh" for k in range(1, 6)
-    ] + ["dL/dW_hh"]
+    assert [r.quantity for r in table.rows] == ["B_5 = dh_5/dh_4"] + [f"dh_{k}/dW_hh" for k in range(1, 6)] + [
+        "dL/dW_hh"
+    ]
     assert table.ok(1e-9), table.text()
 
 
@@ -148,3 +148,14 @@ def test_gru_dh_dh_prev_has_the_update_gate_term():
 def test_lstm_rejects_a_single_step():
     with pytest.raises(ValueError, match="steps must be an integer >= 2"):
         LSTMCell(steps=1)
+
+
+@pytest.mark.parametrize(
+    "cell,expected", [(LSTMCell, "lstm/l0/fwd/t2/forget_gate"), (GRUCell, "gru/l0/fwd/t2/update_gate")]
+)
+def test_gated_cells_record_the_scope_convention(cell, expected):
+    import tinygrad_rnn as tr
+
+    out = cell(steps=2).engine()
+    last = out[0][-1] if isinstance(out, tuple) else out[-1]
+    assert expected in tr.trace(last).scopes()

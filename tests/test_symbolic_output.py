@@ -42,9 +42,7 @@ def test_repl_repr_is_readable_text(doc):
 
 
 def test_check_table_reports_the_worst_error():
-    table = CheckTable(
-        [CheckRow("x", 1.0, 1.0 + 2e-9, 1.0 - 3e-9), CheckRow("y", [1.0, 2.0], [1.0, 2.0], [1.0, 2.5])]
-    )
+    table = CheckTable([CheckRow("x", 1.0, 1.0 + 2e-9, 1.0 - 3e-9), CheckRow("y", [1.0, 2.0], [1.0, 2.0], [1.0, 2.5])])
     assert table.max_error == pytest.approx(0.5)
     assert not table.ok(1e-8)
     assert CheckTable(table.rows[:1]).ok(1e-8)

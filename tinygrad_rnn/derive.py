@@ -16,9 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", type=int, default=5, help="time steps T (default 5)")
     parser.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="for rnn and jordan")
-    parser.add_argument(
-        "--hidden", type=int, default=3, help="hidden units of the vector case (rnn; default 3)"
-    )
+    parser.add_argument("--hidden", type=int, default=3, help="hidden units of the vector case (rnn; default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random evaluation point")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print a LaTeX fragment")
@@ -37,9 +35,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("derive: --steps and --hidden must be positive")
     if args.cell == "lstm" and args.steps < 2:
         raise SystemExit("derive: --cell lstm needs --steps >= 2 (dc_t/dc_{t-1} goes through h_{t-1})")
-    doc = derive(
-        args.cell, args.steps, args.nonlinearity, check=args.check, seed=args.seed, hidden=args.hidden
-    )
+    doc = derive(args.cell, args.steps, args.nonlinearity, check=args.check, seed=args.seed, hidden=args.hidden)
     print(doc.latex() if args.latex else doc.markdown() if args.markdown else doc.text())
     if args.check and not doc.ok(TOLERANCE):
         worst = max(c.max_error for c in doc.checks)

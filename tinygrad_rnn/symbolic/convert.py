@@ -103,9 +103,7 @@ class SympyGraph:
     - ``check()``: sympy.diff vs the engine's backward vs finite differences, as a table
     """
 
-    def __init__(
-        self, root: Tensor, expr: np.ndarray, symbols: dict[str, np.ndarray], leaves: dict[str, Tensor]
-    ):
+    def __init__(self, root: Tensor, expr: np.ndarray, symbols: dict[str, np.ndarray], leaves: dict[str, Tensor]):
         self.root = root
         self.expr = expr
         self.symbols = symbols
@@ -113,9 +111,7 @@ class SympyGraph:
 
     def scalar(self) -> sp.Expr:
         if self.expr.size != 1:
-            raise ValueError(
-                f"to_sympy: the root has shape {self.expr.shape}, not one element; reduce it first"
-            )
+            raise ValueError(f"to_sympy: the root has shape {self.expr.shape}, not one element; reduce it first")
         return self.expr.reshape(-1)[0]
 
     def all_symbols(self) -> list[sp.Symbol]:
@@ -136,9 +132,7 @@ class SympyGraph:
         root = self.scalar()
         return _obj(np.vectorize(lambda s: sp.diff(root, s), otypes=[object])(self.symbols[name]))
 
-    def evaluate(
-        self, exprs: np.ndarray | sp.Expr, point: dict[sp.Symbol, float] | None = None
-    ) -> np.ndarray:
+    def evaluate(self, exprs: np.ndarray | sp.Expr, point: dict[sp.Symbol, float] | None = None) -> np.ndarray:
         """Numbers for expressions at the leaves' values (lambdified with CSE)."""
         syms = self.all_symbols()
         arr = _obj(exprs)
@@ -161,8 +155,7 @@ class SympyGraph:
             self.leaves[n].grad = None
         self.root.backward()
         engine = {
-            n: np.zeros(self.leaves[n].shape) if self.leaves[n].grad is None else self.leaves[n].grad
-            for n in names
+            n: np.zeros(self.leaves[n].shape) if self.leaves[n].grad is None else self.leaves[n].grad for n in names
         }
         for n in names:
             self.leaves[n].grad = saved[n]
@@ -181,9 +174,7 @@ class SympyGraph:
             fd = finite_difference(value, arr).reshape(self.leaves[n].shape)
             rows.append(CheckRow(f"dL/d{n}", self.evaluate(self.gradient(n)), engine[n], fd))
         forward = abs(float(value_fn(*[point[s] for s in syms])) - float(self.root.data))
-        return CheckTable(
-            rows, f"check: to_sympy gradients (forward value differs from the engine's by {forward:.1e})"
-        )
+        return CheckTable(rows, f"check: to_sympy gradients (forward value differs from the engine's by {forward:.1e})")
 
     def __repr__(self) -> str:
         leaves = ", ".join(f"{n} {self.leaves[n].shape}" for n in self.symbols)
@@ -217,9 +208,7 @@ def _constant(data: np.ndarray) -> np.ndarray:
     )
 
 
-def to_sympy(
-    tensor: Tensor, constants_as_symbols: bool = False, max_elements: int = MAX_ELEMENTS
-) -> SympyGraph:
+def to_sympy(tensor: Tensor, constants_as_symbols: bool = False, max_elements: int = MAX_ELEMENTS) -> SympyGraph:
     """The graph recorded behind ``tensor`` as SymPy expressions in its leaf tensors.
 
     Leaves are named by ``tensor.name`` (unnamed ones ``x0``, ``x1``, … in graph

@@ -68,17 +68,15 @@ def _gate_params(*gates: str) -> tuple[sp.Symbol, ...]:
 
 
 class _GatedCell:
-    """Shared by the scalar LSTM and GRU: random values, lambdify, derivation output."""
+    """Shared by the scalar LSTM and GRU: a random evaluation point, parameters, lambdify."""
 
-    kind = ""
+    kind = ""  # "lstm" or "gru": the scope path prefix
     min_steps = 1
     params: tuple[sp.Symbol, ...] = ()
 
     def __init__(self, steps: int = 4, seed: int = 0):
         if not isinstance(steps, (int, np.integer)) or steps < self.min_steps:
-            raise ValueError(
-                f"{type(self).__name__}: steps must be an integer >= {self.min_steps}, got {steps!r}"
-            )
+            raise ValueError(f"{type(self).__name__}: steps must be an integer >= {self.min_steps}, got {steps!r}")
         self.steps, self.seed = int(steps), seed
         rng = np.random.default_rng(seed)
         self.values = {str(p): float(v) for p, v in zip(self.params, rng.uniform(-1, 1, len(self.params)))}
@@ -152,14 +150,14 @@ class LSTMCell(_GatedCell):
                 ("g", "cell_gate", "tanh"),
                 ("o", "output_gate", "sigmoid"),
             ):
-                with _scopes("lstm", "l0", "fwd", f"t{t}", scope_name):
+                with _scopes(self.kind, "l0", "fwd", f"t{t}", scope_name):
                     z = p[f"w_i{g}"] * x + p[f"w_h{g}"] * h + p[f"b_{g}"]
                     gate[g] = z.sigmoid() if fn == "sigmoid" else z.tanh()
-            with _scopes("lstm", "l0", "fwd", f"t{t}", "cell_state"):
+            with _scopes(self.kind, "l0", "fwd", f"t{t}", "cell_state"):
                 c = gate["f"] * c + gate["i"] * gate["g"]
                 if perturb is not None and perturb[0] == t:
                     c = c + perturb[1]
-            with _scopes("lstm", "l0", "fwd", f"t{t}", "hidden"):
+            with _scopes(self.kind, "l0", "fwd", f"t{t}", "hidden"):
                 h = gate["o"] * c.tanh()
             cs.append(c)
             hs.append(h)
@@ -195,9 +193,7 @@ class LSTMCell(_GatedCell):
                 with autograd.no_grad():
                     return float(self.engine(perturb=(t - 1, float(delta)))[0][t - 1].data)
 
-            rows.append(
-                CheckRow(f"dc_{t}/dc_{t - 1}", symbolic[t - 2], auto, float(finite_difference(value, delta)))
-            )
+            rows.append(CheckRow(f"dc_{t}/dc_{t - 1}", symbolic[t - 2], auto, float(finite_difference(value, delta))))
         return CheckTable(rows, f"check: scalar LSTM, T = {self.steps}, seed {self.seed}")
 
     def derivation(self, check: bool = False) -> Derivation:
@@ -205,19 +201,14 @@ class LSTMCell(_GatedCell):
         c_t, h_t = sp.Symbol("c_t"), sp.Symbol("h_t")
         d.add(
             "The scalar LSTM cell (PyTorch's equations, one unit):",
-            *(
-                Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args)))
-                for g, e in self.gates.items()
-            ),
+            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
             Equation(c_t, self._display(self.c_next)),
             Equation(h_t, sp.Symbol("o_t") * sp.tanh(c_t)),
         )
         d.add(
             "c_{t-1} reaches c_t directly and through h_{t-1} = o_{t-1} tanh(c_{t-1}). SymPy's partials:",
             Equation(Tex(r"\frac{\partial c_t}{\partial c_{t-1}}", "∂c_t/∂c_{t-1}"), sp.Symbol("f_t")),
-            Equation(
-                Tex(r"\frac{\partial c_t}{\partial h_{t-1}}", "∂c_t/∂h_{t-1}"), self._display(self.dc_dh)
-            ),
+            Equation(Tex(r"\frac{\partial c_t}{\partial h_{t-1}}", "∂c_t/∂h_{t-1}"), self._display(self.dc_dh)),
             Equation(
                 Tex(r"\frac{\partial h_{t-1}}{\partial c_{t-1}}", "∂h_{t-1}/∂c_{t-1}"),
                 self._display(self.dh_prev_dc_prev),
@@ -273,13 +264,13 @@ class GRUCell(_GatedCell):
         hs = []
         for t in range(1, self.steps + 1):
             x = Tensor(np.array(self.xs[t - 1]))
-            with _scopes("gru", "l0", "fwd", f"t{t}", "reset_gate"):
+            with _scopes(self.kind, "l0", "fwd", f"t{t}", "reset_gate"):
                 r = (p["w_ir"] * x + p["w_hr"] * h + p["b_r"]).sigmoid()
-            with _scopes("gru", "l0", "fwd", f"t{t}", "update_gate"):
+            with _scopes(self.kind, "l0", "fwd", f"t{t}", "update_gate"):
                 z = (p["w_iz"] * x + p["w_hz"] * h + p["b_z"]).sigmoid()
-            with _scopes("gru", "l0", "fwd", f"t{t}", "new_gate"):
+            with _scopes(self.kind, "l0", "fwd", f"t{t}", "new_gate"):
                 n = (p["w_in"] * x + p["b_in"] + r * (p["w_hn"] * h + p["b_hn"])).tanh()
-            with _scopes("gru", "l0", "fwd", f"t{t}", "hidden"):
+            with _scopes(self.kind, "l0", "fwd", f"t{t}", "hidden"):
                 h = (1 - z) * n + z * h
                 if perturb is not None and perturb[0] == t:
                     h = h + perturb[1]
@@ -311,19 +302,14 @@ class GRUCell(_GatedCell):
                 with autograd.no_grad():
                     return float(self.engine(perturb=(t - 1, float(delta)))[t - 1].data)
 
-            rows.append(
-                CheckRow(f"dh_{t}/dh_{t - 1}", symbolic[t - 1], auto, float(finite_difference(value, delta)))
-            )
+            rows.append(CheckRow(f"dh_{t}/dh_{t - 1}", symbolic[t - 1], auto, float(finite_difference(value, delta))))
         return CheckTable(rows, f"check: scalar GRU, T = {self.steps}, seed {self.seed}")
 
     def derivation(self, check: bool = False) -> Derivation:
         d = Derivation("The GRU's additive path: dh_t/dh_{t-1}")
         d.add(
             "The scalar GRU cell (PyTorch's equations: the reset gate multiplies W_hn h + b_hn):",
-            *(
-                Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args)))
-                for g, e in self.gates.items()
-            ),
+            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
             Equation(sp.Symbol("h_t"), self._display(self.h_next)),
         )
         d.add(

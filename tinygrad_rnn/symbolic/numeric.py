@@ -37,9 +37,7 @@ def closed_form_values(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return Z
 
 
-def finite_difference_jacobian(
-    fn: Callable[[], np.ndarray], x: np.ndarray, eps: float = FD_STEP
-) -> np.ndarray:
+def finite_difference_jacobian(fn: Callable[[], np.ndarray], x: np.ndarray, eps: float = FD_STEP) -> np.ndarray:
     """d fn() / d x for an array-valued ``fn``: shape fn().shape + x.shape (Richardson, as above).
 
     One perturbation of each element of ``x`` serves every output at once, so a

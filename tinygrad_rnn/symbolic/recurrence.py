@@ -86,9 +86,7 @@ def unroll(n: int) -> sp.Expr:
 
 def unrolled_equality(K: int) -> list[bool]:
     """For k = 1..K: does expand(unroll(k) - closed_form(k)) vanish (with a_0 = 0)?"""
-    return [
-        sp.expand(unroll(n) - closed_form(sp.Integer(n)).doit().subs(a[0], 0)) == 0 for n in range(1, K + 1)
-    ]
+    return [sp.expand(unroll(n) - closed_form(sp.Integer(n)).doit().subs(a[0], 0)) == 0 for n in range(1, K + 1)]
 
 
 def derivation(K: int = 4) -> Derivation:

@@ -132,9 +132,7 @@ class CheckTable:
 
     def markdown(self) -> str:
         lines = ["| " + " | ".join(self.HEADER) + " |", "|" + "---|" * len(self.HEADER)]
-        lines += [
-            "| " + " | ".join(f"`{c}`" if k else c for k, c in enumerate(row)) + " |" for row in self._cells()
-        ]
+        lines += ["| " + " | ".join(f"`{c}`" if k else c for k, c in enumerate(row)) + " |" for row in self._cells()]
         return "\n".join([f"**{self.title}**", "", *lines, "", self.summary()])
 
     def latex(self) -> str:

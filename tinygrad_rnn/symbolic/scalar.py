@@ -83,9 +83,7 @@ class ScalarRNN:
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"ScalarRNN: steps must be a positive integer, got {steps!r}")
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(
-                f"ScalarRNN: nonlinearity must be one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}"
-            )
+            raise ValueError(f"ScalarRNN: nonlinearity must be one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}")
         self.steps = int(steps)
         self.nonlinearity = nonlinearity
         self.jordan = bool(jordan)
@@ -117,9 +115,7 @@ class ScalarRNN:
         hs: list[sp.Expr] = [h0]
         for k in range(self.steps):
             hs.append(self.step_expr.xreplace({self.x_t: xs[k], self.h_prev: hs[-1]}))
-        L = sp.Add(
-            *[self.loss_expr.xreplace({self._o: w_o * hs[k + 1], self._y: ys[k]}) for k in range(self.steps)]
-        )
+        L = sp.Add(*[self.loss_expr.xreplace({self._o: w_o * hs[k + 1], self._y: ys[k]}) for k in range(self.steps)])
         return hs, L / self.steps
 
     def closed_form_gradient(self, hs: list[sp.Expr]) -> sp.Expr:
@@ -244,9 +240,7 @@ class ScalarRNN:
     # --- for people ---------------------------------------------------------
     def _general(self, expr: sp.Expr) -> sp.Expr:
         """A one-step expression in the notes' notation: h_t for f(s_t), s_t, x_t, h_{t-1}."""
-        return expr.xreplace({self.step_expr: h[t]}).xreplace(
-            {self.pre: s[t], self.x_t: x[t], self.h_prev: h[t - 1]}
-        )
+        return expr.xreplace({self.step_expr: h[t]}).xreplace({self.pre: s[t], self.x_t: x[t], self.h_prev: h[t - 1]})
 
     def derivation(self, check: bool = False, seed: int = 0, exact: bool | None = None) -> Derivation:
         """The derivation for this T, with the exact identity (small T) and optionally the check table."""
@@ -254,9 +248,7 @@ class ScalarRNN:
         name = "Jordan" if self.jordan else "Elman"
         d = Derivation(f"BPTT for the scalar {name} RNN ({self.nonlinearity}), T = {T}")
         recurrent = w_o * h[t - 1] if self.jordan else h[t - 1]
-        feedback = (
-            " The Jordan network feeds back the previous output o_{t-1} = w_o h_{t-1}." if self.jordan else ""
-        )
+        feedback = " The Jordan network feeds back the previous output o_{t-1} = w_o h_{t-1}." if self.jordan else ""
         d.add(
             "The model: one unit, a squared-error loss averaged over the T steps." + feedback,
             Equation(s[t], w_x * x[t] + w_h * recurrent + b_h),
@@ -300,10 +292,7 @@ class ScalarRNN:
             )
             d.add(f"Written out for T = {T}:", Equation(dL, explicit))
         else:
-            d.add(
-                f"Written out for T = {T} it has {T * (T + 1) // 2} products of b's; "
-                "it is evaluated numerically."
-            )
+            d.add(f"Written out for T = {T} it has {T * (T + 1) // 2} products of b's; it is evaluated numerically.")
         if exact is None:
             exact = T <= EXACT_LIMIT
         if exact:

@@ -56,9 +56,7 @@ class VectorRNN:
         """h_k = tanh(W_hh h_{k-1} + W_ih x_k + b), exactly as in the unrolled network."""
         return (matmul(W_hh, h_prev) + matmul(W_ih, x) + b).tanh()
 
-    def engine(
-        self, weight_hh: np.ndarray | None = None
-    ) -> tuple[Tensor, list[Tensor], dict[str, Parameter]]:
+    def engine(self, weight_hh: np.ndarray | None = None) -> tuple[Tensor, list[Tensor], dict[str, Parameter]]:
         """Unroll over T steps (scopes ``rnn/l0/fwd/t<k>/hidden`` and ``.../output``)."""
         values = dict(self.values)
         if weight_hh is not None:
@@ -69,9 +67,7 @@ class VectorRNN:
         for k in range(1, self.T + 1):
             with autograd.scope("rnn"), autograd.scope("l0"), autograd.scope("fwd"), autograd.scope(f"t{k}"):
                 with autograd.scope("hidden"):
-                    h = self.step(
-                        params["weight_hh"], params["weight_ih"], params["bias"], Tensor(self.xs[k - 1]), h
-                    )
+                    h = self.step(params["weight_hh"], params["weight_ih"], params["bias"], Tensor(self.xs[k - 1]), h)
                 with autograd.scope("output"):
                     o = matmul(params["weight_o"], h).sum()
             hs.append(h)
@@ -167,11 +163,7 @@ class VectorRNN:
             return out.data
 
         h_prev = states[T - 1].copy()
-        rows = [
-            CheckRow(
-                f"B_{T} = dh_{T}/dh_{T - 1}", b_symbolic, B[T], finite_difference_jacobian(last_step, h_prev)
-            )
-        ]
+        rows = [CheckRow(f"B_{T} = dh_{T}/dh_{T - 1}", b_symbolic, B[T], finite_difference_jacobian(last_step, h_prev))]
         fd_states = finite_difference_jacobian(all_states, W0)  # (T, H, H, H): every dh_k/dW_hh at once
         for k in range(1, T + 1) if T <= rows_for_steps else [T]:
             total = np.zeros((H, H, H))
