@@ -239,15 +239,17 @@ class ScalarRNN:
 
     # --- for people ---------------------------------------------------------
     def _general(self, expr: sp.Expr) -> sp.Expr:
-        """A one-step expression in the notes' notation: h_t for f(s_t), s_t, x_t, h_{t-1}."""
-        return expr.xreplace({self.step_expr: h[t]}).xreplace({self.pre: s[t], self.x_t: x[t], self.h_prev: h[t - 1]})
+        """A one-step expression in the notes' notation: h_t for f(s_t), s_t, x_t, h_{t-1}
+        (and o_{t-1} for w_o h_{t-1} in the Jordan network)."""
+        shown = expr.xreplace({self.step_expr: h[t]}).xreplace({self.pre: s[t], self.x_t: x[t], self.h_prev: h[t - 1]})
+        return shown.subs(w_o * h[t - 1], o[t - 1]) if self.jordan else shown
 
     def derivation(self, check: bool = False, seed: int = 0, exact: bool | None = None) -> Derivation:
         """The derivation for this T, with the exact identity (small T) and optionally the check table."""
         T = self.steps
         name = "Jordan" if self.jordan else "Elman"
         d = Derivation(f"BPTT for the scalar {name} RNN ({self.nonlinearity}), T = {T}")
-        recurrent = w_o * h[t - 1] if self.jordan else h[t - 1]
+        recurrent = o[t - 1] if self.jordan else h[t - 1]
         feedback = " The Jordan network feeds back the previous output o_{t-1} = w_o h_{t-1}." if self.jordan else ""
         d.add(
             "The model: one unit, a squared-error loss averaged over the T steps." + feedback,
