@@ -32,6 +32,7 @@ def test_latex_fragment_and_jupyter_repr(doc):
     assert r"\begin{aligned}" in tex and r"\begin{tabular}{lllll}" in tex
     jupyter = doc.parts[0]._repr_latex_()
     assert jupyter.startswith("$\\displaystyle \\begin{aligned}") and jupyter.endswith("$")
+    assert doc._repr_markdown_() == doc.markdown()
 
 
 def test_repl_repr_is_readable_text(doc):

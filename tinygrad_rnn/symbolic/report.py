@@ -203,6 +203,10 @@ class Derivation:
             out += ["", check.latex()]
         return "\n".join(out)
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the prose, the equations and the tables (frontends prefer it to LaTeX)."""
+        return self.markdown()
+
     def _repr_latex_(self) -> str:
         lines = [eq.latex() for step in self.steps for eq in step.equations]
         return "$\\displaystyle \\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$"
@@ -250,6 +254,9 @@ class Document:
 
     def latex(self) -> str:
         return "\n\n".join(p.latex() for p in self.parts)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
 
     def _repr_latex_(self) -> str:
         return "\n".join(p._repr_latex_() for p in self.parts)
