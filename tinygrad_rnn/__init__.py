@@ -53,7 +53,7 @@ F = functional
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second."""
     if name == "symbolic":
         import importlib
