@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("tinygrad_rnn.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
     "render": ("tinygrad_rnn.render_cli", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
     "step": ("tinygrad_rnn.stepshell", "step through the backward pass node by node (a pdb-like prompt)"),
+    "derive": ("tinygrad_rnn.derive", "derive BPTT's recurrence and closed form in SymPy; --check it against autograd"),
 }
 
 
