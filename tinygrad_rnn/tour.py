@@ -129,25 +129,23 @@ def part_player(out: Path, steps: int, seed: int) -> Part:
 
 
 def part_derivation(out: Path, steps: int) -> Part:
-    """``tinygrad-rnn derive --cell rnn --check``: the closed form, checked against autograd."""
+    """What ``tinygrad-rnn derive --cell rnn --check`` prints: the closed form, checked against autograd."""
     part = Part(TITLES["derivation"])
-    _require("tinygrad_rnn.symbolic")
-    from . import cli
-
-    if "derive" not in cli.COMMANDS:
-        raise Unavailable("the 'derive' command is not in this version of tinygrad-rnn")
-    texts = {}
-    for name, extra in (("derivation.txt", []), ("derivation.md", ["--markdown"])):
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            code = cli.main(["derive", "--cell", "rnn", "--steps", str(steps), "--check", *extra])
-        texts[name] = buffer.getvalue()
-        (out / name).write_text(texts[name], encoding="utf-8")
-        part.files.append((f"derivation ({'Markdown with LaTeX' if extra else 'text'})", out / name))
-        if code != 0:
-            raise RuntimeError(f"tinygrad-rnn derive exited with {code}; see {out / name}")
-    part.body.append(f"<pre>{html.escape(texts['derivation.txt'])}</pre>")
-    part.summary.append(f"closed form derived for {steps} steps and checked against autograd (exit 0)")
+    symbolic = _require("tinygrad_rnn.symbolic", "derive")
+    doc = symbolic.derive("rnn", steps, check=True)
+    text, markdown = doc.text(), doc.markdown()
+    (out / "derivation.txt").write_text(text + "\n", encoding="utf-8")
+    (out / "derivation.md").write_text(markdown + "\n", encoding="utf-8")
+    part.files += [("derivation (text)", out / "derivation.txt"),
+                   ("derivation (Markdown with LaTeX)", out / "derivation.md")]
+    worst = max((c.max_error for c in doc.checks), default=float("nan"))
+    if not doc.ok(1e-8):
+        raise RuntimeError(f"the BPTT check failed: an error of {worst:.1e} exceeds 1e-8 (see {part.files[0][1]})")
+    part.summary.append(f"closed form derived for T = {steps}, checked three ways:")
+    part.summary += [f"{check.title.removeprefix('check: ')}: {check.summary()}" for check in doc.checks]
+    part.body += [f'<p>Also as <a href="derivation.md">Markdown with LaTeX</a>. The same from the command line: '
+                  f"<code>tinygrad-rnn derive --cell rnn --steps {steps} --check</code>.</p>",
+                  f"<pre>{html.escape(text)}</pre>"]
     return part
 
 
@@ -277,7 +275,8 @@ def run(args: argparse.Namespace) -> int:
         mark = {"ok": "ok  ", "unavailable": "n/a ", "failed": "FAIL"}[part.status]
         print(f"[{mark}] {part.title} ({part.seconds:.1f} s)")
         for line in part.summary:
-            print(f"       {line}")
+            print(textwrap.fill(line, width=110, initial_indent=" " * 7, subsequent_indent=" " * 9,
+                                break_on_hyphens=False))
         if part.files:
             names = ", ".join(path.relative_to(out).as_posix() for _, path in part.files)
             print(textwrap.fill(f"files: {names}", width=110, initial_indent=" " * 7, subsequent_indent=" " * 14,
