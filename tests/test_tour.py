@@ -16,12 +16,12 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     for link in links:
         assert (out / link).is_file(), f"index.html links a missing file: {link}"
     expected = ["graphs/rnn_ops.svg", "graphs/rnn_cells.svg", "graphs/lstm_ops.svg", "graphs/lstm_cells.svg",
-                "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.txt",
+                "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.md",
                 "char_lm_perplexity.svg", "char_lm_sample.txt", "gradient-flow/gradient_norms.svg",
-                "gradient-flow/closed_form_lstm.svg"]
-    for name in expected:
-        assert (out / name).is_file(), name
-        assert name in page or name == "derivation.txt"
+                "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg"]
+    assert set(expected) <= links
+    assert "max |symbolic − autograd|" in (out / "derivation.txt").read_text()
+    assert "<svg" in (out / "graphs" / "lstm_cells.svg").read_text()
     assert "not available" not in printed and "FAILED" not in printed
     assert f"open {index}" in printed
     assert "held-out perplexity" in printed and "n-gram" in printed

@@ -170,7 +170,7 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     part.summary.append(line)
     part.body += [f"<p>{html.escape(line)}. Longer runs: <code>tinygrad-rnn train char-lm --help</code>.</p>",
                   _img(curve, out, "perplexity"),
-                  f"<p>Sample at temperature {r['temperature']}, starting from "
+                  f'<p><a href="{sample.name}">A sample</a> at temperature {r["temperature"]}, starting from '
                   f"<code>{html.escape(repr(r['sample'][:4]))}</code>:</p><pre>{html.escape(r['sample'])}</pre>"]
     return part
 
