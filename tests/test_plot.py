@@ -101,6 +101,12 @@ def test_log_heatmap_scales_by_decades():
     assert fills == plot.colour_map(np.array([0.0, 0.5, 1.0]))
 
 
+def test_log_colour_bar_labels_are_powers_or_round_values():
+    labels = texts(parse(plot.heatmap(np.array([[0.03, 0.5, 1.0]]), log=True)))
+    assert "0.05" in labels and "0.1" in labels and "0.5" in labels and "1" in labels
+    assert not any("1e-0." in t for t in labels)
+
+
 def test_colour_map_runs_from_dark_to_light():
     dark, light = plot.colour_map(np.array([0.0, 1.0]))
     brightness = [sum(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in (dark, light)]

@@ -347,10 +347,13 @@ def _colour_bar(frame: _Frame, lo: float, hi: float, log: bool, label: str) -> l
     ]
     out.append(f'<rect x="{x}" y="{top}" width="16" height="{bottom - top}" fill="none" stroke="#333"/>')
     span = hi - lo
-    ticks = [t for t in nice_ticks(lo, hi, 5) if lo - 1e-12 <= t <= hi + 1e-12] if span > 0 else [lo]
-    for t in ticks:
+    if span <= 0:
+        marks = [(lo, _fmt(10**lo) if log else _fmt(lo))]
+    else:
+        ticks, labels = log_ticks(lo, hi) if log else (nice_ticks(lo, hi, 5), [_fmt(t) for t in nice_ticks(lo, hi, 5)])
+        marks = [(t, text) for t, text in zip(ticks, labels) if lo - 1e-12 <= t <= hi + 1e-12]
+    for t, text in marks:
         y = bottom - ((t - lo) / span if span > 0 else 0.5) * (bottom - top)
-        text = f"1e{_fmt(t)}" if log else _fmt(t)
         out.append(f'<line x1="{x + 16}" x2="{x + 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#333"/>')
         out.append(f'<text x="{x + 23}" y="{y + 4:.1f}">{escape(text)}</text>')
     if label:

@@ -145,7 +145,9 @@ def part_derivation(out: Path, steps: int) -> Part:
     part.summary += [f"{check.title.removeprefix('check: ')}: {check.summary()}" for check in doc.checks]
     part.body += [f'<p>Also as <a href="derivation.md">Markdown with LaTeX</a>. The same from the command line: '
                   f"<code>tinygrad-rnn derive --cell rnn --steps {steps} --check</code>.</p>",
-                  f"<pre>{html.escape(text)}</pre>"]
+                  "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in part.summary[1:]) + "</ul>",
+                  f"<details><summary>The derivation, step by step, and its check tables</summary>"
+                  f"<pre>{html.escape(text)}</pre></details>"]
     return part
 
 
