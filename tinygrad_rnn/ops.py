@@ -230,8 +230,14 @@ class MatMul(Op):
         return a @ b
 
     def backward(self, g):
-        ga = unbroadcast(g @ np.swapaxes(self.b, -1, -2), self.a.shape) if self.needs[0] else None
-        gb = unbroadcast(np.swapaxes(self.a, -1, -2) @ g, self.b.shape) if self.needs[1] else None
+        a, b = self.a, self.b
+        ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape) if self.needs[0] else None
+        gb = None
+        if self.needs[1]:
+            if b.ndim == 2:  # B is shared by every row of A: one matmul over all rows at once
+                gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
         return ga, gb
 
 
