@@ -123,34 +123,23 @@ def topological_order(root: Any) -> list[Any]:
     if start is None:
         return []
     order: list[Any] = []
-    visited: set[int] = set()
+    visited = set()
     stack: list[tuple[Any, bool]] = [(start, False)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, expanded = stack.pop()
+        node, expanded = pop()
         if expanded:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
+        visited.add(node)
+        push((node, True))
         for t in reversed(node.inputs):
             parent = t._node
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
+            if parent is not None and parent not in visited:
+                push((parent, False))
     return order
-
-
-def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
-    """slots[index] += grad, without ever writing into an array we don't own."""
-    current = slots[index]
-    if current is None:
-        slots[index] = grad
-    elif slots[-1] & (1 << index):  # we own it: add in place
-        current += grad
-    else:
-        slots[index] = current + grad
-        slots[-1] |= 1 << index
 
 
 @dataclass
@@ -167,6 +156,11 @@ class BackwardPass:
 
     Kept separate so that a stepper can run it one node at a time and still get
     exactly the numbers ``backward()`` gets.
+
+    Gradient bookkeeping: ``pending[node]`` holds one gradient slot per output
+    of a node not processed yet. A slot first *borrows* the array it receives
+    (no copy); the second gradient into the same slot makes a fresh sum, which
+    the slot then owns, and later ones are added into it in place.
     """
 
     def __init__(self, root: Any, grad: np.ndarray, retain_grads: bool = True):
@@ -174,15 +168,11 @@ class BackwardPass:
         self.order = topological_order(root)
         self.position = len(self.order)  # nodes left to process: order[:position]
         self.retain_grads = retain_grads
-        # per node: one gradient slot per output, plus an "owned" bit mask at the end
-        self.pending: dict[int, list] = {}
+        self.pending: dict[Any, list] = {}  # node -> [grad per output..., owned bit mask]
         if root._node is None:
             _to_leaf(root, grad)
         else:
-            slots = [None] * (len(root._node.outputs) + 1)
-            slots[-1] = 0
-            slots[root._index] = grad
-            self.pending[id(root._node)] = slots
+            self._slots(root._node)[root._index] = grad
 
     @property
     def done(self) -> bool:
@@ -190,41 +180,93 @@ class BackwardPass:
 
     def step(self) -> NodeEvent:
         """Process the next node: apply its local rule, pass gradients to its inputs."""
+        return self._process(True)
+
+    def run(self) -> None:
+        """Process every node left (this is ``backward()``; no events are built)."""
+        process = self._process
+        while self.position:
+            process(False)
+
+    def _slots(self, node: Any) -> list:
+        slots = self.pending.get(node)
+        if slots is None:
+            slots = [None] * len(node.outputs) + [0]
+            self.pending[node] = slots
+        return slots
+
+    def _process(self, event: bool) -> NodeEvent | None:
         self.position -= 1
         node = self.order[self.position]
-        slots = self.pending.pop(id(node), None)
-        grad_outputs = tuple(slots[:-1]) if slots else (None,) * len(node.outputs)
+        slots = self.pending.pop(node, None)
+        if slots is None:  # no gradient reached this node: nothing depends on it
+            if event:
+                return NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs))
+            return None
+        grad_outputs = slots[:-1]
         if self.retain_grads:
             for ref, g in zip(node.outputs, grad_outputs):
-                out = ref()
-                if out is not None and g is not None:
-                    out.grad = g
-        if all(g is None for g in grad_outputs):
-            return NodeEvent(node, grad_outputs, (None,) * len(node.inputs))
-        if len(node.outputs) == 1:
-            grad_inputs = node.backward(grad_outputs[0])
-        else:
-            grad_inputs = node.backward(grad_outputs)
+                if g is not None:
+                    out = ref()
+                    if out is not None:
+                        out.grad = g
+        if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
+            self._scatter(node, grad_outputs[0])
+            return NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if event else None
+        grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
         if STATE.anomaly:
             check_finite(node, grad_inputs, "gradient")
         for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
-            if not needed or g is None:
-                continue
-            parent = t._node
-            if parent is None:
-                _to_leaf(t, g)
-            else:
-                slots = self.pending.get(id(parent))
-                if slots is None:
-                    slots = [None] * (len(parent.outputs) + 1)
-                    slots[-1] = 0
-                    self.pending[id(parent)] = slots
-                _accumulate(slots, t._index, g)
-        return NodeEvent(node, grad_outputs, tuple(grad_inputs))
+            if needed and g is not None:
+                parent = t._node
+                if parent is None:
+                    _to_leaf(t, g)
+                else:
+                    _accumulate(self._slots(parent), t._index, g)
+        return NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if event else None
 
-    def run(self) -> None:
-        while self.position:
-            self.step()
+    def _scatter(self, node: Any, g: np.ndarray) -> None:
+        """Accumulate for a node whose gradient is ``g`` in part of its input and zero elsewhere.
+
+        Unrolled RNNs read x_t = xs[t] from one projected sequence at every step:
+        materialising a full-size zero gradient per step would make BPTT
+        quadratic in T. Instead ``node.add_into`` adds ``g`` into the input's
+        gradient buffer in place (the first step's buffer comes from backward()).
+        """
+        if STATE.anomaly:
+            check_finite(node, (g,), "gradient")
+        (t,) = node.inputs
+        if not node.needs[0]:
+            return
+        parent = t._node
+        if parent is None:
+            if t.grad is None:
+                _to_leaf(t, node.backward(g)[0])
+            elif t.requires_grad:
+                node.add_into(t.grad, g)
+            return
+        slots = self._slots(parent)
+        index = t._index
+        current = slots[index]
+        if current is None:
+            slots[index] = node.backward(g)[0]  # freshly made, so owned
+        else:
+            if not slots[-1] & (1 << index):  # borrowed: copy once before writing into it
+                current = slots[index] = current.copy()
+            node.add_into(current, g)
+        slots[-1] |= 1 << index
+
+
+def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
+    """slots[index] += grad, without ever writing into an array we don't own."""
+    current = slots[index]
+    if current is None:
+        slots[index] = grad
+    elif slots[-1] & (1 << index):  # we own it: add in place
+        current += grad
+    else:
+        slots[index] = current + grad
+        slots[-1] |= 1 << index
 
 
 def _to_leaf(leaf: Any, grad: np.ndarray) -> None:

@@ -45,6 +45,11 @@ class Op:
     name = "op"
     formula = ""  # the local derivative, one line, shown by the stepper
 
+    # ops whose gradient is g in part of their input, zero elsewhere (x[idx]), define
+    # add_into(grad_x, g): grad_x[idx] += g in place; backward() then uses it instead of
+    # building a full-size zero array per call (see autograd.BackwardPass._scatter)
+    add_into = None
+
     # set by apply() when the call is recorded
     inputs: tuple[Tensor, ...] = ()
     outputs: tuple = ()
@@ -406,11 +411,15 @@ class GetItem(Op):
 
     def backward(self, g):
         full = np.zeros(self.shape, dtype=self.dtype)
-        if _is_basic(self.index):
-            full[self.index] = g
-        else:
-            np.add.at(full, self.index, g)
+        self.add_into(full, g)
         return (full,)
+
+    def add_into(self, grad_x, g):
+        """grad_x[idx] += g, in place (repeated indices add up: np.add.at)."""
+        if _is_basic(self.index):
+            grad_x[self.index] += g
+        else:
+            np.add.at(grad_x, self.index, g)
 
 
 class Concat(Op):

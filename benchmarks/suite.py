@@ -1,0 +1,256 @@
+"""The benchmark run: every table ``tinygrad-rnn bench`` prints.
+
+Timing rules (the machine is shared and noisy): each figure is the median of
+several runs after warm-up, and the implementations being compared run
+interleaved in one process (engine, reference, PyTorch, engine, ...), so a
+burst of load hits all of them alike; the ratios are the figures to trust.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+import tinygrad_rnn as tr
+
+from .models import LSTM, RNN_CHAR, Engine, Reference, Task, Torch, init_params, make_batch, torch_available
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much to run: the full benchmark, or ``quick()`` for a smoke test."""
+
+    repeats: int = 15
+    warmup: int = 3
+    memory_T: int = 1000
+    scaling_T: tuple[int, ...] = (100, 1_000, 10_000)
+    scaling_H: tuple[int, ...] = (64, 128, 256, 512)
+    use_torch: bool = True
+
+    @classmethod
+    def quick(cls, use_torch: bool = True) -> Settings:
+        return cls(repeats=2, warmup=1, memory_T=50, scaling_T=(10, 100), scaling_H=(16, 32), use_torch=use_torch)
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
+    """Median seconds per call of each function, the calls taking turns."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _build(task: Task, dtype: str, with_torch: bool) -> dict[str, object]:
+    params = init_params(task, DTYPES[dtype])
+    x, y = make_batch(task, DTYPES[dtype])
+    impls = {"ours": Engine(task, params, x, y), "hand": Reference(task, params, x, y)}
+    if with_torch:
+        impls["torch"] = Torch(task, params, x, y)
+    return impls
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def machine() -> str:
+    """nproc, CPU model, Python, NumPy (and its BLAS), PyTorch: what the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]["name"]
+    except (AttributeError, KeyError, TypeError):
+        blas = "unknown BLAS"
+    parts = [
+        f"{os.cpu_count()} CPUs ({cpu})",
+        f"Python {platform.python_version()}",
+        f"NumPy {np.__version__} ({blas})",
+    ]
+    if torch_available():
+        import torch
+
+        parts.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
+    else:
+        parts.append("PyTorch not installed")
+    return "; ".join(parts)
+
+
+def speed(settings: Settings, out: Callable[[str], None]) -> list[str]:
+    """Forward + backward per batch, ours vs by hand vs PyTorch; returns the target verdicts."""
+    with_torch = settings.use_torch and torch_available()
+    rows, verdicts = [], []
+    for task in (RNN_CHAR, LSTM):
+        for dtype in DTYPES:
+            impls = _build(task, dtype, with_torch)
+            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, settings.repeats, settings.warmup)
+            vs_hand = t["ours"] / t["hand"]
+            vs_torch = t["ours"] / t["torch"] if with_torch else None
+            rows.append(
+                [
+                    task.label(),
+                    dtype,
+                    _ms(t["ours"]),
+                    _ms(t["hand"]),
+                    _ms(t["torch"]) if with_torch else "-",
+                    f"{vs_hand:.2f}",
+                    f"{vs_torch:.2f}" if with_torch else "-",
+                ]
+            )
+            if task.kind == "lstm" and dtype == "float32":
+                verdicts.append(_verdict("LSTM float32, ours/by hand", vs_hand, 1.3))
+                if with_torch:
+                    verdicts.append(_verdict("LSTM float32, ours/PyTorch", vs_torch, 2.0))
+            if task.kind == "rnn":
+                verdicts.append(_verdict(f"char RNN {dtype}, ours/by hand", vs_hand, 2.0))
+    out("## Forward + backward per batch (ms, median)\n")
+    header = ["config", "dtype", "ours", "by hand", "PyTorch", "ours/hand", "ours/PyTorch"]
+    out(_table(header, rows))
+    if not with_torch:
+        out("\nPyTorch: not installed (or --no-torch), its columns are empty.")
+    return verdicts
+
+
+def _verdict(what: str, ratio: float, target: float) -> str:
+    return f"{what}: {ratio:.2f}x (target <= {target}x): {'met' if ratio <= target else 'NOT met'}"
+
+
+def recording(settings: Settings, out: Callable[[str], None]) -> None:
+    """The price of the graph: the same forward under no_grad and recorded."""
+    rows = []
+    for task in (RNN_CHAR, LSTM):
+        for dtype in DTYPES:
+            engine = _build(task, dtype, False)["ours"]
+            nodes = len(tr.trace(engine.forward()))
+            t = interleaved(
+                {"off": engine.forward_no_grad, "on": lambda e=engine: e.forward().item()},
+                settings.repeats,
+                settings.warmup,
+            )
+            rows.append(
+                [task.label(), dtype, str(nodes), _ms(t["off"]), _ms(t["on"]), f"{t['on'] / t['off']:.2f}"]
+            )
+    out("\n## Cost of recording the graph: forward only (ms, median)\n")
+    out(_table(["config", "dtype", "nodes", "no_grad", "recorded", "recorded/no_grad"], rows))
+
+
+def peak_bytes(fn: Callable[[], object]) -> int:
+    """Peak bytes allocated (NumPy arrays included) while ``fn`` runs, by tracemalloc."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def memory(settings: Settings, out: Callable[[str], None]) -> None:
+    """Peak memory of one forward + backward over a long sequence."""
+    rows = []
+    for base in (RNN_CHAR, LSTM):
+        task = replace(base, T=settings.memory_T)
+        impls = _build(task, "float32", False)
+        peaks = {name: peak_bytes(m.fwd_bwd) for name, m in impls.items()}
+        rows.append(
+            [
+                task.label(),
+                f"{peaks['ours'] / 2**20:.1f}",
+                f"{peaks['hand'] / 2**20:.1f}",
+                f"{peaks['ours'] / peaks['hand']:.2f}",
+                f"{peaks['ours'] / task.T / 1024:.1f}",
+            ]
+        )
+    out(f"\n## Peak memory, forward + backward, T = {settings.memory_T}, float32 (MiB, tracemalloc)\n")
+    out(_table(["config", "ours", "by hand", "ours/hand", "ours KiB per step"], rows))
+
+
+def scaling(settings: Settings, out: Callable[[str], None]) -> None:
+    """Time against sequence length (must be linear) and against hidden size."""
+    rows = []
+    small_lstm = Task("lstm", T=0, B=8, I=32, H=64)
+    for base in (RNN_CHAR, small_lstm):
+        for T in settings.scaling_T:
+            task = replace(base, T=T)
+            impls = _build(task, "float32", False)
+            reps = max(1, settings.repeats // 5) if T >= 10_000 else max(1, settings.repeats // 3)
+            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, reps, 1)
+            rows.append(
+                [
+                    task.label(),
+                    _ms(t["ours"]),
+                    _ms(t["hand"]),
+                    f"{t['ours'] / T * 1e6:.1f}",
+                    f"{t['hand'] / T * 1e6:.1f}",
+                    f"{t['ours'] / t['hand']:.2f}",
+                ]
+            )
+    out("\n## Scaling with sequence length T, float32 (ms per forward + backward)\n")
+    out(_table(["config", "ours", "by hand", "ours us/step", "hand us/step", "ours/hand"], rows))
+
+    with_torch = settings.use_torch and torch_available()
+    rows = []
+    for H in settings.scaling_H:
+        task = replace(LSTM, H=H)
+        impls = _build(task, "float32", with_torch)
+        t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, max(1, settings.repeats // 3), 1)
+        rows.append(
+            [
+                task.label(),
+                _ms(t["ours"]),
+                _ms(t["hand"]),
+                _ms(t["torch"]) if with_torch else "-",
+                f"{t['ours'] / t['hand']:.2f}",
+                f"{t['ours'] / t['torch']:.2f}" if with_torch else "-",
+            ]
+        )
+    out("\n## Scaling with hidden size, LSTM float32 (ms per forward + backward)\n")
+    out(_table(["config", "ours", "by hand", "PyTorch", "ours/hand", "ours/PyTorch"], rows))
+
+
+SECTIONS = ("speed", "recording", "memory", "scaling")
+
+
+def run_all(settings: Settings, sections: tuple[str, ...] = SECTIONS, out: Callable[[str], None] = print) -> None:
+    """Print the chosen sections of the benchmark, then the targets met or not."""
+    out(f"machine: {machine()}")
+    out("engine model: cells written from tinygrad_rnn primitives (benchmarks/models.py)\n")
+    verdicts = speed(settings, out) if "speed" in sections else []
+    if "recording" in sections:
+        recording(settings, out)
+    if "memory" in sections:
+        memory(settings, out)
+    if "scaling" in sections:
+        scaling(settings, out)
+    if verdicts:
+        out("\n## Targets\n")
+        for v in verdicts:
+            out(f"- {v}")
