@@ -63,22 +63,30 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-@contextlib.contextmanager
-def scope(name: str) -> Iterator[str]:
+class scope:
     """Open a named scope; every node recorded inside carries the nested path.
 
     >>> with scope("rnn"), scope("t3"):
     ...     h = (W @ h).tanh()        # its nodes are tagged "rnn/t3"
+
+    (A small class rather than a generator: it is entered at every time step.)
     """
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
-    previous = STATE.scope
-    STATE.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield STATE.scope
-    finally:
-        STATE.scope = previous
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str):
+        name = str(name)
+        if not name or "/" in name:
+            raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
+        self.name = name
+
+    def __enter__(self) -> str:
+        self.previous = previous = STATE.scope
+        STATE.scope = path = f"{previous}/{self.name}" if previous else self.name
+        return path
+
+    def __exit__(self, *exc_info: Any) -> None:
+        STATE.scope = self.previous
 
 
 def current_scope() -> str:
@@ -203,7 +211,7 @@ class BackwardPass:
             if event:
                 return NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs))
             return None
-        grad_outputs = slots[:-1]
+        grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
         if self.retain_grads:
             for ref, g in zip(node.outputs, grad_outputs):
                 if g is not None:
@@ -216,13 +224,20 @@ class BackwardPass:
         grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
         if STATE.anomaly:
             check_finite(node, grad_inputs, "gradient")
+        pending = self.pending
         for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
             if needed and g is not None:
                 parent = t._node
                 if parent is None:
                     _to_leaf(t, g)
+                    continue
+                into = pending.get(parent)
+                if into is None:
+                    into = pending[parent] = [None] * len(parent.outputs) + [0]
+                if into[t._index] is None:
+                    into[t._index] = g  # borrowed
                 else:
-                    _accumulate(self._slots(parent), t._index, g)
+                    _accumulate(into, t._index, g)
         return NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if event else None
 
     def _scatter(self, node: Any, g: np.ndarray) -> None:

@@ -53,7 +53,7 @@ class Op:
     # set by apply() when the call is recorded
     inputs: tuple[Tensor, ...] = ()
     outputs: tuple = ()
-    needs: tuple[bool, ...] = ()
+    needs: Sequence[bool] = ()  # needs[i]: does input i require a gradient?
     scope = ""
 
     def forward(self, *arrays: np.ndarray) -> Any:
@@ -65,27 +65,28 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on tensors (or numbers/arrays, taken as constants) and record it."""
-        tensors = _as_tensors(inputs)
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = _as_tensors(inputs)
+                break
         node = cls()
         try:
-            out = node.forward(*[t.data for t in tensors], **params)
+            out = node.forward(*[t.data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as error:
-            raise _op_error(cls, tensors, error) from None
-        record = STATE.grad_enabled and any(t.requires_grad for t in tensors)
-        if record:
-            node.inputs = tensors
-            node.needs = tuple(t.requires_grad for t in tensors)
-            node.scope = STATE.scope
-        if isinstance(out, tuple):
-            results = tuple(Tensor._wrap(o, node if record else None, i) for i, o in enumerate(out))
-            node.outputs = tuple(weakref.ref(r) for r in results)
-        else:
-            results = Tensor._wrap(out, node if record else None, 0)
-            node.outputs = (weakref.ref(results),)
-        if STATE.anomaly:
-            node.inputs = tensors
-            node.scope = STATE.scope
-            check_finite(node, out if isinstance(out, tuple) else (out,), "output")
+            raise _op_error(cls, inputs, error) from None
+        state = STATE
+        needs = [t.requires_grad for t in inputs]
+        record = state.grad_enabled and True in needs
+        parent = node if record else None  # unrecorded results are constants: no node
+        multiple = isinstance(out, tuple)
+        results = tuple([Tensor._wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else Tensor._wrap(
+            out, parent, 0
+        )
+        if record or state.anomaly:
+            node.inputs, node.needs, node.scope = inputs, needs, state.scope
+            node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
+            if state.anomaly:
+                check_finite(node, out if multiple else (out,), "output")
         return results
 
     def saved(self) -> dict[str, Any]:
@@ -98,11 +99,16 @@ class Op:
 
 
 def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input."""
-    if all(isinstance(x, Tensor) for x in inputs):
-        return tuple(inputs)
+    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input
+    (so ``x * 0.5`` stays float32 when x is float32)."""
     dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
-    return tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=dtype) for x in inputs)
+    return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
+
+
+def _constant(x: Any, dtype: Any) -> Tensor:
+    if dtype is not None and isinstance(x, (int, float)):  # a Python number: skip Tensor()'s checks
+        return Tensor._wrap(np.array(x, dtype=dtype), None, 0)
+    return Tensor(x, dtype=dtype)
 
 
 def _op_error(cls: type, tensors: Sequence[Tensor], error: Exception) -> Exception:
@@ -236,13 +242,15 @@ class MatMul(Op):
 
     def backward(self, g):
         a, b = self.a, self.b
-        ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape) if self.needs[0] else None
+        ga = unbroadcast(g @ b.swapaxes(-1, -2), a.shape) if self.needs[0] else None
         gb = None
         if self.needs[1]:
-            if b.ndim == 2:  # B is shared by every row of A: one matmul over all rows at once
+            if a.ndim == 2 and b.ndim == 2:
+                gb = a.T @ g
+            elif b.ndim == 2:  # B is shared by every row of a batch A: one matmul over all rows
                 gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
             else:
-                gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+                gb = unbroadcast(a.swapaxes(-1, -2) @ g, b.shape)
         return ga, gb
 
 
@@ -394,6 +402,8 @@ class Transpose(Op):
 
 def _is_basic(index: Any) -> bool:
     """Basic indexing (ints, slices, None, ...) never repeats an element."""
+    if isinstance(index, int):
+        return True
     items = index if isinstance(index, tuple) else (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
 
@@ -422,6 +432,17 @@ class GetItem(Op):
             np.add.at(grad_x, self.index, g)
 
 
+def _cut(x: np.ndarray, sizes: Sequence[int], axis: int) -> tuple:
+    """Views of consecutive pieces of ``x`` along ``axis`` with the given sizes."""
+    index = [slice(None)] * x.ndim
+    pieces, start = [], 0
+    for n in sizes:
+        index[axis] = slice(start, start + n)
+        pieces.append(x[tuple(index)])
+        start += n
+    return tuple(pieces)
+
+
 class Concat(Op):
     name = "concat"
     formula = "gradient cut back into the pieces along the joined axis"
@@ -431,12 +452,11 @@ class Concat(Op):
         return f"pieces must agree on every axis but the joined one; got {', '.join(map(str, shapes))}"
 
     def forward(self, *xs, axis=0):
-        self.axis = axis
-        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.axis, self.sizes = axis, [x.shape[axis] for x in xs]
         return np.concatenate(xs, axis=axis)
 
     def backward(self, g):
-        return tuple(np.split(g, self.bounds, axis=self.axis))
+        return _cut(g, self.sizes, self.axis)
 
 
 class Stack(Op):
@@ -465,7 +485,7 @@ class Split(Op):
         if sum(sizes) != x.shape[axis]:
             raise ValueError(f"split sizes {list(sizes)} don't add up to {x.shape[axis]} (axis {axis})")
         self.shape, self.dtype, self.axis, self.sizes = x.shape, x.dtype, axis, sizes
-        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+        return _cut(x, sizes, axis)
 
     def backward(self, grads):
         pieces = []
