@@ -10,7 +10,7 @@
     tr.trace(h)               # the recorded graph as data
 """
 
-from . import functional
+from . import data, functional, optim
 from .autograd import (
     AnomalyError,
     BackwardPass,
@@ -26,6 +26,7 @@ from .autograd import (
     trace,
 )
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .metrics import perplexity
 from .ops import (
     ShapeError,
     cat,
@@ -42,6 +43,7 @@ from .ops import (
     tanh,
     where,
 )
+from .serialization import load, save
 from .tensor import Parameter, Tensor, get_default_dtype, set_default_dtype
 
 F = functional
@@ -63,6 +65,7 @@ __all__ = [
     "chunk",
     "concat",
     "current_scope",
+    "data",
     "detect_anomaly",
     "embedding",
     "enable_grad",
@@ -71,11 +74,15 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "log",
     "matmul",
     "no_grad",
     "numerical_grad",
+    "optim",
+    "perplexity",
     "relu",
+    "save",
     "scope",
     "set_default_dtype",
     "sigmoid",
