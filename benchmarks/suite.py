@@ -36,10 +36,17 @@ class Settings:
     scaling_T: tuple[int, ...] = (100, 1_000, 10_000)
     scaling_H: tuple[int, ...] = (64, 128, 256, 512)
     use_torch: bool = True
+    tasks: tuple[Task, ...] = (RNN_CHAR, LSTM)
+    torch_threads: int | None = None  # None: PyTorch's default
 
     @classmethod
     def quick(cls, use_torch: bool = True) -> Settings:
-        return cls(repeats=2, warmup=1, memory_T=50, scaling_T=(10, 100), scaling_H=(16, 32), use_torch=use_torch)
+        small = (replace(RNN_CHAR, T=5), replace(LSTM, T=5, B=4, H=32))
+        return cls(2, 1, 50, (10, 100), (16, 32), use_torch, small)
+
+    @property
+    def full_size(self) -> bool:
+        return self.tasks == (RNN_CHAR, LSTM)
 
 
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
@@ -99,6 +106,9 @@ def machine() -> str:
         import torch
 
         parts.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
+    blas_threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    if blas_threads:
+        parts.append(f"OPENBLAS_NUM_THREADS={blas_threads}")
     else:
         parts.append("PyTorch not installed")
     return "; ".join(parts)
@@ -108,7 +118,7 @@ def speed(settings: Settings, out: Callable[[str], None]) -> list[str]:
     """Forward + backward per batch, ours vs by hand vs PyTorch; returns the target verdicts."""
     with_torch = settings.use_torch and torch_available()
     rows, verdicts = [], []
-    for task in (RNN_CHAR, LSTM):
+    for task in settings.tasks:
         for dtype in DTYPES:
             impls = _build(task, dtype, with_torch)
             t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, settings.repeats, settings.warmup)
@@ -146,7 +156,7 @@ def _verdict(what: str, ratio: float, target: float) -> str:
 def recording(settings: Settings, out: Callable[[str], None]) -> None:
     """The price of the graph: the same forward under no_grad and recorded."""
     rows = []
-    for task in (RNN_CHAR, LSTM):
+    for task in settings.tasks:
         for dtype in DTYPES:
             engine = _build(task, dtype, False)["ours"]
             nodes = len(tr.trace(engine.forward()))
@@ -176,7 +186,7 @@ def peak_bytes(fn: Callable[[], object]) -> int:
 def memory(settings: Settings, out: Callable[[str], None]) -> None:
     """Peak memory of one forward + backward over a long sequence."""
     rows = []
-    for base in (RNN_CHAR, LSTM):
+    for base in settings.tasks:
         task = replace(base, T=settings.memory_T)
         impls = _build(task, "float32", False)
         peaks = {name: peak_bytes(m.fwd_bwd) for name, m in impls.items()}
@@ -219,7 +229,7 @@ def scaling(settings: Settings, out: Callable[[str], None]) -> None:
     with_torch = settings.use_torch and torch_available()
     rows = []
     for H in settings.scaling_H:
-        task = replace(LSTM, H=H)
+        task = replace(settings.tasks[-1], H=H)
         impls = _build(task, "float32", with_torch)
         t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, max(1, settings.repeats // 3), 1)
         rows.append(
@@ -241,6 +251,10 @@ SECTIONS = ("speed", "recording", "memory", "scaling")
 
 def run_all(settings: Settings, sections: tuple[str, ...] = SECTIONS, out: Callable[[str], None] = print) -> None:
     """Print the chosen sections of the benchmark, then the targets met or not."""
+    if settings.torch_threads is not None and settings.use_torch and torch_available():
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
     out(f"machine: {machine()}")
     out("engine model: cells written from tinygrad_rnn primitives (benchmarks/models.py)\n")
     verdicts = speed(settings, out) if "speed" in sections else []
@@ -252,5 +266,8 @@ def run_all(settings: Settings, sections: tuple[str, ...] = SECTIONS, out: Calla
         scaling(settings, out)
     if verdicts:
         out("\n## Targets\n")
+        if not settings.full_size:
+            out("quick run: sizes reduced, so the targets (set for the full sizes) are not judged")
+            return
         for v in verdicts:
             out(f"- {v}")

@@ -15,8 +15,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run of every section (a few seconds)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if it is installed")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per figure (default 15)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
     parser.add_argument(
-        "--only", choices=SECTIONS, action="append", help="run only this section (repeatable)"
+        "--threads",
+        type=int,
+        default=None,
+        help="PyTorch's intra-op threads (NumPy's BLAS threads are set by OPENBLAS_NUM_THREADS before start)",
     )
 
 
@@ -28,5 +32,9 @@ def run(args: argparse.Namespace) -> int:
         if args.repeats < 1:
             raise SystemExit("bench: --repeats must be at least 1")
         settings = Settings(**{**vars(settings), "repeats": args.repeats})
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SystemExit("bench: --threads must be at least 1")
+        settings = Settings(**{**vars(settings), "torch_threads": args.threads})
     run_all(settings, tuple(args.only or SECTIONS))
     return 0
