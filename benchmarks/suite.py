@@ -106,11 +106,11 @@ def machine() -> str:
         import torch
 
         parts.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
+    else:
+        parts.append("PyTorch not installed")
     blas_threads = os.environ.get("OPENBLAS_NUM_THREADS")
     if blas_threads:
         parts.append(f"OPENBLAS_NUM_THREADS={blas_threads}")
-    else:
-        parts.append("PyTorch not installed")
     return "; ".join(parts)
 
 
