@@ -170,6 +170,42 @@ def recording(settings: Settings, out: Callable[[str], None]) -> None:
             )
     out("\n## Cost of recording the graph: forward only (ms, median)\n")
     out(_table(["config", "dtype", "nodes", "no_grad", "recorded", "recorded/no_grad"], rows))
+    fwd, bwd, raw = per_node_overhead(settings)
+    out(
+        f"\nPython overhead per node (a chain of 200 tanh on a 1x4 array): forward {fwd:.1f} us, "
+        f"backward {bwd:.1f} us; one bare np.tanh call: {raw:.1f} us"
+    )
+
+
+def per_node_overhead(settings: Settings, n: int = 200) -> tuple[float, float, float]:
+    """Microseconds per node of a graph whose arithmetic is negligible: what each op costs in Python."""
+    x = tr.Tensor(np.full((1, 4), 0.1), requires_grad=True)
+
+    def chain() -> tr.Tensor:
+        h = x
+        for _ in range(n):
+            h = h.tanh()
+        return h
+
+    def bare() -> np.ndarray:
+        h = x.data
+        for _ in range(n):
+            h = np.tanh(h)
+        return h
+
+    fwd, bwd, raw = [], [], []
+    for i in range(settings.warmup + settings.repeats):
+        start = time.perf_counter()
+        y = chain()
+        middle = time.perf_counter()
+        y.backward(np.ones((1, 4)), retain_grads=False)
+        end = time.perf_counter()
+        bare()
+        if i >= settings.warmup:
+            fwd.append(middle - start)
+            bwd.append(end - middle)
+            raw.append(time.perf_counter() - end)
+    return tuple(statistics.median(ts) / n * 1e6 for ts in (fwd, bwd, raw))
 
 
 def peak_bytes(fn: Callable[[], object]) -> int:

@@ -181,6 +181,8 @@ class BackwardPass:
             _to_leaf(root, grad)
         else:
             self._slots(root._node)[root._index] = grad
+        self._events = True  # step() wants a NodeEvent per node; run() doesn't
+        self._walker = self._walk()
 
     @property
     def done(self) -> bool:
@@ -188,13 +190,16 @@ class BackwardPass:
 
     def step(self) -> NodeEvent:
         """Process the next node: apply its local rule, pass gradients to its inputs."""
-        return self._process(True)
+        if self.done:
+            raise RuntimeError("the backward pass is done: every node has been processed")
+        self._events = True
+        return next(self._walker)
 
     def run(self) -> None:
         """Process every node left (this is ``backward()``; no events are built)."""
-        process = self._process
-        while self.position:
-            process(False)
+        self._events = False
+        for _ in self._walker:
+            pass
 
     def _slots(self, node: Any) -> list:
         slots = self.pending.get(node)
@@ -203,42 +208,48 @@ class BackwardPass:
             self.pending[node] = slots
         return slots
 
-    def _process(self, event: bool) -> NodeEvent | None:
-        self.position -= 1
-        node = self.order[self.position]
-        slots = self.pending.pop(node, None)
-        if slots is None:  # no gradient reached this node: nothing depends on it
-            if event:
-                return NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs))
-            return None
-        grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
-        if self.retain_grads:
-            for ref, g in zip(node.outputs, grad_outputs):
-                if g is not None:
-                    out = ref()
-                    if out is not None:
-                        out.grad = g
-        if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
-            self._scatter(node, grad_outputs[0])
-            return NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if event else None
-        grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
-        if STATE.anomaly:
-            check_finite(node, grad_inputs, "gradient")
-        pending = self.pending
-        for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
-            if needed and g is not None:
-                parent = t._node
-                if parent is None:
-                    _to_leaf(t, g)
-                    continue
-                into = pending.get(parent)
-                if into is None:
-                    into = pending[parent] = [None] * len(parent.outputs) + [0]
-                if into[t._index] is None:
-                    into[t._index] = g  # borrowed
-                else:
-                    _accumulate(into, t._index, g)
-        return NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if event else None
+    def _walk(self) -> Iterator[NodeEvent | None]:
+        """The chain rule at each node in reverse topological order, one node per ``next()``.
+
+        (One generator serves both step() and run(): the same code, so the same
+        numbers; a generator also keeps the per-node loop free of call overhead.)
+        """
+        order, pending, retain = self.order, self.pending, self.retain_grads
+        while self.position:
+            self.position -= 1
+            node = order[self.position]
+            slots = pending.pop(node, None)
+            if slots is None:  # no gradient reached this node: nothing depends on it
+                yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
+                continue
+            grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
+            if retain:
+                for ref, g in zip(node.outputs, grad_outputs):
+                    if g is not None:
+                        out = ref()
+                        if out is not None:
+                            out.grad = g
+            if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
+                self._scatter(node, grad_outputs[0])
+                yield NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if self._events else None
+                continue
+            grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
+            if STATE.anomaly:
+                check_finite(node, grad_inputs, "gradient")
+            for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
+                if needed and g is not None:
+                    parent = t._node
+                    if parent is None:
+                        _to_leaf(t, g)
+                        continue
+                    into = pending.get(parent)
+                    if into is None:
+                        into = pending[parent] = [None] * len(parent.outputs) + [0]
+                    if into[t._index] is None:
+                        into[t._index] = g  # borrowed
+                    else:
+                        _accumulate(into, t._index, g)
+            yield NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if self._events else None
 
     def _scatter(self, node: Any, g: np.ndarray) -> None:
         """Accumulate for a node whose gradient is ``g`` in part of its input and zero elsewhere.
