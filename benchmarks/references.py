@@ -20,9 +20,9 @@ import numpy as np
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), computed without overflow for large |x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    """1 / (1 + e^-x); for x << 0, e^-x overflows to inf and the result is its limit, 0."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 def rnn_charmodel(params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray):

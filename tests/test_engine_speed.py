@@ -77,3 +77,11 @@ def test_weight_shared_by_a_batch_of_rows_gets_the_summed_gradient():
     B = tr.Parameter(rng.standard_normal((3, 4)))
     (A @ B).sum().backward()
     np.testing.assert_allclose(B.grad, sum(a.T @ np.ones((2, 4)) for a in A.data), rtol=1e-13)
+
+
+def test_sigmoid_is_accurate_in_both_tails():
+    import math
+
+    x = np.array([-745.0, -700.0, -40.0, -1.5, 0.0, 2.0, 40.0, 800.0])
+    expected = [1 / (1 + math.exp(-v)) if v > -709 else 0.0 for v in x]
+    np.testing.assert_allclose(tr.Tensor(x).sigmoid().data, expected, rtol=1e-15, atol=0)

@@ -299,9 +299,9 @@ class Sigmoid(Op):
     formula = "d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))"
 
     def forward(self, x):
-        # exp(-|x|) never overflows: 1/(1+e) for x >= 0, e/(1+e) for x < 0
-        e = np.exp(-np.abs(x))
-        self.y = np.where(x >= 0, 1, e) / (1 + e)
+        # for x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0: the right limit, so no warning
+        with np.errstate(over="ignore"):
+            self.y = 1 / (1 + np.exp(-x))
         return self.y
 
     def backward(self, g):
