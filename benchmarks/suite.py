@@ -38,6 +38,7 @@ class Settings:
     use_torch: bool = True
     tasks: tuple[Task, ...] = (RNN_CHAR, LSTM)
     torch_threads: int | None = None  # None: PyTorch's default
+    clock: str = "wall"  # or "cpu" (see interleaved)
 
     @classmethod
     def quick(cls, use_torch: bool = True) -> Settings:
@@ -49,17 +50,28 @@ class Settings:
         return self.tasks == (RNN_CHAR, LSTM)
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
-    """Median seconds per call of each function, the calls taking turns."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def interleaved(
+    fns: dict[str, Callable[[], object]], repeats: int, warmup: int, clock: str = "wall"
+) -> dict[str, float]:
+    """Median seconds per call of each function, the calls taking turns.
+
+    clock "wall" is elapsed time; "cpu" is this process's CPU time, which other
+    processes on a shared machine don't inflate (meaningful with one thread:
+    with several, it adds up every thread's time, spinning included).
+    """
+    now = CLOCKS[clock]
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = now()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(now() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -121,7 +133,7 @@ def speed(settings: Settings, out: Callable[[str], None]) -> list[str]:
     for task in settings.tasks:
         for dtype in DTYPES:
             impls = _build(task, dtype, with_torch)
-            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, settings.repeats, settings.warmup)
+            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, settings.repeats, settings.warmup, settings.clock)
             vs_hand = t["ours"] / t["hand"]
             vs_torch = t["ours"] / t["torch"] if with_torch else None
             rows.append(
@@ -164,6 +176,7 @@ def recording(settings: Settings, out: Callable[[str], None]) -> None:
                 {"off": engine.forward_no_grad, "on": lambda e=engine: e.forward().item()},
                 settings.repeats,
                 settings.warmup,
+                settings.clock,
             )
             rows.append(
                 [task.label(), dtype, str(nodes), _ms(t["off"]), _ms(t["on"]), f"{t['on'] / t['off']:.2f}"]
@@ -193,18 +206,19 @@ def per_node_overhead(settings: Settings, n: int = 200) -> tuple[float, float, f
             h = np.tanh(h)
         return h
 
+    now = CLOCKS[settings.clock]
     fwd, bwd, raw = [], [], []
     for i in range(settings.warmup + settings.repeats):
-        start = time.perf_counter()
+        start = now()
         y = chain()
-        middle = time.perf_counter()
+        middle = now()
         y.backward(np.ones((1, 4)), retain_grads=False)
-        end = time.perf_counter()
+        end = now()
         bare()
         if i >= settings.warmup:
             fwd.append(middle - start)
             bwd.append(end - middle)
-            raw.append(time.perf_counter() - end)
+            raw.append(now() - end)
     return tuple(statistics.median(ts) / n * 1e6 for ts in (fwd, bwd, raw))
 
 
@@ -248,7 +262,7 @@ def scaling(settings: Settings, out: Callable[[str], None]) -> None:
             task = replace(base, T=T)
             impls = _build(task, "float32", False)
             reps = max(1, settings.repeats // 5) if T >= 10_000 else max(1, settings.repeats // 3)
-            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, reps, 1)
+            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, reps, 1, settings.clock)
             rows.append(
                 [
                     task.label(),
@@ -267,7 +281,7 @@ def scaling(settings: Settings, out: Callable[[str], None]) -> None:
     for H in settings.scaling_H:
         task = replace(settings.tasks[-1], H=H)
         impls = _build(task, "float32", with_torch)
-        t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, max(1, settings.repeats // 3), 1)
+        t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, max(1, settings.repeats // 3), 1, settings.clock)
         rows.append(
             [
                 task.label(),
@@ -292,6 +306,7 @@ def run_all(settings: Settings, sections: tuple[str, ...] = SECTIONS, out: Calla
 
         torch.set_num_threads(settings.torch_threads)
     out(f"machine: {machine()}")
+    out(f"clock: {'process CPU time' if settings.clock == 'cpu' else 'wall-clock'}")
     out("engine model: cells written from tinygrad_rnn primitives (benchmarks/models.py)\n")
     verdicts = speed(settings, out) if "speed" in sections else []
     if "recording" in sections:

@@ -7,6 +7,7 @@ The benchmarks live in the top-level ``benchmarks`` package (also runnable as
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 SECTIONS = ("speed", "recording", "memory", "scaling")
 
@@ -15,6 +16,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run of every section (a few seconds)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if it is installed")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per figure (default 15)")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with process CPU time instead of wall-clock (steadier on a shared machine; use one thread)",
+    )
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
     parser.add_argument(
         "--threads",
@@ -31,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
     if args.repeats is not None:
         if args.repeats < 1:
             raise SystemExit("bench: --repeats must be at least 1")
-        settings = Settings(**{**vars(settings), "repeats": args.repeats})
+        settings = replace(settings, repeats=args.repeats)
     if args.threads is not None:
         if args.threads < 1:
             raise SystemExit("bench: --threads must be at least 1")
-        settings = Settings(**{**vars(settings), "torch_threads": args.threads})
+        settings = replace(settings, torch_threads=args.threads)
+    if args.cpu_time:
+        settings = replace(settings, clock="cpu")
     run_all(settings, tuple(args.only or SECTIONS))
     return 0
