@@ -394,10 +394,11 @@ class Transpose(Op):
 
     def forward(self, x, axes):
         self.axes = axes
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     def backward(self, g):
-        return (np.transpose(g, np.argsort(self.axes)),)
+        inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)  # argsort of the permutation
+        return (g.transpose(inverse),)
 
 
 def _is_basic(index: Any) -> bool:
