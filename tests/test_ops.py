@@ -271,3 +271,11 @@ def test_one_hot():
     np.testing.assert_array_equal(F.one_hot([2, 0], 3).data, [[0, 0, 1], [1, 0, 0]])
     with pytest.raises(IndexError):
         F.one_hot([3], 3)
+
+
+def test_split_into_a_single_piece_backpropagates():
+    # a recurrent layer over a one-step sequence splits its input projection into one piece
+    x = tr.Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    (piece,) = x.split(3)
+    (piece * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((3, 2), 2.0))

@@ -10,7 +10,7 @@
     tr.trace(h)               # the recorded graph as data
 """
 
-from . import data, functional, optim
+from . import data, functional, nn, optim
 from .autograd import (
     AnomalyError,
     BackwardPass,
@@ -27,6 +27,7 @@ from .autograd import (
 )
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .metrics import perplexity
+from .nn import manual_seed
 from .ops import (
     ShapeError,
     cat,
@@ -77,6 +78,8 @@ __all__ = [
     "load",
     "log",
     "matmul",
+    "manual_seed",
+    "nn",
     "no_grad",
     "numerical_grad",
     "optim",

@@ -15,6 +15,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tinygrad_rnn.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
+    "render": ("tinygrad_rnn.render_cli", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
     "bench": ("tinygrad_rnn.bench", "time forward + backward against NumPy by hand and PyTorch; memory; scaling"),
 }
 

@@ -489,6 +489,8 @@ class Split(Op):
         return _cut(x, sizes, axis)
 
     def backward(self, grads):
+        if not isinstance(grads, tuple):  # split into a single piece: autograd passes one array
+            grads = (grads,)
         pieces = []
         for g, n in zip(grads, self.sizes):
             if g is None:

@@ -1,1 +1,18 @@
-"""viz: draw graphs recorded by tinygrad_rnn with Graphviz."""
+"""viz: pictures of the graphs that tinygrad_rnn records.
+
+    import viz
+    loss.backward()
+    viz.draw(loss)                                   # every op, clustered by time step
+    viz.draw(loss, view="cells")                     # one node per time step: T = 500 is fine
+    viz.draw(loss, grads=True, highlight="weight_hh_l0")   # the BPTT sum, path by path
+    viz.render(loss, "lstm.svg")                     # .svg, .png or .dot
+
+``draw`` returns a ``graphviz.Digraph`` (it displays inline in Jupyter);
+``render`` uses system Graphviz (``dot``) when installed, else the
+``graphviz-pure`` command that comes with this package.
+"""
+
+from .draw import GraphTooLarge, draw
+from .render import Drawing, RendererNotFound, RenderError, find_renderer, render
+
+__all__ = ["Drawing", "GraphTooLarge", "RenderError", "RendererNotFound", "draw", "find_renderer", "render"]
