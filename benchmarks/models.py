@@ -8,8 +8,8 @@ Tasks (PyTorch parameter names and layouts throughout):
 - ``lstm``: one LSTM layer (input 128, hidden 256, T = 35, batch 32) and the
   mean squared error of its outputs against a fixed random target.
 
-Implementations: ``Engine`` (tinygrad_rnn, graph recorded, cells written from
-primitives), ``Reference`` (``references.py``: NumPy by hand, no graph),
+Implementations: ``Engine`` (``tr.nn.RNN`` / ``tr.nn.LSTM``, graph recorded),
+``Reference`` (``references.py``: NumPy by hand, no graph),
 ``Torch`` (``torch.nn.RNN`` / ``torch.nn.LSTM`` on the CPU, when installed).
 Each has ``fwd_bwd()`` (one forward + backward, returns the loss) and
 ``grads()`` ({name: ndarray}).
@@ -76,70 +76,39 @@ def make_batch(task: Task, dtype: Any, seed: int = 1) -> tuple[np.ndarray, np.nd
 
 
 # ---------------------------------------------------------------------------
-# tinygrad_rnn: the cells written from primitives, one line per equation
-
-
-def engine_rnn_loss(p: dict[str, tr.Tensor], x: tr.Tensor, targets: np.ndarray) -> tr.Tensor:
-    """h_t = tanh(x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T); L = sum_t CE(h_t W_out^T + b_out)."""
-    T, B, _ = x.shape
-    H = p["weight_hh_l0"].shape[0]
-    with tr.scope("rnn"), tr.scope("l0"), tr.scope("fwd"):
-        xp = x @ p["weight_ih_l0"].T + (p["bias_ih_l0"] + p["bias_hh_l0"])  # all steps in one matmul
-        W_hh_T = p["weight_hh_l0"].T
-        h = tr.Tensor(np.zeros((B, H), dtype=x.dtype), name="h_0")
-        hs = []
-        for t in range(1, T + 1):
-            with tr.scope(f"t{t}"), tr.scope("hidden"):
-                h = (xp[t - 1] + h @ W_hh_T).tanh()
-            hs.append(h)
-    logits = tr.stack(hs).reshape(T * B, H) @ p["out.weight"].T + p["out.bias"]
-    return tr.F.cross_entropy(logits, targets.reshape(-1), reduction="sum")
-
-
-def engine_lstm_loss(p: dict[str, tr.Tensor], x: tr.Tensor, target: np.ndarray) -> tr.Tensor:
-    """PyTorch's LSTM equations (gate order i, f, g, o); L = mean((h - target)^2)."""
-    T, B, I = x.shape
-    H = p["weight_hh_l0"].shape[1]
-    with tr.scope("lstm"), tr.scope("l0"), tr.scope("fwd"):
-        xp = (x.reshape(T * B, I) @ p["weight_ih_l0"].T + (p["bias_ih_l0"] + p["bias_hh_l0"])).reshape(
-            T, B, 4 * H
-        )
-        W_hh_T = p["weight_hh_l0"].T
-        h = tr.Tensor(np.zeros((B, H), dtype=x.dtype), name="h_0")
-        c = tr.Tensor(np.zeros((B, H), dtype=x.dtype), name="c_0")
-        hs = []
-        for t in range(1, T + 1):
-            with tr.scope(f"t{t}"):
-                gates = xp[t - 1] + h @ W_hh_T  # all four gates in one matmul
-                i, f, g, o = gates.split(H, axis=1)
-                with tr.scope("input_gate"):
-                    i = i.sigmoid()
-                with tr.scope("forget_gate"):
-                    f = f.sigmoid()
-                with tr.scope("cell_gate"):
-                    g = g.tanh()
-                with tr.scope("output_gate"):
-                    o = o.sigmoid()
-                with tr.scope("cell_state"):
-                    c = f * c + i * g
-                with tr.scope("hidden"):
-                    h = o * c.tanh()
-            hs.append(h)
-    return tr.F.mse_loss(tr.stack(hs), target)
+# The three implementations
 
 
 class Engine:
-    """tinygrad_rnn with the graph recorded (``record=False``: forward under no_grad)."""
+    """tinygrad_rnn's ``tr.nn.RNN`` / ``tr.nn.LSTM`` (+ ``tr.nn.Linear`` read-out), graph recorded.
+
+    Their cells are written from the engine's primitives: the input projection
+    of the whole sequence in one matmul, one ``h @ W_hh^T`` per step.
+    """
 
     name = "tinygrad_rnn"
 
     def __init__(self, task: Task, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray):
-        self.params = {n: tr.Parameter(a.copy(), name=n) for n, a in params.items()}
+        self.task = task
+        layer = tr.nn.RNN if task.kind == "rnn" else tr.nn.LSTM
+        self.layer = layer(task.I, task.H)
+        self.modules = {"": self.layer}
+        if task.kind == "rnn":
+            self.out = tr.nn.Linear(task.H, task.I)
+            self.modules["out."] = self.out
+        self.params: dict[str, tr.Parameter] = {}
+        for prefix, module in self.modules.items():
+            for n, p in module.named_parameters():
+                p.data = params[prefix + n].copy()  # (load_state_dict would keep float64)
+                self.params[prefix + n] = p
         self.x, self.y = tr.Tensor(x, name="x"), y
-        self.loss_fn = engine_rnn_loss if task.kind == "rnn" else engine_lstm_loss
 
     def forward(self) -> tr.Tensor:
-        return self.loss_fn(self.params, self.x, self.y)
+        out, _ = self.layer(self.x)
+        if self.task.kind == "lstm":
+            return tr.F.mse_loss(out, self.y)
+        logits = self.out(out.reshape(-1, self.task.H))
+        return tr.F.cross_entropy(logits, self.y.reshape(-1), reduction="sum")
 
     def fwd_bwd(self) -> float:
         for p in self.params.values():

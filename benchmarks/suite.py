@@ -307,7 +307,7 @@ def run_all(settings: Settings, sections: tuple[str, ...] = SECTIONS, out: Calla
         torch.set_num_threads(settings.torch_threads)
     out(f"machine: {machine()}")
     out(f"clock: {'process CPU time' if settings.clock == 'cpu' else 'wall-clock'}")
-    out("engine model: cells written from tinygrad_rnn primitives (benchmarks/models.py)\n")
+    out("ours: tr.nn.RNN / tr.nn.LSTM (+ tr.nn.Linear read-out), cells written from the engine's primitives\n")
     verdicts = speed(settings, out) if "speed" in sections else []
     if "recording" in sections:
         recording(settings, out)
