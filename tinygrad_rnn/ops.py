@@ -573,7 +573,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     """a @ b for 1-D, 2-D and batched operands (1-D operands as in NumPy)."""
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b, dtype=a.dtype)
-    if a.ndim >= 2 and b.ndim >= 2:
+    if a.data.ndim >= 2 and b.data.ndim >= 2:
         return MatMul.apply(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
