@@ -85,3 +85,12 @@ def test_sigmoid_is_accurate_in_both_tails():
     x = np.array([-745.0, -700.0, -40.0, -1.5, 0.0, 2.0, 40.0, 800.0])
     expected = [1 / (1 + math.exp(-v)) if v > -709 else 0.0 for v in x]
     np.testing.assert_allclose(tr.Tensor(x).sigmoid().data, expected, rtol=1e-15, atol=0)
+
+
+def test_stepping_past_the_end_says_the_pass_is_done():
+    x = tr.Tensor([1.0, 2.0], requires_grad=True)
+    run = tr.BackwardPass((x * x).sum(), np.ones(()))
+    run.run()
+    assert run.done and x.grad.tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="backward pass is done"):
+        run.step()
