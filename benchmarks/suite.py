@@ -262,19 +262,26 @@ def scaling(settings: Settings, out: Callable[[str], None]) -> None:
             task = replace(base, T=T)
             impls = _build(task, "float32", False)
             reps = max(1, settings.repeats // 5) if T >= 10_000 else max(1, settings.repeats // 3)
-            t = interleaved({n: m.fwd_bwd for n, m in impls.items()}, reps, 1, settings.clock)
+            fns = {**{n: m.fwd_bwd for n, m in impls.items()}, "no gc": _without_gc(impls["ours"].fwd_bwd)}
+            t = interleaved(fns, reps, 1, settings.clock)
             rows.append(
                 [
                     task.label(),
                     _ms(t["ours"]),
                     _ms(t["hand"]),
                     f"{t['ours'] / T * 1e6:.1f}",
+                    f"{t['no gc'] / T * 1e6:.1f}",
                     f"{t['hand'] / T * 1e6:.1f}",
                     f"{t['ours'] / t['hand']:.2f}",
                 ]
             )
     out("\n## Scaling with sequence length T, float32 (ms per forward + backward)\n")
-    out(_table(["config", "ours", "by hand", "ours us/step", "hand us/step", "ours/hand"], rows))
+    header = ["config", "ours", "by hand", "ours us/step", "ours, GC off, us/step", "hand us/step", "ours/hand"]
+    out(_table(header, rows))
+    out(
+        "\n(GC off: the same run with Python's cyclic garbage collector paused, which shows how much "
+        "of the growth per step comes from the collector re-traversing a growing graph.)"
+    )
 
     with_torch = settings.use_torch and torch_available()
     rows = []
@@ -294,6 +301,17 @@ def scaling(settings: Settings, out: Callable[[str], None]) -> None:
         )
     out("\n## Scaling with hidden size, LSTM float32 (ms per forward + backward)\n")
     out(_table(["config", "ours", "by hand", "PyTorch", "ours/hand", "ours/PyTorch"], rows))
+
+
+def _without_gc(fn: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        gc.disable()
+        try:
+            return fn()
+        finally:
+            gc.enable()
+
+    return run
 
 
 SECTIONS = ("speed", "recording", "memory", "scaling")

@@ -14,6 +14,7 @@ The walk is iterative (an explicit stack, no recursion), so a graph that is
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -325,7 +326,16 @@ def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
             raise ValueError(
                 f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}"
             )
-    BackwardPass(root, grad, retain_grads).run()
+    # The walk allocates gradient arrays and small lists that cannot form reference
+    # cycles, so the cyclic garbage collector has nothing to find while it runs; left
+    # on, it would keep re-traversing the whole (large) graph. Pause it for the walk.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        BackwardPass(root, grad, retain_grads).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class Op:
     # set by apply() when the call is recorded
     inputs: tuple[Tensor, ...] = ()
     outputs: tuple = ()
-    needs: Sequence[bool] = ()  # needs[i]: does input i require a gradient?
+    needs: tuple[bool, ...] = ()  # needs[i]: does input i require a gradient?
     scope = ""
 
     def forward(self, *arrays: np.ndarray) -> Any:
@@ -75,7 +75,7 @@ class Op:
         except (ValueError, IndexError, TypeError) as error:
             raise _op_error(cls, inputs, error) from None
         state = STATE
-        needs = [t.requires_grad for t in inputs]
+        needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
         record = state.grad_enabled and True in needs
         parent = node if record else None  # unrecorded results are constants: no node
         multiple = isinstance(out, tuple)
