@@ -94,3 +94,21 @@ def test_stepping_past_the_end_says_the_pass_is_done():
     assert run.done and x.grad.tolist() == [2.0, 4.0]
     with pytest.raises(RuntimeError, match="backward pass is done"):
         run.step()
+
+
+def test_backward_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    x = tr.Tensor([1.0, -1.0], requires_grad=True)
+    assert gc.isenabled()
+    (x * x).sum().backward()
+    assert gc.isenabled()
+    with tr.detect_anomaly(), pytest.raises(tr.AnomalyError):
+        (x / tr.Tensor([0.0, 1.0])).sum().backward()  # inf gradient: raises inside the walk
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * x).sum().backward()
+        assert not gc.isenabled()  # a user who turned it off keeps it off
+    finally:
+        gc.enable()
