@@ -215,10 +215,12 @@ class BackwardPass:
         (One generator serves both step() and run(): the same code, so the same
         numbers; a generator also keeps the per-node loop free of call overhead.)
         """
-        order, pending, retain = self.order, self.pending, self.retain_grads
-        while self.position:
-            self.position -= 1
-            node = order[self.position]
+        order, pending, retain, state = self.order, self.pending, self.retain_grads, STATE
+        position = self.position
+        while position:
+            position -= 1
+            self.position = position
+            node = order[position]
             slots = pending.pop(node, None)
             if slots is None:  # no gradient reached this node: nothing depends on it
                 yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
@@ -235,7 +237,7 @@ class BackwardPass:
                 yield NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if self._events else None
                 continue
             grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
-            if STATE.anomaly:
+            if state.anomaly:
                 check_finite(node, grad_inputs, "gradient")
             for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
                 if needed and g is not None:
@@ -245,7 +247,8 @@ class BackwardPass:
                         continue
                     into = pending.get(parent)
                     if into is None:
-                        into = pending[parent] = [None] * len(parent.outputs) + [0]
+                        n = len(parent.outputs)
+                        into = pending[parent] = [None, 0] if n == 1 else [None] * n + [0]
                     if into[t._index] is None:
                         into[t._index] = g  # borrowed
                     else:

@@ -23,6 +23,8 @@ import numpy as np
 from .autograd import STATE, check_finite
 from .tensor import Tensor
 
+_wrap = Tensor._wrap  # bound once: ops call it for every result
+
 
 class ShapeError(ValueError):
     """Shapes that don't fit an op; the message names the op, the shapes and the scope."""
@@ -79,9 +81,7 @@ class Op:
         record = state.grad_enabled and True in needs
         parent = node if record else None  # unrecorded results are constants: no node
         multiple = isinstance(out, tuple)
-        results = tuple([Tensor._wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else Tensor._wrap(
-            out, parent, 0
-        )
+        results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
         if record or state.anomaly:
             node.inputs, node.needs, node.scope = inputs, needs, state.scope
             node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
