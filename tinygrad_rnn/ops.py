@@ -107,7 +107,7 @@ def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
 
 def _constant(x: Any, dtype: Any) -> Tensor:
     if dtype is not None and isinstance(x, (int, float)):  # a Python number: skip Tensor()'s checks
-        return Tensor._wrap(np.array(x, dtype=dtype), None, 0)
+        return _wrap(np.array(x, dtype=dtype), None, 0)
     return Tensor(x, dtype=dtype)
 
 
