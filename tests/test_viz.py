@@ -165,7 +165,7 @@ def test_ops_view_refuses_huge_graphs_and_points_to_the_cells_view():
     with pytest.raises(viz.GraphTooLarge, match="view='cells'"):
         viz.draw(loss, max_nodes=100)
     assert viz.draw(loss, max_nodes=10_000).source.count("op-tanh") == 40
-    with pytest.raises(viz.GraphTooLarge, match="max_nodes=1500"):
+    with pytest.raises(viz.GraphTooLarge, match="max_nodes=500"):
         viz.draw(toy_loss("lstm", 100))
 
 

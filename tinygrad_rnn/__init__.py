@@ -45,6 +45,7 @@ from .ops import (
     where,
 )
 from .serialization import load, save
+from .stepper import BackwardStepper, StepEvent
 from .tensor import Parameter, Tensor, get_default_dtype, set_default_dtype
 
 F = functional
@@ -54,12 +55,14 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError",
     "BackwardPass",
+    "BackwardStepper",
     "F",
     "Graph",
     "GradcheckError",
     "NodeRecord",
     "Parameter",
     "ShapeError",
+    "StepEvent",
     "Tensor",
     "TensorRecord",
     "cat",

@@ -309,8 +309,8 @@ def _to_leaf(leaf: Any, grad: np.ndarray) -> None:
         leaf.grad += grad
 
 
-def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
-    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
+    """The gradient backward starts from: ones for a scalar ``root``, else ``grad`` checked."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: nothing it depends on "
@@ -322,20 +322,23 @@ def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
                 f"backward() needs a gradient argument for a non-scalar tensor of shape "
                 f"{root.shape}: pass grad= of the same shape, or reduce first (e.g. .sum())"
             )
-        grad = np.ones_like(root.data)
-    else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(
-                f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}"
-            )
+        return np.ones_like(root.data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}")
+    return grad
+
+
+def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
+    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+    seed = seed_grad(root, grad)
     # The walk allocates gradient arrays and small lists that cannot form reference
     # cycles, so the cyclic garbage collector has nothing to find while it runs; left
     # on, it would keep re-traversing the whole (large) graph. Pause it for the walk.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        BackwardPass(root, grad, retain_grads).run()
+        BackwardPass(root, seed, retain_grads).run()
     finally:
         if collecting:
             gc.enable()

@@ -158,15 +158,22 @@ class Tensor:
         return bool(self.data)
 
     # --- autograd ---------------------------------------------------------
-    def backward(self, grad: Any = None, retain_grads: bool = True) -> None:
+    def backward(self, grad: Any = None, retain_grads: bool = True, step: bool = False) -> Any:
         """Compute d(self)/d(every tensor it depends on) into their ``.grad``.
 
         ``grad`` is the upstream gradient, required when self is not a scalar.
         Leaf gradients (parameters) *accumulate* across calls, as in PyTorch:
         zero them between steps. ``retain_grads=False`` skips keeping ``.grad``
         on intermediate tensors (saves memory in long training runs).
+        ``step=True`` computes nothing yet and returns a ``BackwardStepper``
+        that walks the same pass one node at a time.
         """
+        if step:
+            from .stepper import BackwardStepper
+
+            return BackwardStepper(self, grad, retain_grads)
         autograd.backward(self, grad, retain_grads)
+        return None
 
     # --- arithmetic -------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:

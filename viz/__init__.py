@@ -13,6 +13,8 @@
 """
 
 from .draw import GraphTooLarge, draw
+from .player import backward_player
 from .render import Drawing, RendererNotFound, RenderError, find_renderer, render
 
-__all__ = ["Drawing", "GraphTooLarge", "RenderError", "RendererNotFound", "draw", "find_renderer", "render"]
+__all__ = ["Drawing", "GraphTooLarge", "RenderError", "RendererNotFound", "draw", "find_renderer", "render",
+           "backward_player"]

@@ -61,7 +61,7 @@ def draw(
     grads: bool | None = None,
     highlight: Any = None,
     rankdir: str = "LR",
-    max_nodes: int = 1500,
+    max_nodes: int = 500,
     all_tensors: bool = False,
 ) -> Drawing:
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
