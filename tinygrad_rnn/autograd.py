@@ -166,7 +166,7 @@ class BackwardPass:
     Kept separate so that a stepper can run it one node at a time and still get
     exactly the numbers ``backward()`` gets.
 
-    Gradient bookkeeping: ``pending[node]`` holds one gradient slot per output
+    Gradient bookkeeping: ``pending[id(node)]`` holds one gradient slot per output
     of a node not processed yet. A slot first *borrows* the array it receives
     (no copy); the second gradient into the same slot makes a fresh sum, which
     the slot then owns, and later ones are added into it in place.
@@ -177,7 +177,7 @@ class BackwardPass:
         self.order = topological_order(root)
         self.position = len(self.order)  # nodes left to process: order[:position]
         self.retain_grads = retain_grads
-        self.pending: dict[Any, list] = {}  # node -> [grad per output..., owned bit mask]
+        self.pending: dict[int, list] = {}  # id(node) -> [grad per output..., owned bit mask]
         if root._node is None:
             _to_leaf(root, grad)
         else:
@@ -203,10 +203,10 @@ class BackwardPass:
             pass
 
     def _slots(self, node: Any) -> list:
-        slots = self.pending.get(node)
+        slots = self.pending.get(id(node))
         if slots is None:
             slots = [None] * len(node.outputs) + [0]
-            self.pending[node] = slots
+            self.pending[id(node)] = slots
         return slots
 
     def _walk(self) -> Iterator[NodeEvent | None]:
@@ -221,7 +221,7 @@ class BackwardPass:
             position -= 1
             self.position = position
             node = order[position]
-            slots = pending.pop(node, None)
+            slots = pending.pop(id(node), None)
             if slots is None:  # no gradient reached this node: nothing depends on it
                 yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
                 continue
@@ -245,10 +245,10 @@ class BackwardPass:
                     if parent is None:
                         _to_leaf(t, g)
                         continue
-                    into = pending.get(parent)
+                    into = pending.get(id(parent))
                     if into is None:
                         n = len(parent.outputs)
-                        into = pending[parent] = [None, 0] if n == 1 else [None] * n + [0]
+                        into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
                     if into[t._index] is None:
                         into[t._index] = g  # borrowed
                     else:
