@@ -52,6 +52,16 @@ F = functional
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second."""
+    if name == "symbolic":
+        import importlib
+
+        return importlib.import_module(".symbolic", __name__)
+    raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
+
+
 __all__ = [
     "AnomalyError",
     "BackwardPass",

@@ -295,7 +295,8 @@ def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
     elif slots[-1] & (1 << index):  # we own it: add in place
         current += grad
     else:
-        slots[index] = current + grad
+        # np.asarray: with 0-d tensors current + grad is a NumPy scalar, which += can't update in place
+        slots[index] = np.asarray(current + grad)
         slots[-1] |= 1 << index
 
 

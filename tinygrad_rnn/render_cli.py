@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--highlight", metavar="NAME", help="mark every path from the loss to this tensor, e.g. weight_hh_l0"
     )
-    parser.add_argument("--max-nodes", type=int, default=500, help="refuse bigger ops views (default 500: Graphviz layout time grows fast beyond)")
+    parser.add_argument("--max-nodes", type=int, default=500, help="refuse bigger ops views (default 500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output file: .svg, .png or .dot (default <cell>.svg)")
 

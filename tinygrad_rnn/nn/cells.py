@@ -349,6 +349,26 @@ class GRUCell(_Cell):
         return super().extra_repr() + (", reset='before'" if self.reset == "before" else "")
 
 
+def init_jordan(module: Module, owner: str, input_size: int, hidden_size: int, output_size: int,
+                bias: bool, nonlinearity: str, output_nonlinearity: str, rng: Any) -> None:
+    """Sizes, activations and parameters shared by ``JordanCell`` and the ``Jordan`` module."""
+    module.input_size = check_size(owner, "input_size", input_size)
+    module.hidden_size = check_size(owner, "hidden_size", hidden_size)
+    module.output_size = check_size(owner, "output_size", output_size)
+    module.bias = bool(bias)
+    module.nonlinearity, module.output_nonlinearity = nonlinearity, output_nonlinearity
+    module._f = activation(owner, "nonlinearity", nonlinearity, ("tanh", "relu"))
+    module._g = activation(owner, "output_nonlinearity", output_nonlinearity, ("tanh", "sigmoid", "relu", "identity"))
+    rng = resolve_rng(rng)
+    bound = 1.0 / np.sqrt(hidden_size)
+    module.weight_xh = uniform(rng, bound, (hidden_size, input_size))
+    module.weight_yh = uniform(rng, bound, (hidden_size, output_size))
+    module.weight_hy = uniform(rng, bound, (output_size, hidden_size))
+    if bias:
+        module.bias_h = uniform(rng, bound, (hidden_size,))
+        module.bias_y = uniform(rng, bound, (output_size,))
+
+
 class JordanCell(Module):
     """One step of a Jordan network: ``cell(x, y=None) -> (y', h')``.
 
@@ -365,22 +385,8 @@ class JordanCell(Module):
     def __init__(self, input_size: int, hidden_size: int, output_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", output_nonlinearity: str = "tanh", rng: Any = None):
         super().__init__()
-        self.input_size = check_size("JordanCell", "input_size", input_size)
-        self.hidden_size = check_size("JordanCell", "hidden_size", hidden_size)
-        self.output_size = check_size("JordanCell", "output_size", output_size)
-        self.bias = bool(bias)
-        self.nonlinearity, self.output_nonlinearity = nonlinearity, output_nonlinearity
-        self._f = activation("JordanCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
-        self._g = activation("JordanCell", "output_nonlinearity", output_nonlinearity,
-                             ("tanh", "sigmoid", "relu", "identity"))
-        rng = resolve_rng(rng)
-        bound = 1.0 / np.sqrt(hidden_size)
-        self.weight_xh = uniform(rng, bound, (hidden_size, input_size))
-        self.weight_yh = uniform(rng, bound, (hidden_size, output_size))
-        self.weight_hy = uniform(rng, bound, (output_size, hidden_size))
-        if bias:
-            self.bias_h = uniform(rng, bound, (hidden_size,))
-            self.bias_y = uniform(rng, bound, (output_size,))
+        init_jordan(self, "JordanCell", input_size, hidden_size, output_size, bias,
+                    nonlinearity, output_nonlinearity, rng)
 
     def forward(self, input: Any, y: Any = None) -> tuple[Tensor, Tensor]:
         x, batched = cell_input("JordanCell", input, self.input_size)

@@ -48,6 +48,7 @@ from .cells import (
     elman_step,
     gru_reset_before_step,
     gru_step,
+    init_jordan,
     jordan_step,
     lstm_step,
     peephole_lstm_step,
@@ -388,22 +389,9 @@ class Jordan(Module):
                  nonlinearity: str = "tanh", output_nonlinearity: str = "tanh", batch_first: bool = False,
                  rng: Any = None):
         super().__init__()
-        self.input_size = check_size("Jordan", "input_size", input_size)
-        self.hidden_size = check_size("Jordan", "hidden_size", hidden_size)
-        self.output_size = check_size("Jordan", "output_size", output_size)
-        self.bias, self.batch_first = bool(bias), bool(batch_first)
-        self.nonlinearity, self.output_nonlinearity = nonlinearity, output_nonlinearity
-        self._f = activation("Jordan", "nonlinearity", nonlinearity, ("tanh", "relu"))
-        self._g = activation("Jordan", "output_nonlinearity", output_nonlinearity,
-                             ("tanh", "sigmoid", "relu", "identity"))
-        rng = resolve_rng(rng)
-        bound = 1.0 / np.sqrt(hidden_size)
-        self.weight_xh = uniform(rng, bound, (hidden_size, input_size))
-        self.weight_yh = uniform(rng, bound, (hidden_size, output_size))
-        self.weight_hy = uniform(rng, bound, (output_size, hidden_size))
-        if bias:
-            self.bias_h = uniform(rng, bound, (hidden_size,))
-            self.bias_y = uniform(rng, bound, (output_size,))
+        init_jordan(self, "Jordan", input_size, hidden_size, output_size, bias,
+                    nonlinearity, output_nonlinearity, rng)
+        self.batch_first = bool(batch_first)
 
     def forward(self, input: Any, y0: Any = None, lengths: Any = None) -> tuple[Tensor, Tensor]:
         with scope("jordan"):

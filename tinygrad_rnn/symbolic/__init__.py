@@ -1,0 +1,80 @@
+"""Symbolic BPTT: the derivation of the notes, executable and checked against the engine.
+
+    import tinygrad_rnn as tr
+    d = tr.symbolic.derive("rnn", steps=5, check=True)
+    print(d)               # the derivation and the check table
+    d.markdown()           # prose and $$ blocks for a student's notes
+
+- ``recurrence``: z_k = a_k + b_k z_{k-1} and its closed form as SymPy objects,
+  an induction proof, and the unrolled equality for k = 1..K.
+- ``ScalarRNN``: the one-unit Elman/Jordan RNN (tanh or relu); a_t, b_t by
+  SymPy, dL/dw_h from the closed form, proved equal to ``sympy.diff`` of the
+  unrolled loss (small T), and compared with autograd and finite differences.
+- ``VectorRNN``: H hidden units; the engine's per-step Jacobians in the
+  closed form with ordered matrix products reproduce its dh_k/dW_hh, dL/dW_hh.
+- ``LSTMCell`` / ``GRUCell``: dc_t/dc_{t-1} and dh_t/dh_{t-1}, the additive path.
+- ``to_sympy(tensor)``: any small recorded graph as SymPy expressions.
+"""
+
+from __future__ import annotations
+
+from . import recurrence
+from .convert import SympyGraph, to_sympy
+from .gated import GRUCell, LSTMCell
+from .recurrence import closed_form, induction_proof, unrolled_equality
+from .report import CheckRow, CheckTable, Derivation, Document
+from .scalar import ScalarRNN, Values
+from .vector import VectorRNN
+
+CELLS = ("rnn", "jordan", "lstm", "gru")
+
+
+def derive(
+    cell: str = "rnn",
+    steps: int = 5,
+    nonlinearity: str = "tanh",
+    check: bool = False,
+    seed: int = 0,
+    hidden: int = 3,
+) -> Document:
+    """The derivation for one cell, as ``tinygrad-rnn derive`` prints it.
+
+    rnn / jordan: the general recurrence with its proof, the scalar network
+    for ``steps`` steps, and (rnn) the vector closed form with ``hidden`` units.
+    lstm / gru: the additive path of the scalar cell. ``check=True`` adds the
+    comparison tables (symbolic vs autograd vs finite differences).
+    """
+    if cell not in CELLS:
+        raise ValueError(f"derive: cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    if cell == "lstm":
+        return Document([LSTMCell(steps, seed).derivation(check)])
+    if cell == "gru":
+        return Document([GRUCell(steps, seed).derivation(check)])
+    parts = [
+        recurrence.derivation(),
+        ScalarRNN(steps, nonlinearity, jordan=cell == "jordan").derivation(check=check, seed=seed),
+    ]
+    if cell == "rnn":
+        parts.append(VectorRNN(hidden, steps, seed=seed).derivation(check))
+    return Document(parts)
+
+
+__all__ = [
+    "CELLS",
+    "CheckRow",
+    "CheckTable",
+    "Derivation",
+    "Document",
+    "GRUCell",
+    "LSTMCell",
+    "ScalarRNN",
+    "SympyGraph",
+    "Values",
+    "VectorRNN",
+    "closed_form",
+    "derive",
+    "induction_proof",
+    "recurrence",
+    "to_sympy",
+    "unrolled_equality",
+]
