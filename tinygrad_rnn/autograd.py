@@ -14,6 +14,7 @@ The walk is iterative (an explicit stack, no recursion), so a graph that is
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,22 +64,30 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-@contextlib.contextmanager
-def scope(name: str) -> Iterator[str]:
+class scope:
     """Open a named scope; every node recorded inside carries the nested path.
 
     >>> with scope("rnn"), scope("t3"):
     ...     h = (W @ h).tanh()        # its nodes are tagged "rnn/t3"
+
+    (A small class rather than a generator: it is entered at every time step.)
     """
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
-    previous = STATE.scope
-    STATE.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield STATE.scope
-    finally:
-        STATE.scope = previous
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str):
+        name = str(name)
+        if not name or "/" in name:
+            raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
+        self.name = name
+
+    def __enter__(self) -> str:
+        self.previous = previous = STATE.scope
+        STATE.scope = path = f"{previous}/{self.name}" if previous else self.name
+        return path
+
+    def __exit__(self, *exc_info: Any) -> None:
+        STATE.scope = self.previous
 
 
 def current_scope() -> str:
@@ -123,35 +132,23 @@ def topological_order(root: Any) -> list[Any]:
     if start is None:
         return []
     order: list[Any] = []
-    visited: set[int] = set()
+    visited = set()
     stack: list[tuple[Any, bool]] = [(start, False)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, expanded = stack.pop()
+        node, expanded = pop()
         if expanded:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
+        visited.add(node)
+        push((node, True))
         for t in reversed(node.inputs):
             parent = t._node
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
+            if parent is not None and parent not in visited:
+                push((parent, False))
     return order
-
-
-def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
-    """slots[index] += grad, without ever writing into an array we don't own."""
-    current = slots[index]
-    if current is None:
-        slots[index] = grad
-    elif slots[-1] & (1 << index):  # we own it: add in place
-        current += grad
-    else:
-        # np.asarray: with 0-d tensors current + grad is a NumPy scalar, which += can't update in place
-        slots[index] = np.asarray(current + grad)
-        slots[-1] |= 1 << index
 
 
 @dataclass
@@ -168,6 +165,11 @@ class BackwardPass:
 
     Kept separate so that a stepper can run it one node at a time and still get
     exactly the numbers ``backward()`` gets.
+
+    Gradient bookkeeping: ``pending[id(node)]`` holds one gradient slot per output
+    of a node not processed yet. A slot first *borrows* the array it receives
+    (no copy); the second gradient into the same slot makes a fresh sum, which
+    the slot then owns, and later ones are added into it in place.
     """
 
     def __init__(self, root: Any, grad: np.ndarray, retain_grads: bool = True):
@@ -175,15 +177,13 @@ class BackwardPass:
         self.order = topological_order(root)
         self.position = len(self.order)  # nodes left to process: order[:position]
         self.retain_grads = retain_grads
-        # per node: one gradient slot per output, plus an "owned" bit mask at the end
-        self.pending: dict[int, list] = {}
+        self.pending: dict[int, list] = {}  # id(node) -> [grad per output..., owned bit mask]
         if root._node is None:
             _to_leaf(root, grad)
         else:
-            slots = [None] * (len(root._node.outputs) + 1)
-            slots[-1] = 0
-            slots[root._index] = grad
-            self.pending[id(root._node)] = slots
+            self._slots(root._node)[root._index] = grad
+        self._events = True  # step() wants a NodeEvent per node; run() doesn't
+        self._walker = self._walk()
 
     @property
     def done(self) -> bool:
@@ -191,41 +191,113 @@ class BackwardPass:
 
     def step(self) -> NodeEvent:
         """Process the next node: apply its local rule, pass gradients to its inputs."""
-        self.position -= 1
-        node = self.order[self.position]
-        slots = self.pending.pop(id(node), None)
-        grad_outputs = tuple(slots[:-1]) if slots else (None,) * len(node.outputs)
-        if self.retain_grads:
-            for ref, g in zip(node.outputs, grad_outputs):
-                out = ref()
-                if out is not None and g is not None:
-                    out.grad = g
-        if all(g is None for g in grad_outputs):
-            return NodeEvent(node, grad_outputs, (None,) * len(node.inputs))
-        if len(node.outputs) == 1:
-            grad_inputs = node.backward(grad_outputs[0])
-        else:
-            grad_inputs = node.backward(grad_outputs)
-        if STATE.anomaly:
-            check_finite(node, grad_inputs, "gradient")
-        for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
-            if not needed or g is None:
-                continue
-            parent = t._node
-            if parent is None:
-                _to_leaf(t, g)
-            else:
-                slots = self.pending.get(id(parent))
-                if slots is None:
-                    slots = [None] * (len(parent.outputs) + 1)
-                    slots[-1] = 0
-                    self.pending[id(parent)] = slots
-                _accumulate(slots, t._index, g)
-        return NodeEvent(node, grad_outputs, tuple(grad_inputs))
+        if self.done:
+            raise RuntimeError("the backward pass is done: every node has been processed")
+        self._events = True
+        return next(self._walker)
 
     def run(self) -> None:
-        while self.position:
-            self.step()
+        """Process every node left (this is ``backward()``; no events are built)."""
+        self._events = False
+        for _ in self._walker:
+            pass
+
+    def _slots(self, node: Any) -> list:
+        slots = self.pending.get(id(node))
+        if slots is None:
+            slots = [None] * len(node.outputs) + [0]
+            self.pending[id(node)] = slots
+        return slots
+
+    def _walk(self) -> Iterator[NodeEvent | None]:
+        """The chain rule at each node in reverse topological order, one node per ``next()``.
+
+        (One generator serves both step() and run(): the same code, so the same
+        numbers; a generator also keeps the per-node loop free of call overhead.)
+        """
+        order, pending, retain, state = self.order, self.pending, self.retain_grads, STATE
+        position = self.position
+        while position:
+            position -= 1
+            self.position = position
+            node = order[position]
+            slots = pending.pop(id(node), None)
+            if slots is None:  # no gradient reached this node: nothing depends on it
+                yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
+                continue
+            grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
+            if retain:
+                for ref, g in zip(node.outputs, grad_outputs):
+                    if g is not None:
+                        out = ref()
+                        if out is not None:
+                            out.grad = g
+            if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
+                self._scatter(node, grad_outputs[0])
+                yield NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if self._events else None
+                continue
+            grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
+            if state.anomaly:
+                check_finite(node, grad_inputs, "gradient")
+            for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
+                if needed and g is not None:
+                    parent = t._node
+                    if parent is None:
+                        _to_leaf(t, g)
+                        continue
+                    into = pending.get(id(parent))
+                    if into is None:
+                        n = len(parent.outputs)
+                        into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
+                    if into[t._index] is None:
+                        into[t._index] = g  # borrowed
+                    else:
+                        _accumulate(into, t._index, g)
+            yield NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if self._events else None
+
+    def _scatter(self, node: Any, g: np.ndarray) -> None:
+        """Accumulate for a node whose gradient is ``g`` in part of its input and zero elsewhere.
+
+        Unrolled RNNs read x_t = xs[t] from one projected sequence at every step:
+        materialising a full-size zero gradient per step would make BPTT
+        quadratic in T. Instead ``node.add_into`` adds ``g`` into the input's
+        gradient buffer in place (the first step's buffer comes from backward()).
+        """
+        if STATE.anomaly:
+            check_finite(node, (g,), "gradient")
+        (t,) = node.inputs
+        if not node.needs[0]:
+            return
+        parent = t._node
+        if parent is None:
+            if t.grad is None:
+                _to_leaf(t, node.backward(g)[0])
+            elif t.requires_grad:
+                node.add_into(t.grad, g)
+            return
+        slots = self._slots(parent)
+        index = t._index
+        current = slots[index]
+        if current is None:
+            slots[index] = node.backward(g)[0]  # freshly made, so owned
+        else:
+            if not slots[-1] & (1 << index):  # borrowed: copy once before writing into it
+                current = slots[index] = current.copy()
+            node.add_into(current, g)
+        slots[-1] |= 1 << index
+
+
+def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
+    """slots[index] += grad, without ever writing into an array we don't own."""
+    current = slots[index]
+    if current is None:
+        slots[index] = grad
+    elif slots[-1] & (1 << index):  # we own it: add in place
+        current += grad
+    else:
+        # np.asarray: with 0-d tensors current + grad is a NumPy scalar, which += can't update in place
+        slots[index] = np.asarray(current + grad)
+        slots[-1] |= 1 << index
 
 
 def _to_leaf(leaf: Any, grad: np.ndarray) -> None:
@@ -260,7 +332,17 @@ def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
 
 def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
     """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
-    BackwardPass(root, seed_grad(root, grad), retain_grads).run()
+    seed = seed_grad(root, grad)
+    # The walk allocates gradient arrays and small lists that cannot form reference
+    # cycles, so the cyclic garbage collector has nothing to find while it runs; left
+    # on, it would keep re-traversing the whole (large) graph. Pause it for the walk.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        BackwardPass(root, seed, retain_grads).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------------

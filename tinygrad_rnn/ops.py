@@ -23,6 +23,8 @@ import numpy as np
 from .autograd import STATE, check_finite
 from .tensor import Tensor
 
+_wrap = Tensor._wrap  # bound once: ops call it for every result
+
 
 class ShapeError(ValueError):
     """Shapes that don't fit an op; the message names the op, the shapes and the scope."""
@@ -45,10 +47,15 @@ class Op:
     name = "op"
     formula = ""  # the local derivative, one line, shown by the stepper
 
+    # ops whose gradient is g in part of their input, zero elsewhere (x[idx]), define
+    # add_into(grad_x, g): grad_x[idx] += g in place; backward() then uses it instead of
+    # building a full-size zero array per call (see autograd.BackwardPass._scatter)
+    add_into = None
+
     # set by apply() when the call is recorded
     inputs: tuple[Tensor, ...] = ()
     outputs: tuple = ()
-    needs: tuple[bool, ...] = ()
+    needs: tuple[bool, ...] = ()  # needs[i]: does input i require a gradient?
     scope = ""
 
     def forward(self, *arrays: np.ndarray) -> Any:
@@ -60,27 +67,26 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on tensors (or numbers/arrays, taken as constants) and record it."""
-        tensors = _as_tensors(inputs)
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = _as_tensors(inputs)
+                break
         node = cls()
         try:
-            out = node.forward(*[t.data for t in tensors], **params)
+            out = node.forward(*[t.data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as error:
-            raise _op_error(cls, tensors, error) from None
-        record = STATE.grad_enabled and any(t.requires_grad for t in tensors)
-        if record:
-            node.inputs = tensors
-            node.needs = tuple(t.requires_grad for t in tensors)
-            node.scope = STATE.scope
-        if isinstance(out, tuple):
-            results = tuple(Tensor._wrap(o, node if record else None, i) for i, o in enumerate(out))
-            node.outputs = tuple(weakref.ref(r) for r in results)
-        else:
-            results = Tensor._wrap(out, node if record else None, 0)
-            node.outputs = (weakref.ref(results),)
-        if STATE.anomaly:
-            node.inputs = tensors
-            node.scope = STATE.scope
-            check_finite(node, out if isinstance(out, tuple) else (out,), "output")
+            raise _op_error(cls, inputs, error) from None
+        state = STATE
+        needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
+        record = state.grad_enabled and True in needs
+        parent = node if record else None  # unrecorded results are constants: no node
+        multiple = isinstance(out, tuple)
+        results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
+        if record or state.anomaly:
+            node.inputs, node.needs, node.scope = inputs, needs, state.scope
+            node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
+            if state.anomaly:
+                check_finite(node, out if multiple else (out,), "output")
         return results
 
     def saved(self) -> dict[str, Any]:
@@ -93,11 +99,16 @@ class Op:
 
 
 def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input."""
-    if all(isinstance(x, Tensor) for x in inputs):
-        return tuple(inputs)
+    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input
+    (so ``x * 0.5`` stays float32 when x is float32)."""
     dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
-    return tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=dtype) for x in inputs)
+    return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
+
+
+def _constant(x: Any, dtype: Any) -> Tensor:
+    if dtype is not None and isinstance(x, (int, float)):  # a Python number: skip Tensor()'s checks
+        return _wrap(np.array(x, dtype=dtype), None, 0)
+    return Tensor(x, dtype=dtype)
 
 
 def _op_error(cls: type, tensors: Sequence[Tensor], error: Exception) -> Exception:
@@ -230,8 +241,16 @@ class MatMul(Op):
         return a @ b
 
     def backward(self, g):
-        ga = unbroadcast(g @ np.swapaxes(self.b, -1, -2), self.a.shape) if self.needs[0] else None
-        gb = unbroadcast(np.swapaxes(self.a, -1, -2) @ g, self.b.shape) if self.needs[1] else None
+        a, b = self.a, self.b
+        ga = unbroadcast(g @ b.swapaxes(-1, -2), a.shape) if self.needs[0] else None
+        gb = None
+        if self.needs[1]:
+            if a.ndim == 2 and b.ndim == 2:
+                gb = a.T @ g
+            elif b.ndim == 2:  # B is shared by every row of a batch A: one matmul over all rows
+                gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = unbroadcast(a.swapaxes(-1, -2) @ g, b.shape)
         return ga, gb
 
 
@@ -280,9 +299,9 @@ class Sigmoid(Op):
     formula = "d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))"
 
     def forward(self, x):
-        # exp(-|x|) never overflows: 1/(1+e) for x >= 0, e/(1+e) for x < 0
-        e = np.exp(-np.abs(x))
-        self.y = np.where(x >= 0, 1, e) / (1 + e)
+        # for x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0: the right limit, so no warning
+        with np.errstate(over="ignore"):
+            self.y = 1 / (1 + np.exp(-x))
         return self.y
 
     def backward(self, g):
@@ -375,14 +394,17 @@ class Transpose(Op):
 
     def forward(self, x, axes):
         self.axes = axes
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     def backward(self, g):
-        return (np.transpose(g, np.argsort(self.axes)),)
+        inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)  # argsort of the permutation
+        return (g.transpose(inverse),)
 
 
 def _is_basic(index: Any) -> bool:
     """Basic indexing (ints, slices, None, ...) never repeats an element."""
+    if isinstance(index, int):
+        return True
     items = index if isinstance(index, tuple) else (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
 
@@ -400,11 +422,26 @@ class GetItem(Op):
 
     def backward(self, g):
         full = np.zeros(self.shape, dtype=self.dtype)
-        if _is_basic(self.index):
-            full[self.index] = g
-        else:
-            np.add.at(full, self.index, g)
+        self.add_into(full, g)
         return (full,)
+
+    def add_into(self, grad_x, g):
+        """grad_x[idx] += g, in place (repeated indices add up: np.add.at)."""
+        if _is_basic(self.index):
+            grad_x[self.index] += g
+        else:
+            np.add.at(grad_x, self.index, g)
+
+
+def _cut(x: np.ndarray, sizes: Sequence[int], axis: int) -> tuple:
+    """Views of consecutive pieces of ``x`` along ``axis`` with the given sizes."""
+    index = [slice(None)] * x.ndim
+    pieces, start = [], 0
+    for n in sizes:
+        index[axis] = slice(start, start + n)
+        pieces.append(x[tuple(index)])
+        start += n
+    return tuple(pieces)
 
 
 class Concat(Op):
@@ -416,12 +453,11 @@ class Concat(Op):
         return f"pieces must agree on every axis but the joined one; got {', '.join(map(str, shapes))}"
 
     def forward(self, *xs, axis=0):
-        self.axis = axis
-        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.axis, self.sizes = axis, [x.shape[axis] for x in xs]
         return np.concatenate(xs, axis=axis)
 
     def backward(self, g):
-        return tuple(np.split(g, self.bounds, axis=self.axis))
+        return _cut(g, self.sizes, self.axis)
 
 
 class Stack(Op):
@@ -450,7 +486,7 @@ class Split(Op):
         if sum(sizes) != x.shape[axis]:
             raise ValueError(f"split sizes {list(sizes)} don't add up to {x.shape[axis]} (axis {axis})")
         self.shape, self.dtype, self.axis, self.sizes = x.shape, x.dtype, axis, sizes
-        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+        return _cut(x, sizes, axis)
 
     def backward(self, grads):
         if not isinstance(grads, tuple):  # split into a single piece: autograd passes one array
@@ -537,7 +573,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     """a @ b for 1-D, 2-D and batched operands (1-D operands as in NumPy)."""
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b, dtype=a.dtype)
-    if a.ndim >= 2 and b.ndim >= 2:
+    if a.data.ndim >= 2 and b.data.ndim >= 2:
         return MatMul.apply(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
