@@ -12,10 +12,12 @@ many above 1 explodes. For a vanilla RNN b_j = w (1 - h_j^2); for the LSTM's
 cell state, b_j = f_j, the forget gate, which the network can hold near 1
 (the "constant error carousel"); for a GRU the direct path carries z_j.
 
-Three pictures: the norm of dL/dh_t against the distance T - t for each cell
-(hidden size H, averaged over seeds); the table |prod b_j| for every (i, k)
-with H = 1, where the b_j are read off autograd one step at a time; and a
-ReLU RNN whose gradients explode, trained with and without clipping.
+The pictures: the norm of dL/dh_t against the distance T - t for each cell
+(hidden size H, averaged over seeds), and with ``--trained-steps`` the same
+before and after training on the adding problem; the table |prod b_j| for
+every (i, k) with H = 1, where the b_j are read off autograd one step at a
+time; and a tanh RNN with a large W_hh whose gradients explode, trained with
+and without clipping.
 """
 
 from __future__ import annotations
