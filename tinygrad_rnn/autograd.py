@@ -330,19 +330,29 @@ def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
     return grad
 
 
-def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
-    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
-    seed = seed_grad(root, grad)
-    # The walk allocates gradient arrays and small lists that cannot form reference
-    # cycles, so the cyclic garbage collector has nothing to find while it runs; left
-    # on, it would keep re-traversing the whole (large) graph. Pause it for the walk.
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large graph is built or walked.
+
+    Recording and backward make no reference cycles (outputs are held weakly by
+    their nodes), so the collector has nothing to find there; left on, it keeps
+    re-traversing the whole growing graph, which costs up to a quarter of the
+    time of a 10,000-step unroll. Everything is still freed by reference counting.
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        BackwardPass(root, seed, retain_grads).run()
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
+    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+    seed = seed_grad(root, grad)
+    with gc_paused():
+        BackwardPass(root, seed, retain_grads).run()
 
 
 # ---------------------------------------------------------------------------

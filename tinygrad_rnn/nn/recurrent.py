@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..autograd import scope
+from ..autograd import gc_paused, scope
 from ..ops import ShapeError, concat, split, stack, where
 from ..tensor import Parameter, Tensor
 from .cells import (
@@ -107,13 +107,14 @@ def unroll(parts: Sequence[Tensor], state: State, step: Step, masks: np.ndarray 
     """
     T = len(parts)
     outputs: list[Any] = [None] * T
-    for t in range(T, 0, -1) if reverse else range(1, T + 1):
-        with scope(f"t{t}"):
-            new = step(parts[t - 1], state)
-            if masks is not None:
-                new = tuple(where(masks[t - 1], n, s) for n, s in zip(new, state))
-        state = new
-        outputs[t - 1] = state[0]
+    with gc_paused():  # the unrolled graph makes no cycles: see autograd.gc_paused
+        for t in range(T, 0, -1) if reverse else range(1, T + 1):
+            with scope(f"t{t}"):
+                new = step(parts[t - 1], state)
+                if masks is not None:
+                    new = tuple(where(masks[t - 1], n, s) for n, s in zip(new, state))
+            state = new
+            outputs[t - 1] = state[0]
     output = stack(outputs, axis=0)
     if masks is not None:
         output = output * masks.astype(output.dtype)
