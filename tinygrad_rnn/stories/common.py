@@ -59,6 +59,31 @@ def script_main(module: Any, argv: list[str] | None = None) -> int:
     return int(module.run(parser.parse_args(argv)) or 0)
 
 
+def shuffled_epoch(model: Any, opt: Any, count: int, batch: int, rng: np.random.Generator,
+                   batch_loss: Any, clip: float | None = None) -> float:
+    """One pass over ``count`` examples in a fresh random order, ``batch`` at a time.
+
+    For each minibatch ``pick`` (an index array): zero the gradients, compute
+    ``batch_loss(pick)`` (a scalar Tensor, the mean over the batch), backpropagate,
+    optionally clip the gradient norm to ``clip``, and take an optimizer step.
+    Returns the epoch's mean loss per example.
+    """
+    from ..optim import clip_grad_norm_
+
+    order = rng.permutation(count)
+    total = 0.0
+    for start in range(0, count, batch):
+        pick = order[start : start + batch]
+        opt.zero_grad()
+        loss = batch_loss(pick)
+        loss.backward(retain_grads=False)
+        if clip is not None:
+            clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        total += loss.item() * len(pick)
+    return total / count
+
+
 def positive(name: str, *values: float) -> None:
     """Stop with a clear message when a size or count on the command line is not positive."""
     if any(v <= 0 for v in values):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plot
-from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
+from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import DigitVocab, digit_task
 
 
@@ -113,20 +113,15 @@ def train(
     model = build(kind, len(vocab), embed, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
     losses, accuracies, digit_accuracies = [], [], []
+
+    def batch_loss(pick: np.ndarray):
+        logits = model(train_data.source[:, pick], train_data.decoder_input[:, pick])
+        return F.cross_entropy(logits.reshape(-1, len(vocab)), train_data.decoder_target[:, pick].reshape(-1))
+
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(train_size)
-        total = 0.0
-        for start in range(0, train_size, batch):
-            pick = order[start : start + batch]
-            opt.zero_grad()
-            logits = model(train_data.source[:, pick], train_data.decoder_input[:, pick])
-            loss = F.cross_entropy(logits.reshape(-1, len(vocab)), train_data.decoder_target[:, pick].reshape(-1))
-            loss.backward(retain_grads=False)
-            optim.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            total += loss.item() * len(pick)
+        mean_loss = shuffled_epoch(model, opt, train_size, batch, rng, batch_loss, clip=1.0)
         accuracy, digit_accuracy, examples = exact_match(model, test_data, vocab)
-        losses.append(total / train_size)
+        losses.append(mean_loss)
         accuracies.append(accuracy)
         digit_accuracies.append(digit_accuracy)
         shown = ", ".join(f"{s}->{d}" for s, _, d in examples[:3])

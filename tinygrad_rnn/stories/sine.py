@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plot
-from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
+from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import sine_series, windows
 
 
@@ -81,20 +81,15 @@ def train(
     model = build(kind, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
     epoch_loss, test_mse = [], []
+
+    def batch_loss(pick: np.ndarray):
+        prediction, _ = model(Tensor(train_x[:, pick]))
+        return F.mse_loss(prediction, train_y[pick])
+
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(train_x.shape[1])
-        total = 0.0
-        for start in range(0, len(order), batch):
-            pick = order[start : start + batch]
-            opt.zero_grad()
-            prediction, _ = model(Tensor(train_x[:, pick]))
-            loss = F.mse_loss(prediction, train_y[pick])
-            loss.backward(retain_grads=False)
-            opt.step()
-            total += loss.item() * len(pick)
+        epoch_loss.append(shuffled_epoch(model, opt, train_x.shape[1], batch, rng, batch_loss))
         with no_grad():
             mse = float(F.mse_loss(model(Tensor(test_x))[0], test_y).item())
-        epoch_loss.append(total / len(order))
         test_mse.append(mse)
         progress(f"{kind} epoch {epoch:3d}  train MSE {epoch_loss[-1]:.5f}  held-out MSE {mse:.5f}")
     t0 = split

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import Progress, add_common_options, positive, save_results
+from .common import Progress, add_common_options, positive, save_results, shuffled_epoch
 from .tasks import SLOTS, SlotVocab, slot_sentences
 
 MODELS = ("feedforward", "rnn", "birnn")
@@ -93,20 +93,18 @@ def train(
     model = build(model_name, len(vocab), embed, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
     history = []
+
+    def batch_loss(pick: np.ndarray):
+        width = int(train_data.lengths[pick].max())
+        words, labels = train_data.words[:width, pick], train_data.labels[:width, pick]
+        logits = model(words, train_data.lengths[pick])
+        return F.cross_entropy(logits.reshape(-1, len(SLOTS)), labels.reshape(-1), ignore_index=train_data.ignore)
+
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(train_size)
-        for start in range(0, train_size, batch):
-            pick = order[start : start + batch]
-            width = int(train_data.lengths[pick].max())
-            words, labels = train_data.words[:width, pick], train_data.labels[:width, pick]
-            opt.zero_grad()
-            logits = model(words, train_data.lengths[pick])
-            loss = F.cross_entropy(logits.reshape(-1, len(SLOTS)), labels.reshape(-1), ignore_index=train_data.ignore)
-            loss.backward(retain_grads=False)
-            opt.step()
+        loss = shuffled_epoch(model, opt, train_size, batch, rng, batch_loss)
         scores = accuracies(model, test_data)
         history.append(scores)
-        progress(f"{model_name:11s} epoch {epoch:2d}  loss {loss.item():.4f}  held-out accuracy: "
+        progress(f"{model_name:11s} epoch {epoch:2d}  loss {loss:.4f}  held-out accuracy: "
                  f"all words {scores['all words']:.1%}, city words {scores['city words']:.1%}")
     return {"model": model_name, "history": history, "final": history[-1]}
 
