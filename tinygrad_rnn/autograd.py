@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,17 @@ class scope:
 
     def __exit__(self, *exc_info: Any) -> None:
         STATE.scope = self.previous
+
+
+TIME_STEP = re.compile(r"^t\d+$")  # the scope segment that names a time step: "t1", "t2", ...
+
+
+def time_step(scope: str) -> int | None:
+    """The time index t of a scope path such as ``rnn/l0/fwd/t3/hidden`` (None if it has none)."""
+    for segment in scope.split("/"):
+        if TIME_STEP.match(segment):
+            return int(segment[1:])
+    return None
 
 
 def current_scope() -> str:
@@ -246,7 +258,7 @@ class BackwardPass:
                         _to_leaf(t, g)
                         continue
                     into = pending.get(id(parent))
-                    if into is None:
+                    if into is None:  # self._slots(parent), inlined: this loop is the hot path
                         n = len(parent.outputs)
                         into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
                     if into[t._index] is None:
@@ -291,7 +303,7 @@ def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
     """slots[index] += grad, without ever writing into an array we don't own."""
     current = slots[index]
     if current is None:
-        slots[index] = grad
+        slots[index] = grad  # borrowed
     elif slots[-1] & (1 << index):  # we own it: add in place
         current += grad
     else:

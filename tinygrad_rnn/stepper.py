@@ -32,7 +32,6 @@ including those earlier values, exactly.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,16 +39,7 @@ import numpy as np
 
 from . import autograd
 
-_TIME_SEGMENT = re.compile(r"^t\d+$")
 FULL_ARRAY_SIZE = 16  # arrays with at most this many elements print in full
-
-
-def time_step(scope: str) -> int | None:
-    """The time index t of a scope path such as ``rnn/l0/fwd/t3/hidden`` (None if it has none)."""
-    for segment in scope.split("/"):
-        if _TIME_SEGMENT.match(segment):
-            return int(segment[1:])
-    return None
 
 
 def format_array(array: np.ndarray | None, indent: int = 0) -> str:
@@ -129,7 +119,7 @@ class StepEvent:
 
     @property
     def t(self) -> int | None:
-        return time_step(self.scope)
+        return autograd.time_step(self.scope)
 
     @property
     def accumulations(self) -> list[Accumulation]:
@@ -422,7 +412,7 @@ class BackwardStepper:
                 if tid != leaf:
                     self._collected[tid] = self._collected.get(tid, 0) + (gathered if gathering else 1)
                 accumulation = Accumulation(
-                    self._labels[leaf], self._labels[tid], number, self._uses[leaf], time_step(node.scope), g,
+                    self._labels[leaf], self._labels[tid], number, self._uses[leaf], autograd.time_step(node.scope), g,
                     total, gathered, ", ".join(self._labels[out] for out in node.outputs),
                 )
             sent.append(Sent(self._labels[tid], g, accumulation))
