@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
-from benchmarks import models, references
-from benchmarks.suite import Settings, run_all
+from tinygrad_rnn.bench import models, references
+from tinygrad_rnn.bench.suite import Settings, run_all
 from tinygrad_rnn import cli
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import tinygrad_rnn as tr
 import viz
-from tinygrad_rnn.stepshell import builtin_model
+from tinygrad_rnn.cli.step import builtin_model
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from tinygrad_rnn import plot
+from viz import plot
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -11,7 +11,7 @@ import pytest
 
 from tinygrad_rnn import cli
 from tinygrad_rnn.stepper import BackwardStepper
-from tinygrad_rnn.stepshell import builtin_model, shell
+from tinygrad_rnn.cli.step import builtin_model, shell
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.stepshell import builtin_model
+from tinygrad_rnn.cli.step import builtin_model
 
 
 def tiny_rnn(steps=3, hidden=2, seed=0, name="W_hh"):

@@ -68,7 +68,7 @@ def test_cli_other_cells(cell, capsys):
 
 
 def test_cli_exits_nonzero_when_an_error_exceeds_the_tolerance(monkeypatch, capsys):
-    from tinygrad_rnn import derive as command
+    from tinygrad_rnn.cli import derive as command
 
     monkeypatch.setattr(command, "TOLERANCE", 1e-20)  # finite differences can't be that exact
     assert cli.main(["derive", "--cell", "gru", "--steps", "2", "--check"]) == 1

@@ -35,7 +35,7 @@ def test_tour_refuses_a_long_unroll(tmp_path):
 
 
 def test_tour_reports_a_missing_part_plainly(tmp_path, capsys, monkeypatch):
-    from tinygrad_rnn import tour
+    from tinygrad_rnn.cli import tour
 
     def missing(*_args, **_kwargs):
         raise tour.Unavailable("the module viz does not provide backward_player yet")

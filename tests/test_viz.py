@@ -11,7 +11,7 @@ import pytest
 import tinygrad_rnn as tr
 import viz
 from tinygrad_rnn import cli
-from tinygrad_rnn.render_cli import toy_loss
+from tinygrad_rnn.cli.render import toy_loss
 from viz.labels import PALETTE
 
 SVG = "{http://www.w3.org/2000/svg}"

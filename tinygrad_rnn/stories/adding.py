@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
+from viz import plot
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
 from .tasks import ADDING_BASELINE_MSE, adding_problem
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
+from viz import plot
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import sine_series, windows
 

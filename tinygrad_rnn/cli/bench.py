@@ -1,7 +1,7 @@
 """``tinygrad-rnn bench``: speed and memory side by side with NumPy by hand and PyTorch.
 
-The benchmarks live in the top-level ``benchmarks`` package (also runnable as
-``python -m benchmarks``); it is imported only when this command runs.
+The benchmarks live in ``tinygrad_rnn.bench`` (references, models, the timed
+suite); they are imported only when this command runs.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmarks.suite import Settings, run_all
+    from ..bench.suite import Settings, run_all
 
     settings = Settings.quick(not args.no_torch) if args.quick else Settings(use_torch=not args.no_torch)
     if args.repeats is not None:

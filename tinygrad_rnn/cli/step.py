@@ -17,9 +17,9 @@ from typing import TextIO
 
 import numpy as np
 
-from . import autograd, nn
-from .stepper import BackwardStepper
-from .tensor import Tensor
+from .. import autograd, nn
+from ..stepper import BackwardStepper
+from ..tensor import Tensor
 
 PROMPT = "(step) "
 HELP = """commands:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .stories.common import Progress
+from ..stories.common import Progress
 
 TITLES = {
     "graphs": "Unrolled graphs: RNN, LSTM, GRU",
@@ -81,7 +81,7 @@ def _img(path: Path, out: Path, caption: str) -> str:
 def _unrolled(kind: str, steps: int, seed: int):
     """A one-layer ``kind`` network (input 2, hidden 3) unrolled over ``steps``; loss = sum of h_T."""
     nn = _require("tinygrad_rnn.nn", "RNN", "LSTM", "GRU", "manual_seed")
-    from .tensor import Tensor
+    from ..tensor import Tensor
 
     nn.manual_seed(seed)
     layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](2, 3)
@@ -93,7 +93,7 @@ def _unrolled(kind: str, steps: int, seed: int):
 
 def part_graphs(out: Path, steps: int, seed: int) -> Part:
     """Each cell unrolled, drawn op by op and step by step, coloured by its gradients."""
-    from .autograd import trace
+    from ..autograd import trace
 
     part = Part(TITLES["graphs"])
     viz = _require("viz", "draw", "render")
@@ -157,7 +157,7 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     _require("tinygrad_rnn.nn", "GRU", "Linear")
     _require("tinygrad_rnn.optim", "Adam", "clip_grad_norm_")
     data = _require("tinygrad_rnn.data", "load_text", "Vocab", "sequential_batches")
-    from .stories import char_lm
+    from ..stories import char_lm
 
     settings = dict(hidden=32, epochs=1, max_chars=12_000, num_steps=16, sample_length=120) if quick else dict(
         hidden=128, embed=32, batch=64, lr=0.01, epochs=1, max_chars=200_000, num_steps=32, sample_length=200)
@@ -182,7 +182,7 @@ def part_gradient_flow(out: Path, quick: bool, seed: int) -> Part:
     part = Part(TITLES["gradient-flow"])
     _require("tinygrad_rnn.nn", "RNNCell", "LSTMCell", "GRUCell", "RNN")
     _require("tinygrad_rnn.optim", "SGD", "clip_grad_norm_")
-    from .stories import gradient_flow
+    from ..stories import gradient_flow
 
     parser = argparse.ArgumentParser()
     gradient_flow.configure(parser)

@@ -14,13 +14,13 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "tour": ("tinygrad_rnn.tour", "write a browsable folder: graphs, backward player, BPTT, training, gradients"),
-    "demo": ("tinygrad_rnn.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
-    "train": ("tinygrad_rnn.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
-    "render": ("tinygrad_rnn.render_cli", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
-    "step": ("tinygrad_rnn.stepshell", "step through the backward pass node by node (a pdb-like prompt)"),
-    "derive": ("tinygrad_rnn.derive", "derive BPTT's recurrence and closed form in SymPy; --check it against autograd"),
-    "bench": ("tinygrad_rnn.bench", "time forward + backward against NumPy by hand and PyTorch; memory; scaling"),
+    "tour": ("tinygrad_rnn.cli.tour", "write a browsable folder: graphs, backward player, BPTT, training, gradients"),
+    "demo": ("tinygrad_rnn.cli.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
+    "train": ("tinygrad_rnn.cli.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
+    "render": ("tinygrad_rnn.cli.render", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
+    "step": ("tinygrad_rnn.cli.step", "step through the backward pass node by node (a pdb-like prompt)"),
+    "derive": ("tinygrad_rnn.cli.derive", "derive BPTT's recurrence and closed form in SymPy; --check it against autograd"),
+    "bench": ("tinygrad_rnn.cli.bench", "time forward + backward against NumPy by hand and PyTorch; memory; scaling"),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from .stories import STORIES
+from ..stories import STORIES
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import autograd, functional, nn
-from .tensor import Tensor
+from .. import autograd, functional, nn
+from ..tensor import Tensor
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .symbolic import derive  # SymPy loads here, not when the CLI starts
+    from ..symbolic import derive  # SymPy loads here, not when the CLI starts
 
     if args.steps < 1 or args.hidden < 1:
         raise SystemExit("derive: --steps and --hidden must be positive")

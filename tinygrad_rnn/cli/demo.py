@@ -6,8 +6,8 @@ import argparse
 
 import numpy as np
 
-from . import autograd, ops
-from .tensor import Parameter, Tensor
+from .. import autograd, ops
+from ..tensor import Parameter, Tensor
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
