@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
+from tinygrad_rnn import cli
 from tinygrad_rnn.bench import models, references
 from tinygrad_rnn.bench.suite import Settings, run_all
-from tinygrad_rnn import cli
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tinygrad_rnn import cli
-from tinygrad_rnn.stepper import BackwardStepper
 from tinygrad_rnn.cli.step import builtin_model, shell
+from tinygrad_rnn.stepper import BackwardStepper
 
 ROOT = Path(__file__).resolve().parents[1]
 

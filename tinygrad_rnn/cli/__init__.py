@@ -12,15 +12,15 @@ import argparse
 import importlib
 import sys
 
-# name -> (module, one-line help)
+# name -> (module in this package, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "tour": ("tinygrad_rnn.cli.tour", "write a browsable folder: graphs, backward player, BPTT, training, gradients"),
-    "demo": ("tinygrad_rnn.cli.demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
-    "train": ("tinygrad_rnn.cli.train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
-    "render": ("tinygrad_rnn.cli.render", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
-    "step": ("tinygrad_rnn.cli.step", "step through the backward pass node by node (a pdb-like prompt)"),
-    "derive": ("tinygrad_rnn.cli.derive", "derive BPTT's recurrence and closed form in SymPy; --check it against autograd"),
-    "bench": ("tinygrad_rnn.cli.bench", "time forward + backward against NumPy by hand and PyTorch; memory; scaling"),
+    "tour": (".tour", "write a browsable folder: graphs, backward player, BPTT, training, gradients"),
+    "demo": (".demo", "unroll a tiny RNN, backpropagate, and print W_hh's gradient per time step"),
+    "train": (".train", "run a story from the notes: char-lm, adding, sine, seq2seq, slot-filling, ..."),
+    "render": (".render", "draw the unrolled graph of a small RNN/LSTM/GRU to .svg/.png/.dot"),
+    "step": (".step", "step through the backward pass node by node (a pdb-like prompt)"),
+    "derive": (".derive", "derive BPTT's recurrence and closed form in SymPy; --check it against autograd"),
+    "bench": (".bench", "time forward + backward against NumPy by hand and PyTorch; memory; scaling"),
 }
 
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         child = sub.add_parser(name, help=help_text, description=help_text)
         child.set_defaults(_module=module)
-        importlib.import_module(module).configure(child)
+        importlib.import_module(module, __name__).configure(child)
     return parser
 
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(importlib.import_module(args._module).run(args) or 0)
+        return int(importlib.import_module(args._module, __name__).run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
 from .tasks import ADDING_BASELINE_MSE, adding_problem
 

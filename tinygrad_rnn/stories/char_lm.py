@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
 from .tasks import CharNGram
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, save_results
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import DigitVocab, digit_task
 
