@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import scope
+from .graph import scope
 from .tensor import Tensor
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .autograd import no_grad
+from .graph import no_grad
 from .tensor import Tensor
 
 

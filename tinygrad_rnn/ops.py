@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import STATE, check_finite
+from .graph import STATE, check_finite
 from .tensor import Tensor
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
@@ -49,7 +49,7 @@ class Op:
 
     # ops whose gradient is g in part of their input, zero elsewhere (x[idx]), define
     # add_into(grad_x, g): grad_x[idx] += g in place; backward() then uses it instead of
-    # building a full-size zero array per call (see autograd.BackwardPass._scatter)
+    # building a full-size zero array per call (see backward.BackwardPass._scatter)
     add_into = None
 
     # set by apply() when the call is recorded

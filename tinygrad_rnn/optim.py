@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import enable_grad
+from .graph import enable_grad
 from .tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "clip_grad_norm_", "clip_grad_value_"]

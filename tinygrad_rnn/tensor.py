@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import backward as _backward
 
 _DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
 _default_dtype: type = np.float64
@@ -172,7 +172,7 @@ class Tensor:
             from .stepper import BackwardStepper
 
             return BackwardStepper(self, grad, retain_grads)
-        autograd.backward(self, grad, retain_grads)
+        _backward.backward(self, grad, retain_grads)
         return None
 
     # --- arithmetic -------------------------------------------------------

@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from .. import autograd, ops
+from .. import ops
+from ..graph import scope, trace
 from ..tensor import Parameter, Tensor
 
 
@@ -27,11 +28,11 @@ def run(args: argparse.Namespace) -> int:
     h = Tensor(np.zeros(H), name="h0")
     hs = []
     for t in range(args.steps):
-        with autograd.scope("rnn"), autograd.scope(f"t{t + 1}"):
+        with scope("rnn"), scope(f"t{t + 1}"):
             h = ops.tanh(W_hh @ h + W_xh @ Tensor(xs[t]))
         hs.append(h)
     loss = h.sum()
-    graph = autograd.trace(loss)
+    graph = trace(loss)
     print(f"h_t = tanh(W_hh h_(t-1) + W_xh x_t), unrolled over {args.steps} steps, loss = sum(h_T)")
     print(f"recorded {graph}: scopes {', '.join(s for s in graph.scopes() if s)}")
     loss.backward()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import autograd, functional, nn
+from .. import functional, nn
+from ..graph import scope, trace
 from ..tensor import Tensor
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     except (viz.GraphTooLarge, viz.RendererNotFound, ValueError) as error:
         raise SystemExit(f"render: {error}") from None
     seconds = time.perf_counter() - start
-    graph = autograd.trace(loss)
+    graph = trace(loss)
     print(
         f"wrote {out}: {args.cell}, T={args.steps}, {args.layers} layer(s)"
         f"{', bidirectional' if args.bidirectional else ''}, {args.view} view of {len(graph.nodes)} ops, "
@@ -81,7 +82,7 @@ def toy_loss(
     x = Tensor(rng.standard_normal((steps, 1, 2)), name="x")
     output = module(x)[0]
     target = rng.standard_normal(output.shape)
-    with autograd.scope("loss"):
+    with scope("loss"):
         loss = functional.mse_loss(output, target)
     loss.name = "loss"
     loss.backward()

@@ -17,7 +17,8 @@ from typing import TextIO
 
 import numpy as np
 
-from .. import autograd, nn
+from .. import nn
+from ..graph import NodeRecord, trace
 from ..stepper import BackwardStepper
 from ..tensor import Tensor
 
@@ -62,8 +63,8 @@ def builtin_model(cell: str, steps: int, seed: int = 0) -> Tensor:
     loss = h_n.sum()
     loss.name = "loss"
     hidden = re.compile(rf"^{cell}/l0/fwd/t(\d+)/hidden$")
-    last: dict[int, autograd.NodeRecord] = {}
-    graph = autograd.trace(loss)
+    last: dict[int, NodeRecord] = {}
+    graph = trace(loss)
     for node in graph.nodes:
         match = hidden.match(node.scope)
         if match:

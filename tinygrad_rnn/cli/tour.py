@@ -93,7 +93,7 @@ def _unrolled(kind: str, steps: int, seed: int):
 
 def part_graphs(out: Path, steps: int, seed: int) -> Part:
     """Each cell unrolled, drawn op by op and step by step, coloured by its gradients."""
-    from ..autograd import trace
+    from ..graph import trace
 
     part = Part(TITLES["graphs"])
     viz = _require("viz", "draw", "render")

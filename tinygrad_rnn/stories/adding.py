@@ -60,7 +60,7 @@ def train_one(
     """
     from .. import functional as F
     from .. import nn, optim
-    from ..autograd import no_grad
+    from ..graph import no_grad
     from ..tensor import Tensor
 
     progress = progress or Progress(quiet=True)

@@ -67,7 +67,7 @@ def held_out_nll(model, ids: np.ndarray, rows: int, num_steps: int) -> float:
     """Mean negative log-likelihood per character on ``ids``, read as ``rows`` contiguous streams."""
     from .. import data
     from .. import functional as F
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     total, count, state = 0.0, 0, None
     with no_grad():
@@ -80,7 +80,7 @@ def held_out_nll(model, ids: np.ndarray, rows: int, num_steps: int) -> float:
 
 def sample(model, vocab, prefix: str, length: int, temperature: float, rng: np.random.Generator) -> str:
     """Warm the state up on ``prefix``, then draw ``length`` characters from softmax(logits / temperature)."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be > 0, got {temperature}")

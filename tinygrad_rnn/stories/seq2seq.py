@@ -54,7 +54,7 @@ def build(kind: str, vocab_size: int, embed: int, hidden: int):
 
 def greedy_decode(model, source: np.ndarray, max_len: int) -> np.ndarray:
     """Decode a batch (source: (S, N) ids) by feeding back the argmax; returns (max_len, N) ids."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     vocab = DigitVocab()
     with no_grad():

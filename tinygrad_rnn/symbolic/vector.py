@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from .. import autograd, functional
+from .. import functional, graph
 from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
 from .numeric import finite_difference, finite_difference_jacobian
@@ -65,14 +65,14 @@ class VectorRNN:
         h = Tensor(self.h0, name="h0")
         hs, outs = [], []
         for k in range(1, self.T + 1):
-            with autograd.scope("rnn"), autograd.scope("l0"), autograd.scope("fwd"), autograd.scope(f"t{k}"):
-                with autograd.scope("hidden"):
+            with graph.scope("rnn"), graph.scope("l0"), graph.scope("fwd"), graph.scope(f"t{k}"):
+                with graph.scope("hidden"):
                     h = self.step(params["weight_hh"], params["weight_ih"], params["bias"], Tensor(self.xs[k - 1]), h)
-                with autograd.scope("output"):
+                with graph.scope("output"):
                     o = matmul(params["weight_o"], h).sum()
             hs.append(h)
             outs.append(o)
-        with autograd.scope("loss"):
+        with graph.scope("loss"):
             L = functional.mse_loss(stack(outs), self.ys)
         return L, hs, params
 
@@ -148,11 +148,11 @@ class VectorRNN:
         W0 = v["weight_hh"].copy()
 
         def all_states() -> np.ndarray:
-            with autograd.no_grad():
+            with graph.no_grad():
                 return np.array([h_.data for h_ in self.engine(W0)[1]])
 
         def last_step() -> np.ndarray:
-            with autograd.no_grad():
+            with graph.no_grad():
                 out = self.step(
                     Tensor(W0),
                     Tensor(v["weight_ih"]),
@@ -180,7 +180,7 @@ class VectorRNN:
         dL = np.einsum("kp,kpqr->qr", g, Z[1:])
 
         def loss() -> float:
-            with autograd.no_grad():
+            with graph.no_grad():
                 return float(self.engine(W0)[0].data)
 
         rows.append(CheckRow("dL/dW_hh", dL, params["weight_hh"].grad, finite_difference(loss, W0)))
