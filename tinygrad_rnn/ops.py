@@ -641,3 +641,128 @@ def embedding(weight: Tensor, ids: Any) -> Tensor:
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
     return Embedding.apply(weight, ids=ids)
+
+
+# ---------------------------------------------------------------------------
+# Tensor's operators and methods: each is one line over an op above. They are
+# bound onto Tensor here, so the import arrow points one way (ops -> tensor).
+
+
+class _TensorMethods:
+    def __add__(self, other: Any) -> Tensor:
+        return Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return Div.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return Neg.apply(self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+            raise TypeError("pow: the exponent must be a Python number (x ** 2), not a tensor or array")
+        return Pow.apply(self, exponent=exponent)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(Tensor(other, dtype=self.dtype), self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        return GetItem.apply(self, index=index)
+
+    # --- functions (names as in PyTorch) -----------------------------------
+    def tanh(self) -> Tensor:
+        return Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ReLU.apply(self)
+
+    def exp(self) -> Tensor:
+        return Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return Log.apply(self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Max.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two axes
+        (PyTorch); ``x.transpose((2, 0, 1))`` applies a full permutation (NumPy)."""
+        if not axes:
+            return self.T
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            return self.permute(*axes[0])
+        if len(axes) != 2:
+            raise ValueError("transpose: give two axes to swap, or one tuple with a permutation")
+        perm = list(range(self.ndim))
+        try:
+            a, b = perm[axes[0]], perm[axes[1]]
+        except IndexError:
+            raise ValueError(f"transpose: axes {axes} out of range for a {self.ndim}-D tensor") from None
+        perm[a], perm[b] = b, a
+        return Transpose.apply(self, axes=tuple(perm))
+
+    def permute(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if sorted(ax % max(self.ndim, 1) for ax in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of a {self.ndim}-D tensor's axes")
+        return Transpose.apply(self, axes=tuple(ax % self.ndim for ax in axes))
+
+    @property
+    def T(self) -> Tensor:
+        return Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
+
+    def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list[Tensor]:
+        return split(self, split_size_or_sections, axis=axis, dim=dim)
+
+    def chunk(self, chunks: int, axis: Any = None, dim: Any = None) -> list[Tensor]:
+        return chunk(self, chunks, axis=axis, dim=dim)
+
+
+for _name, _member in vars(_TensorMethods).items():
+    if callable(_member) or isinstance(_member, property):
+        setattr(Tensor, _name, _member)

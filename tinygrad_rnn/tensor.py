@@ -1,4 +1,8 @@
-"""Tensor: a NumPy array, its gradient, and the node (op call) that produced it."""
+"""Tensor: a NumPy array, its gradient, and the node (op call) that produced it.
+
+Its arithmetic (``x + y``, ``W @ h``, ``h.tanh()``, ...) is bound onto the class
+at the end of ``ops.py``, next to the ops it calls, so this module imports no op.
+"""
 
 from __future__ import annotations
 
@@ -175,120 +179,6 @@ class Tensor:
         _backward.backward(self, grad, retain_grads)
         return None
 
-    # --- arithmetic -------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(other, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-            raise TypeError("pow: the exponent must be a Python number (x ** 2), not a tensor or array")
-        return ops.Pow.apply(self, exponent=exponent)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(Tensor(other, dtype=self.dtype), self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        elif isinstance(index, list):
-            index = np.asarray(index)
-        return ops.GetItem.apply(self, index=index)
-
-    # --- functions (names as in PyTorch) -----------------------------------
-    def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return ops.ReLU.apply(self)
-
-    def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return ops.Log.apply(self)
-
-    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
-
-    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
-
-    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Max.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
-
-    view = reshape
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two axes
-        (PyTorch); ``x.transpose((2, 0, 1))`` applies a full permutation (NumPy)."""
-        if not axes:
-            return self.T
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            return self.permute(*axes[0])
-        if len(axes) != 2:
-            raise ValueError("transpose: give two axes to swap, or one tuple with a permutation")
-        perm = list(range(self.ndim))
-        try:
-            a, b = perm[axes[0]], perm[axes[1]]
-        except IndexError:
-            raise ValueError(f"transpose: axes {axes} out of range for a {self.ndim}-D tensor") from None
-        perm[a], perm[b] = b, a
-        return ops.Transpose.apply(self, axes=tuple(perm))
-
-    def permute(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if sorted(ax % max(self.ndim, 1) for ax in axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of a {self.ndim}-D tensor's axes")
-        return ops.Transpose.apply(self, axes=tuple(ax % self.ndim for ax in axes))
-
-    @property
-    def T(self) -> Tensor:
-        return ops.Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
-
-    def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list[Tensor]:
-        return ops.split(self, split_size_or_sections, axis=axis, dim=dim)
-
-    def chunk(self, chunks: int, axis: Any = None, dim: Any = None) -> list[Tensor]:
-        return ops.chunk(self, chunks, axis=axis, dim=dim)
-
 
 class Parameter(Tensor):
     """A tensor a model learns: requires grad, and drawn as a parameter in graphs."""
@@ -299,5 +189,3 @@ class Parameter(Tensor):
     def __init__(self, data: Any, name: str | None = None, dtype: Any = None):
         super().__init__(data, requires_grad=True, name=name, dtype=dtype)
 
-
-from . import ops  # noqa: E402  (ops needs Tensor defined first)
