@@ -12,7 +12,7 @@ import pytest
 from tinygrad_rnn import cli
 from tinygrad_rnn.stories import STORIES, adding, char_lm, gradient_flow, seq2seq, slot_filling
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_rnn import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_top_level_help_lists_every_subcommand(capsys):

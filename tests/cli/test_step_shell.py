@@ -13,7 +13,7 @@ from tinygrad_rnn import cli
 from tinygrad_rnn.cli.step import builtin_model, shell
 from tinygrad_rnn.stepper import BackwardStepper
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(monkeypatch, capsys, argv, commands):

@@ -12,7 +12,7 @@ import pytest
 import tinygrad_rnn as tr
 from tinygrad_rnn import optim
 
-FIXTURES = np.load(Path(__file__).parent / "fixtures" / "optim_steps.npz")
+FIXTURES = np.load(Path(__file__).resolve().parents[1] / "fixtures" / "optim_steps.npz")
 CASES = sorted(k[: -len(".options")] for k in FIXTURES.files if k.endswith(".options"))
 STEPS, NPARAMS = FIXTURES["has_grad"].shape
 

@@ -10,7 +10,7 @@ import tinygrad_rnn as tr
 from tinygrad_rnn import cli
 from tinygrad_rnn.symbolic import CheckRow, CheckTable, derive
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
