@@ -1,4 +1,4 @@
-"""The README's "Stepping through backward" transcripts are real: rerun them and compare."""
+"""The transcripts of docs/stepping.md ("Stepping through backward") are real: rerun them and compare."""
 
 import doctest
 import io
@@ -9,14 +9,11 @@ from pathlib import Path
 
 from tinygrad_rnn import cli
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "stepping.md"
 
 
 def section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Stepping through backward")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else len(text)]
+    return PAGE.read_text(encoding="utf-8")
 
 
 def blocks(kind: str) -> list[str]:
@@ -25,7 +22,7 @@ def blocks(kind: str) -> list[str]:
 
 def test_repl_transcript_reproduces():
     (block,) = blocks("pycon")
-    test = doctest.DocTestParser().get_doctest(block, {}, "README: Stepping through backward", str(README), 0)
+    test = doctest.DocTestParser().get_doctest(block, {}, "docs/stepping.md", str(PAGE), 0)
     runner = doctest.DocTestRunner()
     out = io.StringIO()
     result = runner.run(test, out=out.write)
