@@ -136,3 +136,14 @@ def test_import_tinygrad_rnn_stays_light():
     code = f"import sys, tinygrad_rnn; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_wheel_installs_only_tinygrad_rnn_and_viz():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    top_level = {pattern.split(".")[0].rstrip("*") for pattern in include}
+    assert top_level == {"tinygrad_rnn", "viz"}
+    for name in top_level:
+        assert (ROOT / name / "__init__.py").exists()
