@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("tinygrad_rnn", "viz")
 ENGINE = {"tinygrad_rnn.tensor", "tinygrad_rnn.ops", "tinygrad_rnn.graph", "tinygrad_rnn.backward"}
@@ -139,8 +141,7 @@ def test_import_tinygrad_rnn_stays_light():
 
 
 def test_the_wheel_installs_only_tinygrad_rnn_and_viz():
-    import tomllib
-
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     include = config["tool"]["setuptools"]["packages"]["find"]["include"]
     top_level = {pattern.split(".")[0].rstrip("*") for pattern in include}
