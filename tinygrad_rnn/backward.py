@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import SWITCHES, WRITES, check_finite, describe, gc_paused, topological_order
+from .graph import SWITCHES, WRITES, check_finite, describe, gc_paused, topological_order, written_since
 
 
 def reference_backward(root: Any, grad: Any = None) -> None:
@@ -187,28 +187,35 @@ class BackwardPass:
 
 
 def check_unchanged(node: Any) -> None:
-    """Raise if a tensor whose numbers ``node`` saved for backward was written in place since.
+    """Raise if numbers ``node`` saved for backward were written in place after it was recorded.
 
-    The versions say a tensor was written after the node was recorded; the
-    node's saved arrays say whether it kept those very numbers (``add`` keeps
-    only shapes, so changing its inputs changes nothing it needs). Rebinding
-    ``W.data = new_array`` leaves the saved old array intact and is allowed.
+    The write log says which memory was written since (a parameter, and so
+    also the view ``W.T`` a matmul read); the node's saved arrays say whether
+    it kept those numbers (``add`` keeps only shapes, so changing its inputs
+    changes nothing it needs). Rebinding ``W.data = new_array`` leaves the
+    saved old array intact, and is allowed.
     """
-    saved = [v for key, v in vars(node).items() if key not in ("inputs", "outputs")]
-    arrays = [a for v in saved for a in (v if isinstance(v, (tuple, list)) else (v,)) if isinstance(a, np.ndarray)]
     tensors = [("input", k, t) for k, t in enumerate(node.inputs)]
     tensors += [("output", k, ref()) for k, ref in enumerate(node.outputs)]
     for role, k, t in tensors:
-        if t is None or t._version <= node.writes:
+        write = written_since(t._data, node.writes) if t is not None else None
+        if write is None:
             continue
-        if any(np.may_share_memory(a, t._data) for a in arrays):
-            label = repr(t.name) if t.name else "a tensor"
+        _, region, label = write
+        if any(np.may_share_memory(a, region if region is not None else t._data) for a in _saved_arrays(node)):
             raise RuntimeError(
-                f"backward: {label} of shape {t.shape}, {role} {k} of {describe(node)}, was modified "
-                f"by an in-place operation after the forward pass used it (an optimizer step, a .data "
-                f"assignment or load_state_dict), so its gradient would come from the new numbers; "
-                f"run the forward pass again after changing it, or change it after backward()"
+                f"backward: {label} was modified by an in-place operation after the forward pass used it "
+                f"({role} {k} of {describe(node)}), by an optimizer step, a .data assignment or "
+                f"load_state_dict, so its gradient would come from the new numbers; run the forward "
+                f"pass again after changing it, or change it after backward()"
             )
+
+
+def _saved_arrays(node: Any) -> list[np.ndarray]:
+    """The arrays a node's forward kept on it (directly, or in a tuple or list)."""
+    values = [v for key, v in vars(node).items() if key not in ("inputs", "outputs")]
+    items = [x for v in values for x in (v if isinstance(v, (tuple, list)) else (v,))]
+    return [x for x in items if isinstance(x, np.ndarray)]
 
 
 def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:

@@ -22,9 +22,11 @@ threads that train the *same* parameters still race on their ``.grad``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import re
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,19 +49,50 @@ class _Switches(threading.local):
 SWITCHES = _Switches()
 
 
-# In-place writes to tensors (``W.data -= lr * g``), counted over the whole process: a
-# tensor's ``_version`` is the number of its latest write, a recorded node keeps
-# ``writes = WRITES[0]`` as it was when the node was recorded, and backward refuses a
-# node whose saved tensor has a later version. (A list, so an op reads it in one step.)
-WRITES = [0]
-_WRITES_LOCK = threading.Lock()
+# In-place writes into tensors' arrays (``W.data -= lr * g``), counted over the whole
+# process. Each write gets the next number; a recorded node keeps ``writes =
+# WRITES[0]`` as it was when the node was recorded; and ``_WRITTEN`` remembers,
+# per memory buffer (the root array that views such as ``W.T`` share), the latest
+# write into it. Backward asks ``written_since`` about the arrays a node used, so
+# a write into W is found even through the view W.T that a matmul saved.
+WRITES = [0]  # (a list, so an op reads it in one step)
+_WRITTEN: dict[int, tuple[int, Any, Any, str]] = {}  # id(root) -> (number, ref(root), ref(array written), label)
+_WRITES_LOCK = threading.RLock()  # (re-entrant: a weakref callback can fire inside note_write)
 
 
-def next_write() -> int:
-    """Count one in-place write and return its number (the written tensor's new version)."""
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory ``array`` views (itself when it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def note_write(array: np.ndarray, label: str) -> int:
+    """Count one in-place write into ``array`` (``label`` names its tensor); return its number."""
+    root = _root(array)
+    key = id(root)
     with _WRITES_LOCK:
         WRITES[0] += 1
+        _WRITTEN[key] = (WRITES[0], weakref.ref(root, functools.partial(_forget, key)), weakref.ref(array), label)
         return WRITES[0]
+
+
+def _forget(key: int, ref: Any) -> None:
+    """A written buffer was freed: drop its entry (unless a newer buffer took its id)."""
+    with _WRITES_LOCK:
+        entry = _WRITTEN.get(key)
+        if entry is not None and entry[1] is ref:
+            del _WRITTEN[key]
+
+
+def written_since(array: np.ndarray, count: int) -> tuple[int, np.ndarray | None, str] | None:
+    """The latest write into ``array``'s memory if it came after write number ``count``:
+    (its number, the array written or None if that is gone, its label); else None."""
+    root = _root(array)
+    entry = _WRITTEN.get(id(root))
+    if entry is None or entry[0] <= count or entry[1]() is not root:
+        return None
+    return entry[0], entry[2](), entry[3]
 
 
 class AnomalyError(FloatingPointError):

@@ -9,11 +9,12 @@ Versions. A gradient is computed from the numbers the forward pass saw, so
 changing a saved tensor in place between forward and backward would silently
 give the gradient of a different function. Every in-place write through
 ``.data`` (``W.data -= lr * g``, which is what the optimizers do, or
-``W.data = array``) and every ``load_state_dict`` stamps the tensor with the
-next value of one process-wide write count (``graph.WRITES``); each recorded node
-keeps the count it was recorded at, and backward raises a RuntimeError naming
-the tensor when one it saved was written later. (Writing into the array
-itself, ``W.data[0] = 1``, goes around this: NumPy does not tell anyone.)
+``W.data = array``) and every ``load_state_dict`` is counted (``graph.WRITES``);
+each recorded node keeps the count it was recorded at, and backward raises a
+RuntimeError naming the tensor when numbers a node saved were written later,
+directly or through a view (``W.T``). ``t._version`` is the number of the
+latest write into t's numbers (0: never written). Writing into the array
+itself, ``W.data[0] = 1``, goes around this: NumPy tells no one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import backward as _backward
-from .graph import next_write
+from .graph import note_write, written_since
 
 _DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
 
@@ -89,7 +90,7 @@ class Tensor:
     computation graph.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_index", "_version", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_index", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
     __hash__ = object.__hash__  # by identity, so tensors still work in sets and as dict keys
     is_parameter = False
@@ -109,13 +110,12 @@ class Tensor:
         self.name = name
         self._node = None
         self._index = 0
-        self._version = 0
 
     @classmethod
     def _wrap(cls, data: np.ndarray, node: Any, index: int) -> Tensor:
         """Fast constructor used by ops: no checks, no copies."""
         t = object.__new__(cls)
-        t._data, t.grad, t.name, t._node, t._index, t._version = data, None, None, node, index, 0
+        t._data, t.grad, t.name, t._node, t._index = data, None, None, node, index
         t.requires_grad = node is not None
         return t
 
@@ -137,8 +137,15 @@ class Tensor:
         self._bump_version()
 
     def _bump_version(self) -> None:
-        """Record an in-place write (see the module docstring)."""
-        self._version = next_write()
+        """Record an in-place write into this tensor's numbers (see the module docstring)."""
+        label = repr(self.name) if self.name else "a tensor"
+        note_write(self._data, f"{label} of shape {self.shape}")
+
+    @property
+    def _version(self) -> int:
+        """The number of the latest in-place write into these numbers (0: never written)."""
+        write = written_since(self._data, 0)
+        return write[0] if write is not None else 0
 
     # --- inspection -------------------------------------------------------
     @property
