@@ -154,7 +154,8 @@ CASES = [
     ("embedding-id-too-big", lambda: tr.embedding(param(3, 2), np.array([3])), IndexError,
      r"ids must be in \[0, 3\); got min 3, max 3"),
     ("embedding-float-ids", lambda: tr.embedding(param(3, 2), np.array([0.0])), TypeError, r"ids must be integers"),
-    ("embedding-1d-weight", lambda: tr.embedding(param(3), np.array([0])), tr.ShapeError, r"weight must be 2-D"),  # issue 14
+    ("embedding-1d-weight", lambda: tr.embedding(param(3), np.array([0])), tr.ShapeError,
+     r"weight must be 2-D"),  # issue 14
     # --- backward and the graph ---------------------------------------------------------------------
     ("backward-no-grad", lambda: ones(2).sum().backward(), RuntimeError, r"does not require grad"),
     ("backward-non-scalar", lambda: (param(2) * 2).backward(), RuntimeError, r"needs a gradient argument.*\(2,\)"),
