@@ -83,6 +83,18 @@ def huge_header(path: Path) -> None:
         member.write(b"\0" * 64)
 
 
+def lying_directory(path: Path) -> None:
+    """The zip directory claims a 4 GB member (and its .npy header agrees) in a file of a few hundred bytes."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (500_000_000,)}
+    with zipfile.ZipFile(path, "w") as archive, archive.open("w.npy", "w") as member:
+        np.lib.format.write_array_header_1_0(member, header)
+        member.write(b"\0" * 64)
+    raw = bytearray(path.read_bytes())
+    entry = raw.index(b"PK\x01\x02")  # the central directory's record of w.npy
+    raw[entry + 24 : entry + 28] = (4_000_000_128).to_bytes(4, "little")  # its uncompressed size
+    path.write_bytes(bytes(raw))
+
+
 def pickled(path: Path) -> None:
     np.savez(path, payload=np.array([object()], dtype=object))
 
@@ -282,6 +294,8 @@ FILE_CASES = [
     ("load-pickled", lambda tmp: load_file(tmp, "a.npz", pickled), ValueError, r"holds pickled Python objects"),
     ("load-huge-header", lambda tmp: load_file(tmp, "a.npz", huge_header), ValueError,
      r"claims shape \(1000000000000,\) of float64 \(8,000,000,000,000 bytes\), but the member holds only"),  # issue 14
+    ("load-lying-zip-directory", lambda tmp: load_file(tmp, "a.npz", lying_directory), ValueError,
+     r"'w.npy' claims 4,000,000,128 bytes; a file of \d+ bytes can't hold that"),  # issue 14
 ]
 
 

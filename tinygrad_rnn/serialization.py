@@ -148,7 +148,12 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         )
     invalid = f"tr.load: {str(path)!r} is not a valid .npz checkpoint"
     try:
-        _check_sizes(path, invalid)
+        too_big = _size_problem(path)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{invalid}: {error}") from None
+    if too_big:
+        raise ValueError(f"{invalid}: {too_big}")
+    try:
         with np.load(path, allow_pickle=False) as archive:
             loaded = {key: archive[key] for key in archive.files}
     except ValueError as error:
@@ -169,8 +174,8 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
 _DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data more than about 1032 : 1
 
 
-def _check_sizes(path: Path, invalid: str) -> None:
-    """Refuse an archive whose array headers claim more bytes than the file can hold.
+def _size_problem(path: Path) -> str | None:
+    """What is wrong with an archive whose array headers claim more bytes than the file can hold.
 
     NumPy allocates the whole array a header announces before reading a byte,
     so a 100-byte file claiming shape (10**12,) would end in a MemoryError (or
@@ -184,10 +189,7 @@ def _check_sizes(path: Path, invalid: str) -> None:
                 continue
             limit = on_disk if info.compress_type == zipfile.ZIP_STORED else on_disk * _DEFLATE_MAX_RATIO
             if info.file_size > limit:
-                raise ValueError(
-                    f"{invalid}: {info.filename!r} claims {info.file_size:,} bytes, more than a file of "
-                    f"{on_disk:,} bytes can hold"
-                )
+                return f"{info.filename!r} claims {info.file_size:,} bytes; a file of {on_disk:,} bytes can't hold that"
             with archive.open(info) as member:
                 version = np.lib.format.read_magic(member)
                 if version == (1, 0):
@@ -197,7 +199,8 @@ def _check_sizes(path: Path, invalid: str) -> None:
                 header = member.tell()
             needed = math.prod(shape) * dtype.itemsize
             if needed > info.file_size - header:
-                raise ValueError(
-                    f"{invalid}: the header of {info.filename!r} claims shape {shape} of {dtype} "
-                    f"({needed:,} bytes), but the member holds only {info.file_size - header:,} bytes"
+                return (
+                    f"the header of {info.filename!r} claims shape {shape} of {dtype} ({needed:,} bytes), "
+                    f"but the member holds only {info.file_size - header:,} bytes"
                 )
+    return None
