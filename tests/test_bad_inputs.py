@@ -114,7 +114,10 @@ def gradcheck_wrong_gradient() -> None:
 
 CASES = [
     # --- making tensors -------------------------------------------------------------------
-    ("tensor-of-strings", lambda: tr.Tensor(["a", "b"]), TypeError, r"must be numeric"),
+    ("tensor-of-strings", lambda: tr.Tensor(["a", "b"]), TypeError, r"must be real numbers or booleans, got dtype <U1"),
+    ("tensor-of-none", lambda: tr.Tensor(None), TypeError, r"must be real numbers or booleans, got dtype object"),
+    ("tensor-complex", lambda: tr.Tensor(np.array([1 + 2j])), TypeError, r"got dtype complex128"),
+    ("tensor-ragged", lambda: tr.Tensor([[1.0, 2.0], [3.0]]), ValueError, r"not a regular array"),  # issue 14
     ("int-tensor-requires-grad", lambda: tr.Tensor([1, 2], requires_grad=True), TypeError,
      r"only floating-point tensors can require gradients"),
     ("unknown-dtype", lambda: tr.Tensor([1.0], dtype="float7"), TypeError, r"unknown dtype 'float7'"),
@@ -158,6 +161,8 @@ CASES = [
     ("split-fractional-size", lambda: tr.split(ones(3), [1.5, 1.5]), TypeError, r"sizes must be integers"),  # issue 14
     ("split-zero-size", lambda: tr.split(ones(3), 0), ValueError, r"size must be positive"),
     ("chunk-zero", lambda: tr.chunk(ones(3), 0), ValueError, r"chunks must be a positive integer"),  # issue 14
+    ("sum-axis-out-of-range", lambda: ones(3).sum(axis=5), IndexError,
+     r"sum: axis 5 is out of bounds for array of dimension 1"),
     ("axis-and-dim", lambda: ones(2, 3).sum(axis=0, dim=1), TypeError, r"give axis= or dim=, not both"),
     ("where-unbroadcastable", lambda: tr.where(np.ones(3, bool), ones(3), ones(2)), tr.ShapeError,
      r"cannot be broadcast"),
@@ -210,6 +215,7 @@ CASES = [
     # --- nn modules ----------------------------------------------------------------------------------
     ("linear-zero-features", lambda: tr.nn.Linear(0, 3), ValueError, r"in_features must be a positive integer, got 0"),
     ("linear-fractional-features", lambda: tr.nn.Linear(2.5, 3), ValueError, r"in_features must be a positive integer"),
+    ("linear-on-a-string", lambda: tr.nn.Linear(3, 2)("abc"), TypeError, r"must be real numbers or booleans"),
     ("linear-wrong-input", lambda: tr.nn.Linear(3, 2)(ones(4, 5)), tr.ShapeError,
      r"in_features=3, got shape \(4, 5\)"),
     ("float32-model-float64-input", float32_model_on_float64_input, TypeError,
@@ -255,6 +261,8 @@ CASES = [
      r"unknown option\(s\) \['betas'\]"),
     ("sgd-nesterov", lambda: optim.SGD([param(2)], lr=0.1, nesterov=True), ValueError,
      r"nesterov=True needs momentum > 0"),
+    ("step-grad-wrong-shape", lambda: _step_with_wrong_grad(), ValueError,
+     r"SGD: parameter 'w' has shape \(2,\) but its grad has shape \(3,\)"),
     ("optim-load-foreign", lambda: optim.SGD([param(2)], lr=0.1).load_state_dict({"foo": np.zeros(1)}), ValueError,
      r"unexpected key 'foo'"),
     ("clip-nan-max-norm", lambda: optim.clip_grad_norm_(with_grad(np.ones(2)), float("nan")), ValueError,
@@ -308,6 +316,13 @@ def _step_past_the_end() -> None:
     p = tr.BackwardPass((param(2) * 2).sum(), np.ones(()))
     p.run()
     p.step()
+
+
+def _step_with_wrong_grad() -> None:
+    p = param(2)
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = np.ones(3)
+    opt.step()
 
 
 def _module_without_init() -> None:

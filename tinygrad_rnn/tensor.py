@@ -75,7 +75,10 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         return np.asarray(data, dtype=resolved)
     if isinstance(data, np.ndarray):
         return data
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"Tensor: the data is not a regular array (rows of different lengths?): {error}") from None
     if isinstance(data, np.generic):  # np.float32(1.5) stays float32
         return array
     return array.astype(_DEFAULTS.dtype) if array.dtype.kind == "f" else array
@@ -98,7 +101,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fbiu":
-            raise TypeError(f"Tensor data must be numeric, got dtype {array.dtype}")
+            raise TypeError(f"Tensor data must be real numbers or booleans, got dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients (got {array.dtype}); "
