@@ -144,6 +144,8 @@ CASES = [
      r"different dtypes, float32 @ float64.*astype"),  # issue 14
     ("matmul-int-by-float", lambda: tr.Tensor(np.eye(2, dtype=int)) @ np.full((2, 2), 0.5), TypeError,
      r"different dtypes, int64 @ float64.*\.astype\('float64'\)"),  # issue 14 (was all zeros)
+    ("matmul-two-int-widths", lambda: tr.Tensor(np.eye(2, dtype=np.int32)) @ tr.Tensor(np.eye(2, dtype=np.int64)),
+     TypeError, r"int32 @ int64.*convert both with \.astype\('float64'\)"),
     ("matmul-names-the-scope", in_scope(lambda: ones(2, 2).astype("float32") @ ones(2, 2)), TypeError,
      r"in scope 'encoder/t3'"),
     ("pow-tensor-exponent", lambda: ones(2) ** ones(2), TypeError, r"exponent must be a Python number"),

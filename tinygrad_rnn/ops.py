@@ -605,11 +605,15 @@ def _dtype_error(a: Tensor, b: Tensor) -> TypeError:
     where = f" in scope '{path}'" if path else ""
     trained = [t for t in (a, b) if t.requires_grad]
     floats = [t for t in (a, b) if t.dtype.kind == "f"]
-    target = (trained or floats or [b])[0].dtype
+    target = (trained or floats)[0].dtype if trained or floats else None
+    fix = (
+        f"convert the {'right' if target == a.dtype else 'left'} one with .astype('{target}')"
+        if target is not None
+        else "convert both with .astype('float64')"
+    )
     return TypeError(
         f"matmul: the operands have different dtypes, {a.dtype} @ {b.dtype} (shapes {a.shape} and "
-        f"{b.shape}){where}; convert the {'right' if target == a.dtype else 'left'} one with "
-        f".astype('{target}') (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'))"
+        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'))"
     )
 
 
