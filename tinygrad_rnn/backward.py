@@ -12,7 +12,9 @@ bit for bit on RNN, LSTM and GRU graphs) with the bookkeeping a real engine
 needs: it can stop after any node (the stepper), it does not copy an array it
 does not own, and it adds a slice's gradient into place instead of building a
 full-size array per time step. The walk is iterative (no recursion), so a
-graph 10,000 ops deep, an RNN unrolled over 10,000 steps, is fine.
+graph 10,000 ops deep, an RNN unrolled over 10,000 steps, is fine. It also
+refuses a node whose saved numbers were changed in place since the forward
+pass (``check_unchanged``): that gradient would belong to another function.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import STATE, check_finite, gc_paused, topological_order
+from .graph import SWITCHES, WRITES, check_finite, describe, gc_paused, topological_order, written_since
 
 
 def reference_backward(root: Any, grad: Any = None) -> None:
@@ -77,6 +79,7 @@ class BackwardPass:
         else:
             self._slots(root._node)[root._index] = grad
         self._events = True  # step() wants a NodeEvent per node; run() doesn't
+        self._anomaly = False  # anomaly mode of the thread that called step() or run()
         self._walker = self._walk()
 
     @property
@@ -87,12 +90,12 @@ class BackwardPass:
         """Process the next node: apply its local rule, pass gradients to its inputs."""
         if self.done:
             raise RuntimeError("the backward pass is done: every node has been processed")
-        self._events = True
+        self._events, self._anomaly = True, SWITCHES.now[1]
         return next(self._walker)
 
     def run(self) -> None:
         """Process every node left (this is ``backward()``; no events are built)."""
-        self._events = False
+        self._events, self._anomaly = False, SWITCHES.now[1]
         for _ in self._walker:
             pass
 
@@ -109,7 +112,7 @@ class BackwardPass:
         (One generator serves both step() and run(): the same code, so the same
         numbers; a generator also keeps the per-node loop free of call overhead.)
         """
-        order, pending, retain, state = self.order, self.pending, self.retain_grads, STATE
+        order, pending, retain, writes = self.order, self.pending, self.retain_grads, WRITES
         position = self.position
         while position:
             position -= 1
@@ -119,6 +122,8 @@ class BackwardPass:
             if slots is None:  # no gradient reached this node: nothing depends on it
                 yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
                 continue
+            if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
+                check_unchanged(node)
             grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
             if retain:
                 for ref, g in zip(node.outputs, grad_outputs):
@@ -131,7 +136,7 @@ class BackwardPass:
                 yield NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if self._events else None
                 continue
             grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
-            if state.anomaly:
+            if self._anomaly:
                 check_finite(node, grad_inputs, "gradient")
             for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
                 if needed and g is not None:
@@ -157,7 +162,7 @@ class BackwardPass:
         quadratic in T. Instead ``node.add_into`` adds ``g`` into the input's
         gradient buffer in place (the first step's buffer comes from backward()).
         """
-        if STATE.anomaly:
+        if self._anomaly:
             check_finite(node, (g,), "gradient")
         (t,) = node.inputs
         if not node.needs[0]:
@@ -179,6 +184,38 @@ class BackwardPass:
                 current = slots[index] = current.copy()
             node.add_into(current, g)
         slots[-1] |= 1 << index
+
+
+def check_unchanged(node: Any) -> None:
+    """Raise if numbers ``node`` saved for backward were written in place after it was recorded.
+
+    The write log says which memory was written since (a parameter, and so
+    also the view ``W.T`` a matmul read); the node's saved arrays say whether
+    it kept those numbers (``add`` keeps only shapes, so changing its inputs
+    changes nothing it needs). Rebinding ``W.data = new_array`` leaves the
+    saved old array intact, and is allowed.
+    """
+    tensors = [("input", k, t) for k, t in enumerate(node.inputs)]
+    tensors += [("output", k, ref()) for k, ref in enumerate(node.outputs)]
+    for role, k, t in tensors:
+        write = written_since(t._data, node.writes) if t is not None else None
+        if write is None:
+            continue
+        _, region, label = write
+        if any(np.may_share_memory(a, region if region is not None else t._data) for a in _saved_arrays(node)):
+            raise RuntimeError(
+                f"backward: {label} was modified by an in-place operation after the forward pass used it "
+                f"({role} {k} of {describe(node)}), by an optimizer step, a .data assignment or "
+                f"load_state_dict, so its gradient would come from the new numbers; run the forward "
+                f"pass again after changing it, or change it after backward()"
+            )
+
+
+def _saved_arrays(node: Any) -> list[np.ndarray]:
+    """The arrays a node's forward kept on it (directly, or in a tuple or list)."""
+    values = [v for key, v in vars(node).items() if key not in ("inputs", "outputs")]
+    items = [x for v in values for x in (v if isinstance(v, (tuple, list)) else (v,))]
+    return [x for x in items if isinstance(x, np.ndarray)]
 
 
 def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:

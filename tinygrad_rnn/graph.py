@@ -7,13 +7,26 @@ and where a node is recorded (``no_grad``, ``scope``, anomaly mode), the order
 in which nodes depend on each other (``topological_order``), and ``trace()``,
 which hands the recorded graph to viz, the stepper and the symbolic layer as
 plain data. The walk that applies the chain rule lives in ``backward.py``.
+
+The thread rule. The switches (recording on/off, the open scope, anomaly
+mode) and the default dtype (``tensor.set_default_dtype``) belong to the
+thread that set them, as PyTorch's grad mode does: ``no_grad()`` in a web
+request's thread, or in a notebook's background thread, does not stop a
+training loop in another thread from recording, and the scopes of one model
+never tag the nodes of a model running beside it. Every new thread starts
+from the defaults: recording on, no scope, anomaly mode off, float64, however
+the thread that started it was set. Tensors themselves are shared: two
+threads that train the *same* parameters still race on their ``.grad``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import re
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,46 +34,104 @@ from typing import Any
 import numpy as np
 
 
-class _State:
-    """Global switches read by every op call (one instance, module level)."""
+class _Switches(threading.local):
+    """This thread's switches, read by every op call as one tuple:
+    ``now = (grad_enabled, anomaly, scope)``.
 
-    grad_enabled = True
-    anomaly = False
-    scope = ""  # the open scope path, e.g. "lstm/l0/fwd/t3"
+    A ``threading.local``: each thread sees its own ``now``, and a thread that
+    never set it sees the class attribute below, the defaults. One tuple, so
+    an op pays for one thread-local lookup, not three.
+    """
+
+    now: tuple[bool, bool, str] = (True, False, "")
 
 
-STATE = _State()
+SWITCHES = _Switches()
+
+
+# In-place writes into tensors' arrays (``W.data -= lr * g``), counted over the whole
+# process. Each write gets the next number; a recorded node keeps ``writes =
+# WRITES[0]`` as it was when the node was recorded; and ``_WRITTEN`` remembers,
+# per memory buffer (the root array that views such as ``W.T`` share), the latest
+# write into it. Backward asks ``written_since`` about the arrays a node used, so
+# a write into W is found even through the view W.T that a matmul saved.
+WRITES = [0]  # (a list, so an op reads it in one step)
+_WRITTEN: dict[int, tuple[int, Any, Any, str]] = {}  # id(root) -> (number, ref(root), ref(array written), label)
+_WRITES_LOCK = threading.RLock()  # (re-entrant: a weakref callback can fire inside note_write)
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory ``array`` views (itself when it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def note_write(array: np.ndarray, label: str) -> int:
+    """Count one in-place write into ``array`` (``label`` names its tensor); return its number."""
+    root = _root(array)
+    key = id(root)
+    with _WRITES_LOCK:
+        WRITES[0] += 1
+        _WRITTEN[key] = (WRITES[0], weakref.ref(root, functools.partial(_forget, key)), weakref.ref(array), label)
+        return WRITES[0]
+
+
+def _forget(key: int, ref: Any) -> None:
+    """A written buffer was freed: drop its entry (unless a newer buffer took its id)."""
+    with _WRITES_LOCK:
+        entry = _WRITTEN.get(key)
+        if entry is not None and entry[1] is ref:
+            del _WRITTEN[key]
+
+
+def written_since(array: np.ndarray, count: int) -> tuple[int, np.ndarray | None, str] | None:
+    """The latest write into ``array``'s memory if it came after write number ``count``:
+    (its number, the array written or None if that is gone, its label); else None."""
+    root = _root(array)
+    entry = _WRITTEN.get(id(root))
+    if entry is None or entry[0] <= count or entry[1]() is not root:
+        return None
+    return entry[0], entry[2](), entry[3]
 
 
 class AnomalyError(FloatingPointError):
     """Raised in anomaly mode by the first op whose output or gradient is NaN/Inf."""
 
 
+def _set_grad_enabled(enabled: bool) -> bool:
+    """Switch recording on or off in this thread; return what it was."""
+    previous, anomaly, path = SWITCHES.now
+    SWITCHES.now = (enabled, anomaly, path)
+    return previous
+
+
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Run ops without recording them: no nodes, no gradients (evaluation, sampling)."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = False
+    """Run ops without recording them: no nodes, no gradients (evaluation, sampling).
+
+    Only this thread stops recording: a training loop in another thread is unaffected.
+    """
+    previous = _set_grad_enabled(False)
     try:
         yield
     finally:
-        STATE.grad_enabled = previous
+        _set_grad_enabled(previous)
 
 
 @contextlib.contextmanager
 def enable_grad() -> Iterator[None]:
-    """Turn recording back on inside a ``no_grad`` block."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = True
+    """Turn recording back on inside a ``no_grad`` block (in this thread)."""
+    previous = _set_grad_enabled(True)
     try:
         yield
     finally:
-        STATE.grad_enabled = previous
+        _set_grad_enabled(previous)
 
 
 def is_grad_enabled() -> bool:
-    """True when ops are being recorded."""
-    return STATE.grad_enabled
+    """True when ops called from this thread are being recorded."""
+    return SWITCHES.now[0]
 
 
 class scope:
@@ -69,6 +140,7 @@ class scope:
     >>> with scope("rnn"), scope("t3"):
     ...     h = (W @ h).tanh()        # its nodes are tagged "rnn/t3"
 
+    Scopes are per thread: a model running in another thread gets its own paths.
     (A small class rather than a generator: it is entered at every time step.)
     """
 
@@ -81,12 +153,15 @@ class scope:
         self.name = name
 
     def __enter__(self) -> str:
-        self.previous = previous = STATE.scope
-        STATE.scope = path = f"{previous}/{self.name}" if previous else self.name
+        enabled, anomaly, previous = SWITCHES.now
+        self.previous = previous
+        path = f"{previous}/{self.name}" if previous else self.name
+        SWITCHES.now = (enabled, anomaly, path)
         return path
 
     def __exit__(self, *exc_info: Any) -> None:
-        STATE.scope = self.previous
+        enabled, anomaly, _ = SWITCHES.now
+        SWITCHES.now = (enabled, anomaly, self.previous)
 
 
 TIME_STEP = re.compile(r"^t\d+$")  # the scope segment that names a time step: "t1", "t2", ...
@@ -101,8 +176,8 @@ def time_step(scope: str) -> int | None:
 
 
 def current_scope() -> str:
-    """The scope path open right now ("" at top level)."""
-    return STATE.scope
+    """The scope path open right now in this thread ("" at top level)."""
+    return SWITCHES.now[2]
 
 
 @contextlib.contextmanager
@@ -110,14 +185,16 @@ def detect_anomaly(enabled: bool = True) -> Iterator[None]:
     """Check every op's output (forward) and every gradient (backward) for NaN/Inf.
 
     The first op that produces one raises ``AnomalyError`` naming the op, its
-    scope and its input shapes. Costs one ``isfinite`` pass per op.
+    scope and its input shapes. Costs one ``isfinite`` pass per op. Like every
+    switch, it holds for this thread only.
     """
-    previous = STATE.anomaly
-    STATE.anomaly = enabled
+    grad_enabled, previous, path = SWITCHES.now
+    SWITCHES.now = (grad_enabled, bool(enabled), path)
     try:
         yield
     finally:
-        STATE.anomaly = previous
+        grad_enabled, _, path = SWITCHES.now
+        SWITCHES.now = (grad_enabled, previous, path)
 
 
 def describe(node: Any) -> str:

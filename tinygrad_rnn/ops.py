@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import STATE, check_finite
+from .graph import SWITCHES, WRITES, check_finite
 from .tensor import Tensor
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
@@ -57,6 +57,7 @@ class Op:
     outputs: tuple = ()
     needs: tuple[bool, ...] = ()  # needs[i]: does input i require a gradient?
     scope = ""
+    writes = 0  # in-place writes made (to any tensor) before this node was recorded: WRITES[0] then
 
     def forward(self, *arrays: np.ndarray) -> Any:
         raise NotImplementedError
@@ -73,19 +74,19 @@ class Op:
                 break
         node = cls()
         try:
-            out = node.forward(*[t.data for t in inputs], **params)
+            out = node.forward(*[t._data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as error:
             raise _op_error(cls, inputs, error) from None
-        state = STATE
+        grad_enabled, anomaly, scope = SWITCHES.now  # this thread's switches (graph.py)
         needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
-        record = state.grad_enabled and True in needs
+        record = grad_enabled and True in needs
         parent = node if record else None  # unrecorded results are constants: no node
         multiple = isinstance(out, tuple)
         results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
-        if record or state.anomaly:
-            node.inputs, node.needs, node.scope = inputs, needs, state.scope
+        if record or anomaly:
+            node.inputs, node.needs, node.scope, node.writes = inputs, needs, scope, WRITES[0]
             node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
-            if state.anomaly:
+            if anomaly:
                 check_finite(node, out if multiple else (out,), "output")
         return results
 
@@ -99,9 +100,16 @@ class Op:
 
 
 def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input
-    (so ``x * 0.5`` stays float32 when x is float32)."""
-    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
+    """Wrap numbers and arrays as constant tensors (the dtype rule, docs/errors.md).
+
+    Beside a floating-point tensor a constant takes that tensor's dtype, so
+    ``x * 0.5`` stays float32 when x is float32. Beside an integer or boolean
+    tensor it keeps its own type and NumPy promotes: ``ints * 0.5`` is float64
+    and ``bools + 2`` is int64, never truncated back to the tensor's type.
+    """
+    dtype = next((x._data.dtype for x in inputs if isinstance(x, Tensor)), None)
+    if dtype is not None and dtype.kind != "f":
+        dtype = None
     return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
 
 
@@ -114,7 +122,8 @@ def _constant(x: Any, dtype: Any) -> Tensor:
 def _op_error(cls: type, tensors: Sequence[Tensor], error: Exception) -> Exception:
     """Turn a NumPy error inside an op into one a student can act on."""
     shapes = " and ".join(str(t.shape) for t in tensors)
-    where = f" (in scope '{STATE.scope}')" if STATE.scope else ""
+    path = SWITCHES.now[2]
+    where = f" (in scope '{path}')" if path else ""
     detail = getattr(cls, "explain", None)
     reason = detail([t.shape for t in tensors]) if detail else None
     message = f"{cls.name}: {reason}{where}" if reason else f"{cls.name}: {error} — input shapes {shapes}{where}"
@@ -571,9 +580,11 @@ def log(x: Any) -> Tensor:
 
 def matmul(a: Any, b: Any) -> Tensor:
     """a @ b for 1-D, 2-D and batched operands (1-D operands as in NumPy)."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b, dtype=a.dtype)
-    if a.data.ndim >= 2 and b.data.ndim >= 2:
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = _as_tensors((a, b))
+    if a._data.dtype != b._data.dtype:
+        raise _dtype_error(a, b)
+    if a._data.ndim >= 2 and b._data.ndim >= 2:
         return MatMul.apply(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
@@ -586,6 +597,24 @@ def matmul(a: Any, b: Any) -> Tensor:
     if b.ndim == 1:
         shape = shape[:-1]
     return out.reshape(shape)
+
+
+def _dtype_error(a: Tensor, b: Tensor) -> TypeError:
+    """matmul refuses mixed dtypes, as PyTorch does: a float32 model fed float64 data stops here."""
+    path = SWITCHES.now[2]
+    where = f" in scope '{path}'" if path else ""
+    trained = [t for t in (a, b) if t.requires_grad]
+    floats = [t for t in (a, b) if t.dtype.kind == "f"]
+    target = (trained or floats)[0].dtype if trained or floats else None
+    fix = (
+        f"convert the {'right' if target == a.dtype else 'left'} one with .astype('{target}')"
+        if target is not None
+        else "convert both with .astype('float64')"
+    )
+    return TypeError(
+        f"matmul: the operands have different dtypes, {a.dtype} @ {b.dtype} (shapes {a.shape} and "
+        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'))"
+    )
 
 
 def where(mask: Any, a: Any, b: Any) -> Tensor:
@@ -624,7 +653,12 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int | None = None, dim: 
             raise ValueError(f"split: size must be positive, got {size}")
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = list(split_size_or_sections)
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+            raise TypeError(f"split: sizes must be integers, got {sizes}")
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes must be >= 0, got {[int(s) for s in sizes]}")
+        sizes = [int(s) for s in sizes]
     return list(Split.apply(x, sizes=tuple(sizes), axis=axis))
 
 
@@ -632,6 +666,8 @@ def chunk(x: Tensor, chunks: int, axis: int | None = None, dim: int | None = Non
     """Cut into ``chunks`` nearly equal pieces, as ``torch.chunk``."""
     axis = _axis(axis, dim)
     axis = 0 if axis is None else axis
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     return split(x, -(-x.shape[axis] // chunks), axis=axis)
 
 
@@ -640,6 +676,14 @@ def embedding(weight: Tensor, ids: Any) -> Tensor:
     ids = np.asarray(getattr(ids, "data", ids))
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
+    if np.ndim(weight) != 2:
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {np.shape(weight)}")
+    rows = np.shape(weight)[0]
+    if ids.size and (ids.min() < 0 or ids.max() >= rows):
+        raise IndexError(
+            f"embedding: token ids must be in [0, {rows}); got min {ids.min()}, max {ids.max()} "
+            f"(a negative id is not counted from the end: it is refused)"
+        )
     return Embedding.apply(weight, ids=ids)
 
 
@@ -685,7 +729,7 @@ class _TensorMethods:
         return matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return matmul(Tensor(other, dtype=self.dtype), self)
+        return matmul(other, self)
 
     def __getitem__(self, index: Any) -> Tensor:
         if isinstance(index, Tensor):

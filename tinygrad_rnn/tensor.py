@@ -2,28 +2,55 @@
 
 Its arithmetic (``x + y``, ``W @ h``, ``h.tanh()``, ...) is bound onto the class
 at the end of ``ops.py``, next to the ops it calls, so this module imports no op.
+Comparisons (``x > 0``, ``x == y``) are not ops: they give boolean tensors
+that carry no gradient, as in PyTorch.
+
+Versions. A gradient is computed from the numbers the forward pass saw, so
+changing a saved tensor in place between forward and backward would silently
+give the gradient of a different function. Every in-place write through
+``.data`` (``W.data -= lr * g``, which is what the optimizers do, or
+``W.data = array``) and every ``load_state_dict`` is counted (``graph.WRITES``);
+each recorded node keeps the count it was recorded at, and backward raises a
+RuntimeError naming the tensor when numbers a node saved were written later,
+directly or through a view (``W.T``). ``t._version`` is the number of the
+latest write into t's numbers (0: never written). Writing into the array
+itself, ``W.data[0] = 1``, goes around this: NumPy tells no one.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 
 from . import backward as _backward
+from .graph import note_write, written_since
 
 _DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
-_default_dtype: type = np.float64
+
+
+class _Defaults(threading.local):
+    """The default dtype is per thread, like the switches in graph.py; new threads get float64."""
+
+    dtype: type = np.float64
+
+
+_DEFAULTS = _Defaults()
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Set the dtype that Python numbers and lists become (float64 unless changed)."""
-    global _default_dtype
-    _default_dtype = _float_dtype(dtype)
+    """Set the dtype that Python numbers and lists become, in this thread (float64 unless changed).
+
+    Layers built afterwards in this thread get parameters of that dtype too.
+    Other threads keep their own default (a new thread starts with float64).
+    """
+    _DEFAULTS.dtype = _float_dtype(dtype)
 
 
 def get_default_dtype() -> type:
-    return _default_dtype
+    """The dtype that Python floats become in this thread (see ``set_default_dtype``)."""
+    return _DEFAULTS.dtype
 
 
 def _float_dtype(dtype: Any) -> type:
@@ -37,9 +64,9 @@ def _float_dtype(dtype: Any) -> type:
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
-    """Arrays keep their dtype; Python numbers and lists of floats get the default dtype."""
+    """Arrays and NumPy scalars keep their dtype; Python floats and lists of them get the default dtype."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         try:
             resolved = np.dtype(dtype)
@@ -48,8 +75,13 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         return np.asarray(data, dtype=resolved)
     if isinstance(data, np.ndarray):
         return data
-    array = np.asarray(data)
-    return array.astype(_default_dtype) if array.dtype.kind == "f" else array
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"Tensor: the data is not a regular array (rows of different lengths?): {error}") from None
+    if isinstance(data, np.generic):  # np.float32(1.5) stays float32
+        return array
+    return array.astype(_DEFAULTS.dtype) if array.dtype.kind == "f" else array
 
 
 class Tensor:
@@ -61,20 +93,21 @@ class Tensor:
     computation graph.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "_index", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_index", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    __hash__ = object.__hash__  # by identity, so tensors still work in sets and as dict keys
     is_parameter = False
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fbiu":
-            raise TypeError(f"Tensor data must be numeric, got dtype {array.dtype}")
+            raise TypeError(f"Tensor data must be real numbers or booleans, got dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients (got {array.dtype}); "
                 f"pass dtype='float64' or convert the data with .astype(float)"
             )
-        self.data = array
+        self._data = array
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -85,26 +118,54 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, node: Any, index: int) -> Tensor:
         """Fast constructor used by ops: no checks, no copies."""
         t = object.__new__(cls)
-        t.data, t.grad, t.name, t._node, t._index = data, None, None, node, index
+        t._data, t.grad, t.name, t._node, t._index = data, None, None, node, index
         t.requires_grad = node is not None
         return t
+
+    # --- the numbers, and writing them in place ----------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The NumPy array. Assigning to it, ``W.data = a`` or ``W.data -= lr * g``, counts as an
+        in-place write: backward refuses to use a node that saved the old numbers."""
+        return self._data
+
+    @data.setter
+    def data(self, array: Any) -> None:
+        if not isinstance(array, np.ndarray):
+            raise TypeError(
+                f"Tensor.data must be a NumPy array, got {type(array).__name__}; "
+                f"wrap it with np.asarray(...)"
+            )
+        self._data = array
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        """Record an in-place write into this tensor's numbers (see the module docstring)."""
+        label = repr(self.name) if self.name else "a tensor"
+        note_write(self._data, f"{label} of shape {self.shape}")
+
+    @property
+    def _version(self) -> int:
+        """The number of the latest in-place write into these numbers (0: never written)."""
+        write = written_since(self._data, 0)
+        return write[0] if write is not None else 0
 
     # --- inspection -------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def op(self) -> str | None:
@@ -116,30 +177,46 @@ class Tensor:
         return self._node is None
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)`` is ``t.data`` (the same array, not a copy, unless a dtype asks for one)."""
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def item(self) -> float:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
+
+    def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError(f"float() needs a tensor with one element, this one has shape {self.shape}")
+        return float(self._data.item())
+
+    def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError(f"int() needs a tensor with one element, this one has shape {self.shape}")
+        return int(self._data.item())
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same numbers, cut off from the graph (truncated BPTT: h = h.detach())."""
-        return Tensor(self.data, name=self.name)
+        return Tensor(self._data, name=self.name)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy in another float dtype, cut off from the graph."""
-        return Tensor(self.data, dtype=_float_dtype(dtype), requires_grad=self.requires_grad, name=self.name)
+        return Tensor(self._data, dtype=_float_dtype(dtype), requires_grad=self.requires_grad, name=self.name)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients (got {self.data.dtype})")
+        if flag and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients (got {self._data.dtype})")
         self.requires_grad = flag
         return self
 
@@ -153,13 +230,48 @@ class Tensor:
             extra += ", requires_grad=True"
         if self.name:
             extra += f", name={self.name!r}"
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20, prefix="Tensor(")
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=20, prefix="Tensor(")
         return f"Tensor({body}{extra})"
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError("the truth value of a tensor with several elements is ambiguous")
-        return bool(self.data)
+        if self._data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with several elements (shape {self.shape}) is ambiguous; "
+                f"use .all() or .any() on its .data"
+            )
+        return bool(self._data)
+
+    # --- comparisons: element-wise, boolean, no gradient (as in PyTorch) --------
+    def _compare(self, other: Any, ufunc: np.ufunc, symbol: str) -> Any:
+        if isinstance(other, Tensor):
+            other = other._data
+        elif not isinstance(other, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+            return NotImplemented  # t == None, t == "a": Python's default (identity) applies
+        try:
+            result = ufunc(self._data, other)
+        except ValueError:
+            raise ValueError(
+                f"{symbol}: shapes {self.shape} and {np.shape(other)} cannot be broadcast together"
+            ) from None
+        return Tensor._wrap(np.asarray(result), None, 0)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(other, np.equal, "==")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(other, np.not_equal, "!=")
+
+    def __lt__(self, other: Any) -> Any:
+        return self._compare(other, np.less, "<")
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare(other, np.less_equal, "<=")
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(other, np.greater, ">")
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(other, np.greater_equal, ">=")
 
     # --- autograd ---------------------------------------------------------
     def backward(self, grad: Any = None, retain_grads: bool = True, step: bool = False) -> Any:
