@@ -21,7 +21,7 @@ import pytest
 import tinygrad_rnn as tr
 from tinygrad_rnn import optim
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the dtype rule -------------------------------------------------------------------------------
