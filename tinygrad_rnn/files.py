@@ -16,12 +16,22 @@ the command line calls it before any work starts.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # New files get the usual permissions (0o666 less the umask), not mkstemp's private 0o600.
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+def printable(value: object) -> str:
+    """``str(value)`` that UTF-8 can hold: each lone surrogate (half of a UTF-16 pair, which can come
+    from a file name decoded with ``surrogateescape``, or from a typo) becomes U+FFFD, the replacement
+    character, instead of failing with UnicodeEncodeError wherever the text is written."""
+    return _SURROGATE.sub("\ufffd", str(value))
 
 
 def check_output(path: str | os.PathLike, folder: bool = False) -> Path:
@@ -53,7 +63,7 @@ def check_output(path: str | os.PathLike, folder: bool = False) -> Path:
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` (text is written as UTF-8) to ``path`` all at once; returns the path.
+    """Write ``data`` (text is written as UTF-8, see ``printable``) to ``path`` all at once; returns the path.
 
     Missing parent folders are created. The data goes to a hidden temporary
     file beside ``path`` and is flushed to disk before it replaces ``path``;
@@ -63,7 +73,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     path = Path(path)
     check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = printable(data).encode("utf-8") if isinstance(data, str) else data
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

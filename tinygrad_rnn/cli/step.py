@@ -19,6 +19,7 @@ from typing import TextIO
 import numpy as np
 
 from .. import nn
+from ..files import printable
 from ..graph import NodeRecord, trace
 from ..stepper import BackwardStepper
 from ..stories.common import seed
@@ -165,7 +166,7 @@ def execute(
     command, args = ALIASES.get(parts[0], parts[0]), parts[1:]
 
     def say(text: object) -> None:
-        print(shorten(str(text), "start step with --full", limit), file=out)
+        print(shorten(printable(text), "start step with --full", limit), file=out)
 
     try:
         if command == "q":
@@ -232,7 +233,7 @@ def shell(
     interactive = stdin.isatty() and out.isatty()
     if interactive:
         _line_editing()
-    print(f"{stepper!r}\n{stepper.where()}\ntype h for help", file=out)
+    print(printable(f"{stepper!r}\n{stepper.where()}\ntype h for help"), file=out)
     last = ""
     try:
         while True:
