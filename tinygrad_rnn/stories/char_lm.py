@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = data.load_text(args.text)
     except (OSError, ValueError) as error:
-        raise SystemExit(f"char-lm: --text: {error}") from None
+        raise SystemExit(f"char-lm: --text: {str(error).removeprefix('load_text: ')}") from None
     try:
         r = train(text, args.kind, args.hidden, args.embed, args.layers, args.epochs, args.batch, args.num_steps,
                   args.lr, args.clip, args.sampling, args.max_chars or None, prefix=args.prefix,
