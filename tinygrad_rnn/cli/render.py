@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import functional, nn
+from ..files import check_output
 from ..graph import scope, trace
 from ..stories.common import seed
 from ..tensor import Tensor
@@ -55,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-nodes limits the ops view; --view cells draws one node per time step at any size")
     if args.max_nodes is not None and args.max_nodes < 1:
         raise UsageError("--max-nodes must be positive")
-    out = Path(args.out or output_file(".svg")(f"{args.cell}.svg"))
+    out = Path(args.out or f"{args.cell}.svg")
+    try:
+        check_output(out)  # --out was checked when read; this is the default, <cell>.svg here
+    except OSError as error:
+        raise CLIError(str(error)) from None
     loss = toy_loss(args.cell, args.steps, args.layers, args.bidirectional, args.hidden, args.seed)
     start = time.perf_counter()
     try:

@@ -4,11 +4,15 @@ Over a small built-in recurrent model (``--cell rnn|lstm|gru --steps T``) or
 over the tensor a user's script computes (``--script FILE.py --var NAME``).
 Commands are read one per line, so a file of commands can be piped in to make
 a handout:  ``printf 'n 3\\nu t1\\np weight_hh_l0\\n' | tinygrad-rnn step``.
+At a terminal the prompt is pdb's: long forms (``next``, ``continue``, ...),
+readline editing and history, and an empty line repeats the last command.
+No command ends the session but ``q``: a problem gets a one-line answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import runpy
 import sys
@@ -214,12 +218,10 @@ def execute(
 
 
 def _line_editing() -> None:
-    """Arrow keys, history and Ctrl-R at a terminal prompt: ``input()`` uses readline once it is imported."""
-    try:
-        import readline
-    except ImportError:  # Windows without pyreadline: the plain prompt still works
-        return
-    readline.parse_and_bind("tab: complete")
+    """Arrow keys, history, Ctrl-R and Tab (file names, for g) at a terminal prompt: ``input()`` uses
+    readline once it is imported."""
+    with contextlib.suppress(ImportError):  # Windows without pyreadline: the plain prompt still works
+        import readline  # noqa: F401  (importing it is what switches line editing on)
 
 
 def shell(
