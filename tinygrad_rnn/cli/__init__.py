@@ -68,7 +68,7 @@ def output_file(*suffixes: str) -> Callable[[str], str]:
 def option_words(message: str) -> str:
     """A library message in command-line words: ``view='cells'`` -> ``--view cells``,
     ``max_nodes=739`` -> ``--max-nodes 739``, without the library's ``draw:``/``render:`` prefix."""
-    message = re.sub(r"^(?:\w+: )+", "", message)
+    message = re.sub(r"^(?:(?:draw|render|backward_player): )+", "", message)
     message = re.sub(r"\bview='(\w+)'", r"--view \1", message)
     return re.sub(r"\bmax_nodes=(\d+)", r"--max-nodes \1", message)
 
