@@ -288,6 +288,36 @@ def test_the_shell_reports_an_internal_bug_and_goes_on(monkeypatch, capsys):
     assert "ZeroDivisionError" in capsys.readouterr().err
 
 
+def test_ctrl_c_during_a_command_comes_back_to_the_prompt_at_a_whole_step(monkeypatch):
+    from tinygrad_rnn.backward import BackwardPass
+    from tinygrad_rnn.cli import step
+    from tinygrad_rnn.stepper import BackwardStepper
+
+    stepper = BackwardStepper(step.builtin_model("rnn", 3))
+    engine_step, calls = BackwardPass.step, []
+
+    def interrupted_in_the_fifth(self):  # the engine has taken step 5, the stepper has not recorded it
+        result = engine_step(self)
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(BackwardPass, "step", interrupted_in_the_fifth)
+    out = io.StringIO()
+    assert step.execute(stepper, "c", out) is True
+    assert "interrupted: back at step 4 of 17" in out.getvalue()
+    monkeypatch.setattr(BackwardPass, "step", engine_step)
+    step.execute(stepper, "c", out)
+    fresh = BackwardStepper(step.builtin_model("rnn", 3))
+    fresh.run()
+    assert [e.index for e in stepper.events] == [e.index for e in fresh.events]
+    assert "that is a bug" not in out.getvalue() and "finished: 17 of 17 steps" in out.getvalue()
+    for rec, ref in zip(stepper.graph.tensors.values(), fresh.graph.tensors.values()):
+        if ref.producer is None and ref.tensor.requires_grad:
+            np.testing.assert_array_equal(rec.tensor.grad, ref.tensor.grad)  # as if never interrupted
+
+
 # Files: atomic writes, and lone surrogates in names (issue 14, section 6).
 
 

@@ -211,6 +211,12 @@ def execute(
         say(error.args[0])
     except ValueError as error:
         say(error)
+    except KeyboardInterrupt:  # Ctrl-C during a long command: back to the last whole step, and the prompt
+        kept = len(stepper.events)
+        stepper.reset()
+        if kept:
+            stepper.step(kept)
+        say(f"interrupted: back at step {kept} of {stepper.steps} (the steps before are kept)")
     except Exception:  # a bug in tinygrad-rnn: show it, but the session (and its state) goes on
         traceback.print_exc()
         say(f"error running {line.strip()!r}: that is a bug in tinygrad-rnn (traceback above); the session goes on")
@@ -231,6 +237,8 @@ def shell(
 
     At a terminal the prompt has line editing and history (readline), and an
     empty line repeats the last command, as in pdb. Piped empty lines do nothing.
+    Ctrl-C or Ctrl-D at the prompt ends the session; Ctrl-C during a long
+    command (``c`` at T = 10,000) comes back to the prompt.
     """
     interactive = stdin.isatty() and out.isatty()
     if interactive:
