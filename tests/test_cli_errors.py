@@ -68,7 +68,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "demo_long_full": (["demo", "--steps", "2000", "--full"], ""),
     "shell_bad_g": (["step"], "g {d}/a_file/x.svg\ng {d}/g_dir\nn\nq\n"),
     "shell_long_forms": (["step"], "next\nstep 2\nwhere\nlist\nback\nprint weight_hh_l0\ncontinue\nhelp\nexit\nn\n"),
-    "shell_long_c": (["step", "--steps", "2000"], "c\nq\n"),
+    "shell_long_c": (["step", "--steps", "2000"], "l\nc\nq\n"),
     "shell_long_c_full": (["step", "--steps", "2000", "--full"], "c\nq\n"),
 }
 
@@ -182,7 +182,11 @@ def test_huge_lines_are_cut_with_a_note_saying_how_to_see_all(runs):
     assert c_short.code == 0 and max(map(len, c_short.out.splitlines())) < 400
     assert "characters; start step with --full to see all]" in c_short.out
     assert "split#4[1999]" in c_full.out and "split#4[1999]" not in c_short.out
-    assert "finished: " in c_short.out  # the cut hides nothing but the tail of the long line
+    # 6,000 pending nodes and 6,000 steps: the first and last 20 of each, and how many are left out
+    assert "… 5,968 more pending nodes not shown (start step with --full to see all) …" in c_short.out
+    assert "… 5,968 more steps not shown (start step with --full to see all) …" in c_short.out
+    assert len(c_short.out.splitlines()) < 120 and len(c_full.out.splitlines()) > 6000
+    assert "step 6008 of 6008" in c_short.out and "finished: 6008 of 6008 steps" in c_short.out
 
 
 def test_the_shell_survives_a_drawing_it_cannot_write(runs, scratch):

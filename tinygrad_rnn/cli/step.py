@@ -31,6 +31,7 @@ from ..tensor import Tensor
 from . import LINE_LIMIT, CLIError, UsageError, option_words, output_file, shorten
 
 MAX_NODES = 500
+LIST_LIMIT = 40  # a command that would print more steps or nodes than this shows the first and last 20
 
 PROMPT = "(step) "
 HELP = """commands:
@@ -145,15 +146,21 @@ def _draw(stepper: BackwardStepper, target: str, out: TextIO, max_nodes: int = M
     print(f"wrote {path}", file=out)
 
 
-def _pending_list(stepper: BackwardStepper) -> str:
+def _pending_list(stepper: BackwardStepper) -> list[str]:
     pending = stepper.pending()
     if not pending:
-        return "nothing pending: the backward pass is finished"
-    lines = []
-    for k, node in enumerate(pending):
-        mark = "->" if k == 0 else "  "
-        lines.append(f"{mark} {node.op}#{node.index}  {node.scope or '(top level)'}")
-    return "\n".join(lines)
+        return ["nothing pending: the backward pass is finished"]
+    return [f"{'->' if k == 0 else '  '} {node.op}#{node.index}  {node.scope or '(top level)'}"
+            for k, node in enumerate(pending)]
+
+
+def _cut(items: list, what: str, full: bool) -> list:
+    """The first and last ``LIST_LIMIT // 2`` of a long list, with a line saying how many are left out."""
+    if full or len(items) <= LIST_LIMIT:
+        return items
+    half = LIST_LIMIT // 2
+    note = f"… {len(items) - 2 * half:,} more {what} not shown (start step with --full to see all) …"
+    return [*items[:half], note, *items[-half:]]
 
 
 def execute(
@@ -161,13 +168,15 @@ def execute(
 ) -> bool:
     """Run one command line; returns False when the user asked to quit.
 
-    Every problem with the command is reported and the prompt goes on; lines
-    longer than ``limit`` characters are cut (``--full`` prints them whole).
+    Every problem with the command is reported and the prompt goes on. Lines
+    longer than ``limit`` characters are cut, and so are listings of more than
+    ``LIST_LIMIT`` steps or nodes (``limit=None``, i.e. ``--full``, prints all).
     """
     parts = line.split()
     if not parts:
         return True
     command, args = ALIASES.get(parts[0], parts[0]), parts[1:]
+    full = limit is None
 
     def say(text: object) -> None:
         print(shorten(printable(text), "start step with --full", limit), file=out)
@@ -180,16 +189,16 @@ def execute(
                 raise ValueError(f"n: give a number of steps, e.g. n 3 (got {args[0]!r})")
             if stepper.done:
                 say("the backward pass is finished (b to go back)")
-            for event in stepper.step(int(args[0]) if args else 1):
+            for event in _cut(stepper.step(int(args[0]) if args else 1), "steps", full):
                 say(event)
         elif command == "c" and not args:
-            for event in stepper.run():
-                say(event.summary())
+            for summary in _cut([event.summary() for event in stepper.run()], "steps", full):
+                say(summary)
             say(stepper.where())
         elif command == "u" and len(args) == 1:
             events = stepper.run_to(args[0])
-            for event in events:
-                say(event.summary())
+            for summary in _cut([event.summary() for event in events], "steps", full):
+                say(summary)
             say(stepper.where() if events else f"already there:\n{stepper.where()}")
         elif command == "b" and not args:
             undone = stepper.back()
@@ -198,7 +207,7 @@ def execute(
         elif command == "w" and not args:
             say(stepper.where())
         elif command == "l" and not args:
-            say(_pending_list(stepper))
+            say("\n".join(_cut(_pending_list(stepper), "pending nodes", full)))
         elif command == "p" and len(args) == 1:
             say(stepper.show(args[0]))
         elif command == "g" and len(args) == 1:
