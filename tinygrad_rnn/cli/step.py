@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(_too_large(error, args.max_nodes)) from None
         except (viz.RendererNotFound, viz.RenderError, OSError) as error:
             raise CLIError(str(error)) from None
-        print(f"wrote {args.html}: {stepper.steps} backward steps of {where}")
+        print(printable(f"wrote {args.html}: {stepper.steps} backward steps of {where}"))
         return 0
-    print(f"stepping through backward of {where}")
+    print(printable(f"stepping through backward of {where}"))
     return shell(stepper, sys.stdin, sys.stdout, args.max_nodes, None if args.full else LINE_LIMIT)
