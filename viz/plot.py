@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from tinygrad_rnn.files import write_atomic
+
 # Colour-blind-safe line colours (Okabe & Ito), cycled.
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442")
 
@@ -362,8 +364,5 @@ def _colour_bar(frame: _Frame, lo: float, hi: float, log: bool, label: str) -> l
 
 
 def save(svg: str, path: str | Path) -> Path:
-    """Write an SVG string to ``path`` (parent folders are created); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(svg, encoding="utf-8")
-    return path
+    """Write an SVG string to ``path`` (parent folders are created, the file replaced at once); returns the path."""
+    return write_atomic(path, svg)

@@ -1,6 +1,7 @@
 """`tinygrad-rnn step`: the pdb-like prompt, driven by piped commands."""
 
 import io
+import re
 import subprocess
 import sys
 import textwrap
@@ -103,14 +104,16 @@ def test_script_and_var(monkeypatch, capsys, tmp_path):
     assert code == 0
     assert f"my_loss from {script}" in out
     assert "W.grad += … (contribution 2 of 2, from t=1)" in out and "contributions so far: 2 of 2" in out
-    with pytest.raises(SystemExit, match="defines no variable 'loss'; tensors it defines: W, h, my_loss"):
-        cli.main(["step", "--script", str(script), "--var", "loss"])
-    with pytest.raises(SystemExit, match="is a int, not a tinygrad_rnn Tensor"):
-        cli.main(["step", "--script", str(script), "--var", "not_a_tensor"])
-    with pytest.raises(SystemExit, match="no such file"):
-        cli.main(["step", "--script", str(tmp_path / "missing.py"), "--var", "x"])
-    with pytest.raises(SystemExit, match="go together"):
-        cli.main(["step", "--script", str(script)])
+    for argv, code, message in [
+        (["--var", "loss"], 1, "defines no variable 'loss'; tensors it defines: W, h, my_loss"),
+        (["--var", "not_a_tensor"], 1, "is a int, not a tinygrad_rnn Tensor"),
+        ([], 2, "go together"),
+        (["--var", "my_loss", "--steps", "5"], 2, "--script replaces"),
+    ]:
+        assert cli.main(["step", "--script", str(script), *argv]) == code
+        assert message in capsys.readouterr().err
+    assert cli.main(["step", "--script", str(tmp_path / "missing.py"), "--var", "x"]) == 1
+    assert "no such file" in capsys.readouterr().err
 
 
 def test_html_option_writes_the_player(monkeypatch, capsys, tmp_path):
@@ -121,7 +124,9 @@ def test_html_option_writes_the_player(monkeypatch, capsys, tmp_path):
     assert "weight_hh_l0" in target.read_text()
 
 
-def test_html_for_a_graph_too_big_to_draw_is_refused_clearly(tmp_path):
-    with pytest.raises(SystemExit, match="max_nodes=500"):
-        cli.main(["step", "--steps", "1000", "--html", str(tmp_path / "big.html")])
+def test_html_for_a_graph_too_big_to_draw_is_refused_clearly(tmp_path, capsys):
+    assert cli.main(["step", "--steps", "1000", "--html", str(tmp_path / "big.html")]) == 1
+    err = capsys.readouterr().err
+    assert "more than --max-nodes 500" in err and "max_nodes=" not in err
+    assert re.search(r"start step with --max-nodes \d+ to draw it anyway", err)
     assert not (tmp_path / "big.html").exists()

@@ -27,11 +27,9 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     assert "held-out perplexity" in printed and "n-gram" in printed
 
 
-def test_tour_refuses_a_long_unroll(tmp_path):
-    import pytest
-
-    with pytest.raises(SystemExit, match="--steps"):
-        cli.main(["tour", "--out", str(tmp_path), "--steps", "500"])
+def test_tour_refuses_a_long_unroll(tmp_path, capsys):
+    assert cli.main(["tour", "--out", str(tmp_path), "--steps", "500"]) == 2
+    assert "--steps must be between 1 and 20" in capsys.readouterr().err
 
 
 def test_tour_reports_a_missing_part_plainly(tmp_path, capsys, monkeypatch):

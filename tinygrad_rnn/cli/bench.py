@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from . import UsageError
+
 SECTIONS = ("speed", "recording", "memory", "scaling")
 
 
@@ -33,14 +35,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..bench.suite import Settings, run_all
 
+    if args.threads is not None and args.no_torch:
+        raise UsageError("--threads sets PyTorch's threads, and --no-torch leaves PyTorch out: drop one of them")
     settings = Settings.quick(not args.no_torch) if args.quick else Settings(use_torch=not args.no_torch)
     if args.repeats is not None:
         if args.repeats < 1:
-            raise SystemExit("bench: --repeats must be at least 1")
+            raise UsageError("--repeats must be at least 1")
         settings = replace(settings, repeats=args.repeats)
     if args.threads is not None:
         if args.threads < 1:
-            raise SystemExit("bench: --threads must be at least 1")
+            raise UsageError("--threads must be at least 1")
         settings = replace(settings, torch_threads=args.threads)
     if args.cpu_time:
         settings = replace(settings, clock="cpu")

@@ -8,18 +8,21 @@ import numpy as np
 
 from .. import ops
 from ..graph import scope, trace
+from ..stories.common import seed
 from ..tensor import Parameter, Tensor
+from . import LINE_LIMIT, UsageError, shorten
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=3, help="time steps to unroll (default 3)")
     parser.add_argument("--hidden", type=int, default=2, help="hidden size (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--full", action="store_true", help=f"print lines longer than {LINE_LIMIT} characters whole")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.hidden < 1:
-        raise SystemExit("demo: --steps and --hidden must be positive")
+        raise UsageError("--steps and --hidden must be positive")
     rng = np.random.default_rng(args.seed)
     H = args.hidden
     W_hh = Parameter(rng.uniform(-1, 1, (H, H)), name="W_hh")
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     loss = h.sum()
     graph = trace(loss)
     print(f"h_t = tanh(W_hh h_(t-1) + W_xh x_t), unrolled over {args.steps} steps, loss = sum(h_T)")
-    print(f"recorded {graph}: scopes {', '.join(s for s in graph.scopes() if s)}")
+    scopes = f"recorded {graph}: scopes {', '.join(s for s in graph.scopes() if s)}"
+    print(shorten(scopes, "run with --full", None if args.full else LINE_LIMIT))
     loss.backward()
     print("\ndL/dW_hh = sum over t of (dL/dh_t * (1 - h_t^2)) outer h_(t-1):")
     previous = np.zeros(H)

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import functional, nn
+from ..files import check_output
 from ..graph import scope, trace
+from ..stories.common import seed
 from ..tensor import Tensor
+from . import CLIError, UsageError, option_words, output_file
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -38,17 +41,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--highlight", metavar="NAME", help="mark every path from the loss to this tensor, e.g. weight_hh_l0"
     )
-    parser.add_argument("--max-nodes", type=int, default=500, help="refuse bigger ops views (default 500)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="output file: .svg, .png or .dot (default <cell>.svg)")
+    parser.add_argument("--max-nodes", type=int, default=None, help="refuse bigger ops views (default 500)")
+    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--out", type=output_file(".svg", ".png", ".dot", ".gv"), default=None,
+                        help="output file: .svg, .png or .dot (default <cell>.svg; missing folders are made)")
 
 
 def run(args: argparse.Namespace) -> int:
     import viz
 
     if args.steps < 1 or args.layers < 1 or args.hidden < 1:
-        raise SystemExit("render: --steps, --layers and --hidden must be positive")
+        raise UsageError("--steps, --layers and --hidden must be positive")
+    if args.max_nodes is not None and args.view == "cells":
+        raise UsageError("--max-nodes limits the ops view; --view cells draws one node per time step at any size")
+    if args.max_nodes is not None and args.max_nodes < 1:
+        raise UsageError("--max-nodes must be positive")
     out = Path(args.out or f"{args.cell}.svg")
+    try:
+        check_output(out)  # --out was checked when read; this is the default, <cell>.svg here
+    except OSError as error:
+        raise CLIError(str(error)) from None
     loss = toy_loss(args.cell, args.steps, args.layers, args.bidirectional, args.hidden, args.seed)
     start = time.perf_counter()
     try:
@@ -58,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
             values=args.values,
             grads=args.grads,
             highlight=args.highlight,
-            max_nodes=args.max_nodes,
+            max_nodes=args.max_nodes or 500,
         )
         viz.render(drawing, out)
-    except (viz.GraphTooLarge, viz.RendererNotFound, ValueError) as error:
-        raise SystemExit(f"render: {error}") from None
+    except (viz.GraphTooLarge, viz.RendererNotFound, viz.RenderError, ValueError, OSError) as error:
+        raise CLIError(option_words(str(error))) from None
     seconds = time.perf_counter() - start
     graph = trace(loss)
     print(

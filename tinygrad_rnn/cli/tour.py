@@ -29,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..stories.common import Progress
+from ..files import write_atomic
+from ..stories.common import Progress, output_folder, seed
+from . import UsageError
 
 TITLES = {
     "graphs": "Unrolled graphs: RNN, LSTM, GRU",
@@ -134,8 +136,8 @@ def part_derivation(out: Path, steps: int) -> Part:
     symbolic = _require("tinygrad_rnn.symbolic", "derive")
     doc = symbolic.derive("rnn", steps, check=True)
     text, markdown = doc.text(), doc.markdown()
-    (out / "derivation.txt").write_text(text + "\n", encoding="utf-8")
-    (out / "derivation.md").write_text(markdown + "\n", encoding="utf-8")
+    write_atomic(out / "derivation.txt", text + "\n")
+    write_atomic(out / "derivation.md", markdown + "\n")
     part.files += [("derivation (text)", out / "derivation.txt"),
                    ("derivation (Markdown with LaTeX)", out / "derivation.md")]
     worst = max((c.max_error for c in doc.checks), default=float("nan"))
@@ -164,7 +166,7 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     r = char_lm.train(data.load_text(), kind="gru", seed=seed, progress=progress, **settings)
     curve = char_lm.plot.save(char_lm.curve_svg(r), out / "char_lm_perplexity.svg")
     sample = out / "char_lm_sample.txt"
-    sample.write_text(r["sample"] + "\n", encoding="utf-8")
+    write_atomic(sample, r["sample"] + "\n")
     part.files += [("perplexity curve", curve), ("a sample", sample)]
     best = r["best_ngram"]
     line = (f"GRU on {r['chars']:,} characters of stdlib docstrings: held-out perplexity {r['final_val_ppl']:.2f} "
@@ -232,22 +234,21 @@ def write_index(out: Path, parts: list[Part], seconds: float) -> Path:
             body.append(f'<p class="{p.status}">{html.escape(" ".join(p.summary))}</p>')
         body += p.body
     body.append("</body></html>")
-    path = out / "index.html"
-    path.write_text("\n".join(body) + "\n", encoding="utf-8")
-    return path
+    return write_atomic(out / "index.html", "\n".join(body) + "\n")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="tinygrad-rnn-tour", help="folder to write (default tinygrad-rnn-tour)")
+    parser.add_argument("--out", type=output_folder, default="tinygrad-rnn-tour",
+                        help="folder to write (default tinygrad-rnn-tour)")
     parser.add_argument("--steps", type=int, default=3, help="time steps in the drawn graphs (default 3)")
     parser.add_argument("--quick", action="store_true", help="smaller training runs (for tests; a few seconds)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="print only where things went and the summary")
 
 
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.steps <= 20:
-        raise SystemExit("tour: --steps must be between 1 and 20 (the ops view of a long unroll is unreadable)")
+        raise UsageError("--steps must be between 1 and 20 (the ops view of a long unroll is unreadable)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(args.quiet)

@@ -27,6 +27,7 @@ import numpy as np
 
 from viz import plot
 
+from ..files import write_atomic
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
 from .tasks import CharNGram
 
@@ -228,7 +229,10 @@ def run(args: argparse.Namespace) -> int:
     if args.embed < 0 or args.max_chars < 0 or args.sample_length < 0:
         raise SystemExit("--embed, --max-chars and --sample-length must be >= 0")
     progress = Progress(args.quiet)
-    text = data.load_text(args.text)
+    try:
+        text = data.load_text(args.text)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"char-lm: --text: {str(error).removeprefix('load_text: ')}") from None
     try:
         r = train(text, args.kind, args.hidden, args.embed, args.layers, args.epochs, args.batch, args.num_steps,
                   args.lr, args.clip, args.sampling, args.max_chars or None, prefix=args.prefix,
@@ -238,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"char-lm: {error}") from None
     out = Path(args.out)
     path = plot.save(curve_svg(r), out / "char_lm_perplexity.svg")
-    (out / "char_lm_sample.txt").write_text(r["sample"] + "\n", encoding="utf-8")
+    write_atomic(out / "char_lm_sample.txt", r["sample"] + "\n")
     save_results(out, "char_lm", r)
     best = r["best_ngram"]
     print(f"held-out perplexity: {r['kind'].upper()} {r['final_val_ppl']:.2f} after {len(r['curve']['epoch'])} "
