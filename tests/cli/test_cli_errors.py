@@ -31,7 +31,7 @@ from tinygrad_rnn import cli
 from tinygrad_rnn.files import write_atomic
 from tinygrad_rnn.stories.common import save_results
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import numpy as np
 import tinygrad_rnn as tr
