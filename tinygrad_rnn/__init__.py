@@ -11,8 +11,8 @@
 """
 
 from . import data, functional, nn, optim
-from .backward import BackwardPass, reference_backward
-from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .backward import BackwardPass, grad, reference_backward
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .graph import (
     AnomalyError,
     Graph,
@@ -86,7 +86,9 @@ __all__ = [
     "exp",
     "functional",
     "get_default_dtype",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "load",
     "log",

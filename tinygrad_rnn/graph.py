@@ -137,13 +137,15 @@ def check_finite(node: Any, arrays: Any, what: str) -> None:
 
 
 def topological_order(root: Any) -> list[Any]:
-    """Nodes reachable from ``root``'s producer, inputs before outputs (iterative DFS)."""
-    start = root._node
-    if start is None:
+    """Nodes reachable from ``root``'s producer (or several roots' producers, given a
+    list), inputs before outputs (iterative DFS)."""
+    roots = root if isinstance(root, (list, tuple)) else (root,)
+    starts = [r._node for r in reversed(roots) if r._node is not None]
+    if not starts:
         return []
     order: list[Any] = []
     visited = set()
-    stack: list[tuple[Any, bool]] = [(start, False)]
+    stack: list[tuple[Any, bool]] = [(start, False) for start in starts]
     pop, push = stack.pop, stack.append
     while stack:
         node, expanded = pop()
