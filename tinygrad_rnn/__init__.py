@@ -26,6 +26,7 @@ from .graph import (
     scope,
     trace,
 )
+from .higher_order import hvp
 from .metrics import perplexity
 from .nn import manual_seed
 from .ops import (
@@ -89,6 +90,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "hvp",
     "is_grad_enabled",
     "load",
     "log",
