@@ -237,8 +237,13 @@ class Graph:
 
 
 def trace(root: Any) -> Graph:
-    """Return the graph recorded behind ``root`` as plain data."""
-    order = topological_order(root)
+    """Return the graph recorded behind ``root`` as plain data.
+
+    ``root`` may be a list of tensors (e.g. ``[loss, grad_of_loss]``): one graph
+    holding the computations of all of them, whose root is the last one.
+    """
+    roots = list(root) if isinstance(root, (list, tuple)) else [root]
+    order = topological_order(roots)
     tensors: dict[int, TensorRecord] = {}
 
     def record(t: Any) -> TensorRecord:
@@ -267,5 +272,6 @@ def trace(root: Any) -> Graph:
         for tid in dict.fromkeys(ins):
             tensors[tid].consumers.append(index)
         nodes.append(NodeRecord(index, node.name, node.scope, node.formula, ins, tuple(outs), node))
-    record(root)
-    return Graph(id(root), nodes, tensors)
+    for r in roots:
+        record(r)
+    return Graph(id(roots[-1]), nodes, tensors)

@@ -423,6 +423,8 @@ def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
     if rec.consumers and inside and rec.id != graph.root:
         return None
     symbol = labels.GATE_SYMBOLS[path[-1]]
+    if path[0] == "backward":  # made by the recorded backward rule of that gate: its adjoint, δ
+        symbol = f"δ{symbol}"
     t = next((seg[1:] for seg in path if TIME.match(seg)), None)
     return f"<i>{symbol}</i><sub>{t}</sub>" if t else f"<i>{symbol}</i>"
 
