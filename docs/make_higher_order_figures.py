@@ -36,6 +36,7 @@ def main() -> int:
     loss, rnn = rnn_t3()
     viz.render(viz.adjoint(loss, rnn.weight_hh_l0), out / "adjoint_rnn_T3.svg")
     (g,) = tr.grad(loss, [rnn.weight_hh_l0], create_graph=True)
+    g.name = "dL/dweight_hh_l0"
     viz.render(viz.draw(g), out / "gradient_ops_rnn_T3.svg")
     return cli.main(["train", "curvature", "--out", str(ROOT / "docs" / "stories" / "curvature"), "--quiet"])
 

@@ -71,3 +71,12 @@ def test_curvature_story_writes_its_pictures(tmp_path, capsys):
     assert "peaks at w =" in out and "hvp vs finite differences" in out
     for name in ("cliff_loss.svg", "cliff_curvature.svg", "curvature.json"):
         assert (tmp_path / name).stat().st_size > 200
+
+
+def test_draw_with_grads_after_backward_create_graph_shows_the_numbers():
+    loss, rnn = rnn_t3()
+    loss.backward(create_graph=True)
+    assert isinstance(rnn.weight_hh_l0.grad, tr.Tensor)
+    first = rnn.weight_hh_l0.grad.data.reshape(-1)[0]
+    svg = viz.draw(loss, grads=True).source
+    assert f"grad [{first:.3g}," in svg  # the parameter's box shows its gradient's numbers

@@ -120,7 +120,8 @@ def _source(obj: Any) -> _Source:
         raise TypeError(
             f"draw: expected a Tensor, a tr.Graph or a stepper with __viz_state__(), got {type(obj).__name__}"
         )
-    known = {tid: rec.tensor.grad for tid, rec in graph.tensors.items() if rec.tensor.grad is not None}
+    known = {tid: getattr(rec.tensor.grad, "data", rec.tensor.grad)  # a recorded gradient (create_graph): its numbers
+             for tid, rec in graph.tensors.items() if rec.tensor.grad is not None}
     return _Source(graph, None, known)
 
 
