@@ -260,3 +260,43 @@ def test_special_points_hold_in_the_recorded_path_too():
     x = leaf([-np.inf, 0.0, 2.0])
     (g,) = tr.grad((x.relu() + x**0).sum(), [x], create_graph=True)
     np.testing.assert_array_equal(g.data, [0.0, 0.0, 1.0])
+
+
+# --- the checks can fail -------------------------------------------------------------------
+
+class _TanhSavingAnArray(ops.Tanh):
+    """tanh whose rule reads y as a saved *array* even when recording: first order right,
+    second order wrong (it misses that y depends on x)."""
+
+    name = "tanh"
+    from_outputs = ()
+
+
+def test_gradgradcheck_catches_a_rule_that_does_not_record_what_it_reads():
+    x = leaf([0.3, -0.8, 1.1])
+    assert tr.gradcheck(lambda t: _TanhSavingAnArray.apply(t), [x])
+    with pytest.raises(tr.GradcheckError, match="gradcheck failed for input 0"):
+        tr.gradgradcheck(lambda t: _TanhSavingAnArray.apply(t), [x])
+    assert tr.gradgradcheck(lambda t: t.tanh(), [x])
+
+
+def test_stepping_the_second_backward_gives_backwards_numbers():
+    rnn = tr.nn.GRU(2, 3, rng=1)
+    x = leaf(np.random.default_rng(1).standard_normal((3, 1, 2)), "x")
+    out, _ = rnn(x)
+    (g,) = tr.grad(out.sum(), [rnn.weight_hh_l0], create_graph=True)
+    (expected,) = tr.grad((g * g).sum(), [x])
+    stepper = (g * g).sum().backward(step=True)
+    stepper.run()
+    np.testing.assert_array_equal(x.grad, expected.data)
+
+
+def test_hvp_explains_mistakes():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(ValueError, match="one-element"):
+        tr.hvp(lambda t: t * t, x, np.ones(2))
+    with pytest.raises(ValueError, match=r"v\[0\] has shape \(3,\)"):
+        tr.hvp(lambda t: (t * t).sum(), x, np.ones(3))
+    _, hv = tr.hvp(lambda t: (t * t).sum(), x, np.ones(2))
+    np.testing.assert_array_equal(hv.data, [2.0, 2.0])
+    assert x.grad is None
