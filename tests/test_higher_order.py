@@ -236,6 +236,14 @@ def test_relu_of_minus_inf_is_zero_with_gradient_zero():
     np.testing.assert_array_equal(x.grad, FIXTURE["relu_inf/grad"])
 
 
+def test_relu_of_nan_is_nan_and_passes_its_gradient_as_pytorch():
+    x = leaf(FIXTURE["relu_nan/x"])
+    y = x.relu()
+    y.sum().backward()
+    np.testing.assert_array_equal(y.data, FIXTURE["relu_nan/y"])
+    np.testing.assert_array_equal(x.grad, FIXTURE["relu_nan/grad"])
+
+
 def test_relu_sends_zero_for_an_inf_gradient_where_it_is_off():
     x = leaf(FIXTURE["relu_upstream/x"])
     x.relu().backward(FIXTURE["relu_upstream/upstream"])
@@ -300,3 +308,14 @@ def test_hvp_explains_mistakes():
     _, hv = tr.hvp(lambda t: (t * t).sum(), x, np.ones(2))
     np.testing.assert_array_equal(hv.data, [2.0, 2.0])
     assert x.grad is None
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf - inf in a matmul
+def test_a_relu_rnn_fed_infinities_has_nans_exactly_where_pytorch_has_them():
+    params = {k.split("/")[-1]: FIXTURE[k] for k in FIXTURE.files if k.startswith("relu_rnn_inf/param/")}
+    rnn = tr.nn.RNN(2, 3, nonlinearity="relu", rng=0)
+    rnn.load_state_dict(params)
+    out, _ = rnn(tr.Tensor(FIXTURE["relu_rnn_inf/x"]))
+    expected = FIXTURE["relu_rnn_inf/output"]
+    np.testing.assert_array_equal(np.isnan(out.data), np.isnan(expected))
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)  # NaN == NaN here

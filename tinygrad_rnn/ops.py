@@ -418,12 +418,12 @@ class ReLU(Op):
     formula = "d relu(x)/dx = 1 if x > 0 else 0"
 
     def forward(self, x):
-        self.mask = x > 0
-        return np.where(self.mask, x, 0)  # not x * mask: relu(-inf) is 0, not -inf * 0 = NaN
+        self.off = x <= 0  # (False for NaN: a NaN passes its gradient on, as in PyTorch)
+        return np.maximum(x, 0)  # not x * (x > 0): relu(-inf) is 0, not -inf * 0 = NaN; relu(NaN) is NaN
 
     def backward(self, g, xp=NUMPY):
         # a choice, not g * mask: an inf gradient where x <= 0 still sends 0 (as PyTorch)
-        return (xp.where(self.mask, g, 0),)
+        return (xp.where(self.off, 0, g),)
 
 
 # ---------------------------------------------------------------------------
