@@ -130,11 +130,14 @@ def exact(t):
 
 
 by_backward = exact(dw)
-print("recorded backward == sympy.diff:", sp.expand(by_backward - sp.diff(exact(L), scalar.w_h)) == 0)
+same_as_diff = sp.expand(by_backward - sp.diff(exact(L), scalar.w_h)) == 0
+print("recorded backward == sympy.diff:", same_as_diff)
 xs, ys, h0 = model.symbols()
 data = {h0: sp.Rational(values.h0), **{s: sp.Rational(float(v)) for s, v in zip(xs + ys, np.r_[values.xs, values.ys])}}
 closed = model.closed_form_gradient(model.unrolled()[0]).xreplace(data)
-print("recorded backward == closed form:", sp.expand(by_backward - closed) == 0)
+same_as_closed_form = sp.expand(by_backward - closed) == 0
+print("recorded backward == closed form:", same_as_closed_form)
+assert same_as_diff and same_as_closed_form
 
 # %% [markdown]
 # ## Second order: the cliff

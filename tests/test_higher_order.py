@@ -83,7 +83,7 @@ def test_gradgradcheck_primitive(name, m, n, seed):
 
 
 @pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
-@settings(max_examples=2, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(batch=st.integers(1, 2), size=st.integers(1, 3), seed=st.integers(0, 2**16))
 def test_gradgradcheck_cells(cell, batch, size, seed):
     rng = np.random.default_rng(seed)

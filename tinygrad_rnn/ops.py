@@ -38,8 +38,9 @@ class ShapeError(ValueError):
     """Shapes that don't fit an op; the message names the op, the shapes and the scope."""
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``: undo NumPy broadcasting in the backward pass."""
+def unbroadcast(grad: Any, shape: tuple) -> Any:
+    """Sum ``grad`` (an array, or a Tensor when recording) down to ``shape``: undo NumPy
+    broadcasting in the backward pass."""
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
