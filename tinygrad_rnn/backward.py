@@ -282,7 +282,8 @@ def grad(
             )
     seeds = [_seed(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
     wanted = {id(t) for t in inputs}
-    found = _walk_recorded(outputs, seeds, create_graph, wanted)
+    with gc_paused():
+        found = _walk_recorded(outputs, seeds, create_graph, wanted)
     results = []
     for k, t in enumerate(inputs):
         g = found.get(id(t))
@@ -302,7 +303,8 @@ def backward_recorded(root: Any, grad: Any = None, retain_grads: bool = True) ->
     writes is a Tensor with a graph (leaves accumulate, as in PyTorch)."""
     from .tensor import Tensor
 
-    found = _walk_recorded([root], [_seed(root, grad, True)], True, None, keep_all=retain_grads)
+    with gc_paused():
+        found = _walk_recorded([root], [_seed(root, grad, True)], True, None, keep_all=retain_grads)
     for t, g in found.values():
         if t._node is not None:
             t.grad = g
