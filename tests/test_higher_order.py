@@ -319,3 +319,19 @@ def test_a_relu_rnn_fed_infinities_has_nans_exactly_where_pytorch_has_them():
     expected = FIXTURE["relu_rnn_inf/output"]
     np.testing.assert_array_equal(np.isnan(out.data), np.isnan(expected))
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)  # NaN == NaN here
+
+
+def test_a_deep_chain_records_and_differentiates_its_backward_without_recursion():
+    def chain(x):
+        for _ in range(3000):  # deeper than Python's recursion limit
+            x = x + 1e-3 * x.tanh()  # a map near the identity: the gradient neither vanishes nor explodes
+        return x.sum()
+
+    x = leaf([0.4])
+    (g,) = tr.grad(chain(x), [x], create_graph=True)
+    (gg,) = tr.grad(g.sum(), [x])
+    eps = 1e-5
+    up, down = leaf([0.4 + eps]), leaf([0.4 - eps])
+    fd = (tr.grad(chain(up), [up])[0].data - tr.grad(chain(down), [down])[0].data) / (2 * eps)
+    assert 0.1 < abs(gg.data[0]) < 10
+    np.testing.assert_allclose(gg.data, fd, rtol=1e-5)
