@@ -86,6 +86,13 @@ class Op:
         Gradients of the gradient then flow into whatever the rule used: the
         upstream gradient and the forward's own inputs and outputs.
         """
+        rule = type(self).backward
+        if "xp" not in rule.__code__.co_varnames[: rule.__code__.co_argcount]:
+            raise NotImplementedError(
+                f"{self.name}: its backward(self, g) takes no array namespace, so create_graph=True cannot "
+                "record it; write it as backward(self, g, xp=NUMPY) with xp.where, xp.zeros, ... for array "
+                "functions, and name the saved inputs/outputs in from_inputs/from_outputs (see tinygrad_rnn/ops.py)"
+            )
         view = object.__new__(type(self))
         saved = view.__dict__
         saved.update(self.__dict__)
@@ -96,7 +103,7 @@ class Op:
             if name:
                 out = ref()  # alive whenever a gradient reached it; else the same output, rewrapped
                 saved[name] = out if out is not None else _wrap(saved[name], self, i)
-        return type(self).backward(view, grad, ENGINE)
+        return rule(view, grad, ENGINE)
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
