@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tr
 from tinygrad_rnn import ops
 
-FIXTURE = np.load(Path(__file__).resolve().parent / "fixtures" / "double_backward.npz", allow_pickle=False)
+FIXTURE = np.load(Path(__file__).resolve().parents[1] / "fixtures" / "double_backward.npz", allow_pickle=False)
 
 
 def leaf(array, name=None):
