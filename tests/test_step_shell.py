@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import viz
 from tinygrad_rnn import cli
 from tinygrad_rnn.stepper import BackwardStepper
 from tinygrad_rnn.stepshell import builtin_model, shell
@@ -82,7 +83,9 @@ def test_g_draws_the_current_state_as_svg(monkeypatch, capsys, tmp_path):
     assert code == 0 and f"wrote {target}" in out and "ending in .svg" in out
     svg = ET.parse(target).getroot()
     classes = [g.get("class", "").split() for g in svg.iter("{http://www.w3.org/2000/svg}g")]
-    assert sum("current" in c for c in classes) == 1 and sum("done" in c for c in classes) == 3
+    # current: the step just taken (the third event printed), next: the node step 4 will process
+    assert [sum(s in c for c in classes) for s in ("current", "next", "done")] == [1, 1, 2]
+    assert "the step just taken" in target.read_text()  # the legend says what current means
     assert "weight_hh_l0" in target.read_text()
 
 
@@ -121,7 +124,11 @@ def test_html_option_writes_the_player(monkeypatch, capsys, tmp_path):
     assert "weight_hh_l0" in target.read_text()
 
 
-def test_html_for_a_graph_too_big_to_draw_is_refused_clearly(tmp_path):
-    with pytest.raises(SystemExit, match="max_nodes=500"):
-        cli.main(["step", "--steps", "1000", "--html", str(tmp_path / "big.html")])
-    assert not (tmp_path / "big.html").exists()
+def test_html_for_a_long_unroll_opens_in_the_cells_view(tmp_path, capsys):
+    page = tmp_path / "long.html"
+    assert cli.main(["step", "--steps", "200", "--html", str(page)]) == 0
+    text = page.read_text()
+    assert 'data-view="cells"' in text and '<div class="tgr-canvas" data-view="ops">' not in text
+    assert "wrote" in capsys.readouterr().out
+    with pytest.raises(viz.GraphTooLarge, match="max_nodes=500"):  # the ops view alone is refused
+        viz.backward_player(builtin_model("rnn", 200), tmp_path / "ops.html", view="ops")

@@ -137,6 +137,12 @@ class StepEvent:
     def __repr__(self) -> str:
         return f"<StepEvent {self.headline()}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the event in full, its headline in bold."""
+        from viz.notebook import event_html
+
+        return event_html(self)
+
     def __str__(self) -> str:
         lines = [self.headline()]
         for label, g in zip(self.outputs, self.upstream):
@@ -366,6 +372,12 @@ class BackwardStepper:
         node = self.current
         where = f" @ {node.scope}" if node.scope else ""
         return f"<BackwardStepper step {self.position}/{self.steps}, next: {node.op}#{node.index}{where}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the explorer inline (static HTML+JS, so it works without a kernel)."""
+        from viz.notebook import stepper_html
+
+        return stepper_html(self)
 
     # --- moving -----------------------------------------------------------
     def _start(self) -> autograd.BackwardPass:
@@ -602,7 +614,7 @@ class BackwardStepper:
             grads: dict[int, dict[str, Any]] = {}
             contributions = []
 
-            def learn(tid: int | None, g: np.ndarray | None) -> None:
+            def learn(tid: int | None, g: np.ndarray | None, grads: dict = grads) -> None:
                 if tid is not None and g is not None:
                     known[number[tid]] = None
                     grads[number[tid]] = {"text": format_array(g), "norm": float(np.linalg.norm(g))}

@@ -9,6 +9,7 @@ a handout:  ``printf 'n 3\\nu t1\\np weight_hh_l0\\n' | tinygrad-rnn step``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import runpy
 import sys
@@ -164,10 +165,27 @@ def execute(stepper: BackwardStepper, line: str, out: TextIO) -> bool:
     return True
 
 
+NOTEBOOK_HINT = (
+    "step: this is a notebook, where the prompt cannot read your typing. Use the explorer instead:\n"
+    "  import viz; viz.explore(loss)     (a live widget: its buttons step the real stepper)\n"
+    "  stepper = loss.backward(step=True); stepper     (the explorer inline, no kernel needed)\n"
+    "or pipe commands in: !printf 'n 3\\nw\\n' | tinygrad-rnn step"
+)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel, or in a command a notebook cell started (``!tinygrad-rnn step``)."""
+    return "ipykernel" in sys.modules or "JPY_PARENT_PID" in os.environ
+
+
 def shell(stepper: BackwardStepper, stdin: TextIO, out: TextIO) -> int:
-    """The prompt loop. Piped input is echoed after the prompt so transcripts read like a session."""
+    """The prompt loop. Piped input is echoed after the prompt so transcripts read like a session.
+
+    In a notebook with nothing piped in, it says to use ``viz.explore`` and returns.
+    """
     interactive = stdin.isatty() and out.isatty()
     print(f"{stepper!r}\n{stepper.where()}\ntype h for help", file=out)
+    commands = 0
     try:
         while True:
             if interactive:
@@ -175,7 +193,10 @@ def shell(stepper: BackwardStepper, stdin: TextIO, out: TextIO) -> int:
             else:
                 line = stdin.readline()
                 if not line:
+                    if commands == 0 and in_notebook():
+                        print(NOTEBOOK_HINT, file=out)
                     raise EOFError
+                commands += 1
                 out.write(PROMPT + line if line.endswith("\n") else PROMPT + line + "\n")
             if not execute(stepper, line, out):
                 return 0

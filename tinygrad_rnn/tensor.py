@@ -152,6 +152,12 @@ class Tensor:
         body = np.array2string(self.data, precision=4, separator=", ", threshold=20, prefix="Tensor(")
         return f"Tensor({body}{extra})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: value and gradient, and a drawing of the graph that made this tensor."""
+        from viz.notebook import tensor_html
+
+        return tensor_html(self)
+
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError("the truth value of a tensor with several elements is ambiguous")

@@ -6,6 +6,8 @@
     viz.draw(loss, view="cells")                     # one node per time step: T = 500 is fine
     viz.draw(loss, grads=True, highlight="weight_hh_l0")   # the BPTT sum, path by path
     viz.render(loss, "lstm.svg")                     # .svg, .png or .dot
+    viz.backward_player(loss, "backward.html")       # the explorer as a page: press -> to step
+    viz.explore(loss)                                # the explorer as a live notebook widget
 
 ``draw`` returns a ``graphviz.Digraph`` (it displays inline in Jupyter);
 ``render`` uses system Graphviz (``dot``) when installed, else the
@@ -13,8 +15,17 @@
 """
 
 from .draw import GraphTooLarge, draw
+from .explorer import explorer_html
 from .player import backward_player
 from .render import Drawing, RendererNotFound, RenderError, find_renderer, render
 
-__all__ = ["Drawing", "GraphTooLarge", "RenderError", "RendererNotFound", "draw", "find_renderer", "render",
-           "backward_player"]
+
+def explore(loss_or_stepper, **options):  # noqa: ANN001, ANN201 (documented in viz.widget.explore)
+    """The explorer as a live Jupyter widget driving the real stepper: see ``viz.widget.explore``."""
+    from .widget import explore as _explore
+
+    return _explore(loss_or_stepper, **options)
+
+
+__all__ = ["Drawing", "GraphTooLarge", "RenderError", "RendererNotFound", "backward_player", "draw", "explore",
+           "explorer_html", "find_renderer", "render"]

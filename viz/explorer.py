@@ -197,13 +197,15 @@ def explorer_html(
     max_nodes: int = 500,
     height: str = "540px",
     autofocus: bool = False,
+    script: bool = True,
 ) -> str:
     """The explorer as an HTML fragment (one root <div>): inline it in a page or a notebook.
 
     view: "ops" (every op), "cells" (one box per time step; click one to open
     its ops) or "auto" (cells for more than LONG_UNROLL time steps, else ops).
     The ops view is left out when it has more than ``max_nodes`` nodes.
-    The stepper stays where it is and every ``.grad`` as it was.
+    The stepper stays where it is and every ``.grad`` as it was. ``script=False``
+    leaves out the inline script (the notebook widget mounts the same script itself).
     """
     stepper = _stepper(loss_or_stepper, "explorer")
     if view not in ("auto", "ops", "cells"):
@@ -237,7 +239,13 @@ def explorer_html(
     view_buttons = "".join(f'<button type="button" class="tgr-viewbtn" data-view="{v}">{v}</button>'
                            for v in ("cells", "ops") if v in views)
     canvases = "".join(f'<div class="tgr-canvas" data-view="{v}">{svg}</div>' for v, svg in views.items())
-    script = SCRIPT.read_text(encoding="utf-8").strip()
+    mount = f"""<script>//<![CDATA[
+(function () {{
+  var root = document.querySelector('{selector}');
+  var data = JSON.parse(root.querySelector(".tgr-data").textContent);
+  root.tgrExplorer = {SCRIPT.read_text(encoding="utf-8").strip()}(root, data, null);
+}})();
+//]]></script>""" if script else ""
     return f"""<div class="tgr-explorer" data-tgr-explorer="{uid}" tabindex="0">
 <style>{css}</style>
 <div class="tgr-title">{html.escape(title)}</div>
@@ -273,12 +281,6 @@ per time step.</div>
 </div>
 </div>
 <script type="application/json" class="tgr-data">{json_for_script(data)}</script>
-<script>//<![CDATA[
-(function () {{
-  var root = document.querySelector('{selector}');
-  var data = JSON.parse(root.querySelector(".tgr-data").textContent);
-  root.tgrExplorer = {script}(root, data, null);
-}})();
-//]]></script>
+{mount}
 </div>"""
 

@@ -151,3 +151,15 @@ STATUS_MEANING = {
     "done": "processed; coloured by its gradient's norm",
     "pending": "not reached yet",
 }
+
+
+def status_legend() -> str:
+    """An HTML-like label: what current, next, done and pending nodes look like and mean."""
+    rows = []
+    for status, look in STATUS_STYLE.items():
+        dash = ' style="dashed"' if look.get("dash") else ""
+        rows.append(
+            f'<tr><td bgcolor="{look["fill"]}" color="{look["stroke"]}" border="2"{dash} width="18"> </td>'
+            f'<td align="left"><b>{status}</b>: {html.escape(STATUS_MEANING[status])}</td></tr>'
+        )
+    return f'<<table border="0" cellborder="0" cellspacing="2">{"".join(rows)}</table>>'
