@@ -98,11 +98,16 @@
   }
 
   // --- styling one frame ------------------------------------------------------------------
-  function setStatus(g, status) {
+  function setStatus(g, status) {  // only elements whose status changed are touched: stepping stays fast
+    if (g.tgrStatus === status) return;
+    g.tgrStatus = status;
     ["done", "current", "next", "pending", "partial"].forEach(function (s) { g.classList.toggle(s, s === status); });
   }
   function paint(g, colour) {
-    g.querySelectorAll("polygon, ellipse, path").forEach(function (shape) { shape.style.fill = colour || ""; });
+    colour = colour || "";
+    if (g.tgrColour === colour) return;
+    g.tgrColour = colour;
+    g.querySelectorAll("polygon, ellipse, path").forEach(function (shape) { shape.style.fill = colour; });
   }
   function nodeStatus(i, f, st) {
     if (i === f.node) return "current";
