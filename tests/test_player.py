@@ -160,12 +160,15 @@ def browser():
 
 STATE = """
 var root = arguments[0], port = root.querySelector('.tgr-viewport').getBoundingClientRect();
-var canvas = Array.from(root.querySelectorAll('.tgr-canvas')).filter(function (c) { return c.style.display !== 'none'; })[0];
+var canvas = Array.from(root.querySelectorAll('.tgr-canvas')).filter(function (c) {
+  return c.style.display !== 'none';
+})[0];
 var cur = canvas.querySelectorAll('g.node.current'), el = cur[0];
 var r = el ? el.getBoundingClientRect() : null, a = el ? el.querySelector('a') : null;
 return {counter: root.querySelector('.tgr-counter').textContent, text: root.querySelector('.tgr-event').textContent,
-        view: canvas.getAttribute('data-view'), highlighted: cur.length, moving: canvas.getAnimations().length, id: el ? el.getAttribute('data-id') : null,
-        tooltip: a ? (a.getAttribute('xlink:title') || a.getAttributeNS('http://www.w3.org/1999/xlink', 'title')) : null,
+        view: canvas.getAttribute('data-view'), highlighted: cur.length, moving: canvas.getAnimations().length,
+        id: el ? el.getAttribute('data-id') : null,
+        tooltip: a ? a.getAttributeNS('http://www.w3.org/1999/xlink', 'title') : null,
         node: r && {left: r.left, right: r.right, top: r.top, bottom: r.bottom},
         port: {left: port.left, right: port.right, top: port.top, bottom: port.bottom},
         window: {width: window.innerWidth, height: window.innerHeight}};
