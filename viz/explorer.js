@@ -177,8 +177,12 @@
   // --- what a click shows ------------------------------------------------------------------
   function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
   function gradText(k) {
-    var g = stateAt(position).grads[k];
-    return g === undefined ? "(not known yet)" : g.text;
+    var st = stateAt(position), g = st.grads[k];
+    if (g !== undefined) return g.text;
+    var pieces = st.contributions.filter(function (c) { return c.tensor === k; });
+    if (pieces.length) return "(not in .grad yet: its pieces are being summed in dL/d" + pieces[0].into +
+                              ", see Leaf gradients so far)";
+    return "(not known yet)";
   }
   function tensorInfo(k) {
     var t = data.tensors[k], parts = [];
@@ -204,7 +208,8 @@
     });
     order.sort(function (a, b) { return (a === "-" ? 1e9 : +a) - (b === "-" ? 1e9 : +b); });
     var max = Math.max.apply(null, order.map(function (key) { return byT[key]; })) || 1;
-    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80, w = bw * order.length;
+    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80;
+    var w = Math.max(200, bw * order.length);
     var bars = order.map(function (key, j) {
       var bh = Math.max(1, byT[key] / max * h);
       return "<rect class='tgr-bar' data-t='" + key + "' x='" + (j * bw + 1) + "' y='" + (h - bh) + "' width='" +
@@ -215,7 +220,7 @@
     }).join("");
     return head + "<svg class='tgr-chart' width='" + (w + 4) + "' height='" + (h + 26) + "' viewBox='0 0 " + (w + 4) +
            " " + (h + 26) + "'>" + bars + "<text x='" + (w / 2) + "' y='" + (h + 24) +
-           "' text-anchor='middle'>t (||contribution_t|| as bar height)</text></svg>";
+           "' text-anchor='middle'>bar height: ||contribution_t||, against t</text></svg>";
   }
   function nodeInfo(i) {
     var n = data.nodes[i], st = stateAt(position), f = frames[position];

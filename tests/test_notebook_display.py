@@ -1,0 +1,84 @@
+"""What Jupyter shows for the engine's objects, the live explorer widget, and the step shell in a notebook."""
+
+import html
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+import viz
+from tinygrad_rnn.stepshell import builtin_model, shell
+
+
+def test_import_tinygrad_rnn_loads_no_viz_and_no_notebook_machinery():
+    code = ("import sys, tinygrad_rnn as tr; t = tr.Tensor([1.0], requires_grad=True); (t * 2).sum().backward(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('viz', 'IPython', 'anywidget', 'sympy')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_tensor_shows_its_value_its_gradient_and_the_graph_that_made_it():
+    W = tr.Parameter(np.array([[0.5, -0.3], [0.2, 0.4]]), name="W_hh")
+    with tr.scope("t1"):
+        h = (W @ tr.Tensor(np.ones(2))).tanh()
+    loss = h.sum()
+    loss.backward()
+    shown = loss._repr_html_()
+    assert "<svg" in shown and "made by" in shown and "sum" in shown
+    leaf = W._repr_html_()
+    assert "W_hh" in leaf and tr.stepper.format_array(W.grad).split("\n")[0] in leaf and "<svg" not in leaf
+    assert "None (call .backward())" in tr.Parameter(np.zeros(2))._repr_html_()
+
+
+def test_a_graph_shows_its_scopes_and_a_long_one_is_drawn_in_the_cells_view():
+    small = tr.trace(builtin_model("rnn", 2))._repr_html_()
+    assert "scopes: rnn/l0" in small and "<svg" in small and "cells view" not in small
+    big = tr.trace(builtin_model("rnn", 60))._repr_html_()
+    assert "one box per time step (cells view)" in big and "<svg" in big
+
+
+def test_a_stepper_shows_the_explorer_at_its_position_and_an_event_its_text():
+    stepper = tr.BackwardStepper(builtin_model("gru", 2))
+    events = stepper.step(3)
+    shown = stepper._repr_html_()
+    assert 'class="tgr-explorer"' in shown and "<svg" in shown
+    assert f'<pre class="tgr-event">{html.escape(str(events[-1]))}</pre>' in shown  # opens at step 3
+    assert stepper.position == 3
+    event = events[-1]._repr_html_()
+    assert f"<b>{html.escape(events[-1].headline())}</b>" in event and "local rule" in event
+
+
+def test_the_widget_steps_the_real_stepper_and_its_view_follows():
+    pytest.importorskip("anywidget", reason="the notebook extra (anywidget) is not installed")
+    loss = builtin_model("rnn", 3)
+    widget = viz.explore(loss)
+    stepper = widget.stepper
+    h2 = stepper.lookup("h2")[0].tensor
+    assert "export default" in widget._esm and "mountExplorer" in widget._esm and 'class="tgr-explorer"' in widget.html
+    assert "<script>" not in widget.html  # the widget mounts the explorer itself
+    sent = []
+    widget.observe(lambda change: sent.append(change["new"]), names="position")
+    widget._handle_custom_msg({"action": "go_to", "position": 1}, [])  # what the "step" button sends
+    assert stepper.position == 1 and widget.position == 1 and sent == [1]
+    widget._handle_custom_msg({"action": "run_to", "target": "t1"}, [])
+    assert stepper.current.scope.split("/")[3] == "t1" and widget.position == stepper.position > 1
+    assert h2.grad is not None  # the kernel's tensors hold what the view shows
+    widget._handle_custom_msg({"action": "run_to", "target": "t9"}, [])
+    assert "no pending node" in widget.message and widget.position == stepper.position
+    widget._handle_custom_msg({"action": "go_to", "position": 0}, [])
+    assert stepper.position == 0 and widget.position == 0 and h2.grad is None and widget.message == ""
+    with pytest.raises(TypeError, match="viz.explore: expected a loss Tensor or a BackwardStepper"):
+        viz.explore("loss")
+
+
+def test_the_step_shell_in_a_notebook_says_to_use_the_explorer(monkeypatch):
+    monkeypatch.setenv("JPY_PARENT_PID", "1")  # what a Jupyter kernel (and a cell's `!command`) has
+    out = io.StringIO()
+    assert shell(tr.BackwardStepper(builtin_model("rnn", 2)), io.StringIO(""), out) == 0
+    assert "viz.explore(loss)" in out.getvalue()
+    piped = io.StringIO()  # commands piped in still run as usual
+    shell(tr.BackwardStepper(builtin_model("rnn", 2)), io.StringIO("n\nq\n"), piped)
+    assert "step 1 of" in piped.getvalue() and "viz.explore" not in piped.getvalue()
