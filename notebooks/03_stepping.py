@@ -19,6 +19,8 @@
 # a parameter, which of its contributions this was ("contribution 2 of 3, from t=2").
 
 # %%
+import sys
+
 import numpy as np
 
 import tinygrad_rnn as tr
@@ -79,5 +81,10 @@ print(stepper.where())
 print("W_hh so far:", stepper.show("weight_hh_l0").splitlines()[-1])
 
 # %% [markdown]
-# The command line has the same stepper as a prompt (`tinygrad-rnn step`), and writes the
-# explorer as a page: `tinygrad-rnn step --cell gru --steps 20 --html backward.html`.
+# The command line has the same stepper as a prompt, `tinygrad-rnn step`. In a notebook it
+# cannot read your typing (it says so and points here), but commands piped into it work, and
+# it writes the explorer as a page: `tinygrad-rnn step --cell gru --steps 20 --html backward.html`.
+
+# %%
+python = sys.executable  # this kernel's Python, which has tinygrad_rnn
+# !printf 'n 2\nw\n' | {python} -m tinygrad_rnn step --cell gru --steps 2

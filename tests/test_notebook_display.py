@@ -2,8 +2,10 @@
 
 import html
 import io
+import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -82,3 +84,15 @@ def test_the_step_shell_in_a_notebook_says_to_use_the_explorer(monkeypatch):
     piped = io.StringIO()  # commands piped in still run as usual
     shell(tr.BackwardStepper(builtin_model("rnn", 2)), io.StringIO("n\nq\n"), piped)
     assert "step 1 of" in piped.getvalue() and "viz.explore" not in piped.getvalue()
+
+
+def test_the_step_shell_does_not_hang_on_a_kernel_stdin_nobody_writes_to(monkeypatch):
+    monkeypatch.setenv("JPY_PARENT_PID", "1")
+    read, write = os.pipe()  # what a kernel (and a cell's `!command`) has as stdin: open, never written
+    out = io.StringIO()
+    with os.fdopen(read) as stdin:
+        started = time.perf_counter()
+        assert shell(tr.BackwardStepper(builtin_model("rnn", 1)), stdin, out) == 0
+        assert time.perf_counter() - started < 20  # it waited about a second for piped commands, then stopped
+    os.close(write)
+    assert "Use the explorer instead" in out.getvalue()

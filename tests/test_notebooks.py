@@ -68,7 +68,8 @@ def outputs(notebook, mime=None):
 
 
 def printed(notebook):
-    return "".join(out.get("text", "") for out in outputs(notebook) if out.get("output_type") == "stream")
+    text = "".join(out.get("text", "") for out in outputs(notebook) if out.get("output_type") == "stream")
+    return text.replace("\r\n", "\n")  # a shell command in a cell prints through a terminal
 
 
 def test_there_are_six_chapters_and_each_runs_without_an_error(executed):
@@ -108,6 +109,7 @@ def test_chapter_3_shows_the_explorer_and_the_live_widget_drives_the_stepper(exe
     text = printed(notebook)
     assert re.search(r"frames for (\d+) steps; the stepper is still at 4", text)
     assert re.search(r"step \d+ of \d+ done; next: \S+ at lstm/l0/fwd/t2/", text)  # after run_to("t2")
+    assert "(step) n 2\nstep 1 of " in text and "(step) w\nstep 2 of " in text  # the shell, piped, in a cell
 
 
 def test_chapter_4_derives_the_closed_form_in_latex_and_checks_it_three_ways(executed):

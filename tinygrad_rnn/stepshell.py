@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import runpy
+import select
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -178,6 +179,19 @@ def in_notebook() -> bool:
     return "ipykernel" in sys.modules or "JPY_PARENT_PID" in os.environ
 
 
+def _has_input(stdin: TextIO, wait: float = 1.0) -> bool:
+    """Whether commands are piped in (or the pipe is closed) within ``wait`` seconds: a kernel's
+    stdin is a pipe nobody writes to, and reading it would hang the cell."""
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True  # not a file (e.g. io.StringIO): reading cannot block
+    try:
+        return bool(select.select([fd], [], [], wait)[0])
+    except (OSError, ValueError):
+        return True
+
+
 def shell(stepper: BackwardStepper, stdin: TextIO, out: TextIO) -> int:
     """The prompt loop. Piped input is echoed after the prompt so transcripts read like a session.
 
@@ -185,6 +199,9 @@ def shell(stepper: BackwardStepper, stdin: TextIO, out: TextIO) -> int:
     """
     interactive = stdin.isatty() and out.isatty()
     print(f"{stepper!r}\n{stepper.where()}\ntype h for help", file=out)
+    if not interactive and in_notebook() and not _has_input(stdin):
+        print(NOTEBOOK_HINT, file=out)
+        return 0
     commands = 0
     try:
         while True:
