@@ -270,7 +270,7 @@
   var follow = $(".tgr-follow");
   function go(k) {
     k = Math.max(0, Math.min(steps, k));
-    if (live) live.request({action: "go_to", position: k, from: position});
+    if (live) live.request({action: "go_to", position: k});
     else show(k);
   }
   function setView(name) {

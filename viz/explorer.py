@@ -246,7 +246,9 @@ def explorer_html(
   root.tgrExplorer = {SCRIPT.read_text(encoding="utf-8").strip()}(root, data, null);
 }})();
 //]]></script>""" if script else ""
-    return f"""<div class="tgr-explorer" data-tgr-explorer="{uid}" tabindex="0">
+    # data-lm-suppress-shortcuts: JupyterLab leaves the keys to the explorer while it has the focus
+    return f"""<div class="tgr-explorer" data-tgr-explorer="{uid}" tabindex="0" data-lm-suppress-shortcuts="true"
+data-p-suppress-shortcuts="true">
 <style>{css}</style>
 <div class="tgr-title">{html.escape(title)}</div>
 <div class="tgr-bar">
