@@ -14,14 +14,19 @@
 ``graphviz-pure`` command that comes with this package.
 """
 
+from typing import Any
+
 from .draw import GraphTooLarge, draw
 from .explorer import explorer_html
 from .player import backward_player
 from .render import Drawing, RendererNotFound, RenderError, find_renderer, render
 
 
-def explore(loss_or_stepper, **options):  # noqa: ANN001, ANN201 (documented in viz.widget.explore)
-    """The explorer as a live Jupyter widget driving the real stepper: see ``viz.widget.explore``."""
+def explore(loss_or_stepper: Any, **options: Any) -> Any:
+    """The explorer as a live Jupyter widget driving the real stepper (see ``viz.widget.explore``).
+
+    Imported on first use, so ``import viz`` does not need anywidget.
+    """
     from .widget import explore as _explore
 
     return _explore(loss_or_stepper, **options)

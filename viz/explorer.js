@@ -103,11 +103,12 @@
     g.tgrStatus = status;
     ["done", "current", "next", "pending", "partial"].forEach(function (s) { g.classList.toggle(s, s === status); });
   }
-  function paint(g, colour) {
-    colour = colour || "";
-    if (g.tgrColour === colour) return;
-    g.tgrColour = colour;
-    g.querySelectorAll("polygon, ellipse, path").forEach(function (shape) { shape.style.fill = colour; });
+  function paint(g, look) {  // look: {fill, font} from the gradient-norm palette, or null for the drawn colours
+    var key = look ? look.fill + look.font : "";
+    if (g.tgrColour === key) return;
+    g.tgrColour = key;
+    g.querySelectorAll("polygon, ellipse, path").forEach(function (shape) { shape.style.fill = look ? look.fill : ""; });
+    g.querySelectorAll("text").forEach(function (t) { t.style.fill = look ? look.font : ""; });
   }
   function nodeStatus(i, f, st) {
     if (i === f.node) return "current";
@@ -141,7 +142,7 @@
       else if (group.nodes.indexOf(f.next) >= 0) status = "next";
       else status = done === group.nodes.length ? "done" : done === 0 ? "pending" : "partial";
       setStatus(g, status);
-      paint(g, status === "done" ? group.colour : null);
+      paint(g, status === "done" || status === "partial" ? group.colour : null);
     });
   }
   function groupOf(i) {

@@ -139,13 +139,16 @@ def _groups(svg: str, stepper: BackwardStepper) -> list[dict[str, Any]]:
     return [g for g in groups.values() if g["nodes"]]
 
 
-def _legend(scale: labels.ColourScale, has_grads: bool) -> str:
+def _legend(scale: labels.ColourScale, has_grads: bool, cells: bool) -> str:
     rows = []
     for status in ("current", "next", "done", "pending"):
         style = labels.STATUS_STYLE[status]
         dash = "dashed" if style.get("dash") else "solid"
         rows.append(f'<span class="tgr-swatch" style="background:{style["fill"]};border:2px {dash} '
                     f'{style["stroke"]}"></span><b>{status}</b>: {html.escape(labels.STATUS_MEANING[status])}')
+    if cells:
+        rows.append(f'<span class="tgr-swatch" style="border:2px dashed {labels.STATUS_STYLE["done"]["stroke"]}">'
+                    "</span><b>partly done</b> (cells view): some of the step's ops are processed")
     palette = "".join(f'<span style="background:{c}"></span>' for c in labels.PALETTE)
     if has_grads:
         rows.append(f'<span class="tgr-palette">{palette}</span> gradient norm, log scale: '
@@ -164,9 +167,14 @@ def explorer_data(
     scale = labels.ColourScale(norms)
     number = stepper.tensor_numbers()
     last_norm: dict[int, float] = {}
+
+    def look(norm: float) -> dict[str, str] | None:
+        fill = scale.colour(norm)
+        return None if fill is None else {"fill": fill, "font": scale.font_colour(norm)}
+
     for f in frames:
         for k, g in f["grads"].items():
-            g["colour"] = scale.colour(g["norm"])
+            g["colour"] = look(g["norm"])
             last_norm[k] = g["norm"]
     uses = {tid: stepper.contributions(tid)[1] for tid in stepper.graph.tensors}
     nodes = []
@@ -175,7 +183,7 @@ def explorer_data(
         known = [last_norm[k] for k in outputs if k in last_norm]
         nodes.append({"op": node.op, "scope": node.scope, "formula": node.formula,
                       "inputs": [number[t] for t in node.inputs], "outputs": outputs,
-                      "colour": scale.colour(max(known)) if known else None})
+                      "colour": look(max(known)) if known else None})
     tensors = [{"label": stepper.label(rec.id), "kind": rec.kind, "shape": str(rec.shape),
                 "value": format_array(rec.tensor.data), "producer": rec.producer,
                 "requires_grad": bool(rec.tensor.requires_grad), "leaf": uses[rec.id] > 0, "uses": uses[rec.id]}
@@ -183,7 +191,7 @@ def explorer_data(
     groups = _groups(views["cells"], stepper) if "cells" in views else []
     for group in groups:
         known = [last_norm[k] for i in group["nodes"] for k in nodes[i]["outputs"] if k in last_norm]
-        group["colour"] = scale.colour(max(known)) if known else None
+        group["colour"] = look(max(known)) if known else None
     slim = [{key: f[key] for key in ("node", "next", "text", "where", "grads", "contributions", "leaves")}
             for f in frames]  # "done" and "known" follow from "node" and "grads" of frames 0..k
     return {"steps": stepper.steps, "start": start, "frames": slim, "nodes": nodes, "tensors": tensors,
@@ -224,7 +232,7 @@ def explorer_html(
         views["cells"] = _inline_svg(draw(stepper.graph, view="cells").pipe(format="svg", encoding="utf-8"))
     start_view = "cells" if "cells" in views and (view == "cells" or long or "ops" not in views) else "ops"
     data, scale = explorer_data(stepper, views, stepper.position)
-    legend = _legend(scale, data["has_grads"])
+    legend = _legend(scale, data["has_grads"], "cells" in views)
     data.update(view=start_view, autofocus=autofocus, ops_note=note)
     uid = uuid.uuid4().hex[:12]
     selector = f'[data-tgr-explorer="{uid}"]'
