@@ -352,3 +352,35 @@ def test_autostep_in_the_url_opens_the_page_at_that_step(browser, tmp_path):
     browser.get(path.as_uri() + "#autostep=2")
     seen = state(browser, explorers(browser)[0])
     assert seen["counter"] == f"step 2 of {steps}" and seen["highlighted"] == 1
+
+
+@needs_browser
+def test_show_all_fits_the_whole_graph_zoom_scales_and_a_drag_pans_without_counting_as_a_click(browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    loss = builtin_model("lstm", 20)
+    browser.get(viz.backward_player(loss, tmp_path / "p.html", view="ops").as_uri())
+    root = explorers(browser)[0]
+    boxes = """return Array.from(arguments[0].querySelectorAll('g.node')).map(function (g) {
+                 return g.getBoundingClientRect().toJSON(); });"""
+    port = settled_state(browser, root)["port"]
+    assert not all(inside(b, port) for b in browser.execute_script(boxes, root))  # 248 ops do not fit at 90 %
+    root.find_element(By.CSS_SELECTOR, ".tgr-all").click()
+    settled_state(browser, root)
+    assert all(inside(b, port) for b in browser.execute_script(boxes, root))
+    width = lambda: browser.execute_script(  # noqa: E731
+        "return arguments[0].querySelector('.tgr-canvas').getBoundingClientRect().width", root)
+    before = width()
+    root.find_element(By.CSS_SELECTOR, ".tgr-zoomin").click()
+    assert width() == pytest.approx(before * 1.25, rel=0.01)
+    node = browser.execute_script("""var port = arguments[0].querySelector('.tgr-viewport').getBoundingClientRect();
+        return Array.from(arguments[0].querySelectorAll('g.node.op')).filter(function (g) {
+          var r = g.getBoundingClientRect();
+          return r.left > port.left + 150 && r.right < port.right - 150 && r.top > port.top && r.bottom < port.bottom;
+        })[0];""", root)  # an op in view, to start the drag on
+    x0 = browser.execute_script("return arguments[0].getBoundingClientRect().left", node)
+    ActionChains(browser).move_to_element(node).click_and_hold().move_by_offset(120, 0).release().perform()
+    assert browser.execute_script("return arguments[0].getBoundingClientRect().left", node) == pytest.approx(
+        x0 + 120, abs=2)
+    assert root.find_element(By.CSS_SELECTOR, ".tgr-info").text.startswith("Click an op")  # a drag is no click
