@@ -25,11 +25,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tinygrad_rnn.autograd import TIME_STEP
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
 from . import labels
+from .draw import TIME as TIME_STEP
 from .draw import GraphTooLarge, draw
 
 SCRIPT = Path(__file__).with_name("explorer.js")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from tinygrad_rnn.autograd import Graph, trace
+import tinygrad_rnn as tr
 from tinygrad_rnn.stepper import BackwardStepper, StepEvent, format_array
 
 from .draw import GraphTooLarge, draw
@@ -21,7 +21,7 @@ INLINE_OPS = 120  # graphs with more ops than this are drawn in the cells view i
 BOX = 'style="font-family: Helvetica, Arial, sans-serif; font-size: 13px"'
 
 
-def _svg(obj: Any, graph: Graph, **options: Any) -> str:
+def _svg(obj: Any, graph: tr.Graph, **options: Any) -> str:
     """The drawing as inline SVG (cells view for a big graph), or a line saying why there is none."""
     view = "cells" if len(graph.nodes) > INLINE_OPS else "ops"
     try:
@@ -45,13 +45,13 @@ def tensor_html(tensor: Any) -> str:
                     f'<td><pre style="margin: 0">{html.escape(v)}</pre></td></tr>' for k, v in rows)
     out = [f"<div {BOX}><b>{html.escape(title)}</b><table>{table}</table>"]
     if node is not None:
-        graph = trace(tensor)
+        graph = tr.trace(tensor)
         out.append(f"<div>{html.escape(repr(graph))}: the graph that computed it</div>")
         out.append(_svg(tensor, graph, values=True, grads=tensor.grad is not None))
     return "".join(out) + "</div>"
 
 
-def graph_html(graph: Graph) -> str:
+def graph_html(graph: tr.Graph) -> str:
     """The graph's counts, scopes and its drawing."""
     scopes = graph.scopes()
     shown = ", ".join(s or "(top level)" for s in scopes[:8]) + (", …" if len(scopes) > 8 else "")
