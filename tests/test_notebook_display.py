@@ -44,6 +44,9 @@ def test_a_graph_shows_its_scopes_and_a_long_one_is_drawn_in_the_cells_view():
     assert "scopes: rnn/l0" in small and "<svg" in small and "cells view" not in small
     big = tr.trace(builtin_model("rnn", 60))._repr_html_()
     assert "one box per time step (cells view)" in big and "<svg" in big
+    loss = builtin_model("rnn", 1100)  # over 3,000 ops: like a training batch, not laid out on display
+    huge = loss._repr_html_()
+    assert f"not drawn inline: {len(tr.trace(loss).nodes)} ops" in huge and "<svg" not in huge
 
 
 def test_a_stepper_shows_the_explorer_at_its_position_and_an_event_its_text():

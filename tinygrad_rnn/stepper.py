@@ -176,6 +176,7 @@ class BackwardStepper:
     >>> stepper = loss.backward(step=True)     # or tr.BackwardStepper(loss)
     >>> print(stepper.step()[0])               # the first node: rule and gradients
     >>> stepper.run_to("t1"); stepper.back(); stepper.run()
+    >>> stepper.frames()                       # the whole pass as plain data, for viewers
 
     Making a stepper records the graph's structure (``stepper.graph``) but
     computes no gradient and changes no ``.grad`` until the first step.

@@ -18,11 +18,15 @@ from .explorer import _inline_svg, explorer_html
 from .render import RendererNotFound, RenderError
 
 INLINE_OPS = 120  # graphs with more ops than this are drawn in the cells view inline
+INLINE_MAX = 3000  # ... and with more than this not at all (a training batch): laying it out takes long
 BOX = 'style="font-family: Helvetica, Arial, sans-serif; font-size: 13px"'
 
 
 def _svg(obj: Any, graph: tr.Graph, **options: Any) -> str:
     """The drawing as inline SVG (cells view for a big graph), or a line saying why there is none."""
+    if len(graph.nodes) > INLINE_MAX:
+        return (f"<p><i>(not drawn inline: {len(graph.nodes)} ops; viz.draw(..., view='cells') draws one box "
+                f"per time step)</i></p>")
     view = "cells" if len(graph.nodes) > INLINE_OPS else "ops"
     try:
         svg = draw(obj, view=view, **options).pipe(format="svg", encoding="utf-8")
