@@ -67,8 +67,9 @@ def draw(
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
 
     obj: a Tensor (its recorded graph is traced), a ``tr.Graph``, or a stepper
-        (anything with ``__viz_state__()``: finished, current and pending nodes
-        are styled apart and the gradients known so far are shown).
+        (anything with ``__viz_state__()``: current (the step just taken), next,
+        done and pending nodes are styled apart, as ``labels.STATUS_STYLE`` and the
+        legend say, and the gradients known so far are shown).
     view: "ops" draws every primitive op (see all_tensors for the tensors);
         "cells" draws one node per time step of each layer and direction
         (edges carry h and c), which stays readable for hundreds of steps.
