@@ -244,7 +244,8 @@ def run(args: argparse.Namespace) -> int:
             viz.backward_player(stepper, args.html)
         except (viz.GraphTooLarge, viz.RendererNotFound, viz.RenderError) as error:
             raise SystemExit(f"step: {error}") from None
-        print(f"wrote {args.html}: {stepper.steps} backward steps of {where}")
+        print(f"wrote {args.html}: {stepper.steps} backward steps of {where}; open it in a browser and press -> "
+              "to step (<- back, Home/End)")
         return 0
     print(f"stepping through backward of {where}")
     return shell(stepper, sys.stdin, sys.stdout)
