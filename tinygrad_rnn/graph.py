@@ -312,6 +312,12 @@ class Graph:
             f"{len(self.parameters())} parameters, {len(self.scopes())} scopes)"
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the counts, the scopes and a drawing (viz is imported only here)."""
+        from viz.notebook import graph_html
+
+        return graph_html(self)
+
 
 def trace(root: Any) -> Graph:
     """Return the graph recorded behind ``root`` as plain data.

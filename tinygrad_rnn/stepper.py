@@ -138,6 +138,12 @@ class StepEvent:
     def __repr__(self) -> str:
         return f"<StepEvent {self.headline()}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the event in full, its headline in bold."""
+        from viz.notebook import event_html
+
+        return event_html(self)
+
     def __str__(self) -> str:
         lines = [self.headline()]
         for label, g in zip(self.outputs, self.upstream):
@@ -171,6 +177,7 @@ class BackwardStepper:
     >>> stepper = loss.backward(step=True)     # or tr.BackwardStepper(loss)
     >>> print(stepper.step()[0])               # the first node: rule and gradients
     >>> stepper.run_to("t1"); stepper.back(); stepper.run()
+    >>> stepper.frames()                       # the whole pass as plain data, for viewers
 
     Making a stepper records the graph's structure (``stepper.graph``) but
     computes no gradient and changes no ``.grad`` until the first step.
@@ -346,13 +353,17 @@ class BackwardStepper:
 
     def where(self) -> str:
         """Where the pass stands: the step count and the node about to be processed."""
-        if self.done:
+        return self._where_text(self.current, self._current_upstream())
+
+    def _where_text(self, node: NodeRecord | None, upstream: tuple[np.ndarray | None, ...]) -> str:
+        """``where()`` for a pass whose next node is ``node`` (None: finished), waiting with ``upstream``."""
+        if node is None:
             return f"finished: {self.steps} of {self.steps} steps; every gradient is in .grad"
-        node = self.current
         labels = self._output_labels(node)
         where = f" at {node.scope}" if node.scope else ""
-        lines = [f"step {self.position} of {self.steps} done; next: {node.op}{where} -> {', '.join(labels)}"]
-        for label, g in zip(labels, self._current_upstream()):
+        position = self.steps - 1 - node.index
+        lines = [f"step {position} of {self.steps} done; next: {node.op}{where} -> {', '.join(labels)}"]
+        for label, g in zip(labels, upstream):
             head = f"  upstream waiting: dL/d{label} = "
             lines.append(head + format_array(g, len(head)))
         return "\n".join(lines)
@@ -363,6 +374,12 @@ class BackwardStepper:
         node = self.current
         where = f" @ {node.scope}" if node.scope else ""
         return f"<BackwardStepper step {self.position}/{self.steps}, next: {node.op}#{node.index}{where}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the explorer inline (static HTML+JS, so it works without a kernel)."""
+        from viz.notebook import stepper_html
+
+        return stepper_html(self)
 
     # --- moving -----------------------------------------------------------
     def _start(self) -> BackwardPass:
@@ -534,14 +551,120 @@ class BackwardStepper:
         return "\n\n".join(blocks)
 
     def __viz_state__(self) -> dict[str, Any]:
-        """What ``viz.draw(stepper)`` draws: node statuses and the gradients known so far."""
+        """What ``viz.draw(stepper)`` draws: node statuses and the gradients known so far.
+
+        "current" is the node of the step just taken (the one the last event
+        describes), "next" is ``stepper.current`` (the node the next step will
+        process), "done" the other processed nodes, "pending" the rest.
+        """
         first_done = self.steps - self.position
         status = {}
         for node in self.graph.nodes:
-            if node.index >= first_done:
+            if node.index > first_done or (node.index == first_done and self.position == 0):
                 status[node.index] = "done"
-            elif node.index == first_done - 1:
+            elif node.index == first_done:
                 status[node.index] = "current"
+            elif node.index == first_done - 1:
+                status[node.index] = "next"
             else:
                 status[node.index] = "pending"
         return {"graph": self.graph, "status": status, "grads": self.known_grads()}
+
+    def tensor_numbers(self) -> dict[int, int]:
+        """Tensor id -> its position k in ``graph.tensors`` (``viz.draw`` names its box ``v<k>``)."""
+        return {tid: k for k, tid in enumerate(self.graph.tensors)}
+
+    def frames(self) -> list[dict[str, Any]]:
+        """The whole backward pass as plain data: one frame per position 0..steps.
+
+        Frame k is the state after k steps (JSON-ready: strings, numbers, lists, dicts):
+
+        - ``position``, ``steps``; ``node``: index (in ``graph.nodes``) of the node
+          step k processed, the one ``text`` describes (None for k = 0);
+          ``next``: the node step k+1 will process (None at the end);
+        - ``text``: the event of step k in full (upstream, local rule, what it
+          sent); ``where``: what ``where()`` says at position k;
+        - ``done``: indices of every processed node; ``known``: tensor numbers
+          (see ``tensor_numbers``) whose gradient is known at position k;
+        - ``grads``: {tensor number: {"text", "norm"}} for the gradients that
+          became known or changed at step k (a later frame's entry replaces
+          an earlier one; intermediates never change once known);
+        - ``contributions``: the pieces of a leaf's gradient step k delivered:
+          {"leaf", "tensor", "number", "of", "t", "norm", "into"}. Summed over
+          frames 1..k they are the BPTT sum as far as it has got;
+        - ``leaves``: every leaf that requires grad, its gradient so far and how
+          many contributions it has had, as text.
+
+        Computed in one pass: the stepper runs on to the end, the frames are
+        read off its events, and it is put back at its position (replaying up
+        to it), so every ``.grad`` is as it was.
+        """
+        back_to = self.position
+        self.run()
+        events = list(self._events)
+        number = self.tensor_numbers()
+        leaves = [tid for tid, leaf in self._owner.items() if tid == leaf]
+        totals: dict[int, np.ndarray] = {}
+        got: dict[int, int] = {}
+        collecting: dict[int, np.ndarray] = {}  # view tensor id -> its partial sum
+        label_to_id = {self._labels[tid]: tid for tid in self._owner}
+        done: list[int] = []
+        known: dict[int, None] = {}  # tensor numbers, in the order their gradients became known
+        frames = []
+        for k in range(self.steps + 1):
+            event = events[k - 1] if k else None
+            grads: dict[int, dict[str, Any]] = {}
+            contributions = []
+
+            def learn(tid: int | None, g: np.ndarray | None, grads: dict = grads) -> None:
+                if tid is not None and g is not None:
+                    known[number[tid]] = None
+                    grads[number[tid]] = {"text": format_array(g), "norm": float(np.linalg.norm(g))}
+
+            if event is not None:
+                done.append(event.index)
+                for a in event.accumulations:
+                    into = label_to_id[a.into]
+                    leaf = self._owner[into]
+                    if into == leaf:
+                        learn(into, a.total)
+                        totals[into] = a.total
+                    else:
+                        collecting[into] = a.total
+                    if a.contribution is not None:
+                        got[leaf] = a.contribution
+                        contributions.append({
+                            "leaf": a.leaf, "tensor": number[leaf], "number": a.contribution, "of": a.of,
+                            "t": a.t, "norm": float(np.linalg.norm(a.grad)), "into": a.into,
+                        })
+                for view in [v for v in collecting if self.graph.tensors[v].producer == event.index]:
+                    del collecting[view]
+            following = events[k] if k < self.steps else None
+            upcoming = self.graph.nodes[following.index] if following is not None else None
+            if upcoming is not None:
+                for tid, g in zip(self._output_ids(upcoming), following.upstream):
+                    learn(tid, g)
+            panel = []
+            for tid in leaves:
+                head = f"{self._labels[tid]}.grad = "
+                value = format_array(totals[tid], len(head)) if tid in totals else "(nothing yet)"
+                panel.append(f"{head}{value}\n  {got.get(tid, 0)} of {self._uses[tid]} contributions so far")
+                for view, partial in collecting.items():
+                    if self._owner[view] == tid:
+                        head = f"  being collected in dL/d{self._labels[view]} = "
+                        panel.append(head + format_array(partial, len(head)))
+            frames.append({
+                "position": k,
+                "steps": self.steps,
+                "node": None if event is None else event.index,
+                "next": None if upcoming is None else upcoming.index,
+                "text": "no step taken yet" if event is None else str(event),
+                "where": self._where_text(upcoming, () if following is None else following.upstream),
+                "done": list(done),
+                "known": list(known),
+                "grads": grads,
+                "contributions": contributions,
+                "leaves": "\n".join(panel),
+            })
+        self.go_to(back_to)
+        return frames

@@ -233,6 +233,12 @@ class Tensor:
         body = np.array2string(self._data, precision=4, separator=", ", threshold=20, prefix="Tensor(")
         return f"Tensor({body}{extra})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: value and gradient, and a drawing of the graph that made this tensor."""
+        from viz.notebook import tensor_html
+
+        return tensor_html(self)
+
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise ValueError(

@@ -67,8 +67,9 @@ def draw(
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
 
     obj: a Tensor (its recorded graph is traced), a ``tr.Graph``, or a stepper
-        (anything with ``__viz_state__()``: finished, current and pending nodes
-        are styled apart and the gradients known so far are shown).
+        (anything with ``__viz_state__()``: current (the step just taken), next,
+        done and pending nodes are styled apart, as ``labels.STATUS_STYLE`` and the
+        legend say, and the gradients known so far are shown).
     view: "ops" draws every primitive op (see all_tensors for the tensors);
         "cells" draws one node per time step of each layer and direction
         (edges carry h and c), which stays readable for hundreds of steps.
@@ -105,12 +106,12 @@ def _source(obj: Any) -> _Source:
         if not isinstance(state, dict) or not isinstance(state.get("graph"), tr.Graph):
             raise TypeError(
                 "draw: __viz_state__() must return a dict with 'graph' (a tr.Graph), "
-                "'status' ({node index: 'done'|'current'|'pending'}) and 'grads' ({tensor id: array})"
+                "'status' ({node index: 'done'|'current'|'next'|'pending'}) and 'grads' ({tensor id: array})"
             )
         status = dict(state.get("status") or {})
-        bad = {s for s in status.values() if s not in ("done", "current", "pending")}
+        bad = {s for s in status.values() if s not in labels.STATUS_STYLE}
         if bad:
-            raise ValueError(f"draw: unknown node status {sorted(bad)}: use 'done', 'current' or 'pending'")
+            raise ValueError(f"draw: unknown node status {sorted(bad)}: use 'done', 'current', 'next' or 'pending'")
         return _Source(state["graph"], status, dict(state.get("grads") or {}))
     if isinstance(obj, tr.Graph):
         graph = obj
@@ -336,6 +337,9 @@ class _View:
             body.append("\t{rank=same; " + "; ".join(names) + "}\n")
         if self.show_grads and self.norm:
             body.append("\tlegend " + _attrs(shape="plaintext", label=_HTML(self.scale.legend()), id_="legend") + "\n")
+        if self.status is not None:
+            legend = labels.status_legend()
+            body.append("\tstatus_legend " + _attrs(shape="plaintext", label=_HTML(legend), id_="status_legend") + "\n")
         return drawing
 
     # --- styles ---------------------------------------------------------
@@ -402,6 +406,14 @@ class _View:
             tooltip=tooltip,
             **style,
         )
+
+
+def _status_style(status: str, base: str) -> dict[str, Any]:
+    """Graphviz attributes for a node status, from the table the explorer uses too."""
+    look = labels.STATUS_STYLE[status]
+    style = f"{base},dashed" if look.get("dash") and "dashed" not in base else base
+    return dict(style=style, fillcolor=look["fill"], color=look["stroke"], penwidth=look["width"],
+                fontcolor=look["font"])
 
 
 def _darker(colour: str) -> str:
@@ -535,10 +547,8 @@ class _OpsView(_View):
                 style.update(color="#1565c0", penwidth=2.5)
             else:
                 style.update(color="#b0bec5", fontcolor="#90a4ae")
-        if status == "current":
-            style.update(fillcolor="#1e88e5", fontcolor="white", penwidth=3.5, color="#0d47a1")
-        elif status == "pending":
-            style.update(style="dashed,filled", fillcolor="white", color="#9e9e9e", fontcolor="#757575")
+        if status in ("current", "next", "pending"):
+            style.update(_status_style(status, style["style"]))
         classes = f"op op-{node.op}" + (f" {status}" if status else "")
         tooltip = f"{node.op} at {node.scope or '(top level)'}\n{node.formula}"
         return f"op{node.index} " + _attrs(
@@ -777,11 +787,10 @@ class _CellsView(_View):
         statuses = {self.status.get(i, "done") for i in nodes} if self.status is not None else set()
         status = None
         if statuses:
-            status = "current" if "current" in statuses else statuses.pop() if len(statuses) == 1 else "partial"
-            if status == "current":
-                style.update(fillcolor="#1e88e5", fontcolor="white", penwidth=3.5, color="#0d47a1")
-            elif status == "pending":
-                style.update(style=style["style"] + ",dashed", fillcolor="white", color="#9e9e9e", fontcolor="#757575")
+            status = next((s for s in ("current", "next") if s in statuses), None)
+            status = status or (statuses.pop() if len(statuses) == 1 else "partial")
+            if status in ("current", "next", "pending"):
+                style.update(_status_style(status, style["style"]))
         classes = ("cell" if key[0] == "cell" else "block") + (f" {status}" if status else "")
         tooltip = "/".join(key[1]) or "(top level)"
         return f"{self.group_name[key]} " + _attrs(

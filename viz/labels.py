@@ -138,3 +138,31 @@ class ColourScale:
             f'<tr><td colspan="4" align="left">{number(10**self.low)}</td><td> </td>'
             f'<td colspan="4" align="right">{number(10**self.high)}</td></tr></table>>'
         )
+
+
+# What a node's status looks like: one meaning everywhere (viz.draw(stepper), the step shell's
+# `g` picture, the explorer). Done ops keep the colour of their gradient's norm (PALETTE).
+STATUS_STYLE = {
+    "current": {"fill": "#1e88e5", "stroke": "#0d47a1", "width": 3.5, "font": "white"},
+    "next": {"fill": "#ffffff", "stroke": "#1e88e5", "width": 3.0, "font": "black", "dash": True},
+    "done": {"fill": "#fed976", "stroke": "#37474f", "width": 1.2, "font": "black"},
+    "pending": {"fill": "#ffffff", "stroke": "#9e9e9e", "width": 1.2, "font": "#757575", "dash": True},
+}
+STATUS_MEANING = {
+    "current": "the step just taken: the node the step text describes",
+    "next": "the node the next step will process",
+    "done": "processed; coloured by its gradient's norm",
+    "pending": "not reached yet",
+}
+
+
+def status_legend() -> str:
+    """An HTML-like label: what current, next, done and pending nodes look like and mean."""
+    rows = []
+    for status, look in STATUS_STYLE.items():
+        dash = ' style="dashed"' if look.get("dash") else ""
+        rows.append(
+            f'<tr><td bgcolor="{look["fill"]}" color="{look["stroke"]}" border="2"{dash} width="18"> </td>'
+            f'<td align="left"><b>{status}</b>: {html.escape(STATUS_MEANING[status])}</td></tr>'
+        )
+    return f'<<table border="0" cellborder="0" cellspacing="2">{"".join(rows)}</table>>'

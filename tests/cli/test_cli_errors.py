@@ -59,7 +59,6 @@ CASES: dict[str, tuple[list[str], str]] = {
     "render_too_large": (["render", "--steps", "40", "--out", "{d}/big.svg"], ""),
     "render_max_nodes_with_cells": (["render", "--view", "cells", "--max-nodes", "3", "--out", "{d}/c.svg"], ""),
     "step_script_with_steps": (["step", "--script", "{d}/model.py", "--var", "loss", "--steps", "4"], ""),
-    "step_html_too_large": (["step", "--steps", "200", "--html", "{d}/big.html"], ""),
     "bench_threads_without_torch": (["bench", "--threads", "2", "--no-torch"], ""),
     "render_into_missing_folder": (["render", "--cell", "rnn", "--steps", "2", "--out", "{d}/new/deeper/r.svg"], ""),
     "step_html_into_missing_folder": (["step", "--steps", "2", "--html", "{d}/new2/p.html"], ""),
@@ -126,7 +125,6 @@ REFUSED = {
     "render_too_large": (1, ["more than --max-nodes 500", "--view cells", "--max-nodes"]),
     "render_max_nodes_with_cells": (2, ["--max-nodes", "--view cells"]),
     "step_script_with_steps": (2, ["--script", "--steps", "leave them out"]),
-    "step_html_too_large": (1, ["more than --max-nodes 500", "start step with --max-nodes"]),
     "bench_threads_without_torch": (2, ["--threads", "--no-torch"]),
 }
 

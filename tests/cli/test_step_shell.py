@@ -1,7 +1,6 @@
 """`tinygrad-rnn step`: the pdb-like prompt, driven by piped commands."""
 
 import io
-import re
 import subprocess
 import sys
 import textwrap
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import viz
 from tinygrad_rnn import cli
 from tinygrad_rnn.cli.step import builtin_model, shell
 from tinygrad_rnn.stepper import BackwardStepper
@@ -83,7 +83,9 @@ def test_g_draws_the_current_state_as_svg(monkeypatch, capsys, tmp_path):
     assert code == 0 and f"wrote {target}" in out and "ending in .svg" in out
     svg = ET.parse(target).getroot()
     classes = [g.get("class", "").split() for g in svg.iter("{http://www.w3.org/2000/svg}g")]
-    assert sum("current" in c for c in classes) == 1 and sum("done" in c for c in classes) == 3
+    # current: the step just taken (the third event printed), next: the node step 4 will process
+    assert [sum(s in c for c in classes) for s in ("current", "next", "done")] == [1, 1, 2]
+    assert "the step just taken" in target.read_text()  # the legend says what current means
     assert "weight_hh_l0" in target.read_text()
 
 
@@ -124,9 +126,11 @@ def test_html_option_writes_the_player(monkeypatch, capsys, tmp_path):
     assert "weight_hh_l0" in target.read_text()
 
 
-def test_html_for_a_graph_too_big_to_draw_is_refused_clearly(tmp_path, capsys):
-    assert cli.main(["step", "--steps", "1000", "--html", str(tmp_path / "big.html")]) == 1
-    err = capsys.readouterr().err
-    assert "more than --max-nodes 500" in err and "max_nodes=" not in err
-    assert re.search(r"start step with --max-nodes \d+ to draw it anyway", err)
-    assert not (tmp_path / "big.html").exists()
+def test_html_for_a_long_unroll_opens_in_the_cells_view(tmp_path, capsys):
+    page = tmp_path / "long.html"
+    assert cli.main(["step", "--steps", "200", "--html", str(page)]) == 0
+    text = page.read_text()
+    assert 'data-view="cells"' in text and '<div class="tgr-canvas" data-view="ops">' not in text
+    assert "wrote" in capsys.readouterr().out
+    with pytest.raises(viz.GraphTooLarge, match="max_nodes=500"):  # the ops view alone is refused
+        viz.backward_player(builtin_model("rnn", 200), tmp_path / "ops.html", view="ops")

@@ -20,6 +20,7 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
                 "char_lm_perplexity.svg", "char_lm_sample.txt", "gradient-flow/gradient_norms.svg",
                 "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg"]
     assert set(expected) <= links
+    assert page.count('class="tgr-explorer"') == 1 and 'class="tgr-data"' in page  # the explorer, inline
     assert "max |symbolic − autograd|" in (out / "derivation.txt").read_text()
     assert "<svg" in (out / "graphs" / "lstm_cells.svg").read_text()
     assert "not available" not in printed and "FAILED" not in printed

@@ -23,12 +23,27 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _display_hooks(tree: ast.AST) -> set[int]:
+    """ids of the import statements inside Jupyter display hooks (``_repr_html_`` and kin)."""
+    return {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("_repr_")
+        for inner in ast.walk(node)
+    }
+
+
 def _imports(path: Path, top_level_only: bool) -> set[str]:
-    """Modules imported by a file (relative imports resolved), at module level or anywhere."""
+    """Modules imported by a file (relative imports resolved), at module level or anywhere.
+
+    Jupyter display hooks are left out: ``Tensor._repr_html_`` hands over to viz, imported
+    only when a notebook asks for HTML, so the library never loads viz by itself.
+    """
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    hooks = _display_hooks(tree)
+    nodes = tree.body if top_level_only else [n for n in ast.walk(tree) if id(n) not in hooks]
     found = set()
     for node in nodes:
         if isinstance(node, ast.Import):

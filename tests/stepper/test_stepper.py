@@ -280,11 +280,15 @@ def test_where_pending_and_viz_state_agree():
     loss, W_hh, hs = tiny_rnn()
     stepper = tr.BackwardStepper(loss)
     n = stepper.steps
-    k = len(stepper.run_to("t2"))
+    assert set(stepper.__viz_state__()["status"].values()) == {"next", "pending"}  # nothing done yet
+    events = stepper.run_to("t2")
+    k = len(events)
     state = stepper.__viz_state__()
     statuses = list(state["status"].values())
-    assert (statuses.count("done"), statuses.count("current"), statuses.count("pending")) == (k, 1, n - k - 1)
-    assert state["status"][stepper.current.index] == "current"
+    counts = tuple(statuses.count(s) for s in ("done", "current", "next", "pending"))
+    assert counts == (k - 1, 1, 1, n - k - 1)
+    assert state["status"][events[-1].index] == "current"  # the step just taken: what the last event says
+    assert state["status"][stepper.current.index] == "next"  # the node the next step will process
     assert state["graph"] is stepper.graph
     grads = state["grads"]
     assert np.array_equal(grads[id(W_hh)], W_hh.grad)  # got its t=3 contribution
@@ -296,7 +300,8 @@ def test_where_pending_and_viz_state_agree():
     assert stepper.where().startswith(f"step {k} of {n} done; next: tanh at rnn/l0/fwd/t2/hidden -> h2")
     stepper.run()
     assert stepper.where().startswith("finished") and stepper.pending() == [] and stepper.current is None
-    assert set(stepper.__viz_state__()["status"].values()) == {"done"}
+    final = stepper.__viz_state__()["status"]
+    assert final[stepper.events[-1].index] == "current" and set(final.values()) == {"done", "current"}
 
 
 def test_show_gives_value_gradient_and_contribution_count():
@@ -364,3 +369,54 @@ def test_any_walk_of_steps_and_backs_lands_in_the_state_of_a_straight_walk(moves
         straight.step(walker.position)
     assert_same_grads(seen, all_grads(loss))
     assert [e.summary() for e in straight.events] == summaries
+
+
+@pytest.mark.parametrize("kind", sorted(GRAPHS))
+def test_frames_are_what_stepping_one_at_a_time_shows(kind):
+    loss = GRAPHS[kind]()
+    frames = tr.BackwardStepper(loss).frames()
+    walker = tr.BackwardStepper(loss)  # the reference: step by step, asking the stepper at each position
+    number = walker.tensor_numbers()
+    assert len(frames) == walker.steps + 1
+    latest = {}
+    for k, frame in enumerate(frames):
+        if k:
+            event = walker.step()[0]
+            assert frame["text"] == str(event) and frame["node"] == event.index
+        assert frame["position"] == k and frame["where"] == walker.where()
+        assert frame["next"] == (None if walker.current is None else walker.current.index)
+        assert frame["done"] == [e.index for e in walker.events]
+        known = walker.known_grads()
+        assert sorted(frame["known"]) == sorted(number[t] for t in known)
+        latest.update(frame["grads"])
+        for tid, grad in known.items():
+            assert latest[number[tid]]["text"] == tr.stepper.format_array(grad)
+        status = walker.__viz_state__()["status"]
+        assert [i for i, s in status.items() if s == "current"] == ([] if k == 0 else [frame["node"]])
+    got = {}
+    for frame in frames:
+        for c in frame["contributions"]:
+            got.setdefault(c["leaf"], []).append(c)
+    for rec in walker.graph.tensors.values():
+        if rec.producer is None and rec.tensor.requires_grad:
+            pieces = got[walker.label(rec.id)]
+            assert [c["number"] for c in pieces] == list(range(1, walker.contributions(rec.id)[1] + 1))
+            assert all(c["of"] == len(pieces) for c in pieces)
+
+
+def test_frames_of_an_rnn_show_w_hh_arriving_from_t3_to_t1_and_leave_the_stepper_alone():
+    loss, W_hh, _ = tiny_rnn()
+    W_hh.grad = np.full(W_hh.shape, 5.0)  # an earlier gradient: accumulated into, and restored
+    stepper = tr.BackwardStepper(loss)
+    stepper.run_to("t2")
+    position, grad = stepper.position, W_hh.grad.copy()
+    frames = stepper.frames()
+    assert stepper.position == position and np.array_equal(W_hh.grad, grad)
+    pieces = [c for f in frames for c in f["contributions"] if c["leaf"] == "W_hh"]
+    assert [(c["number"], c["of"], c["t"]) for c in pieces] == [(1, 3, 3), (2, 3, 2), (3, 3, 1)]
+    assert "W_hh.grad = (nothing yet)\n  0 of 3" in frames[0]["leaves"]
+    assert "3 of 3 contributions so far" in frames[-1]["leaves"]
+    stepper.run()
+    W = stepper.tensor_numbers()[id(W_hh)]
+    last = [f["grads"][W] for f in frames if W in f["grads"]][-1]
+    assert last["text"] == tr.stepper.format_array(W_hh.grad)  # the earlier 5s included, as backward() does

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import runpy
+import select
 import sys
 import traceback
 from pathlib import Path
@@ -56,8 +58,10 @@ ALIASES = {
 }
 NOTEBOOK_ADVICE = (
     "tinygrad-rnn step is a prompt that reads what you type, and a notebook kernel has no terminal to type in.\n"
-    "In a notebook, step through backward with viz.explore(loss) (or viz.backward_player(loss, 'backward.html'));\n"
-    "in a terminal, run `tinygrad-rnn step`."
+    "Use the explorer instead:\n"
+    "  import viz; viz.explore(loss)                  (a live widget: its buttons step the real stepper)\n"
+    "  stepper = loss.backward(step=True); stepper    (the explorer inline, no kernel needed)\n"
+    "or pipe commands in: !printf 'n 3\\nw\\n' | tinygrad-rnn step; in a terminal, run `tinygrad-rnn step`."
 )
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 2
@@ -253,7 +257,10 @@ def shell(
     if interactive:
         _line_editing()
     print(printable(f"{stepper!r}\n{stepper.where()}\ntype h for help"), file=out)
-    last = ""
+    if not interactive and _in_notebook_kernel() and not _has_input(stdin):
+        print(NOTEBOOK_ADVICE, file=out)  # a kernel's stdin is a pipe nobody writes to
+        return 0
+    last, commands = "", 0
     try:
         while True:
             if interactive:
@@ -265,7 +272,10 @@ def shell(
             else:
                 line = stdin.readline()
                 if not line:
+                    if not commands and _in_notebook_kernel():  # a kernel's stdin: nothing will come
+                        print(NOTEBOOK_ADVICE, file=out)
                     raise EOFError
+                commands += 1
                 out.write(PROMPT + line if line.endswith("\n") else PROMPT + line + "\n")
             if not execute(stepper, line, out, max_nodes, limit):
                 return 0
@@ -275,10 +285,26 @@ def shell(
 
 
 def _in_notebook_kernel() -> bool:
-    """True inside a Jupyter (IPython) kernel, where there is no terminal for a prompt to read."""
+    """True inside a Jupyter (IPython) kernel, or in a command a notebook cell started
+    (``!tinygrad-rnn step``): there is no terminal for a prompt to read."""
+    if "JPY_PARENT_PID" in os.environ:
+        return True
     ipython = sys.modules.get("IPython")
     running = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     return running is not None and getattr(running, "kernel", None) is not None
+
+
+def _has_input(stdin: TextIO, wait: float = 1.0) -> bool:
+    """Whether commands are piped in (or the pipe is closed) within ``wait`` seconds: a kernel's
+    stdin is a pipe nobody writes to, and reading it would hang the cell."""
+    try:
+        fd = stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True  # not a file (e.g. io.StringIO): reading cannot block
+    try:
+        return bool(select.select([fd], [], [], wait)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -288,9 +314,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--script FILE.py and --var NAME go together")
     if args.max_nodes < 1:
         raise UsageError("--max-nodes must be positive")
-    if args.html is None and not sys.stdin.isatty() and _in_notebook_kernel():
-        print(NOTEBOOK_ADVICE)
-        return 0
     if args.script is not None:
         loss = _load_script(args.script, args.var)
         where = f"{args.var} from {args.script}"
@@ -313,7 +336,8 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(_too_large(error, args.max_nodes)) from None
         except (viz.RendererNotFound, viz.RenderError, OSError) as error:
             raise CLIError(str(error)) from None
-        print(printable(f"wrote {args.html}: {stepper.steps} backward steps of {where}"))
+        print(printable(f"wrote {args.html}: {stepper.steps} backward steps of {where}; "
+                        "open it in a browser and press -> to step (<- back, Home/End)"))
         return 0
     print(printable(f"stepping through backward of {where}"))
     return shell(stepper, sys.stdin, sys.stdout, args.max_nodes, None if args.full else LINE_LIMIT)

@@ -115,18 +115,23 @@ def part_graphs(out: Path, steps: int, seed: int) -> Part:
 
 
 def part_player(out: Path, steps: int, seed: int) -> Part:
-    """The RNN's backward pass as a page that steps through it node by node."""
+    """The RNN's backward pass in the explorer: inline in the index page, and as a page of its own."""
     part = Part(TITLES["player"])
-    viz = _require("viz", "backward_player")
+    viz = _require("viz", "backward_player", "explorer_html")
     loss = _unrolled("rnn", steps, seed)
     path = out / "backward.html"
-    viz.backward_player(loss, path, title=f"Backward through an RNN unrolled over {steps} steps")
+    title = f"Backward through an RNN unrolled over {steps} steps"
+    viz.backward_player(loss, path, title=title)
     part.files.append(("backward player", path))
     rel = html.escape(path.name)
-    part.body.append(f'<p><a href="{rel}">Open the backward player</a>: the RNN above, backpropagated one '
-                     f"node at a time with a slider and previous/next buttons; each step shows the local rule "
-                     f"it applies and every gradient known so far.</p>")
-    part.summary.append("step through backward() node by node")
+    part.body.append("<p>The RNN above, backpropagated one node at a time. Click the explorer, then press "
+                     "&#8594; (or n) to take a step, &#8592; (or p) to go back, Home/End for the start and the "
+                     "end. The node of the step just taken is highlighted and the view follows it; the text "
+                     "beside it gives the upstream gradient, the local rule and what was sent. Click an op "
+                     "for its gradient, a parameter for its contributions per time step. "
+                     f'<a href="{rel}">Open it on a page of its own</a>.</p>')
+    part.body.append(viz.explorer_html(loss, title=title, height="460px"))
+    part.summary.append("step through backward() node by node (inline, and backward.html)")
     return part
 
 

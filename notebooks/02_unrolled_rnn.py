@@ -1,0 +1,77 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. The unrolled RNN, and why W_hh's gradient is a sum over t
+#
+# `tr.nn.RNN` is PyTorch's Elman network: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),
+# with the same parameter names, shapes and numbers. Running it over T inputs records the
+# *unrolled* graph: one copy of the cell per time step, all sharing the same W_hh.
+
+# %%
+import numpy as np
+
+import tinygrad_rnn as tr
+import viz
+
+tr.manual_seed(0)
+rnn = tr.nn.RNN(input_size=2, hidden_size=3)
+x = tr.Tensor(np.random.default_rng(0).standard_normal((4, 1, 2)), name="x")  # T = 4, batch 1
+output, h_n = rnn(x)
+loss = output[-1].sum()
+loss.name = "loss"
+print({name: value.shape for name, value in rnn.state_dict().items()})
+
+# %% [markdown]
+# Drawn one box per time step (the *cells* view), W_hh appears once, with an edge to every
+# step that uses it: the picture of the sum.
+
+# %%
+viz.draw(loss, view="cells")
+
+# %% [markdown]
+# ## The sum, taken apart
+#
+# Because W_hh is used at t = 1..T, the chain rule gives one term per use:
+#
+# $$\frac{\partial L}{\partial W_{hh}} = \sum_{t=1}^{T} \left(\frac{\partial L}{\partial W_{hh}}\right)_t,
+# \qquad \left(\frac{\partial L}{\partial W_{hh}}\right)_t
+# = \left(\frac{\partial L}{\partial a_t}\right)^{\!\top} h_{t-1}$$
+#
+# where a_t is the pre-activation at step t. The stepper counts those terms as the backward
+# pass delivers them (one frame per step; chapter 3 watches them arrive). Here we collect
+# each contribution to `weight_hh_l0` and check that they add up to what `backward()` gives.
+
+# %%
+stepper = tr.BackwardStepper(loss)
+pieces = {}
+for event in stepper.run():
+    for a in event.accumulations:
+        if a.leaf == "weight_hh_l0" and a.contribution is not None:
+            pieces[a.t] = a.grad
+stepper.reset()
+loss.backward()
+W_hh = rnn.weight_hh_l0
+total = sum(pieces.values())
+print("contributions from t =", sorted(pieces))
+for t in sorted(pieces):
+    print(f"  t = {t}: ||piece|| = {np.linalg.norm(pieces[t]):.4f}")
+# PyTorch's layout multiplies h_{t-1} @ W_hh^T, so each piece is a gradient of W_hh^T: transpose it back
+print("max |sum of pieces^T - W_hh.grad| =", np.abs(total.T - W_hh.grad).max())
+
+# %% [markdown]
+# The pieces from early steps are smaller: each has travelled back through more factors
+# tanh'(a) W_hh. That shrinking is the vanishing gradient (chapter 5). In the ops view,
+# `highlight=` marks every path from the loss to W_hh: one per term of the sum.
+
+# %%
+viz.draw(loss, grads=True, highlight="weight_hh_l0")

@@ -1,0 +1,372 @@
+(function mountExplorer(root, data, live) {
+  // The backward-pass explorer: wires one root element (made by viz/explorer.py) to its frames.
+  // Everything is looked up inside `root`, so several explorers can share a page.
+  // `live` is null for a static page; the notebook widget passes {request(message), ...} and
+  // calls the returned show(k) when the kernel's stepper has moved.
+  "use strict";
+  var frames = data.frames, steps = data.steps;
+  var $ = function (sel) { return root.querySelector(sel); };
+  var viewport = $(".tgr-viewport"), slider = $(".tgr-slider");
+  var canvases = {};
+  root.querySelectorAll(".tgr-canvas").forEach(function (c) { canvases[c.getAttribute("data-view")] = c; });
+  var elements = {ops: {}, cells: {}};
+  Object.keys(canvases).forEach(function (view) {
+    canvases[view].querySelectorAll("g.node").forEach(function (g) { elements[view][g.getAttribute("data-id")] = g; });
+  });
+  var view = data.view, position = -1, selected = null;
+  var pan = {ops: null, cells: null};
+
+  // --- the state at position k, accumulated from the frames (done nodes, latest gradients) ----
+  var cache = {k: 0, done: {}, grads: {}, contributions: []};
+  function reset() {
+    cache = {k: 0, done: {}, grads: {}, contributions: []};
+    absorb(frames[0]);
+  }
+  function absorb(f) {
+    if (f.node !== null) cache.done[f.node] = true;
+    Object.keys(f.grads).forEach(function (t) { cache.grads[t] = f.grads[t]; });
+    f.contributions.forEach(function (c) { cache.contributions.push(c); });
+  }
+  function stateAt(k) {
+    if (k < cache.k) reset();
+    while (cache.k < k) { cache.k += 1; absorb(frames[cache.k]); }
+    return cache;
+  }
+
+  // --- pan and zoom: the canvas is translated and scaled inside the viewport ---------------
+  function natural(view) { var c = canvases[view]; return {w: c.offsetWidth, h: c.offsetHeight}; }
+  function apply(view, animate) {
+    var c = canvases[view], p = pan[view];
+    c.style.transition = animate ? "transform 0.25s ease-out" : "none";
+    c.style.transform = "translate(" + p.x + "px," + p.y + "px) scale(" + p.s + ")";
+  }
+  function fitWidth(view, animate) {
+    var size = natural(view), vw = viewport.clientWidth, vh = viewport.clientHeight;
+    if (!size.w || !vw) return false;
+    var s = Math.min(1.25, vw / size.w);
+    if (s < 0.45) s = 0.9;  // a long unroll: readable size, and the view follows the action
+    pan[view] = {x: Math.max(0, (vw - size.w * s) / 2), y: Math.max(0, (vh - size.h * s) / 2), s: s};
+    apply(view, animate);
+    return true;
+  }
+  function showAll(view) {
+    var size = natural(view), vw = viewport.clientWidth, vh = viewport.clientHeight;
+    var s = Math.min(1.25, vw / size.w, vh / size.h);
+    pan[view] = {x: (vw - size.w * s) / 2, y: (vh - size.h * s) / 2, s: s};
+    apply(view, true);
+  }
+  function zoom(factor, cx, cy) {
+    var p = pan[view];
+    if (!p) return;
+    var s = Math.max(0.05, Math.min(4, p.s * factor));
+    if (cx === undefined) { cx = viewport.clientWidth / 2; cy = viewport.clientHeight / 2; }
+    p.x = cx - (cx - p.x) * s / p.s; p.y = cy - (cy - p.y) * s / p.s; p.s = s;
+    apply(view, false);
+  }
+  function box(el) {  // an element's box in the viewport's pixels, whatever the current transform
+    var r = el.getBoundingClientRect(), v = viewport.getBoundingClientRect();
+    return {x: r.left - v.left, y: r.top - v.top, w: r.width, h: r.height};
+  }
+  function bring(el, animate) {  // pan so that el is in view: centred, if it was not wholly inside
+    var p = pan[view];
+    if (!el || !p) return;
+    var c = canvases[view], cr = c.getBoundingClientRect(), now = cr.width / c.offsetWidth;
+    var r = el.getBoundingClientRect();
+    // the element's centre in canvas pixels (independent of a transition in flight)
+    var cx = (r.left + r.width / 2 - cr.left) / now, cy = (r.top + r.height / 2 - cr.top) / now;
+    var vw = viewport.clientWidth, vh = viewport.clientHeight;
+    var sx = p.x + cx * p.s, sy = p.y + cy * p.s;
+    var w = r.width / now * p.s, h = r.height / now * p.s;
+    var mx = Math.min(30, vw * 0.05), my = Math.min(30, vh * 0.05);
+    if (sx - w / 2 < mx || sx + w / 2 > vw - mx) p.x = vw / 2 - cx * p.s;
+    if (sy - h / 2 < my || sy + h / 2 > vh - my) p.y = vh / 2 - cy * p.s;
+    apply(view, animate);
+  }
+  function zoomTo(els) {  // fit a set of elements (a time step's ops) into the viewport
+    var c = canvases[view], cr = c.getBoundingClientRect(), now = cr.width / c.offsetWidth;
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    els.forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      x0 = Math.min(x0, (r.left - cr.left) / now); y0 = Math.min(y0, (r.top - cr.top) / now);
+      x1 = Math.max(x1, (r.right - cr.left) / now); y1 = Math.max(y1, (r.bottom - cr.top) / now);
+    });
+    if (!isFinite(x0)) return;
+    var vw = viewport.clientWidth, vh = viewport.clientHeight, pad = 40;
+    var s = Math.min(1.5, (vw - pad) / (x1 - x0), (vh - pad) / (y1 - y0));
+    pan[view] = {x: vw / 2 - (x0 + x1) / 2 * s, y: vh / 2 - (y0 + y1) / 2 * s, s: s};
+    apply(view, true);
+  }
+
+  // --- styling one frame ------------------------------------------------------------------
+  function setStatus(g, status) {  // only elements whose status changed are touched: stepping stays fast
+    if (g.tgrStatus === status) return;
+    g.tgrStatus = status;
+    ["done", "current", "next", "pending", "partial"].forEach(function (s) { g.classList.toggle(s, s === status); });
+  }
+  function paint(g, look) {  // look: {fill, font} from the gradient-norm palette, or null for the drawn colours
+    var key = look ? look.fill + look.font : "";
+    if (g.tgrColour === key) return;
+    g.tgrColour = key;
+    g.querySelectorAll("polygon, ellipse, path").forEach(function (shape) { shape.style.fill = look ? look.fill : ""; });
+    g.querySelectorAll("text").forEach(function (t) { t.style.fill = look ? look.font : ""; });
+  }
+  function nodeStatus(i, f, st) {
+    if (i === f.node) return "current";
+    if (i === f.next) return "next";
+    return st.done[i] ? "done" : "pending";
+  }
+  function styleOps(f, st) {
+    var els = elements.ops;
+    data.nodes.forEach(function (n, i) {
+      var g = els["op" + i];
+      if (!g) return;
+      var status = nodeStatus(i, f, st);
+      setStatus(g, status);
+      paint(g, status === "done" ? n.colour : null);
+    });
+    data.tensors.forEach(function (t, k) {
+      var g = els["v" + k];
+      if (!g) return;
+      var grad = st.grads[k];
+      g.classList.toggle("known", grad !== undefined);
+      paint(g, grad !== undefined ? grad.colour : null);
+    });
+  }
+  function styleCells(f, st) {
+    (data.groups || []).forEach(function (group) {
+      var g = elements.cells[group.id];
+      if (!g) return;
+      var done = 0, status;
+      group.nodes.forEach(function (i) { if (st.done[i]) done += 1; });
+      if (group.nodes.indexOf(f.node) >= 0) status = "current";
+      else if (group.nodes.indexOf(f.next) >= 0) status = "next";
+      else status = done === group.nodes.length ? "done" : done === 0 ? "pending" : "partial";
+      setStatus(g, status);
+      paint(g, status === "done" || status === "partial" ? group.colour : null);
+    });
+  }
+  function groupOf(i) {
+    var found = null;
+    (data.groups || []).forEach(function (group) { if (group.nodes.indexOf(i) >= 0) found = group; });
+    return found;
+  }
+  function focusElement(f) {
+    var i = f.node !== null ? f.node : f.next;
+    if (i === null) return null;
+    if (view === "cells") { var group = groupOf(i); return group ? elements.cells[group.id] : null; }
+    return elements.ops["op" + i] || null;
+  }
+
+  function show(k, animate) {
+    k = Math.max(0, Math.min(steps, k));
+    position = k;
+    if (!pan[view]) fitWidth(view, false);
+    var f = frames[k], st = stateAt(k);
+    slider.value = k;
+    $(".tgr-counter").textContent = "step " + k + " of " + steps;
+    $(".tgr-event").textContent = f.text;
+    $(".tgr-where").textContent = f.where;
+    $(".tgr-leaves").textContent = f.leaves;
+    if (canvases.ops) styleOps(f, st);
+    if (canvases.cells) styleCells(f, st);
+    root.setAttribute("data-position", String(k));
+    root.setAttribute("data-current", f.node === null ? "" : String(f.node));
+    if (selected) describe(selected);
+    if (follow.checked) bring(focusElement(f), animate !== false);
+  }
+
+  // --- what a click shows ------------------------------------------------------------------
+  function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
+  function gradText(k) {
+    var st = stateAt(position), g = st.grads[k];
+    if (g !== undefined) return g.text;
+    var pieces = st.contributions.filter(function (c) { return c.tensor === k; });
+    if (pieces.length) return "(not in .grad yet: its pieces are being summed in dL/d" + pieces[0].into +
+                              ", see Leaf gradients so far)";
+    return "(not known yet)";
+  }
+  function tensorInfo(k) {
+    var t = data.tensors[k], parts = [];
+    parts.push("<b>" + esc(t.label) + "</b>: " + esc(t.kind) + ", shape " + esc(t.shape));
+    if (t.producer !== null) parts.push("made by " + esc(data.nodes[t.producer].op) + " at " +
+                                         esc(data.nodes[t.producer].scope || "(top level)"));
+    parts.push("<pre>value = " + esc(t.value) + "\ngradient dL/d" + esc(t.label) + " = " +
+               esc(t.requires_grad ? gradText(k) : "(none: it does not require grad)") + "</pre>");
+    if (t.leaf) parts.push(barChart(k));
+    return parts.join("<br>");
+  }
+  function barChart(k) {
+    var pieces = stateAt(position).contributions.filter(function (c) { return c.tensor === k; });
+    var total = data.tensors[k].uses;
+    var head = "<div class='tgr-chart-title'>contributions to its gradient: " + pieces.length + " of " + total +
+               " so far (the BPTT sum)</div>";
+    if (!pieces.length) return head;
+    var byT = {}, order = [];
+    pieces.forEach(function (c) {
+      var key = c.t === null ? "-" : String(c.t);
+      if (!(key in byT)) { byT[key] = 0; order.push(key); }
+      byT[key] = Math.sqrt(byT[key] * byT[key] + c.norm * c.norm);
+    });
+    order.sort(function (a, b) { return (a === "-" ? 1e9 : +a) - (b === "-" ? 1e9 : +b); });
+    var max = Math.max.apply(null, order.map(function (key) { return byT[key]; })) || 1;
+    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80;
+    var w = Math.max(200, bw * order.length);
+    var bars = order.map(function (key, j) {
+      var bh = Math.max(1, byT[key] / max * h);
+      return "<rect class='tgr-bar' data-t='" + key + "' x='" + (j * bw + 1) + "' y='" + (h - bh) + "' width='" +
+             (bw - 2) + "' height='" + bh + "'><title>t=" + key + ": ||contribution|| = " +
+             byT[key].toPrecision(4) + "</title></rect>" +
+             (order.length <= 20 ? "<text x='" + (j * bw + bw / 2) + "' y='" + (h + 11) +
+             "' text-anchor='middle'>" + key + "</text>" : "");
+    }).join("");
+    return head + "<svg class='tgr-chart' width='" + (w + 4) + "' height='" + (h + 26) + "' viewBox='0 0 " + (w + 4) +
+           " " + (h + 26) + "'>" + bars + "<text x='" + (w / 2) + "' y='" + (h + 24) +
+           "' text-anchor='middle'>bar height: ||contribution_t||, against t</text></svg>";
+  }
+  function nodeInfo(i) {
+    var n = data.nodes[i], st = stateAt(position), f = frames[position];
+    var status = nodeStatus(i, f, st);
+    var parts = ["<b>" + esc(n.op) + "</b> at " + esc(n.scope || "(top level)") + " (" + status + ")",
+                 "<pre>local rule " + esc(n.formula) + "</pre>"];
+    n.outputs.forEach(function (k) {
+      parts.push("<pre>output " + esc(data.tensors[k].label) + " = " + esc(data.tensors[k].value) +
+                 "\ngradient = " + esc(gradText(k)) + "</pre>");
+    });
+    parts.push("inputs: " + n.inputs.map(function (k) { return esc(data.tensors[k].label); }).join(", "));
+    return parts.join("");
+  }
+  function describe(sel) {
+    var info = $(".tgr-info");
+    if (sel.kind === "op") info.innerHTML = nodeInfo(sel.index);
+    else if (sel.kind === "tensor") info.innerHTML = tensorInfo(sel.index);
+    else info.innerHTML = sel.html;
+  }
+  function expand(group) {  // a time step of the cells view, opened in the ops view
+    if (!canvases.ops) {
+      selected = {kind: "note", html: "The ops view is not drawn for this graph (" + esc(data.ops_note) + ")."};
+      describe(selected);
+      return;
+    }
+    setView("ops");
+    zoomTo(group.nodes.map(function (i) { return elements.ops["op" + i]; }).filter(Boolean));
+    selected = {kind: "note", html: "<b>" + esc(group.scope) + "</b>: " + group.nodes.length +
+                " ops, opened in the ops view (the <i>cells</i> button goes back)."};
+    describe(selected);
+  }
+  function clicked(g) {
+    var id = g.getAttribute("data-id");
+    if (view === "cells") {
+      var group = (data.groups || []).filter(function (x) { return x.id === id; })[0];
+      if (group && group.cell) { expand(group); return; }
+      if (id.charAt(0) === "v") { selected = {kind: "tensor", index: +id.slice(1)}; describe(selected); }
+      return;
+    }
+    if (id.slice(0, 2) === "op") selected = {kind: "op", index: +id.slice(2)};
+    else if (id.charAt(0) === "v") selected = {kind: "tensor", index: +id.slice(1)};
+    else return;
+    describe(selected);
+  }
+
+  // --- controls --------------------------------------------------------------------------
+  var follow = $(".tgr-follow");
+  function go(k) {
+    k = Math.max(0, Math.min(steps, k));
+    if (live) live.request({action: "go_to", position: k});
+    else show(k);
+  }
+  function setView(name) {
+    if (!canvases[name]) return;
+    view = name;
+    Object.keys(canvases).forEach(function (v) { canvases[v].style.display = v === name ? "" : "none"; });
+    root.querySelectorAll(".tgr-viewbtn").forEach(function (b) {
+      b.classList.toggle("tgr-on", b.getAttribute("data-view") === name);
+    });
+    root.setAttribute("data-view", name);
+    if (!pan[name]) fitWidth(name, false);
+    if (follow.checked && position >= 0) bring(focusElement(frames[position]), false);
+  }
+  function runTo(target) {
+    target = target.trim();
+    if (!target) return;
+    if (live) { live.request({action: "run_to", target: target}); return; }
+    var want = target.split("/").filter(Boolean);
+    for (var j = position; j <= steps; j++) {
+      var i = frames[j].next;
+      if (i === null) continue;
+      var n = data.nodes[i], have = n.scope ? n.scope.split("/") : [];
+      var hit = n.outputs.some(function (k) { return data.tensors[k].label === target; }) ||
+                target === n.op + "#" + i;
+      for (var a = 0; !hit && want.length && a + want.length <= have.length; a++) {
+        hit = want.every(function (s, b) { return have[a + b] === s; });
+      }
+      if (hit) { show(j); message(""); return; }
+    }
+    message("run to " + target + ": no pending node is in that scope or produces a tensor of that name");
+  }
+  function message(text) { $(".tgr-message").textContent = text; }
+
+  $(".tgr-prev").addEventListener("click", function () { go(position - 1); });
+  $(".tgr-next").addEventListener("click", function () { go(position + 1); });
+  $(".tgr-first").addEventListener("click", function () { go(0); });
+  $(".tgr-last").addEventListener("click", function () { go(steps); });
+  slider.addEventListener("input", function () { go(+slider.value); });
+  $(".tgr-zoomin").addEventListener("click", function () { zoom(1.25); });
+  $(".tgr-zoomout").addEventListener("click", function () { zoom(0.8); });
+  $(".tgr-fit").addEventListener("click", function () { fitWidth(view, true); });
+  $(".tgr-all").addEventListener("click", function () { showAll(view); });
+  follow.addEventListener("change", function () { if (follow.checked) bring(focusElement(frames[position]), true); });
+  root.querySelectorAll(".tgr-viewbtn").forEach(function (b) {
+    b.addEventListener("click", function () { setView(b.getAttribute("data-view")); });
+  });
+  $(".tgr-runto").addEventListener("submit", function (e) {
+    e.preventDefault();
+    runTo($(".tgr-target").value);
+  });
+  root.addEventListener("keydown", function (e) {
+    if (e.target.tagName === "INPUT" && e.target.type === "text") return;
+    var keys = {ArrowRight: 1, n: 1, ArrowLeft: -1, p: -1};
+    if (e.key in keys) go(position + keys[e.key]);
+    else if (e.key === "Home") go(0);
+    else if (e.key === "End") go(steps);
+    else if (e.key === "+" || e.key === "=") zoom(1.25);
+    else if (e.key === "-") zoom(0.8);
+    else return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+  viewport.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var v = viewport.getBoundingClientRect();
+    zoom(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - v.left, e.clientY - v.top);
+  }, {passive: false});
+  var drag = null;
+  viewport.addEventListener("pointerdown", function (e) {
+    if (e.button !== 0 || !pan[view]) return;
+    drag = {x: e.clientX, y: e.clientY, px: pan[view].x, py: pan[view].y, moved: false,
+            target: e.target.closest ? e.target.closest("g.node") : null};
+    root.focus({preventScroll: true});
+  });
+  viewport.addEventListener("pointermove", function (e) {
+    if (!drag) return;
+    var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
+    if (!drag.moved) { drag.moved = true; viewport.setPointerCapture(e.pointerId); }
+    pan[view].x = drag.px + dx; pan[view].y = drag.py + dy;
+    apply(view, false);
+  });
+  viewport.addEventListener("pointerup", function () {
+    if (drag && !drag.moved && drag.target) clicked(drag.target);
+    drag = null;
+  });
+  viewport.addEventListener("pointercancel", function () { drag = null; });
+
+  setView(view);
+  show(data.start, false);
+  if (window.ResizeObserver) {  // shown later (a notebook output, a widget not yet on the page): fit then
+    new ResizeObserver(function () {
+      if (!pan[view] && fitWidth(view, false) && follow.checked) bring(focusElement(frames[position]), false);
+    }).observe(viewport);
+  }
+  if (data.autofocus) root.focus({preventScroll: true});
+  return {show: show, message: message, position: function () { return position; }};
+})
