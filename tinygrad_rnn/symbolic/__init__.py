@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import recurrence
 from .convert import SympyGraph, to_sympy
 from .gated import GRUCell, LSTMCell
@@ -36,26 +38,34 @@ def derive(
     check: bool = False,
     seed: int = 0,
     hidden: int = 3,
+    progress: Callable[[str], None] | None = None,
 ) -> Document:
     """The derivation for one cell, as ``tinygrad-rnn derive`` prints it.
 
     rnn / jordan: the general recurrence with its proof, the scalar network
-    for ``steps`` steps, and (rnn) the vector closed form with ``hidden`` units.
-    lstm / gru: the additive path of the scalar cell. ``check=True`` adds the
-    comparison tables (symbolic vs autograd vs finite differences).
+    for ``steps`` steps, and (rnn) the vector closed form with ``hidden`` units;
+    ``nonlinearity`` (tanh or relu) applies to both. lstm / gru: the additive
+    path of the scalar cell (their nonlinearities are fixed: σ and tanh).
+    ``check=True`` adds the comparison tables (symbolic vs autograd vs finite
+    differences); ``progress`` receives a line before each slow part.
     """
     if cell not in CELLS:
         raise ValueError(f"derive: cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    if cell in ("lstm", "gru") and nonlinearity != "tanh":
+        raise ValueError(
+            f"derive: the {cell} cell's nonlinearities are fixed (σ and tanh); nonlinearity is for rnn and jordan"
+        )
+    say = progress or (lambda _: None)
     if cell == "lstm":
         return Document([LSTMCell(steps, seed).derivation(check)])
     if cell == "gru":
         return Document([GRUCell(steps, seed).derivation(check)])
-    parts = [
-        recurrence.derivation(),
-        ScalarRNN(steps, nonlinearity, jordan=cell == "jordan").derivation(check=check, seed=seed),
-    ]
+    parts = [recurrence.derivation()]
+    say(f"scalar {'Jordan' if cell == 'jordan' else 'Elman'} RNN: T = {steps}")
+    parts.append(ScalarRNN(steps, nonlinearity, jordan=cell == "jordan").derivation(check=check, seed=seed))
     if cell == "rnn":
-        parts.append(VectorRNN(hidden, steps, seed=seed).derivation(check))
+        say(f"vector RNN: H = {hidden}, T = {steps}")
+        parts.append(VectorRNN(hidden, steps, seed=seed, nonlinearity=nonlinearity).derivation(check, progress))
     return Document(parts)
 
 
