@@ -14,17 +14,22 @@
   closed form with ordered matrix products reproduce its dh_k/dW_hh, dL/dW_hh.
 - ``LSTMCell`` / ``GRUCell``: dc_t/dc_{t-1} and dh_t/dh_{t-1}, the additive path.
 - ``to_sympy(tensor)``: any small recorded graph as SymPy expressions.
+- ``difference``: difference equations classified and solved (``sympy.rsolve``),
+  the summation factor that solves BPTT's recurrence, and the scalar linear RNN
+  in closed form; ``linear.MatrixLinearRNN``: BPTT as powers of W, its eigenvalues.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import recurrence
+from . import difference, linear, recurrence
 from .convert import SympyGraph, to_sympy
+from .difference import DifferenceEquation, LinearRNN
 from .gated import GRUCell, LSTMCell
+from .linear import MatrixLinearRNN
 from .recurrence import closed_form, induction_proof, unrolled_equality
-from .report import CheckRow, CheckTable, Derivation, Document
+from .report import CheckRow, CheckTable, Derivation, Document, Table
 from .scalar import ScalarRNN, Values
 from .vector import VectorRNN
 
@@ -74,16 +79,22 @@ __all__ = [
     "CheckRow",
     "CheckTable",
     "Derivation",
+    "DifferenceEquation",
     "Document",
     "GRUCell",
     "LSTMCell",
+    "LinearRNN",
+    "MatrixLinearRNN",
     "ScalarRNN",
     "SympyGraph",
+    "Table",
     "Values",
     "VectorRNN",
     "closed_form",
     "derive",
+    "difference",
     "induction_proof",
+    "linear",
     "recurrence",
     "to_sympy",
     "unrolled_equality",

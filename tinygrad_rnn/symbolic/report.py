@@ -68,30 +68,39 @@ def pretty(expr: Any) -> str:
 
 # inline TeX -> terminal text, for the small vocabulary the derivations' prose uses
 _TEX_WORDS = {
-    r"\partial": "∂", r"\tanh": "tanh", r"\sigma": "σ", r"\lambda": "λ", r"\rho": "ρ",
+    r"\tanh": "tanh", r"\sigma": "σ", r"\lambda": "λ", r"\rho": "ρ",
     r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\ne": "≠", r"\prod": "∏", r"\sum": "Σ",
     r"\cdot": "·", r"\odot": "⊙", r"\dots": "…", r"\cdots": "…", r"\ldots": "…",
     r"\times": "×", r"\to": "→", r"\infty": "∞", r"\top": "ᵀ", r"\in": "∈", r"\pm": "±",
     r"\max": "max", r"\min": "min", r"\log": "log", r"\quad": "  ", r"\ll": "≪", r"\gg": "≫",
     r"\Lambda": "Λ", r"\mapsto": "↦", r"\sqrt": "√", r"\lvert": "|", r"\rvert": "|",
+    r"\varphi": "φ", r"\psi": "ψ", r"\mathbb": "", r"\Big": "", r"\big": "",
 }  # fmt: skip
+
+
+def _fraction(match: re.Match) -> str:
+    """\\frac{a}{b} as a/b, with parentheses around a compound numerator or denominator."""
+    top, bottom = (part if re.fullmatch(r"[\w√∂.]+", part) else f"({part})" for part in match.groups())
+    return f"{top}/{bottom}"
 
 
 def tex_to_text(text: str) -> str:
     """Prose with ``$...$`` inline TeX, as the terminal shows it (see the module docstring)."""
 
     def math(match: re.Match) -> str:
-        m = match.group(1)
-        m = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", m)
+        m = re.sub(r"\\partial\s*", "∂", match.group(1).replace("^\\top", "ᵀ"))
+        m = re.sub(r"\\sqrt\{([^{}]*)\}", lambda r: "√" + (r[1] if r[1].isalnum() else f"({r[1]})"), m)
+        while True:  # innermost fractions first, so nested ones unwrap too
+            m, count = re.subn(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _fraction, m)
+            if not count:
+                break
         m = re.sub(r"\\(?:operatorname|mathrm|text)\{([^{}]*)\}", r"\1", m)
         m = re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
         m = m.replace(r"\|", "‖").replace(r"\,", " ").replace(r"\left", "").replace(r"\right", "")
-        return re.sub(r"\\([A-Za-z]+)( ?)", word, m)
+        return re.sub(r"\\([A-Za-z]+)( ?)", word, m)  # ∂ was replaced first: ∂f, not ∂ f
 
     def word(match: re.Match) -> str:
-        """A TeX command as its symbol; a symbol like ∂ swallows the space after it (∂f, not ∂ f)."""
-        symbol = _TEX_WORDS.get("\\" + match.group(1), match.group(1))
-        return symbol + ("" if len(symbol) == 1 and not symbol.isalpha() else match.group(2))
+        return _TEX_WORDS.get("\\" + match.group(1), match.group(1)) + match.group(2)
 
     return re.sub(r"\$([^$]+)\$", math, text)
 
@@ -181,12 +190,45 @@ def _width(art: str) -> int:
     return max(len(line) for line in art.splitlines())
 
 
+class Table:
+    """A small table of numbers or words for people (a header, rows of cells as strings).
+
+    Cells may hold inline ``$...$`` TeX like prose does; each screen converts it."""
+
+    def __init__(self, header: tuple[str, ...], rows: list[tuple[str, ...]]):
+        self.header = tuple(header)
+        self.rows = [tuple(r) for r in rows]
+
+    def text(self) -> str:
+        cells = [tuple(tex_to_text(c) for c in row) for row in (self.header, *self.rows)]
+        widths = [max(len(row[c]) for row in cells) for c in range(len(self.header))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in self.rows])
+
+    def latex(self) -> str:
+        body = [" & ".join(_escape_prose(c) for c in row) + r" \\" for row in self.rows]
+        return "\n".join(
+            [
+                r"\begin{tabular}{" + "l" * len(self.header) + "}",
+                " & ".join(_escape_prose(c) for c in self.header) + r" \\ \hline",
+                *body,
+                r"\end{tabular}",
+            ]
+        )
+
+
 @dataclass
 class Step:
-    """One step of a derivation: a sentence, then its equations."""
+    """One step of a derivation: a sentence, then its equations (and perhaps a table)."""
 
     text: str
     equations: list[Equation] = field(default_factory=list)
+    table: Table | None = None
 
 
 def _fmt(value: Any) -> str:
@@ -332,8 +374,8 @@ class Derivation:
         self.steps: list[Step] = list(steps or [])
         self.checks: list[CheckTable] = []
 
-    def add(self, text: str, *equations: Equation) -> Derivation:
-        self.steps.append(Step(text, list(equations)))
+    def add(self, text: str, *equations: Equation, table: Table | None = None) -> Derivation:
+        self.steps.append(Step(text, list(equations), table))
         return self
 
     def ok(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> bool:
@@ -346,6 +388,8 @@ class Derivation:
             out += ["", tex_to_text(step.text)]
             for eq in step.equations:
                 out += ["", *("    " + line for line in eq.text().splitlines())]
+            if step.table is not None:
+                out += ["", *("    " + line for line in step.table.text().splitlines())]
         for check in self.checks:
             out += ["", check.text()]
         return "\n".join(out)
@@ -356,6 +400,8 @@ class Derivation:
             out += ["", step.text]
             if step.equations:
                 out += ["", "$$", _aligned(step.equations), "$$"]
+            if step.table is not None:
+                out += ["", step.table.markdown()]
         for check in self.checks:
             out += ["", check.markdown()]
         return "\n".join(out)
@@ -366,6 +412,8 @@ class Derivation:
             out += ["", _prose_to_latex(step.text)]
             if step.equations:
                 out += [r"\[", _aligned(step.equations), r"\]"]
+            if step.table is not None:
+                out += ["", step.table.latex()]
         for check in self.checks:
             out += ["", check.latex()]
         return "\n".join(out)
