@@ -30,10 +30,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--hidden", type=int, help="hidden units of the vector part (rnn only; default 3)")
     parser.add_argument("--seed", type=int, help="seed of the random evaluation point (default 0)")
-    parser.add_argument(
+    topic = parser.add_mutually_exclusive_group()
+    topic.add_argument(
         "--difference",
         action="store_true",
         help="difference equations instead: classify and solve with sympy.rsolve, the linear RNN in closed form",
+    )
+    topic.add_argument(
+        "--rtrl",
+        action="store_true",
+        help="RTRL beside BPTT: forward sensitivities and the stepper's ledger term by term "
+        "(a vector RNN; default --hidden 2 --steps 4); --measure adds memory and time",
+    )
+    parser.add_argument(
+        "--measure", action="store_true", help="with --rtrl: measure BPTT's and RTRL's memory and time at four sizes"
     )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print LaTeX (a fragment; see --standalone)")
@@ -57,6 +67,9 @@ def _refuse_unused(args: argparse.Namespace) -> None:
     if args.difference:
         unused = given - {"steps", "seed"}
         why = "--difference derives difference equations and the linear RNN; it takes only --steps, --seed"
+    elif args.rtrl:
+        unused = given & {"cell"}
+        why = "--rtrl works on the vector Elman RNN (--hidden, --steps, --seed, --nonlinearity)"
     elif (args.cell or "rnn") in ("lstm", "gru"):
         unused = given & {"nonlinearity", "hidden"}
         why = f"--cell {args.cell} has fixed nonlinearities (σ and tanh) and no vector part"
@@ -71,9 +84,12 @@ def _refuse_unused(args: argparse.Namespace) -> None:
         raise SystemExit(f"derive: {options} would be ignored: {why}. Leave it out.")
     if args.standalone and not args.latex:
         raise SystemExit("derive: --standalone goes with --latex")
+    if args.measure and not args.rtrl:
+        raise SystemExit("derive: --measure goes with --rtrl")
+    defaults = {**DEFAULTS, "hidden": 2, "steps": 4} if args.rtrl else DEFAULTS
     for name, value in vars(args).items():
-        if name in DEFAULTS and value is None:
-            setattr(args, name, DEFAULTS[name])
+        if name in defaults and value is None:
+            setattr(args, name, defaults[name])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
         progress(f"--check at T = {args.steps} evaluates every check at full length; this takes a few seconds")
     if args.difference:
         doc = symbolic.difference.document(steps=args.steps, seed=args.seed, check=args.check)
+    elif args.rtrl:
+        if args.measure:
+            print("derive: measuring BPTT and RTRL at four sizes (seconds to a minute)", file=sys.stderr, flush=True)
+        model = symbolic.VectorRNN(args.hidden, args.steps, seed=args.seed, nonlinearity=args.nonlinearity)
+        doc = symbolic.Document([symbolic.rtrl.derivation(model, check=args.check, measure=args.measure)])
     else:
         doc = symbolic.derive(
             args.cell, args.steps, args.nonlinearity, check=args.check, seed=args.seed, hidden=args.hidden,

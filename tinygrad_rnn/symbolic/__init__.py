@@ -17,13 +17,15 @@
 - ``difference``: difference equations classified and solved (``sympy.rsolve``),
   the summation factor that solves BPTT's recurrence, and the scalar linear RNN
   in closed form; ``linear.MatrixLinearRNN``: BPTT as powers of W, its eigenvalues.
+- ``rtrl``: real-time recurrent learning, the recurrence run forward; its terms
+  against the stepper's ledger, and its memory and time beside BPTT's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import difference, linear, recurrence
+from . import difference, linear, recurrence, rtrl
 from .convert import SympyGraph, to_sympy
 from .difference import DifferenceEquation, LinearRNN
 from .gated import GRUCell, LSTMCell
@@ -96,6 +98,7 @@ __all__ = [
     "induction_proof",
     "linear",
     "recurrence",
+    "rtrl",
     "to_sympy",
     "unrolled_equality",
 ]
