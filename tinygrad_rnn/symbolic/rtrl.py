@@ -40,7 +40,7 @@ class RTRLResult:
     """dL/dθ for θ in W_hh, W_ih, b, and the online increments dL_k/dW_hh (one per step k)."""
 
     grads: dict[str, np.ndarray]
-    increments: np.ndarray  # (T, H, H): g_k S_k restricted to W_hh, added at step k
+    increments: np.ndarray | None  # (T, H, H): g_k S_k restricted to W_hh, added at step k (if kept)
     sensitivity_floats: int  # numbers held in S_t: H x P
 
 
@@ -48,8 +48,11 @@ def _slope(model: VectorRNN, pre: np.ndarray, h: np.ndarray) -> np.ndarray:
     return 1 - h * h if model.nonlinearity == "tanh" else (pre > 0).astype(float)
 
 
-def rtrl(model: VectorRNN) -> RTRLResult:
+def rtrl(model: VectorRNN, keep_increments: bool = True) -> RTRLResult:
     """Gradients of the model's loss by forward sensitivities (no graph, no stored states).
+
+    ``keep_increments`` also keeps each step's increment of dL/dW_hh, to show them; that
+    costs T H^2 numbers, so the memory measurement turns it off.
 
     S has one (H, P) block per parameter: S["weight_hh"][p, q, r] = dh_t[p]/dW_hh[q, r],
     S["weight_ih"][p, q, r] = dh_t[p]/dW_ih[q, r], S["bias"][p, q] = dh_t[p]/db[q]."""
@@ -58,7 +61,7 @@ def rtrl(model: VectorRNN) -> RTRLResult:
     diagonal = np.arange(H)
     S = {"weight_hh": np.zeros((H, H, H)), "weight_ih": np.zeros((H, H, model.D)), "bias": np.zeros((H, H))}
     grads = {name: np.zeros_like(S[name][0]) for name in PARAMETERS}
-    increments = np.empty((T, H, H))
+    increments = np.empty((T, H, H)) if keep_increments else None
     h = model.h0
     for t in range(T):
         x = model.xs[t]
@@ -75,7 +78,7 @@ def rtrl(model: VectorRNN) -> RTRLResult:
         for name in PARAMETERS:
             step = np.tensordot(g, S[name], axes=(0, 0))
             grads[name] += step
-            if name == "weight_hh":
+            if name == "weight_hh" and increments is not None:
                 increments[t] = step
         h = h_new
     floats = sum(s.size for s in S.values())
@@ -197,7 +200,7 @@ def cost_table(sizes: tuple[tuple[int, int], ...] = ((4, 500), (16, 500), (32, 5
         model = VectorRNN(hidden=H, steps=T, input_size=2, seed=0)
         P = H * H + H * model.D + H
         bptt_peak, bptt_s = _measure(lambda model=model: bptt_numpy(model), repeats)
-        rtrl_peak, rtrl_s = _measure(lambda model=model: rtrl(model), repeats)
+        rtrl_peak, rtrl_s = _measure(lambda model=model: rtrl(model, keep_increments=False), repeats)
         out.append(Measurement(H, T, P, (2 * T + 1) * H, H * P, bptt_peak, rtrl_peak, bptt_s, rtrl_s))
     return out
 
