@@ -102,9 +102,12 @@ def test_latex_output_compiles_with_pdflatex(tmp_path):
     parts = []
     for cell, nl in (("rnn", "tanh"), ("jordan", "relu"), ("lstm", "tanh"), ("gru", "tanh")):
         parts += derive(cell, steps=3, nonlinearity=nl, check=True).parts
-    from tinygrad_rnn.symbolic import Document, difference
+    from tinygrad_rnn.stories import spectra
+    from tinygrad_rnn.symbolic import Document, VectorRNN, difference, rtrl
 
-    doc = Document(parts + difference.document(steps=4, check=True).parts)
+    parts += difference.document(steps=4, check=True).parts
+    parts += [rtrl.derivation(VectorRNN(2, 4), check=True), spectra.derivation(steps=20, hidden=4)]
+    doc = Document(parts)
     source = doc.latex_document()
     assert source.isascii(), sorted({ch for ch in source if not ch.isascii()})
     (tmp_path / "derive.tex").write_text(source)

@@ -42,6 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="RTRL beside BPTT: forward sensitivities and the stepper's ledger term by term "
         "(a vector RNN; default --hidden 2 --steps 4); --measure adds memory and time",
     )
+    topic.add_argument(
+        "--spectra",
+        action="store_true",
+        help="singular values of the step Jacobians and their products for RNN, LSTM, GRU on text input "
+        "(default --hidden 16 --steps 60); --out DIR writes the pictures",
+    )
+    parser.add_argument("--out", help="with --spectra: a folder for spectra_products.svg and spectra_bound.svg")
     parser.add_argument(
         "--measure", action="store_true", help="with --rtrl: measure BPTT's and RTRL's memory and time at four sizes"
     )
@@ -70,6 +77,9 @@ def _refuse_unused(args: argparse.Namespace) -> None:
     elif args.rtrl:
         unused = given & {"cell"}
         why = "--rtrl works on the vector Elman RNN (--hidden, --steps, --seed, --nonlinearity)"
+    elif args.spectra:
+        unused = given & {"cell", "nonlinearity"}
+        why = "--spectra compares PyTorch-style RNN (tanh), LSTM and GRU cells (--hidden, --steps, --seed)"
     elif (args.cell or "rnn") in ("lstm", "gru"):
         unused = given & {"nonlinearity", "hidden"}
         why = f"--cell {args.cell} has fixed nonlinearities (σ and tanh) and no vector part"
@@ -86,7 +96,13 @@ def _refuse_unused(args: argparse.Namespace) -> None:
         raise SystemExit("derive: --standalone goes with --latex")
     if args.measure and not args.rtrl:
         raise SystemExit("derive: --measure goes with --rtrl")
+    if args.out is not None and not args.spectra:
+        raise SystemExit("derive: --out goes with --spectra")
+    if args.check and args.spectra:
+        raise SystemExit("derive: --spectra has no --check; its bound is tested against the measured norms")
     defaults = {**DEFAULTS, "hidden": 2, "steps": 4} if args.rtrl else DEFAULTS
+    if args.spectra:
+        defaults = {**DEFAULTS, "hidden": 16, "steps": 60}
     for name, value in vars(args).items():
         if name in defaults and value is None:
             setattr(args, name, defaults[name])
@@ -117,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
             print("derive: measuring BPTT and RTRL at four sizes (seconds to a minute)", file=sys.stderr, flush=True)
         model = symbolic.VectorRNN(args.hidden, args.steps, seed=args.seed, nonlinearity=args.nonlinearity)
         doc = symbolic.Document([symbolic.rtrl.derivation(model, check=args.check, measure=args.measure)])
+    elif args.spectra:
+        from .stories import spectra
+
+        doc = symbolic.Document([spectra.derivation(args.steps, args.hidden, args.seed, out=args.out)])
     else:
         doc = symbolic.derive(
             args.cell, args.steps, args.nonlinearity, check=args.check, seed=args.seed, hidden=args.hidden,

@@ -95,9 +95,9 @@ def tex_to_text(text: str) -> str:
             if not count:
                 break
         m = re.sub(r"\\(?:operatorname|mathrm|text)\{([^{}]*)\}", r"\1", m)
-        m = re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
         m = m.replace(r"\|", "‖").replace(r"\,", " ").replace(r"\left", "").replace(r"\right", "")
-        return re.sub(r"\\([A-Za-z]+)( ?)", word, m)  # ∂ was replaced first: ∂f, not ∂ f
+        m = re.sub(r"\\([A-Za-z]+)( ?)", word, m)  # ∂ was replaced first: ∂f, not ∂ f
+        return re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
 
     def word(match: re.Match) -> str:
         return _TEX_WORDS.get("\\" + match.group(1), match.group(1)) + match.group(2)
