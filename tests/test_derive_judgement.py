@@ -118,3 +118,16 @@ def test_latex_output_compiles_with_pdflatex(tmp_path):
     errors = [ln for ln in run.stdout.splitlines() if ln.startswith("!")]
     assert run.returncode == 0 and not errors, "\n".join(errors) or run.stdout[-2000:]
     assert (tmp_path / "derive.pdf").stat().st_size > 10_000
+
+
+def test_markdown_tables_keep_their_columns():
+    from tinygrad_rnn.stories import spectra
+    from tinygrad_rnn.symbolic import Document, VectorRNN, difference, rtrl
+
+    parts = difference.document(steps=3).parts + [rtrl.derivation(VectorRNN(2, 4)), spectra.derivation(20, 4)]
+    md = Document(parts).markdown()
+    tables = [block for block in md.split("\n\n") if block.startswith("| ")]
+    assert len(tables) >= 5
+    for block in tables:
+        counts = {row.count("|") for row in block.splitlines()}
+        assert len(counts) == 1, block  # a "|" inside a cell's math would split the column

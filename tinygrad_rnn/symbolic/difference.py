@@ -435,8 +435,8 @@ class LinearRNN:
         m = sp.Symbol("m", integer=True, positive=True)
         reach = self.reach()
         d.add(
-            r"The input $x_i$ reaches $h_t$ only as $\partial h_t/\partial x_i = u w^{t-i}$, and $dL/dw$ weights "
-            r"$x_i$ by $(t-i) w^{t-i-1}$. So the distance $t - i$ decides: "
+            r"The input $x_i$ reaches $h_t$ only as $\partial h_t/\partial x_i = u w^{t-i}$, and "
+            r"$\partial L/\partial w$ weights $x_i$ by $(t-i) w^{t-i-1}$. So the distance $t - i$ decides: "
             f"$\\lim_{{m \\to \\infty}} (1/2)^m = {sp.latex(sp.limit(sp.Rational(1, 2) ** m, m, sp.oo))}$ and "
             f"$\\lim_{{m \\to \\infty}} 2^m = {sp.latex(sp.limit(2**m, m, sp.oo))}$: "
             r"**$|w| < 1$ vanishes and $|w| > 1$ explodes**, as $w^{t-i}$. "

@@ -187,7 +187,11 @@ class MatrixLinearRNN:
             f"grows like $\\rho^m$ (explodes). Measured by autograd for $H = {H}$, $T = 30$, only the last output "
             "scored, $W$ rescaled to each radius:",
             table=Table(
-                (r"$\rho(W)$", r"$\|\partial L/\partial h_1\| / \|\partial L/\partial h_T\|$", r"$\rho^{T-1}$"),
+                (
+                    r"$\rho(W)$",
+                    r"$\lVert\partial L/\partial h_1\rVert / \lVert\partial L/\partial h_T\rVert$",
+                    r"$\rho^{T-1}$",
+                ),
                 [(f"{r:g}", f"{v:.3g}", f"{r**29:.3g}") for r, v in zip((0.8, 1.0, 1.2), fate)],
             ),
         )

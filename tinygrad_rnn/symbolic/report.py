@@ -74,7 +74,7 @@ _TEX_WORDS = {
     r"\times": "×", r"\to": "→", r"\infty": "∞", r"\top": "ᵀ", r"\in": "∈", r"\pm": "±",
     r"\max": "max", r"\min": "min", r"\log": "log", r"\quad": "  ", r"\ll": "≪", r"\gg": "≫",
     r"\Lambda": "Λ", r"\mapsto": "↦", r"\sqrt": "√", r"\lvert": "|", r"\rvert": "|",
-    r"\varphi": "φ", r"\psi": "ψ", r"\mathbb": "", r"\Big": "", r"\big": "",
+    r"\varphi": "φ", r"\psi": "ψ", r"\lVert": "‖", r"\rVert": "‖", r"\mathbb": "", r"\Big": "", r"\big": "",
 }  # fmt: skip
 
 
