@@ -108,8 +108,8 @@ rows = [
     f"| {m.rtrl_peak / 1024:.0f} KiB | {m.rtrl_seconds / m.bptt_seconds:.1f} |"
     for m in rtrl.cost_table(sizes=((4, 200), (16, 200), (4, 800)), repeats=1)
 ]
-header = "| H | T | BPTT keeps | RTRL keeps | BPTT peak | RTRL peak | RTRL / BPTT time |\n|---|---|---|---|---|---|---|\n"
-Markdown(header + "\n".join(rows))
+header = "| H | T | BPTT keeps | RTRL keeps | BPTT peak | RTRL peak | RTRL / BPTT time |"
+Markdown("\n".join([header, "|---" * 7 + "|", *rows]))
 
 # %% [markdown]
 # ## Jacobian spectra per step

@@ -131,3 +131,18 @@ def test_markdown_tables_keep_their_columns():
     for block in tables:
         counts = {row.count("|") for row in block.splitlines()}
         assert len(counts) == 1, block  # a "|" inside a cell's math would split the column
+
+
+def test_long_check_grows_linearly_in_t_not_quadratically():
+    """derive --check at T = 2000 took 63 s (a T^2/2 loop of tensordots); linear now: 5x the steps, ~5x the time."""
+    import time
+
+    from tinygrad_rnn.symbolic import VectorRNN
+
+    def seconds(steps):
+        start = time.perf_counter()
+        assert VectorRNN(hidden=3, steps=steps, seed=0).check().ok()
+        return time.perf_counter() - start
+
+    short, long = seconds(300), seconds(1500)
+    assert long < 12 * short, (short, long)  # quadratic would be ~25x

@@ -107,3 +107,12 @@ def test_cli_derive_difference_prints_it_all(capsys):
     assert cli.main(["derive", "--difference", "--markdown"]) == 0
     md = capsys.readouterr().out
     assert md.startswith("### A difference equation of the notes") and "| closed form | 1 | 2 | 5 |" in md
+
+
+def test_long_difference_check_stays_finite_and_passes(capsys):
+    """ρ(W) = 1.46 at T = 400 would make L ~ 1e130 and finite differences meaningless: W is rescaled."""
+    assert cli.main(["derive", "--difference", "--steps", "400", "--seed", "2", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "FAILED" not in out and "nan" not in out and "rescaled to" in out
+    model = MatrixLinearRNN(hidden=3, steps=400, seed=2)
+    assert model.scaled and MatrixLinearRNN.spectral_radius(model.W) ** 400 == pytest.approx(10)

@@ -22,7 +22,8 @@ import sympy as sp
 from .. import autograd, functional
 from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
-from .numeric import finite_difference
+from .difference import GROWTH_LIMIT
+from .numeric import finite_difference, recurrent_step
 from .report import CheckRow, CheckTable, Derivation, Equation, Table, Tex
 
 
@@ -32,7 +33,11 @@ def _rational(values: np.ndarray, denominator: int = 10) -> np.ndarray:
 
 
 class MatrixLinearRNN:
-    """A linear RNN with H hidden units; W has entries in tenths so SymPy can diagonalise it exactly."""
+    """A linear RNN with H hidden units; W has entries in tenths so SymPy can diagonalise it exactly.
+
+    ``radius`` rescales W to that spectral radius (then its entries are not tenths). A random W
+    whose ρ(W)^T exceeds 10 is rescaled to ρ = 10^(1/T), so that finite differences can still
+    check long sequences (``difference.GROWTH_LIMIT``)."""
 
     def __init__(
         self, hidden: int = 2, steps: int = 5, seed: int = 0, input_size: int = 2, radius: float | None = None
@@ -43,9 +48,16 @@ class MatrixLinearRNN:
         self.H, self.T, self.D, self.seed = int(hidden), int(steps), int(input_size), seed
         rng = np.random.default_rng(seed)
         W = rng.uniform(-1, 1, (self.H, self.H))
+        if radius is None:
+            W = _rational(W)  # tenths: SymPy diagonalises exactly the matrix NumPy uses
+            self.scaled = self.T * np.log(self.spectral_radius(W)) > np.log(GROWTH_LIMIT)
+            if self.scaled:  # keep ρ(W)^T within what finite differences can check
+                radius = GROWTH_LIMIT ** (1 / self.T)
+        else:
+            self.scaled = True
         if radius is not None:
-            W *= radius / max(self.spectral_radius(W), 1e-12)
-        self.W = _rational(W) if radius is None else W
+            W = W * (radius / max(self.spectral_radius(W), 1e-12))
+        self.W = W
         self.U = rng.uniform(-1, 1, (self.H, self.D))
         self.V = rng.uniform(-1, 1, (1, self.H))
         self.h0 = rng.uniform(-1, 1, self.H)
@@ -106,21 +118,32 @@ class MatrixLinearRNN:
             out[t] = np.einsum("mab,mb->a", M[: self.T - t], g[t:])
         return out
 
-    def check(self) -> CheckTable:
-        """dL/dh_t (all t) and dL/dW = sum_t dL/dh_t h_{t-1}^T: closed form vs autograd vs finite differences."""
+    def check(self, rows_for_steps: int = 10) -> CheckTable:
+        """dL/dh_t (every t when T <= rows_for_steps, else t = 1 and T) and dL/dW = sum_t dL/dh_t h_{t-1}^T:
+        closed form vs autograd vs finite differences."""
         closed = self.hidden_gradients()
         L, hs, params = self.engine()
         L.backward()
         auto = np.array([h.grad for h in hs])
         shifts = np.zeros((self.T, self.H))
-        fd_h = finite_difference(lambda: self.forward_numpy(shifts), shifts)
+        if self.T <= rows_for_steps:
+            rows = [CheckRow(f"dL/dh_t, t = 1..{self.T}", closed, auto,
+                             finite_difference(lambda: self.forward_numpy(shifts), shifts))]  # fmt: skip
+        else:  # the farthest and the nearest step (a shift of row t-1 perturbs h_t alone)
+            rows = [CheckRow(f"dL/dh_{t}", closed[t - 1], auto[t - 1],
+                             finite_difference(lambda: self.forward_numpy(shifts), shifts[t - 1]))
+                    for t in (1, self.T)]  # fmt: skip
         states = np.array([self.h0] + [h.data for h in hs[:-1]])
         dW = np.einsum("ta,tb->ab", closed, states)
         W0, zeros = self.W.copy(), np.zeros((self.T, self.H))
-        rows = [
-            CheckRow(f"dL/dh_t, t = 1..{self.T}", closed, auto, fd_h),
-            CheckRow("dL/dW", dW, params["W"].grad, finite_difference(lambda: self.forward_numpy(zeros, W0), W0)),
-        ]
+        rows.append(
+            CheckRow(
+                "dL/dW",
+                dW,
+                params["W"].grad,
+                finite_difference(lambda: self.forward_numpy(zeros, W0), W0, recurrent_step(self.T)),
+            )
+        )
         return CheckTable(rows, f"check: linear RNN, H = {self.H}, T = {self.T}, seed {self.seed}")
 
     @staticmethod
@@ -157,7 +180,12 @@ class MatrixLinearRNN:
                 ),
             ),
         )
-        if symbolic:
+        if symbolic and self.scaled:
+            d.add(
+                f"($W$ was rescaled to $\\rho(W) = {self.spectral_radius(self.W):.4g}$, so that $\\rho^T \\le 10$ and "
+                "finite differences can check it; its entries are no longer tenths: NumPy diagonalises it below.)"
+            )
+        if symbolic and not self.scaled:
             Wsym = sp.Matrix(H, H, lambda p, q: sp.Rational(int(round(self.W[p, q] * 10)), 10))
             P, Lam = Wsym.diagonalize()
             lam = [Lam[k, k] for k in range(H)]
