@@ -57,3 +57,18 @@ def test_cli_derive_rtrl(capsys):
         cli.main(["derive", "--measure"])
     with pytest.raises(SystemExit, match="--cell would be ignored"):
         cli.main(["derive", "--rtrl", "--cell", "gru"])
+
+
+@pytest.mark.parametrize("reset", ["after", "before"])
+def test_rtrl_with_the_engines_step_jacobians_equals_bptt_for_a_gru(reset):
+    from tinygrad_rnn.nn import GRUCell
+
+    cell = GRUCell(3, 4, reset=reset, rng=5)
+    rng = np.random.default_rng(5)
+    xs, readout, ys = rng.standard_normal((12, 1, 3)), rng.uniform(-1, 1, 4), rng.standard_normal(12)
+    forward = rtrl.rtrl_cell(cell, xs, readout, ys)
+    loss, backward = rtrl.bptt_cell(cell, xs, readout, ys)
+    assert _close(forward, backward)
+    assert loss == pytest.approx(rtrl.bptt_loss(cell, xs, readout, ys), rel=1e-14)
+    table = rtrl.check_gru()
+    assert table.ok() and table.HEADER[1:3] == ("RTRL", "BPTT")

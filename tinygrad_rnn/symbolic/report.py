@@ -272,7 +272,12 @@ class CheckRow:
     def scale(self) -> float:
         return _scale(self.symbolic)
 
-    def failures(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> list[str]:
+    def failures(
+        self,
+        autograd_rtol: float | None = None,
+        fd_rtol: float | None = None,
+        labels: tuple[str, str] = ("symbolic", "autograd"),
+    ) -> list[str]:
         """Which comparisons exceed their tolerance (relative to max(1, |symbolic|)), in words.
 
         A tolerance left as None is the module's ``AUTOGRAD_RTOL`` / ``FD_RTOL`` at call time."""
@@ -280,8 +285,8 @@ class CheckRow:
         fd_rtol = FD_RTOL if fd_rtol is None else fd_rtol
         out = []
         for what, error, rtol in (
-            ("symbolic vs autograd", self.autograd_error, autograd_rtol),
-            ("symbolic vs finite differences", self.finite_difference_error, fd_rtol),
+            (f"{labels[0]} vs {labels[1]}", self.autograd_error, autograd_rtol),
+            (f"{labels[0]} vs finite differences", self.finite_difference_error, fd_rtol),
         ):
             if not error <= rtol * self.scale:  # also catches NaN
                 out.append(f"{what}: {self.quantity} differs by {error:.1e}, over {rtol:g} × {self.scale:.3g}")
@@ -298,11 +303,13 @@ class CheckTable:
     function's curvature and size, so they get ``FD_RTOL``, relative likewise.
     """
 
-    HEADER = ("quantity", "symbolic", "autograd", "finite difference", "max abs error")
-
-    def __init__(self, rows: list[CheckRow], title: str = "check"):
+    def __init__(self, rows: list[CheckRow], title: str = "check", labels: tuple[str, str] = ("symbolic", "autograd")):
+        """``labels`` name the first two columns when they are not "symbolic" and "autograd"
+        (e.g. RTRL against the engine's backward); the third is always finite differences."""
         self.rows = list(rows)
         self.title = title
+        self.labels = tuple(labels)
+        self.HEADER = ("quantity", *self.labels, "finite difference", "max abs error")
 
     @property
     def max_error(self) -> float:
@@ -310,7 +317,7 @@ class CheckTable:
 
     def failures(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> list[str]:
         """Every comparison over its tolerance, as "<title>: <comparison>: <quantity> differs by ..."."""
-        return [f"{self.title}: {f}" for r in self.rows for f in r.failures(autograd_rtol, fd_rtol)]
+        return [f"{self.title}: {f}" for r in self.rows for f in r.failures(autograd_rtol, fd_rtol, self.labels)]
 
     def ok(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> bool:
         """True when both comparisons of every row are within their (relative) tolerances."""
@@ -325,7 +332,8 @@ class CheckTable:
     def summary(self) -> str:
         auto = max((r.autograd_error for r in self.rows), default=0.0)
         fd = max((r.finite_difference_error for r in self.rows), default=0.0)
-        return f"max |symbolic − autograd| = {auto:.1e}; max |symbolic − finite difference| = {fd:.1e}"
+        first, second = self.labels
+        return f"max |{first} − {second}| = {auto:.1e}; max |{first} − finite difference| = {fd:.1e}"
 
     def text(self) -> str:
         cells = [self.HEADER, *self._cells()]

@@ -26,6 +26,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from .report import CheckRow, CheckTable, Derivation, Equation, Table, Tex
 from .vector import VectorRNN
 
 PARAMETERS = ("weight_hh", "weight_ih", "bias")
+LABELS = ("RTRL", "BPTT")  # the check tables' first two columns: forward sensitivities, the engine's backward
 
 
 @dataclass
@@ -160,10 +162,87 @@ def check_rtrl(model: VectorRNN) -> CheckTable:
             finally:
                 model.values[name] = saved
 
-        rows.append(
-            CheckRow(f"dL/d{name} (RTRL)", result.grads[name], params[name].grad, finite_difference(loss, point))
-        )
-    return CheckTable(rows, f"check: RTRL vs BPTT, vector {model.nonlinearity} RNN, H = {model.H}, T = {model.T}")
+        rows.append(CheckRow(f"dL/d{name}", result.grads[name], params[name].grad, finite_difference(loss, point)))
+    title = f"check: RTRL vs BPTT, vector {model.nonlinearity} RNN, H = {model.H}, T = {model.T}"
+    return CheckTable(rows, title, LABELS)
+
+
+def rtrl_cell(cell: Any, xs: np.ndarray, readout: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """dL/dW_hh for any cell whose state is h (``tr.nn.RNNCell``, ``tr.nn.GRUCell``) by RTRL.
+
+    L = (1/T) sum_t (readout . h_t - y_t)^2 from h_0 = 0, inputs ``xs`` of shape (T, 1, D). The
+    engine supplies each step's A_t = ∂h_t/∂W_hh (h_{t-1} held fixed) and B_t = ∂h_t/∂h_{t-1}
+    (one backward pass per unit of h_t on a one-step graph); S_t = A_t + B_t S_{t-1} runs forward
+    and the gradient accumulates online. No graph of the whole sequence is ever built."""
+    from ..tensor import Tensor
+
+    H, W, T = cell.hidden_size, cell.weight_hh, len(xs)
+    S = np.zeros((H, *W.shape))
+    grad = np.zeros(W.shape)
+    h = np.zeros((1, H))
+    for t in range(T):
+        h_prev = Tensor(h, requires_grad=True)
+        out = cell(Tensor(xs[t]), h_prev)
+        A, B = np.empty_like(S), np.empty((H, H))
+        for p in range(H):
+            W.grad = h_prev.grad = None
+            out.backward(np.eye(H)[p][None, :])
+            A[p], B[p] = W.grad, h_prev.grad[0]
+        S = A + np.tensordot(B, S, axes=(1, 0))
+        h = out.data
+        grad += np.tensordot((2 / T) * (readout @ h[0] - ys[t]) * readout, S, axes=(0, 0))
+    cell.zero_grad()
+    return grad
+
+
+def bptt_cell(cell: Any, xs: np.ndarray, readout: np.ndarray, ys: np.ndarray) -> tuple[float, np.ndarray]:
+    """The same loss unrolled in the engine and ``backward()``: (L, dL/dW_hh)."""
+    from .. import functional
+    from ..ops import stack
+    from ..tensor import Tensor
+
+    cell.zero_grad()
+    h, outs = Tensor(np.zeros((1, cell.hidden_size))), []
+    for x in xs:
+        h = cell(Tensor(x), h)
+        outs.append((h * Tensor(readout)).sum())
+    L = functional.mse_loss(stack(outs), ys)
+    L.backward()
+    grad = cell.weight_hh.grad.copy()
+    cell.zero_grad()
+    return float(L.data), grad
+
+
+def check_gru(hidden: int = 2, steps: int = 4, seed: int = 0) -> CheckTable:
+    """RTRL (engine Jacobians) vs BPTT (engine backward) vs finite differences for a PyTorch GRU cell."""
+    from ..autograd import no_grad
+    from ..nn import GRUCell
+    from .numeric import finite_difference
+
+    cell = GRUCell(2, hidden, rng=seed)
+    rng = np.random.default_rng(seed)
+    xs, readout, ys = rng.standard_normal((steps, 1, 2)), rng.uniform(-1, 1, hidden), rng.standard_normal(steps)
+    forward = rtrl_cell(cell, xs, readout, ys)
+    _, backward = bptt_cell(cell, xs, readout, ys)
+
+    def loss() -> float:
+        with no_grad():
+            return bptt_loss(cell, xs, readout, ys)
+
+    numeric = finite_difference(loss, cell.weight_hh.data)
+    rows = [CheckRow("dL/dW_hh", forward, backward, numeric)]
+    return CheckTable(rows, f"check: RTRL vs BPTT, GRU cell, H = {hidden}, T = {steps}, seed {seed}", LABELS)
+
+
+def bptt_loss(cell: Any, xs: np.ndarray, readout: np.ndarray, ys: np.ndarray) -> float:
+    """L alone (no backward), for finite differences."""
+    from ..tensor import Tensor
+
+    h, outs = Tensor(np.zeros((1, cell.hidden_size))), []
+    for x in xs:
+        h = cell(Tensor(x), h)
+        outs.append(float((h.data[0] * readout).sum()))
+    return float(np.mean((np.array(outs) - ys) ** 2))
 
 
 @dataclass
@@ -253,7 +332,13 @@ def derivation(model: VectorRNN | None = None, check: bool = False, measure: boo
         table=Table(("piece", "stepper / RTRL", "sum of the terms", "max difference"), rows + online),
     )
     if check:
+        d.add(
+            "The recurrence needs only each step's $A_t$ and $B_t$, so it runs for any cell whose state is $h$: "
+            "`rtrl.rtrl_cell` reads them off the engine one step at a time for a PyTorch GRU cell, and its "
+            "gradient meets the engine's backward over the unrolled sequence (second table)."
+        )
         d.checks.append(check_rtrl(model))
+        d.checks.append(check_gru())
     if measure:
         ms = cost_table()
         d.add(
