@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import viz  # noqa: E402
-from tinygrad_rnn.render_cli import toy_loss  # noqa: E402
+from tinygrad_rnn.cli.render import toy_loss  # noqa: E402
 
 CASES = [("lstm", 10, "ops"), ("lstm", 300, "cells"), ("rnn", 300, "cells")]
 REPEATS = 3

@@ -11,9 +11,10 @@
 """
 
 from . import data, functional, nn, optim
-from .autograd import (
+from .backward import BackwardPass, reference_backward
+from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .graph import (
     AnomalyError,
-    BackwardPass,
     Graph,
     NodeRecord,
     TensorRecord,
@@ -25,7 +26,6 @@ from .autograd import (
     scope,
     trace,
 )
-from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .metrics import perplexity
 from .nn import manual_seed
 from .ops import (
@@ -95,6 +95,7 @@ __all__ = [
     "nn",
     "no_grad",
     "numerical_grad",
+    "reference_backward",
     "optim",
     "perplexity",
     "relu",

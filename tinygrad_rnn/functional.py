@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .autograd import scope
+from .graph import scope
 from .tensor import Tensor
 
 
@@ -48,19 +48,13 @@ def cross_entropy(
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     targets = np.asarray(getattr(targets, "data", targets))
-    if not np.issubdtype(targets.dtype, np.integer):
-        raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     if logits.ndim == 1:
         logits, targets = logits.reshape(1, -1), targets.reshape(1)
     if logits.ndim != 2 or targets.shape != logits.shape[:1]:
         raise ops.ShapeError(
             f"cross_entropy: expected logits (N, C) and targets (N,), got {logits.shape} and {targets.shape}"
         )
-    n_classes = logits.shape[1]
-    keep = targets != ignore_index
-    bad = targets[keep & ((targets < 0) | (targets >= n_classes))]
-    if bad.size:
-        raise IndexError(f"cross_entropy: target {bad[0]} is out of range for {n_classes} classes")
+    keep = _check_targets("cross_entropy", targets, logits.shape[1], ignore_index)
     with scope("cross_entropy"):
         logp = log_softmax(logits, axis=1)
         picked = logp[np.arange(len(targets)), np.where(keep, targets, 0)]
@@ -73,10 +67,28 @@ def cross_entropy(
         return nll.sum() / count if count else nll.sum() * np.nan  # all ignored: NaN, as PyTorch
 
 
+def _check_targets(where: str, targets: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
+    """Class indices must be integers in [0, C), or ``ignore_index``; returns the keep mask."""
+    if not np.issubdtype(targets.dtype, np.integer):
+        raise TypeError(f"{where}: targets must be integer class indices, got dtype {targets.dtype}")
+    keep = targets != ignore_index
+    bad = targets[keep & ((targets < 0) | (targets >= n_classes))]
+    if bad.size:
+        raise IndexError(
+            f"{where}: target {bad[0]} is out of range for {n_classes} classes (targets must be in "
+            f"[0, {n_classes}), or ignore_index={ignore_index} for positions to skip)"
+        )
+    return keep
+
+
 def nll_loss(log_probs: Tensor, targets: Any, ignore_index: int = -100) -> Tensor:
     """Mean of -log_probs[n, targets[n]] (log_probs already normalised)."""
     targets = np.asarray(getattr(targets, "data", targets))
-    keep = targets != ignore_index
+    if log_probs.ndim != 2 or targets.shape != log_probs.shape[:1]:
+        raise ops.ShapeError(
+            f"nll_loss: expected log_probs (N, C) and targets (N,), got {log_probs.shape} and {targets.shape}"
+        )
+    keep = _check_targets("nll_loss", targets, log_probs.shape[1], ignore_index)
     picked = log_probs[np.arange(len(targets)), np.where(keep, targets, 0)]
     return -(picked * keep.astype(log_probs.dtype)).sum() / max(int(keep.sum()), 1)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .autograd import no_grad
+from .graph import no_grad
 from .tensor import Tensor
 
 
@@ -89,7 +89,8 @@ def gradcheck(
     if worst is None:
         return True
     _, k, t, index, a_val, n_val = worst
-    label = f"input {inputs.index(t)}" + (f" ({t.name!r})" if t.name else "")
+    position = next(i for i, x in enumerate(inputs) if x is t)  # (not inputs.index(t): == is element-wise)
+    label = f"input {position}" + (f" ({t.name!r})" if t.name else "")
     message = (
         f"gradcheck failed for {label} at index {tuple(int(i) for i in index)}: "
         f"autograd {a_val:.10g}, numerical {n_val:.10g}, |diff| {abs(a_val - n_val):.3g} "

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import STATE, check_finite
+from .graph import SWITCHES, WRITES, check_finite
 from .tensor import Tensor
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
@@ -49,7 +49,7 @@ class Op:
 
     # ops whose gradient is g in part of their input, zero elsewhere (x[idx]), define
     # add_into(grad_x, g): grad_x[idx] += g in place; backward() then uses it instead of
-    # building a full-size zero array per call (see autograd.BackwardPass._scatter)
+    # building a full-size zero array per call (see backward.BackwardPass._scatter)
     add_into = None
 
     # set by apply() when the call is recorded
@@ -57,6 +57,7 @@ class Op:
     outputs: tuple = ()
     needs: tuple[bool, ...] = ()  # needs[i]: does input i require a gradient?
     scope = ""
+    writes = 0  # in-place writes made (to any tensor) before this node was recorded: WRITES[0] then
 
     def forward(self, *arrays: np.ndarray) -> Any:
         raise NotImplementedError
@@ -73,19 +74,19 @@ class Op:
                 break
         node = cls()
         try:
-            out = node.forward(*[t.data for t in inputs], **params)
+            out = node.forward(*[t._data for t in inputs], **params)
         except (ValueError, IndexError, TypeError) as error:
             raise _op_error(cls, inputs, error) from None
-        state = STATE
+        grad_enabled, anomaly, scope = SWITCHES.now  # this thread's switches (graph.py)
         needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
-        record = state.grad_enabled and True in needs
+        record = grad_enabled and True in needs
         parent = node if record else None  # unrecorded results are constants: no node
         multiple = isinstance(out, tuple)
         results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
-        if record or state.anomaly:
-            node.inputs, node.needs, node.scope = inputs, needs, state.scope
+        if record or anomaly:
+            node.inputs, node.needs, node.scope, node.writes = inputs, needs, scope, WRITES[0]
             node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
-            if state.anomaly:
+            if anomaly:
                 check_finite(node, out if multiple else (out,), "output")
         return results
 
@@ -99,9 +100,16 @@ class Op:
 
 
 def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
-    """Wrap numbers and arrays as constant tensors, in the dtype of a tensor input
-    (so ``x * 0.5`` stays float32 when x is float32)."""
-    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), None)
+    """Wrap numbers and arrays as constant tensors (the dtype rule, docs/errors.md).
+
+    Beside a floating-point tensor a constant takes that tensor's dtype, so
+    ``x * 0.5`` stays float32 when x is float32. Beside an integer or boolean
+    tensor it keeps its own type and NumPy promotes: ``ints * 0.5`` is float64
+    and ``bools + 2`` is int64, never truncated back to the tensor's type.
+    """
+    dtype = next((x._data.dtype for x in inputs if isinstance(x, Tensor)), None)
+    if dtype is not None and dtype.kind != "f":
+        dtype = None
     return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
 
 
@@ -114,7 +122,8 @@ def _constant(x: Any, dtype: Any) -> Tensor:
 def _op_error(cls: type, tensors: Sequence[Tensor], error: Exception) -> Exception:
     """Turn a NumPy error inside an op into one a student can act on."""
     shapes = " and ".join(str(t.shape) for t in tensors)
-    where = f" (in scope '{STATE.scope}')" if STATE.scope else ""
+    path = SWITCHES.now[2]
+    where = f" (in scope '{path}')" if path else ""
     detail = getattr(cls, "explain", None)
     reason = detail([t.shape for t in tensors]) if detail else None
     message = f"{cls.name}: {reason}{where}" if reason else f"{cls.name}: {error} — input shapes {shapes}{where}"
@@ -571,9 +580,11 @@ def log(x: Any) -> Tensor:
 
 def matmul(a: Any, b: Any) -> Tensor:
     """a @ b for 1-D, 2-D and batched operands (1-D operands as in NumPy)."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b, dtype=a.dtype)
-    if a.data.ndim >= 2 and b.data.ndim >= 2:
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = _as_tensors((a, b))
+    if a._data.dtype != b._data.dtype:
+        raise _dtype_error(a, b)
+    if a._data.ndim >= 2 and b._data.ndim >= 2:
         return MatMul.apply(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
@@ -586,6 +597,24 @@ def matmul(a: Any, b: Any) -> Tensor:
     if b.ndim == 1:
         shape = shape[:-1]
     return out.reshape(shape)
+
+
+def _dtype_error(a: Tensor, b: Tensor) -> TypeError:
+    """matmul refuses mixed dtypes, as PyTorch does: a float32 model fed float64 data stops here."""
+    path = SWITCHES.now[2]
+    where = f" in scope '{path}'" if path else ""
+    trained = [t for t in (a, b) if t.requires_grad]
+    floats = [t for t in (a, b) if t.dtype.kind == "f"]
+    target = (trained or floats)[0].dtype if trained or floats else None
+    fix = (
+        f"convert the {'right' if target == a.dtype else 'left'} one with .astype('{target}')"
+        if target is not None
+        else "convert both with .astype('float64')"
+    )
+    return TypeError(
+        f"matmul: the operands have different dtypes, {a.dtype} @ {b.dtype} (shapes {a.shape} and "
+        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'))"
+    )
 
 
 def where(mask: Any, a: Any, b: Any) -> Tensor:
@@ -624,7 +653,12 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int | None = None, dim: 
             raise ValueError(f"split: size must be positive, got {size}")
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = list(split_size_or_sections)
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+            raise TypeError(f"split: sizes must be integers, got {sizes}")
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes must be >= 0, got {[int(s) for s in sizes]}")
+        sizes = [int(s) for s in sizes]
     return list(Split.apply(x, sizes=tuple(sizes), axis=axis))
 
 
@@ -632,6 +666,8 @@ def chunk(x: Tensor, chunks: int, axis: int | None = None, dim: int | None = Non
     """Cut into ``chunks`` nearly equal pieces, as ``torch.chunk``."""
     axis = _axis(axis, dim)
     axis = 0 if axis is None else axis
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     return split(x, -(-x.shape[axis] // chunks), axis=axis)
 
 
@@ -640,4 +676,137 @@ def embedding(weight: Tensor, ids: Any) -> Tensor:
     ids = np.asarray(getattr(ids, "data", ids))
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
+    if np.ndim(weight) != 2:
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {np.shape(weight)}")
+    rows = np.shape(weight)[0]
+    if ids.size and (ids.min() < 0 or ids.max() >= rows):
+        raise IndexError(
+            f"embedding: token ids must be in [0, {rows}); got min {ids.min()}, max {ids.max()} "
+            f"(a negative id is not counted from the end: it is refused)"
+        )
     return Embedding.apply(weight, ids=ids)
+
+
+# ---------------------------------------------------------------------------
+# Tensor's operators and methods: each is one line over an op above. They are
+# bound onto Tensor here, so the import arrow points one way (ops -> tensor).
+
+
+class _TensorMethods:
+    def __add__(self, other: Any) -> Tensor:
+        return Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return Div.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return Neg.apply(self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+            raise TypeError("pow: the exponent must be a Python number (x ** 2), not a tensor or array")
+        return Pow.apply(self, exponent=exponent)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(other, self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        return GetItem.apply(self, index=index)
+
+    # --- functions (names as in PyTorch) -----------------------------------
+    def tanh(self) -> Tensor:
+        return Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ReLU.apply(self)
+
+    def exp(self) -> Tensor:
+        return Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return Log.apply(self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Max.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two axes
+        (PyTorch); ``x.transpose((2, 0, 1))`` applies a full permutation (NumPy)."""
+        if not axes:
+            return self.T
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            return self.permute(*axes[0])
+        if len(axes) != 2:
+            raise ValueError("transpose: give two axes to swap, or one tuple with a permutation")
+        perm = list(range(self.ndim))
+        try:
+            a, b = perm[axes[0]], perm[axes[1]]
+        except IndexError:
+            raise ValueError(f"transpose: axes {axes} out of range for a {self.ndim}-D tensor") from None
+        perm[a], perm[b] = b, a
+        return Transpose.apply(self, axes=tuple(perm))
+
+    def permute(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if sorted(ax % max(self.ndim, 1) for ax in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of a {self.ndim}-D tensor's axes")
+        return Transpose.apply(self, axes=tuple(ax % self.ndim for ax in axes))
+
+    @property
+    def T(self) -> Tensor:
+        return Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
+
+    def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list[Tensor]:
+        return split(self, split_size_or_sections, axis=axis, dim=dim)
+
+    def chunk(self, chunks: int, axis: Any = None, dim: Any = None) -> list[Tensor]:
+        return chunk(self, chunks, axis=axis, dim=dim)
+
+
+for _name, _member in vars(_TensorMethods).items():
+    if callable(_member) or isinstance(_member, property):
+        setattr(Tensor, _name, _member)

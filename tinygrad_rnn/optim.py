@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import enable_grad
+from .graph import enable_grad
 from .tensor import Tensor
 
 __all__ = ["SGD", "Adam", "Adagrad", "Optimizer", "clip_grad_norm_", "clip_grad_value_"]
@@ -106,8 +106,16 @@ class Optimizer:
 
     def _check(self, hyper: dict[str, Any], where: str) -> None:
         for key, value in hyper.items():
-            if key != "params" and not isinstance(value, (numbers.Real, tuple, list)):
+            if key == "params":
+                continue
+            if not isinstance(value, (numbers.Real, tuple, list)):
                 raise TypeError(f"{type(self).__name__}: {key} must be a number, got {value!r}{where}")
+            numbers_in = value if isinstance(value, (tuple, list)) else (value,)
+            if not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in numbers_in):
+                raise ValueError(
+                    f"{type(self).__name__}: {key} must be a finite number, got {value!r}{where} "
+                    f"(a NaN or infinite hyperparameter would turn every parameter into NaN)"
+                )
         if hyper["lr"] < 0:
             raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {hyper['lr']}{where}")
         if hyper.get("weight_decay", 0) < 0:
@@ -414,6 +422,14 @@ def _grads(params: Iterable[Tensor] | Tensor, where: str) -> list[np.ndarray]:
     return [p.grad for p in params if p.grad is not None]
 
 
+def _check_bound(where: str, name: str, value: Any) -> None:
+    """A clipping bound is a number >= 0 (not NaN: a NaN bound would silently clip nothing)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{where}: {name} must be >= 0, got {value}")
+
+
 def clip_grad_norm_(
     params: Iterable[Tensor] | Tensor,
     max_norm: float,
@@ -432,6 +448,13 @@ def clip_grad_norm_(
 
     Returns the total norm *before* clipping (a NumPy float: ``float(n)`` or
     ``n.item()``), the number to log when watching for explosions.
+
+    A non-finite gradient is handled as in PyTorch: the total norm is then NaN
+    or inf, and every gradient is multiplied by ``max_norm / (total + 1e-6)``
+    all the same, which is NaN (every gradient becomes NaN: the step is
+    visibly ruined, not silently half-clipped) or 0 (finite entries become 0).
+    ``error_if_nonfinite=True`` raises ``FloatingPointError`` instead, before
+    any gradient is touched.
     """
     if isinstance(norm_type, str):
         if norm_type.lower() not in ("inf", "infinity"):
@@ -440,8 +463,7 @@ def clip_grad_norm_(
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be > 0 (2 is the usual), got {norm_type}")
-    if max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    _check_bound("clip_grad_norm_", "max_norm", max_norm)
     grads = _grads(params, "clip_grad_norm_")
     if not grads:
         return np.float64(0.0)
@@ -455,7 +477,8 @@ def clip_grad_norm_(
             f"clip_grad_norm_: the total gradient norm is {total}; find where it came from with "
             f"tr.detect_anomaly(), or pass error_if_nonfinite=False"
         )
-    scale = min(1.0, max_norm / (total + 1e-6))
+    coefficient = max_norm / (total + 1e-6)
+    scale = coefficient if not coefficient >= 1.0 else 1.0  # NaN stays NaN, as torch.clamp(max=1) keeps it
     for g in grads:
         g *= scale
     return np.float64(total)
@@ -467,7 +490,6 @@ def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> No
     Unlike ``clip_grad_norm_`` this changes the gradient's direction; it only
     guarantees that no single entry is huge.
     """
-    if clip_value < 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
+    _check_bound("clip_grad_value_", "clip_value", clip_value)
     for g in _grads(params, "clip_grad_value_"):
         np.clip(g, -clip_value, clip_value, out=g)

@@ -13,6 +13,9 @@ under prefixes, e.g. ``{**{"model." + k: v ...}, **{"optim." + k: v ...}}``.
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import math
 import os
 import tempfile
 import zipfile
@@ -49,8 +52,13 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
     """Write ``state_dict`` (name -> NumPy array or Tensor) to ``path`` as an ``.npz``.
 
     The file is written exactly at ``path`` (no suffix is added), through a
-    temporary file that replaces it at the end, so an interrupted save never
-    leaves a half-written checkpoint behind. Arrays keep their dtype and shape.
+    temporary file ``.<name>.<pid>.<random>.tmp`` beside it that is flushed to
+    disk (fsync) and then renamed over ``path``, so an interrupted save never
+    leaves a half-written checkpoint behind: the old file stays until the new
+    one is complete. On any exception (Ctrl-C included) the temporary file is
+    removed and the exception propagates unchanged; temporary files left by a
+    save whose process was killed are removed by the next save to the same
+    path. Arrays keep their dtype and shape.
     """
     if not isinstance(state_dict, dict):
         raise TypeError(
@@ -63,16 +71,63 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
         raise IsADirectoryError(f"tr.save: {str(path)!r} is a directory; give a file name such as model.npz")
     if not path.parent.exists():
         raise FileNotFoundError(f"tr.save: the directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
-            for key, array in arrays.items():
-                with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, array, allow_pickle=False)
+        with os.fdopen(fd, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
+                for key, array in arrays.items():
+                    with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+            raw.flush()
+            os.fsync(raw.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):  # gone already if os.replace had finished
+            os.unlink(tmp)
         raise
+    _sync_directory(path.parent)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.<name>.<pid>.*.tmp`` files beside ``path`` whose saving process no longer runs.
+
+    (POSIX only: there a process's existence can be asked without touching it.)
+    """
+    if os.name != "posix":
+        return
+    prefix = f".{path.name}."
+    for candidate in glob.glob(os.path.join(glob.escape(str(path.parent)), glob.escape(prefix) + "*.tmp")):
+        pid = os.path.basename(candidate)[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(candidate)
+
+
+def _running(pid: int) -> bool:
+    """Is process ``pid`` alive? (Signal 0 checks without sending anything.)"""
+    if pid == os.getpid():
+        return True  # perhaps another thread of ours, saving right now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # alive, but someone else's
+    return True
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX; elsewhere, and where refused, skip it)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -93,6 +148,12 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         )
     invalid = f"tr.load: {str(path)!r} is not a valid .npz checkpoint"
     try:
+        too_big = _size_problem(path)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{invalid}: {error}") from None
+    if too_big:
+        raise ValueError(f"{invalid}: {too_big}")
+    try:
         with np.load(path, allow_pickle=False) as archive:
             loaded = {key: archive[key] for key in archive.files}
     except ValueError as error:
@@ -108,3 +169,38 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if not isinstance(value, np.ndarray):  # NumPy hands back raw bytes for a non-.npy member
             raise ValueError(f"{invalid}: {key!r} is not a .npy array")
     return loaded
+
+
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data more than about 1032 : 1
+
+
+def _size_problem(path: Path) -> str | None:
+    """What is wrong with an archive whose array headers claim more bytes than the file can hold.
+
+    NumPy allocates the whole array a header announces before reading a byte,
+    so a 100-byte file claiming shape (10**12,) would end in a MemoryError (or
+    an allocation of terabytes). The claim is checked first against the size
+    the zip directory gives the member, and that against the file's size.
+    """
+    on_disk = path.stat().st_size
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            limit = on_disk if info.compress_type == zipfile.ZIP_STORED else on_disk * _DEFLATE_MAX_RATIO
+            if info.file_size > limit:
+                return f"{info.filename!r} claims {info.file_size:,} bytes; a file of {on_disk:,} bytes can't hold that"
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                header = member.tell()
+            needed = math.prod(shape) * dtype.itemsize
+            if needed > info.file_size - header:
+                return (
+                    f"the header of {info.filename!r} claims shape {shape} of {dtype} ({needed:,} bytes), "
+                    f"but the member holds only {info.file_size - header:,} bytes"
+                )
+    return None

@@ -20,7 +20,7 @@ transpose node runs; they are still counted as W_hh's contributions, and the
 event says where they are being collected.
 
 ``BackwardStepper`` runs exactly the same pass as ``loss.backward()`` (both use
-``autograd.BackwardPass``), so after ``run()`` every ``.grad`` is bit-for-bit
+``backward.BackwardPass``), so after ``run()`` every ``.grad`` is bit-for-bit
 what ``backward()`` gives; it just stops after each node and tells you what
 happened there.
 
@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from .backward import BackwardPass, seed_grad
+from .graph import NodeRecord, TensorRecord, time_step, trace
 
 FULL_ARRAY_SIZE = 16  # arrays with at most this many elements print in full
 
@@ -119,7 +120,7 @@ class StepEvent:
 
     @property
     def t(self) -> int | None:
-        return autograd.time_step(self.scope)
+        return time_step(self.scope)
 
     @property
     def accumulations(self) -> list[Accumulation]:
@@ -183,16 +184,16 @@ class BackwardStepper:
                 "BackwardStepper: the loss is a leaf (no op produced it), so there is nothing to "
                 "step through; compute it from other tensors, or call loss.backward()"
             )
-        seed = autograd.seed_grad(loss, grad)
+        seed = seed_grad(loss, grad)
         self.loss = loss
         self.retain_grads = retain_grads
         self._seed = seed
-        self.graph = autograd.trace(loss)
+        self.graph = trace(loss)
         self._owner, self._view_nodes = self._find_views()
         self._labels = self._make_labels()
         self._uses = self._count_uses()
         self._index_of = {id(rec.node): rec.index for rec in self.graph.nodes}
-        self._pass: autograd.BackwardPass | None = None
+        self._pass: BackwardPass | None = None
         self._baseline: dict[int, np.ndarray | None] = {}
         self._events: list[StepEvent] = []
         self._given: dict[int, int] = {}  # leaf id -> contributions delivered so far
@@ -289,11 +290,11 @@ class BackwardStepper:
         return Events(self._events)
 
     @property
-    def current(self) -> autograd.NodeRecord | None:
+    def current(self) -> NodeRecord | None:
         """The node the next step will process (None when done)."""
         return None if self.done else self.graph.nodes[self.steps - 1 - self.position]
 
-    def pending(self) -> list[autograd.NodeRecord]:
+    def pending(self) -> list[NodeRecord]:
         """Nodes not processed yet, in the order they will be (the current one first)."""
         return self.graph.nodes[: self.steps - self.position][::-1]
 
@@ -307,7 +308,7 @@ class BackwardStepper:
         slots = self._pass.pending.get(id(node.node))
         return tuple(slots[:-1]) if slots else (None,) * len(node.node.outputs)
 
-    def _output_ids(self, node: autograd.NodeRecord) -> list[int | None]:
+    def _output_ids(self, node: NodeRecord) -> list[int | None]:
         """Tensor id of each output position (None where nobody kept the output)."""
         ids = []
         for ref in node.node.outputs:
@@ -315,7 +316,7 @@ class BackwardStepper:
             ids.append(id(out) if out is not None and id(out) in self.graph.tensors else None)
         return ids
 
-    def _output_labels(self, node: autograd.NodeRecord) -> tuple[str, ...]:
+    def _output_labels(self, node: NodeRecord) -> tuple[str, ...]:
         """A label per output position (outputs nobody kept get ``op#index[i]``)."""
         return tuple(
             self._labels[tid] if tid is not None else f"{node.op}#{node.index}[{i}]"
@@ -364,14 +365,14 @@ class BackwardStepper:
         return f"<BackwardStepper step {self.position}/{self.steps}, next: {node.op}#{node.index}{where}>"
 
     # --- moving -----------------------------------------------------------
-    def _start(self) -> autograd.BackwardPass:
+    def _start(self) -> BackwardPass:
         """Begin the pass: remember every .grad in the graph so back() can restore it."""
         if self._pass is None:
             self._baseline = {
                 tid: None if rec.tensor.grad is None else np.array(rec.tensor.grad, copy=True)
                 for tid, rec in self.graph.tensors.items()
             }
-            self._pass = autograd.BackwardPass(self.loss, self._seed, self.retain_grads)
+            self._pass = BackwardPass(self.loss, self._seed, self.retain_grads)
         return self._pass
 
     def _one(self) -> StepEvent:
@@ -412,7 +413,7 @@ class BackwardStepper:
                 if tid != leaf:
                     self._collected[tid] = self._collected.get(tid, 0) + (gathered if gathering else 1)
                 accumulation = Accumulation(
-                    self._labels[leaf], self._labels[tid], number, self._uses[leaf], autograd.time_step(node.scope), g,
+                    self._labels[leaf], self._labels[tid], number, self._uses[leaf], time_step(node.scope), g,
                     total, gathered, ", ".join(self._labels[out] for out in node.outputs),
                 )
             sent.append(Sent(self._labels[tid], g, accumulation))
@@ -440,7 +441,7 @@ class BackwardStepper:
         """Process every remaining node; afterwards .grad is exactly what backward() gives."""
         return self.step(self.steps - self.position) if not self.done else Events()
 
-    def _matches(self, node: autograd.NodeRecord, target: str) -> bool:
+    def _matches(self, node: NodeRecord, target: str) -> bool:
         """``target`` names one of the node's outputs, or is a run of segments of its scope."""
         if any(self._labels[t] == target for t in node.outputs) or target == f"{node.op}#{node.index}":
             return True
@@ -497,7 +498,7 @@ class BackwardStepper:
             self.step(position - self.position)
 
     # --- looking ----------------------------------------------------------
-    def lookup(self, name: str) -> list[autograd.TensorRecord]:
+    def lookup(self, name: str) -> list[TensorRecord]:
         """Tensors of the graph whose name (or label such as ``tanh#7``) is ``name``."""
         found = [rec for rec in self.graph.tensors.values() if self._labels[rec.id] == name]
         if not found:

@@ -1,25 +1,56 @@
-"""Tensor: a NumPy array, its gradient, and the node (op call) that produced it."""
+"""Tensor: a NumPy array, its gradient, and the node (op call) that produced it.
+
+Its arithmetic (``x + y``, ``W @ h``, ``h.tanh()``, ...) is bound onto the class
+at the end of ``ops.py``, next to the ops it calls, so this module imports no op.
+Comparisons (``x > 0``, ``x == y``) are not ops: they give boolean tensors
+that carry no gradient, as in PyTorch.
+
+Versions. A gradient is computed from the numbers the forward pass saw, so
+changing a saved tensor in place between forward and backward would silently
+give the gradient of a different function. Every in-place write through
+``.data`` (``W.data -= lr * g``, which is what the optimizers do, or
+``W.data = array``) and every ``load_state_dict`` is counted (``graph.WRITES``);
+each recorded node keeps the count it was recorded at, and backward raises a
+RuntimeError naming the tensor when numbers a node saved were written later,
+directly or through a view (``W.T``). ``t._version`` is the number of the
+latest write into t's numbers (0: never written). Writing into the array
+itself, ``W.data[0] = 1``, goes around this: NumPy tells no one.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import backward as _backward
+from .graph import note_write, written_since
 
 _DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
-_default_dtype: type = np.float64
+
+
+class _Defaults(threading.local):
+    """The default dtype is per thread, like the switches in graph.py; new threads get float64."""
+
+    dtype: type = np.float64
+
+
+_DEFAULTS = _Defaults()
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Set the dtype that Python numbers and lists become (float64 unless changed)."""
-    global _default_dtype
-    _default_dtype = _float_dtype(dtype)
+    """Set the dtype that Python numbers and lists become, in this thread (float64 unless changed).
+
+    Layers built afterwards in this thread get parameters of that dtype too.
+    Other threads keep their own default (a new thread starts with float64).
+    """
+    _DEFAULTS.dtype = _float_dtype(dtype)
 
 
 def get_default_dtype() -> type:
-    return _default_dtype
+    """The dtype that Python floats become in this thread (see ``set_default_dtype``)."""
+    return _DEFAULTS.dtype
 
 
 def _float_dtype(dtype: Any) -> type:
@@ -33,9 +64,9 @@ def _float_dtype(dtype: Any) -> type:
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
-    """Arrays keep their dtype; Python numbers and lists of floats get the default dtype."""
+    """Arrays and NumPy scalars keep their dtype; Python floats and lists of them get the default dtype."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         try:
             resolved = np.dtype(dtype)
@@ -44,8 +75,13 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         return np.asarray(data, dtype=resolved)
     if isinstance(data, np.ndarray):
         return data
-    array = np.asarray(data)
-    return array.astype(_default_dtype) if array.dtype.kind == "f" else array
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"Tensor: the data is not a regular array (rows of different lengths?): {error}") from None
+    if isinstance(data, np.generic):  # np.float32(1.5) stays float32
+        return array
+    return array.astype(_DEFAULTS.dtype) if array.dtype.kind == "f" else array
 
 
 class Tensor:
@@ -57,20 +93,21 @@ class Tensor:
     computation graph.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "_index", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_node", "_index", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    __hash__ = object.__hash__  # by identity, so tensors still work in sets and as dict keys
     is_parameter = False
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fbiu":
-            raise TypeError(f"Tensor data must be numeric, got dtype {array.dtype}")
+            raise TypeError(f"Tensor data must be real numbers or booleans, got dtype {array.dtype}")
         if requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients (got {array.dtype}); "
                 f"pass dtype='float64' or convert the data with .astype(float)"
             )
-        self.data = array
+        self._data = array
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -81,26 +118,54 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, node: Any, index: int) -> Tensor:
         """Fast constructor used by ops: no checks, no copies."""
         t = object.__new__(cls)
-        t.data, t.grad, t.name, t._node, t._index = data, None, None, node, index
+        t._data, t.grad, t.name, t._node, t._index = data, None, None, node, index
         t.requires_grad = node is not None
         return t
+
+    # --- the numbers, and writing them in place ----------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The NumPy array. Assigning to it, ``W.data = a`` or ``W.data -= lr * g``, counts as an
+        in-place write: backward refuses to use a node that saved the old numbers."""
+        return self._data
+
+    @data.setter
+    def data(self, array: Any) -> None:
+        if not isinstance(array, np.ndarray):
+            raise TypeError(
+                f"Tensor.data must be a NumPy array, got {type(array).__name__}; "
+                f"wrap it with np.asarray(...)"
+            )
+        self._data = array
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        """Record an in-place write into this tensor's numbers (see the module docstring)."""
+        label = repr(self.name) if self.name else "a tensor"
+        note_write(self._data, f"{label} of shape {self.shape}")
+
+    @property
+    def _version(self) -> int:
+        """The number of the latest in-place write into these numbers (0: never written)."""
+        write = written_since(self._data, 0)
+        return write[0] if write is not None else 0
 
     # --- inspection -------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def op(self) -> str | None:
@@ -112,30 +177,46 @@ class Tensor:
         return self._node is None
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)`` is ``t.data`` (the same array, not a copy, unless a dtype asks for one)."""
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def item(self) -> float:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
+
+    def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError(f"float() needs a tensor with one element, this one has shape {self.shape}")
+        return float(self._data.item())
+
+    def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError(f"int() needs a tensor with one element, this one has shape {self.shape}")
+        return int(self._data.item())
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same numbers, cut off from the graph (truncated BPTT: h = h.detach())."""
-        return Tensor(self.data, name=self.name)
+        return Tensor(self._data, name=self.name)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy in another float dtype, cut off from the graph."""
-        return Tensor(self.data, dtype=_float_dtype(dtype), requires_grad=self.requires_grad, name=self.name)
+        return Tensor(self._data, dtype=_float_dtype(dtype), requires_grad=self.requires_grad, name=self.name)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients (got {self.data.dtype})")
+        if flag and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients (got {self._data.dtype})")
         self.requires_grad = flag
         return self
 
@@ -149,13 +230,48 @@ class Tensor:
             extra += ", requires_grad=True"
         if self.name:
             extra += f", name={self.name!r}"
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20, prefix="Tensor(")
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=20, prefix="Tensor(")
         return f"Tensor({body}{extra})"
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError("the truth value of a tensor with several elements is ambiguous")
-        return bool(self.data)
+        if self._data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with several elements (shape {self.shape}) is ambiguous; "
+                f"use .all() or .any() on its .data"
+            )
+        return bool(self._data)
+
+    # --- comparisons: element-wise, boolean, no gradient (as in PyTorch) --------
+    def _compare(self, other: Any, ufunc: np.ufunc, symbol: str) -> Any:
+        if isinstance(other, Tensor):
+            other = other._data
+        elif not isinstance(other, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+            return NotImplemented  # t == None, t == "a": Python's default (identity) applies
+        try:
+            result = ufunc(self._data, other)
+        except ValueError:
+            raise ValueError(
+                f"{symbol}: shapes {self.shape} and {np.shape(other)} cannot be broadcast together"
+            ) from None
+        return Tensor._wrap(np.asarray(result), None, 0)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(other, np.equal, "==")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(other, np.not_equal, "!=")
+
+    def __lt__(self, other: Any) -> Any:
+        return self._compare(other, np.less, "<")
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare(other, np.less_equal, "<=")
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(other, np.greater, ">")
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(other, np.greater_equal, ">=")
 
     # --- autograd ---------------------------------------------------------
     def backward(self, grad: Any = None, retain_grads: bool = True, step: bool = False) -> Any:
@@ -172,122 +288,8 @@ class Tensor:
             from .stepper import BackwardStepper
 
             return BackwardStepper(self, grad, retain_grads)
-        autograd.backward(self, grad, retain_grads)
+        _backward.backward(self, grad, retain_grads)
         return None
-
-    # --- arithmetic -------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(other, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-            raise TypeError("pow: the exponent must be a Python number (x ** 2), not a tensor or array")
-        return ops.Pow.apply(self, exponent=exponent)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(Tensor(other, dtype=self.dtype), self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        elif isinstance(index, list):
-            index = np.asarray(index)
-        return ops.GetItem.apply(self, index=index)
-
-    # --- functions (names as in PyTorch) -----------------------------------
-    def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return ops.ReLU.apply(self)
-
-    def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return ops.Log.apply(self)
-
-    def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
-
-    def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
-
-    def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Max.apply(self, axis=ops._axis(axis, dim), keepdims=keepdims or keepdim)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
-
-    view = reshape
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """``x.transpose()`` reverses the axes; ``x.transpose(0, 1)`` swaps two axes
-        (PyTorch); ``x.transpose((2, 0, 1))`` applies a full permutation (NumPy)."""
-        if not axes:
-            return self.T
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            return self.permute(*axes[0])
-        if len(axes) != 2:
-            raise ValueError("transpose: give two axes to swap, or one tuple with a permutation")
-        perm = list(range(self.ndim))
-        try:
-            a, b = perm[axes[0]], perm[axes[1]]
-        except IndexError:
-            raise ValueError(f"transpose: axes {axes} out of range for a {self.ndim}-D tensor") from None
-        perm[a], perm[b] = b, a
-        return ops.Transpose.apply(self, axes=tuple(perm))
-
-    def permute(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if sorted(ax % max(self.ndim, 1) for ax in axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of a {self.ndim}-D tensor's axes")
-        return ops.Transpose.apply(self, axes=tuple(ax % self.ndim for ax in axes))
-
-    @property
-    def T(self) -> Tensor:
-        return ops.Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
-
-    def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list[Tensor]:
-        return ops.split(self, split_size_or_sections, axis=axis, dim=dim)
-
-    def chunk(self, chunks: int, axis: Any = None, dim: Any = None) -> list[Tensor]:
-        return ops.chunk(self, chunks, axis=axis, dim=dim)
 
 
 class Parameter(Tensor):
@@ -299,5 +301,3 @@ class Parameter(Tensor):
     def __init__(self, data: Any, name: str | None = None, dtype: Any = None):
         super().__init__(data, requires_grad=True, name=name, dtype=dtype)
 
-
-from . import ops  # noqa: E402  (ops needs Tensor defined first)

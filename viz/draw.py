@@ -22,7 +22,7 @@ from . import labels
 from .labels import ColourScale, dot_string, summary, text
 from .render import Drawing
 
-TIME = tr.autograd.TIME_STEP
+TIME = tr.graph.TIME_STEP
 LAYER = re.compile(r"^l(\d+)$")
 KINDS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan"}
 DIRECTIONS = {"fwd": "forward", "rev": "reverse"}

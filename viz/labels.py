@@ -4,8 +4,9 @@ Every piece of user text (tensor names, scope names) reaches Graphviz through
 ``text()``, which makes it safe inside an HTML-like label: the characters
 ``& < > " '`` become entities, a backslash is doubled (Graphviz reads ``\\\\``
 as one backslash inside labels), control characters are shown as ``\\xNN``,
-and newlines become line breaks. Graphviz then writes the text into the SVG
-with XML escaping of its own, so a name such as ``<script>`` is shown
+a lone surrogate (half of a UTF-16 pair, which UTF-8 cannot hold) is shown
+as U+FFFD, and newlines become line breaks. Graphviz then writes the text
+into the SVG with XML escaping of its own, so a name such as ``<script>`` is shown
 literally and can never become markup.
 """
 
@@ -16,6 +17,8 @@ import math
 import re
 
 import numpy as np
+
+from tinygrad_rnn.files import printable
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -61,7 +64,7 @@ PALETTE = (
 
 def text(value: object, limit: int = 48) -> str:
     """User text made safe for an HTML-like Graphviz label (shown literally)."""
-    s = str(value)
+    s = printable(value)
     if len(s) > limit:
         s = s[: limit - 1] + "\u2026"
     s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s).replace("\t", " ").replace("\r", "")
@@ -71,7 +74,7 @@ def text(value: object, limit: int = 48) -> str:
 
 def dot_string(value: str) -> str:
     """A double-quoted DOT string for an escString attribute such as a tooltip."""
-    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)).replace("\r", "")
+    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", printable(value)).replace("\r", "")
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tinygrad_rnn.files import write_atomic
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
@@ -209,6 +210,4 @@ def backward_player(
     headless checks). Leaves ``.grad`` exactly as it was. Graphs with more than
     ``max_nodes`` ops and tensors are refused, as by ``viz.draw``.
     """
-    path = Path(path)
-    path.write_text(player_html(loss_or_stepper, title, max_nodes), encoding="utf-8")
-    return path
+    return write_atomic(path, player_html(loss_or_stepper, title, max_nodes))

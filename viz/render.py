@@ -18,6 +18,8 @@ from typing import Any
 
 import graphviz
 
+from tinygrad_rnn.files import write_atomic
+
 FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 
 INSTALL_HELP = (
@@ -101,6 +103,8 @@ def render(obj: Any, path: str | os.PathLike, **draw_options: Any) -> Path:
     something ``viz.draw`` accepts (a Tensor, a Graph, a stepper), drawn with
     ``draw_options``. ``.svg`` and ``.png`` need a renderer (``dot`` or
     ``graphviz-pure``); ``.dot``/``.gv`` write the DOT text and never do.
+    Missing folders on the way are created; the file is replaced at once
+    (``tinygrad_rnn.files.write_atomic``), never left half-written.
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -114,8 +118,4 @@ def render(obj: Any, path: str | os.PathLike, **draw_options: Any) -> Path:
         from .draw import draw
 
         drawing = draw(obj, **draw_options)
-    if fmt == "dot":
-        path.write_text(drawing.source, encoding="utf-8")
-    else:
-        path.write_bytes(pipe_source(drawing.source, fmt))
-    return path
+    return write_atomic(path, drawing.source if fmt == "dot" else pipe_source(drawing.source, fmt))

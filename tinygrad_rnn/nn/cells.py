@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import scope
+from ..graph import scope
 from ..ops import ShapeError, chunk, relu, sigmoid, split, tanh
 from ..tensor import Tensor
 from .module import Module, check_size, resolve_rng, uniform

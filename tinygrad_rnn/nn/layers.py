@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..autograd import scope
+from ..graph import scope
 from ..ops import ShapeError, embedding
 from ..tensor import Parameter, Tensor, get_default_dtype
 from .module import Module, check_size, generator, resolve_rng, uniform

@@ -228,6 +228,7 @@ class Module:
             )
         for name, array in arrays.items():
             own[name].data[...] = array
+            own[name]._bump_version()  # an in-place write: graphs recorded before can't be backpropagated
         return LoadResult(missing, unexpected)
 
     # --- calling and printing ---------------------------------------------

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..autograd import gc_paused, scope
+from ..graph import gc_paused, scope
 from ..ops import ShapeError, concat, split, stack, where
 from ..tensor import Parameter, Tensor
 from .cells import (
@@ -107,7 +107,7 @@ def unroll(parts: Sequence[Tensor], state: State, step: Step, masks: np.ndarray 
     """
     T = len(parts)
     outputs: list[Any] = [None] * T
-    with gc_paused():  # the unrolled graph makes no cycles: see autograd.gc_paused
+    with gc_paused():  # the unrolled graph makes no cycles: see graph.gc_paused
         for t in range(T, 0, -1) if reverse else range(1, T + 1):
             with scope(f"t{t}"):
                 new = step(parts[t - 1], state)

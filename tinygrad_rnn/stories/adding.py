@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
+from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
 from .tasks import ADDING_BASELINE_MSE, adding_problem
 
@@ -59,7 +60,7 @@ def train_one(
     """
     from .. import functional as F
     from .. import nn, optim
-    from ..autograd import no_grad
+    from ..graph import no_grad
     from ..tensor import Tensor
 
     progress = progress or Progress(quiet=True)

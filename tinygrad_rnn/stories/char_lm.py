@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import plot
+from viz import plot
+
+from ..files import write_atomic
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
 from .tasks import CharNGram
 
@@ -66,7 +68,7 @@ def held_out_nll(model, ids: np.ndarray, rows: int, num_steps: int) -> float:
     """Mean negative log-likelihood per character on ``ids``, read as ``rows`` contiguous streams."""
     from .. import data
     from .. import functional as F
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     total, count, state = 0.0, 0, None
     with no_grad():
@@ -79,7 +81,7 @@ def held_out_nll(model, ids: np.ndarray, rows: int, num_steps: int) -> float:
 
 def sample(model, vocab, prefix: str, length: int, temperature: float, rng: np.random.Generator) -> str:
     """Warm the state up on ``prefix``, then draw ``length`` characters from softmax(logits / temperature)."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be > 0, got {temperature}")
@@ -227,7 +229,10 @@ def run(args: argparse.Namespace) -> int:
     if args.embed < 0 or args.max_chars < 0 or args.sample_length < 0:
         raise SystemExit("--embed, --max-chars and --sample-length must be >= 0")
     progress = Progress(args.quiet)
-    text = data.load_text(args.text)
+    try:
+        text = data.load_text(args.text)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"char-lm: --text: {str(error).removeprefix('load_text: ')}") from None
     try:
         r = train(text, args.kind, args.hidden, args.embed, args.layers, args.epochs, args.batch, args.num_steps,
                   args.lr, args.clip, args.sampling, args.max_chars or None, prefix=args.prefix,
@@ -237,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"char-lm: {error}") from None
     out = Path(args.out)
     path = plot.save(curve_svg(r), out / "char_lm_perplexity.svg")
-    (out / "char_lm_sample.txt").write_text(r["sample"] + "\n", encoding="utf-8")
+    write_atomic(out / "char_lm_sample.txt", r["sample"] + "\n")
     save_results(out, "char_lm", r)
     best = r["best_ngram"]
     print(f"held-out perplexity: {r['kind'].upper()} {r['final_val_ppl']:.2f} after {len(r['curve']['epoch'])} "

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..files import check_output, write_atomic
+
 KINDS = ("rnn", "lstm", "gru")
 
 
@@ -44,11 +46,33 @@ class Progress:
             print(f"[{self.elapsed:6.1f}s] {message}", flush=True)
 
 
+def seed(value: str) -> int:
+    """An argparse type for ``--seed``: a whole number >= 0 (what NumPy's generators accept)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number} is negative: seeds are whole numbers >= 0")
+    return number
+
+
+def output_folder(value: str) -> str:
+    """An argparse type for an ``--out`` folder: refused at once (before any training) if a file is
+    in the way or the place is not writable; a missing folder is created when the results are written."""
+    try:
+        check_output(value, folder=True)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
 def add_common_options(parser: argparse.ArgumentParser, name: str) -> None:
     """--seed, --out (default ``tinygrad-rnn-out/<name>``) and --quiet, the same in every story."""
     out = f"tinygrad-rnn-out/{name}"
-    parser.add_argument("--seed", type=int, default=0, help="random seed for data and weights (default 0)")
-    parser.add_argument("--out", default=out, help=f"folder for pictures and results (default {out})")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed for data and weights (default 0)")
+    parser.add_argument("--out", type=output_folder, default=out,
+                        help=f"folder for pictures and results (default {out})")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
 
 
@@ -91,11 +115,8 @@ def positive(name: str, *values: float) -> None:
 
 
 def save_results(out: str | Path, name: str, results: dict[str, Any]) -> Path:
-    """Write the numbers behind a story's pictures as JSON next to them."""
-    path = Path(out) / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=_plain) + "\n", encoding="utf-8")
-    return path
+    """Write the numbers behind a story's pictures as JSON next to them (atomically, see ``write_atomic``)."""
+    return write_atomic(Path(out) / f"{name}.json", json.dumps(results, indent=2, default=_plain) + "\n")
 
 
 def _plain(value: Any) -> Any:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
+from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, save_results
 
 

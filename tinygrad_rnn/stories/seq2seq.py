@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
+from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import DigitVocab, digit_task
 
@@ -53,7 +54,7 @@ def build(kind: str, vocab_size: int, embed: int, hidden: int):
 
 def greedy_decode(model, source: np.ndarray, max_len: int) -> np.ndarray:
     """Decode a batch (source: (S, N) ids) by feeding back the argmax; returns (max_len, N) ids."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     vocab = DigitVocab()
     with no_grad():

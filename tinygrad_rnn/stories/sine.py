@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plot
+from viz import plot
+
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import sine_series, windows
 
@@ -39,7 +40,7 @@ def build(kind: str, hidden: int):
 
 def generate(model, warmup: np.ndarray, count: int) -> np.ndarray:
     """Feed ``warmup`` (T values), then ``count`` times feed the model its own last prediction."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
     from ..tensor import Tensor
 
     values = []
@@ -68,7 +69,7 @@ def train(
     """Fit on windows of the first 80% of a noisy sine; test on the rest; then generate."""
     from .. import functional as F
     from .. import nn, optim
-    from ..autograd import no_grad
+    from ..graph import no_grad
     from ..tensor import Tensor
 
     progress = progress or Progress(quiet=True)

@@ -58,7 +58,7 @@ def build(model: str, vocab_size: int, embed: int, hidden: int):
 
 def accuracies(model, data) -> dict[str, float]:
     """Token accuracy over all words, and over the city words (destination or departure) alone."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
 
     with no_grad():
         predicted = model(data.words, data.lengths).data.argmax(axis=-1)

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import plot
+from viz import plot
+
 from .gradient_flow import make_cell
 
 KINDS = ("rnn", "lstm", "gru")

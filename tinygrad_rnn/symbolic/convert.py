@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..autograd import Graph, trace
+from ..graph import Graph, trace
 from ..tensor import Tensor
 from .numeric import finite_difference
 from .report import CheckRow, CheckTable

@@ -36,7 +36,7 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .. import autograd, functional
+from .. import functional, graph
 from ..ops import stack
 from ..tensor import Parameter, Tensor
 from . import recurrence as rec
@@ -360,10 +360,10 @@ class LinearRNN:
         xs = [Tensor(np.array(x), requires_grad=True, name=f"x{k + 1}") for k, x in enumerate(self.xs)]
         h, hs = params["h0"], []
         for k in range(self.T):
-            with autograd.scope("linear_rnn"), autograd.scope(f"t{k + 1}"):
+            with graph.scope("linear_rnn"), graph.scope(f"t{k + 1}"):
                 h = params["w"] * h + params["u"] * xs[k]
             hs.append(h)
-        with autograd.scope("loss"):
+        with graph.scope("loss"):
             L = functional.mse_loss(stack(hs), self.ys)
         return L, hs, params, xs
 
@@ -380,7 +380,7 @@ class LinearRNN:
             point = np.array(getattr(self, name))
 
             def value() -> float:
-                with autograd.no_grad():
+                with graph.no_grad():
                     loss, hs, _, _ = self.engine(**{name: float(point)})
                 return float((hs[-1] if last_state else loss).data)
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .. import autograd
+from .. import graph
 from ..tensor import Parameter, Tensor
 from .numeric import finite_difference
 from .report import CheckRow, CheckTable, Derivation, Equation, Tex
@@ -62,7 +62,7 @@ def _scopes(*names: str) -> Iterator[None]:
     """Open nested scopes at once: ``_scopes("lstm", "l0", "fwd", "t3", "forget_gate")``."""
     with contextlib.ExitStack() as stack:
         for name in names:
-            stack.enter_context(autograd.scope(name))
+            stack.enter_context(graph.scope(name))
         yield
 
 
@@ -193,7 +193,7 @@ class LSTMCell(_GatedCell):
             delta = np.zeros(())
 
             def value(t: int = t, delta: np.ndarray = delta) -> float:
-                with autograd.no_grad():
+                with graph.no_grad():
                     return float(self.engine(perturb=(t - 1, float(delta)))[0][t - 1].data)
 
             rows.append(CheckRow(f"dc_{t}/dc_{t - 1}", symbolic[t - 2], auto, float(finite_difference(value, delta))))
@@ -309,7 +309,7 @@ class GRUCell(_GatedCell):
             delta = np.zeros(())
 
             def value(t: int = t, delta: np.ndarray = delta) -> float:
-                with autograd.no_grad():
+                with graph.no_grad():
                     return float(self.engine(perturb=(t - 1, float(delta)))[t - 1].data)
 
             rows.append(CheckRow(f"dh_{t}/dh_{t - 1}", symbolic[t - 1], auto, float(finite_difference(value, delta))))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .. import autograd, functional
+from .. import functional, graph
 from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
 from .difference import GROWTH_LIMIT
@@ -75,11 +75,11 @@ class MatrixLinearRNN:
         params = {"W": Parameter(self.W, name="W"), "U": Parameter(self.U, name="U"), "V": Parameter(self.V, name="V")}
         h, hs, outs = Tensor(self.h0, name="h0"), [], []
         for t in range(self.T):
-            with autograd.scope("linear_rnn"), autograd.scope(f"t{t + 1}"):
+            with graph.scope("linear_rnn"), graph.scope(f"t{t + 1}"):
                 h = matmul(params["W"], h) + matmul(params["U"], Tensor(self.xs[t]))
                 outs.append(matmul(params["V"], h))
             hs.append(h)
-        with autograd.scope("loss"):
+        with graph.scope("loss"):
             L = functional.mse_loss(stack(outs), self.ys)
         return L, hs, params
 

@@ -215,7 +215,7 @@ def bptt_cell(cell: Any, xs: np.ndarray, readout: np.ndarray, ys: np.ndarray) ->
 
 def check_gru(hidden: int = 2, steps: int = 4, seed: int = 0) -> CheckTable:
     """RTRL (engine Jacobians) vs BPTT (engine backward) vs finite differences for a PyTorch GRU cell."""
-    from ..autograd import no_grad
+    from ..graph import no_grad
     from ..nn import GRUCell
     from .numeric import finite_difference
 

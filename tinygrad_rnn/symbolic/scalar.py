@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .. import autograd, functional
+from .. import functional, graph
 from ..ops import stack
 from ..tensor import Parameter, Tensor
 from . import recurrence as rec
@@ -193,20 +193,20 @@ class ScalarRNN:
         hs, outs = [], []
         for k in range(1, self.steps + 1):
             with (
-                autograd.scope(self.kind),
-                autograd.scope("l0"),
-                autograd.scope("fwd"),
-                autograd.scope(f"t{k}"),
+                graph.scope(self.kind),
+                graph.scope("l0"),
+                graph.scope("fwd"),
+                graph.scope(f"t{k}"),
             ):
-                with autograd.scope("hidden"):
+                with graph.scope("hidden"):
                     pre = w_x_ * Tensor(np.array(v.xs[k - 1])) + w_h_ * recurrent + b_
                     h_k = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
-                with autograd.scope("output"):
+                with graph.scope("output"):
                     o_k = w_o_ * h_k
             recurrent = o_k if self.jordan else h_k
             hs.append(h_k)
             outs.append(o_k)
-        with autograd.scope("loss"):
+        with graph.scope("loss"):
             L = functional.mse_loss(stack(outs), v.ys)
         return L, hs, params
 
@@ -225,7 +225,7 @@ class ScalarRNN:
             point = np.array(v.params["w_h"])
 
             def value() -> float:
-                with autograd.no_grad():
+                with graph.no_grad():
                     L, hs, _ = self.engine(Values({**v.params, "w_h": float(point)}, v.xs, v.ys, v.h0))
                 return float((L if k is None else hs[k - 1]).data)
 

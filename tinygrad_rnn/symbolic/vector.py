@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from .. import autograd, functional
+from .. import functional, graph
 from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
 from .numeric import finite_difference_jacobian
@@ -103,14 +103,14 @@ class VectorRNN:
         h = Tensor(self.h0, name="h0")
         hs, outs = [], []
         for k in range(1, self.T + 1):
-            with autograd.scope("rnn"), autograd.scope("l0"), autograd.scope("fwd"), autograd.scope(f"t{k}"):
-                with autograd.scope("hidden"):
+            with graph.scope("rnn"), graph.scope("l0"), graph.scope("fwd"), graph.scope(f"t{k}"):
+                with graph.scope("hidden"):
                     h = self.step(params["weight_hh"], params["weight_ih"], params["bias"], Tensor(self.xs[k - 1]), h)
-                with autograd.scope("output"):
+                with graph.scope("output"):
                     o = matmul(params["weight_o"], h).sum()
             hs.append(h)
             outs.append(o)
-        with autograd.scope("loss"):
+        with graph.scope("loss"):
             L = functional.mse_loss(stack(outs), self.ys)
         return L, hs, params
 
@@ -204,7 +204,7 @@ class VectorRNN:
         h_prev = states[T - 1].copy()
 
         def last_step() -> np.ndarray:
-            with autograd.no_grad():
+            with graph.no_grad():
                 out = self.step(Tensor(W0), Tensor(v["weight_ih"]), Tensor(v["bias"]), Tensor(self.xs[T - 1]),
                                 Tensor(h_prev))  # fmt: skip
             return out.data

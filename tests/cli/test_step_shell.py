@@ -1,0 +1,132 @@
+"""`tinygrad-rnn step`: the pdb-like prompt, driven by piped commands."""
+
+import io
+import re
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tinygrad_rnn import cli
+from tinygrad_rnn.cli.step import builtin_model, shell
+from tinygrad_rnn.stepper import BackwardStepper
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(monkeypatch, capsys, argv, commands):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(commands))
+    code = cli.main(["step", *argv])
+    return code, capsys.readouterr().out
+
+
+def test_piped_session_through_a_subprocess():
+    commands = "n 3\nu t1\np weight_hh_l0\nb\nw\nzzz\nc\nq\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn", "step", "--steps", "3"],
+        input=commands, capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "(step) n 3\n" in out  # piped commands are echoed after the prompt
+    assert "local rule d tanh(x)/dx = 1 - tanh(x)^2" in out
+    assert "dL/dweight_hh_l0.T += … (weight_hh_l0's contribution 2 of 3, from t=2)" in out
+    assert "contributions so far: 2 of 3" in out and "being collected in dL/dweight_hh_l0.T = " in out
+    assert "undid step" in out
+    assert "unknown command or wrong arguments: 'zzz'" in out and "u SCOPE" in out
+    assert "dL/dweight_hh_l0.T += … (weight_hh_l0's contribution 3 of 3, from t=1)" in out
+    assert "weight_hh_l0.grad += … (3 of 3 contributions, collected in weight_hh_l0.T)" in out
+    assert "finished: " in out
+
+
+def test_eof_without_quit_exits_cleanly(monkeypatch, capsys):
+    code, out = run_cli(monkeypatch, capsys, ["--cell", "gru", "--steps", "2"], "n\nw")
+    assert code == 0
+    assert "(step) w\n" in out and "step 1 of" in out
+
+
+@pytest.mark.parametrize("cell, gates", [("lstm", "forget_gate"), ("gru", "update_gate")])
+def test_built_in_cells_follow_the_scope_convention(monkeypatch, capsys, cell, gates):
+    code, out = run_cli(monkeypatch, capsys, ["--cell", cell, "--steps", "2"], f"u {gates}\nl\nq\n")
+    assert code == 0
+    assert f"next: sigmoid at {cell}/l0/fwd/t2/{gates}" in out
+    listing = out.split("(step) l\n")[1].splitlines()
+    assert listing[0].startswith("-> sigmoid#") and listing[0].endswith(f"{cell}/l0/fwd/t2/{gates}")
+
+
+def test_ctrl_c_at_the_prompt_exits_with_code_0():
+    class Interrupting(io.StringIO):
+        def readline(self, *args):
+            raise KeyboardInterrupt
+
+    out = io.StringIO()
+    assert shell(BackwardStepper(builtin_model("rnn", 2)), Interrupting(), out) == 0
+    assert out.getvalue().startswith("<BackwardStepper step 0/")
+
+
+def test_print_unknown_names_and_bad_counts_keep_the_prompt_going(monkeypatch, capsys):
+    code, out = run_cli(monkeypatch, capsys, [], "p nothing\nn x\nb\nu t7\nn 1000\nn\nq\n")
+    assert code == 0
+    assert "no tensor named 'nothing'" in out
+    assert "n: give a number of steps" in out
+    assert "nothing to undo" in out
+    assert "run_to('t7'): no pending node" in out
+    assert "the backward pass is finished" in out
+
+
+def test_g_draws_the_current_state_as_svg(monkeypatch, capsys, tmp_path):
+    target = tmp_path / "state.svg"
+    code, out = run_cli(monkeypatch, capsys, [], f"n 3\ng {target}\ng nope.png\nq\n")
+    assert code == 0 and f"wrote {target}" in out and "ending in .svg" in out
+    svg = ET.parse(target).getroot()
+    classes = [g.get("class", "").split() for g in svg.iter("{http://www.w3.org/2000/svg}g")]
+    assert sum("current" in c for c in classes) == 1 and sum("done" in c for c in classes) == 3
+    assert "weight_hh_l0" in target.read_text()
+
+
+def test_script_and_var(monkeypatch, capsys, tmp_path):
+    script = tmp_path / "model.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        import tinygrad_rnn as tr
+        W = tr.Parameter(np.array([[0.5, -0.2], [0.1, 0.3]]), name="W")
+        h = tr.Tensor(np.ones(2))
+        for t in (1, 2):
+            with tr.scope(f"t{t}"):
+                h = (W @ h).tanh()
+        my_loss = h.sum()
+        not_a_tensor = 3
+    """))
+    code, out = run_cli(monkeypatch, capsys, ["--script", str(script), "--var", "my_loss"], "c\np W\n")
+    assert code == 0
+    assert f"my_loss from {script}" in out
+    assert "W.grad += … (contribution 2 of 2, from t=1)" in out and "contributions so far: 2 of 2" in out
+    for argv, code, message in [
+        (["--var", "loss"], 1, "defines no variable 'loss'; tensors it defines: W, h, my_loss"),
+        (["--var", "not_a_tensor"], 1, "is a int, not a tinygrad_rnn Tensor"),
+        ([], 2, "go together"),
+        (["--var", "my_loss", "--steps", "5"], 2, "--script replaces"),
+    ]:
+        assert cli.main(["step", "--script", str(script), *argv]) == code
+        assert message in capsys.readouterr().err
+    assert cli.main(["step", "--script", str(tmp_path / "missing.py"), "--var", "x"]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_html_option_writes_the_player(monkeypatch, capsys, tmp_path):
+    target = tmp_path / "player.html"
+    code, out = run_cli(monkeypatch, capsys, ["--steps", "2", "--html", str(target)], "")
+    assert code == 0 and "(step)" not in out
+    ET.parse(target)
+    assert "weight_hh_l0" in target.read_text()
+
+
+def test_html_for_a_graph_too_big_to_draw_is_refused_clearly(tmp_path, capsys):
+    assert cli.main(["step", "--steps", "1000", "--html", str(tmp_path / "big.html")]) == 1
+    err = capsys.readouterr().err
+    assert "more than --max-nodes 500" in err and "max_nodes=" not in err
+    assert re.search(r"start step with --max-nodes \d+ to draw it anyway", err)
+    assert not (tmp_path / "big.html").exists()

@@ -1,0 +1,270 @@
+"""Backpropagation: the chain rule applied to the recorded graph, node by node.
+
+Read ``reference_backward`` first: it is the whole algorithm in a dozen lines.
+Visit the nodes in reverse topological order (every node after all the nodes
+that used its outputs), and at each one apply the op's local rule to the
+gradient arriving at its output, adding what it sends into each input:
+
+    dL/d(input) += local_derivative(node)^T . dL/d(output)
+
+``BackwardPass`` below computes exactly the same numbers (a test checks this
+bit for bit on RNN, LSTM and GRU graphs) with the bookkeeping a real engine
+needs: it can stop after any node (the stepper), it does not copy an array it
+does not own, and it adds a slice's gradient into place instead of building a
+full-size array per time step. The walk is iterative (no recursion), so a
+graph 10,000 ops deep, an RNN unrolled over 10,000 steps, is fine. It also
+refuses a node whose saved numbers were changed in place since the forward
+pass (``check_unchanged``): that gradient would belong to another function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .graph import SWITCHES, WRITES, check_finite, describe, gc_paused, topological_order, written_since
+
+
+def reference_backward(root: Any, grad: Any = None) -> None:
+    """Backpropagation as the textbook states it; ``backward()`` gives the same numbers, faster."""
+    grads = {id(root): seed_grad(root, grad)}  # dL/dt for every tensor t reached so far, by id
+    tensors = {id(root): root}  # keeps each tensor of ``grads`` alive and findable
+    for node in reversed(topological_order(root)):  # a node comes after every node that used it
+        outputs = [ref() for ref in node.outputs]
+        upstream = [grads.get(id(out)) if out is not None else None for out in outputs]  # dL/d(output)
+        if all(g is None for g in upstream):
+            continue  # no path from the loss runs through this node
+        sent = node.backward(upstream[0] if len(upstream) == 1 else tuple(upstream))  # the local rule
+        for x, needed, g in zip(node.inputs, node.needs, sent):
+            if needed and g is not None:  # a tensor used twice gets the sum of both gradients
+                grads[id(x)] = grads[id(x)] + g if id(x) in grads else g
+                tensors[id(x)] = x
+    for key, t in tensors.items():  # leaves accumulate across calls; intermediates are overwritten
+        if t.requires_grad:
+            t.grad = grads[key].copy() if t.grad is None or t._node is not None else t.grad + grads[key]
+
+
+@dataclass
+class NodeEvent:
+    """What one step of the backward pass did at one node."""
+
+    node: Any
+    grad_outputs: tuple  # upstream gradient for each output
+    grad_inputs: tuple  # gradient sent to each input (None where not needed)
+
+
+class BackwardPass:
+    """The backward pass as a sequence of node steps (``backward()`` runs them all).
+
+    Kept separate so that a stepper can run it one node at a time and still get
+    exactly the numbers ``backward()`` gets.
+
+    Gradient bookkeeping: ``pending[id(node)]`` holds one gradient slot per output
+    of a node not processed yet. A slot first *borrows* the array it receives
+    (no copy); the second gradient into the same slot makes a fresh sum, which
+    the slot then owns, and later ones are added into it in place.
+    """
+
+    def __init__(self, root: Any, grad: np.ndarray, retain_grads: bool = True):
+        self.root = root
+        self.order = topological_order(root)
+        self.position = len(self.order)  # nodes left to process: order[:position]
+        self.retain_grads = retain_grads
+        self.pending: dict[int, list] = {}  # id(node) -> [grad per output..., owned bit mask]
+        if root._node is None:
+            _to_leaf(root, grad)
+        else:
+            self._slots(root._node)[root._index] = grad
+        self._events = True  # step() wants a NodeEvent per node; run() doesn't
+        self._anomaly = False  # anomaly mode of the thread that called step() or run()
+        self._walker = self._walk()
+
+    @property
+    def done(self) -> bool:
+        return self.position == 0
+
+    def step(self) -> NodeEvent:
+        """Process the next node: apply its local rule, pass gradients to its inputs."""
+        if self.done:
+            raise RuntimeError("the backward pass is done: every node has been processed")
+        self._events, self._anomaly = True, SWITCHES.now[1]
+        return next(self._walker)
+
+    def run(self) -> None:
+        """Process every node left (this is ``backward()``; no events are built)."""
+        self._events, self._anomaly = False, SWITCHES.now[1]
+        for _ in self._walker:
+            pass
+
+    def _slots(self, node: Any) -> list:
+        slots = self.pending.get(id(node))
+        if slots is None:
+            slots = [None] * len(node.outputs) + [0]
+            self.pending[id(node)] = slots
+        return slots
+
+    def _walk(self) -> Iterator[NodeEvent | None]:
+        """The chain rule at each node in reverse topological order, one node per ``next()``.
+
+        (One generator serves both step() and run(): the same code, so the same
+        numbers; a generator also keeps the per-node loop free of call overhead.)
+        """
+        order, pending, retain, writes = self.order, self.pending, self.retain_grads, WRITES
+        position = self.position
+        while position:
+            position -= 1
+            self.position = position
+            node = order[position]
+            slots = pending.pop(id(node), None)
+            if slots is None:  # no gradient reached this node: nothing depends on it
+                yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
+                continue
+            if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
+                check_unchanged(node)
+            grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
+            if retain:
+                for ref, g in zip(node.outputs, grad_outputs):
+                    if g is not None:
+                        out = ref()
+                        if out is not None:
+                            out.grad = g
+            if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
+                self._scatter(node, grad_outputs[0])
+                yield NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if self._events else None
+                continue
+            grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
+            if self._anomaly:
+                check_finite(node, grad_inputs, "gradient")
+            for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
+                if needed and g is not None:
+                    parent = t._node
+                    if parent is None:
+                        _to_leaf(t, g)
+                        continue
+                    into = pending.get(id(parent))
+                    if into is None:  # self._slots(parent), inlined: this loop is the hot path
+                        n = len(parent.outputs)
+                        into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
+                    if into[t._index] is None:
+                        into[t._index] = g  # borrowed
+                    else:
+                        _accumulate(into, t._index, g)
+            yield NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if self._events else None
+
+    def _scatter(self, node: Any, g: np.ndarray) -> None:
+        """Accumulate for a node whose gradient is ``g`` in part of its input and zero elsewhere.
+
+        Unrolled RNNs read x_t = xs[t] from one projected sequence at every step:
+        materialising a full-size zero gradient per step would make BPTT
+        quadratic in T. Instead ``node.add_into`` adds ``g`` into the input's
+        gradient buffer in place (the first step's buffer comes from backward()).
+        """
+        if self._anomaly:
+            check_finite(node, (g,), "gradient")
+        (t,) = node.inputs
+        if not node.needs[0]:
+            return
+        parent = t._node
+        if parent is None:
+            if t.grad is None:
+                _to_leaf(t, node.backward(g)[0])
+            elif t.requires_grad:
+                node.add_into(t.grad, g)
+            return
+        slots = self._slots(parent)
+        index = t._index
+        current = slots[index]
+        if current is None:
+            slots[index] = node.backward(g)[0]  # freshly made, so owned
+        else:
+            if not slots[-1] & (1 << index):  # borrowed: copy once before writing into it
+                current = slots[index] = current.copy()
+            node.add_into(current, g)
+        slots[-1] |= 1 << index
+
+
+def check_unchanged(node: Any) -> None:
+    """Raise if numbers ``node`` saved for backward were written in place after it was recorded.
+
+    The write log says which memory was written since (a parameter, and so
+    also the view ``W.T`` a matmul read); the node's saved arrays say whether
+    it kept those numbers (``add`` keeps only shapes, so changing its inputs
+    changes nothing it needs). Rebinding ``W.data = new_array`` leaves the
+    saved old array intact, and is allowed.
+    """
+    tensors = [("input", k, t) for k, t in enumerate(node.inputs)]
+    tensors += [("output", k, ref()) for k, ref in enumerate(node.outputs)]
+    for role, k, t in tensors:
+        write = written_since(t._data, node.writes) if t is not None else None
+        if write is None:
+            continue
+        _, region, label = write
+        if any(np.may_share_memory(a, region if region is not None else t._data) for a in _saved_arrays(node)):
+            raise RuntimeError(
+                f"backward: {label} was modified by an in-place operation after the forward pass used it "
+                f"({role} {k} of {describe(node)}), by an optimizer step, a .data assignment or "
+                f"load_state_dict, so its gradient would come from the new numbers; run the forward "
+                f"pass again after changing it, or change it after backward()"
+            )
+
+
+def _saved_arrays(node: Any) -> list[np.ndarray]:
+    """The arrays a node's forward kept on it (directly, or in a tuple or list)."""
+    values = [v for key, v in vars(node).items() if key not in ("inputs", "outputs")]
+    items = [x for v in values for x in (v if isinstance(v, (tuple, list)) else (v,))]
+    return [x for x in items if isinstance(x, np.ndarray)]
+
+
+def _accumulate(slots: list, index: int, grad: np.ndarray) -> None:
+    """slots[index] += grad, without ever writing into an array we don't own."""
+    current = slots[index]
+    if current is None:
+        slots[index] = grad  # borrowed
+    elif slots[-1] & (1 << index):  # we own it: add in place
+        current += grad
+    else:
+        # np.asarray: with 0-d tensors current + grad is a NumPy scalar, which += can't update in place
+        slots[index] = np.asarray(current + grad)
+        slots[-1] |= 1 << index
+
+
+def _to_leaf(leaf: Any, grad: np.ndarray) -> None:
+    """Leaves (parameters, inputs) accumulate across uses *and* across backward calls."""
+    if not leaf.requires_grad:
+        return
+    if leaf.grad is None:
+        leaf.grad = np.array(grad, dtype=leaf.data.dtype, copy=True)
+    else:
+        leaf.grad += grad
+
+
+def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
+    """The gradient backward starts from: ones for a scalar ``root``, else ``grad`` checked."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: nothing it depends on "
+            "requires grad (was it computed under no_grad(), or from detached tensors?)"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() needs a gradient argument for a non-scalar tensor of shape "
+                f"{root.shape}: pass grad= of the same shape, or reduce first (e.g. .sum())"
+            )
+        return np.ones_like(root.data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}")
+    return grad
+
+
+def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
+    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+    seed = seed_grad(root, grad)
+    with gc_paused():
+        BackwardPass(root, seed, retain_grads).run()
+
+

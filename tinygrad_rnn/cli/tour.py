@@ -1,0 +1,288 @@
+"""``tinygrad-rnn tour``: everything the project shows, in one folder a browser can open.
+
+The tour unrolls an RNN, an LSTM and a GRU and draws their graphs (every op,
+and one box per time step) with the gradients on them; writes the backward
+player (step through backpropagation one node at a time); derives BPTT with
+SymPy and checks it against autograd; trains a small character-level model
+and plots its perplexity against an n-gram baseline; and draws how gradients
+fade or survive with distance. ``index.html`` links it all, with no network.
+
+A part whose module is missing from this installation is listed as not
+available, with the reason; a part that fails says so and the command exits
+non-zero. Nothing is faked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import importlib
+import importlib.util
+import io
+import textwrap
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..files import write_atomic
+from ..stories.common import Progress, output_folder, seed
+from . import UsageError
+
+TITLES = {
+    "graphs": "Unrolled graphs: RNN, LSTM, GRU",
+    "player": "The backward player",
+    "derivation": "BPTT, derived and checked",
+    "char-lm": "A character-level language model",
+    "gradient-flow": "Vanishing and exploding gradients",
+}
+
+
+class Unavailable(Exception):
+    """A part of the tour needs a module this installation does not have."""
+
+
+@dataclass
+class Part:
+    """One section of the tour: its files, its summary lines and its HTML."""
+
+    title: str
+    status: str = "ok"  # "ok", "unavailable" or "failed"
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _require(module: str, *names: str) -> object:
+    """Import ``module`` and check it provides ``names``; otherwise say what is missing."""
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        raise Unavailable(f"the module {module} is not installed")
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name and (module == error.name or module.startswith(error.name + ".")):
+            raise Unavailable(f"the module {module} is not in this version of tinygrad-rnn") from None
+        raise
+    missing = [n for n in names if not hasattr(found, n)]
+    if missing:
+        raise Unavailable(f"{module} does not provide {', '.join(missing)} yet")
+    return found
+
+
+def _img(path: Path, out: Path, caption: str) -> str:
+    rel = html.escape(path.relative_to(out).as_posix())
+    return (f'<figure><a href="{rel}"><img src="{rel}" alt="{html.escape(caption)}"></a>'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _unrolled(kind: str, steps: int, seed: int):
+    """A one-layer ``kind`` network (input 2, hidden 3) unrolled over ``steps``; loss = sum of h_T."""
+    nn = _require("tinygrad_rnn.nn", "RNN", "LSTM", "GRU", "manual_seed")
+    from ..tensor import Tensor
+
+    nn.manual_seed(seed)
+    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](2, 3)
+    x = Tensor(np.random.default_rng(seed).standard_normal((steps, 1, 2)), name="x")
+    output, _ = layer(x)
+    loss = output[-1].sum()
+    return loss
+
+
+def part_graphs(out: Path, steps: int, seed: int) -> Part:
+    """Each cell unrolled, drawn op by op and step by step, coloured by its gradients."""
+    from ..graph import trace
+
+    part = Part(TITLES["graphs"])
+    viz = _require("viz", "draw", "render")
+    sizes = {}
+    for kind in ("rnn", "lstm", "gru"):
+        loss = _unrolled(kind, steps, seed)
+        sizes[kind] = len(trace(loss))
+        loss.backward()
+        for view in ("ops", "cells"):
+            path = out / "graphs" / f"{kind}_{view}.svg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            viz.render(viz.draw(loss, view=view, grads=True), path)
+            part.files.append((f"{kind.upper()} {view} view", path))
+            part.body.append(_img(path, out, f"{kind.upper()}, {steps} steps, {view} view, with gradients"))
+    part.summary.append(f"{steps} time steps; ops recorded: " + ", ".join(f"{k.upper()} {n}" for k, n in sizes.items()))
+    return part
+
+
+def part_player(out: Path, steps: int, seed: int) -> Part:
+    """The RNN's backward pass as a page that steps through it node by node."""
+    part = Part(TITLES["player"])
+    viz = _require("viz", "backward_player")
+    loss = _unrolled("rnn", steps, seed)
+    path = out / "backward.html"
+    viz.backward_player(loss, path, title=f"Backward through an RNN unrolled over {steps} steps")
+    part.files.append(("backward player", path))
+    rel = html.escape(path.name)
+    part.body.append(f'<p><a href="{rel}">Open the backward player</a>: the RNN above, backpropagated one '
+                     f"node at a time with a slider and previous/next buttons; each step shows the local rule "
+                     f"it applies and every gradient known so far.</p>")
+    part.summary.append("step through backward() node by node")
+    return part
+
+
+def part_derivation(out: Path, steps: int) -> Part:
+    """What ``tinygrad-rnn derive --cell rnn --check`` prints: the closed form, checked against autograd."""
+    part = Part(TITLES["derivation"])
+    symbolic = _require("tinygrad_rnn.symbolic", "derive")
+    doc = symbolic.derive("rnn", steps, check=True)
+    text, markdown = doc.text(), doc.markdown()
+    write_atomic(out / "derivation.txt", text + "\n")
+    write_atomic(out / "derivation.md", markdown + "\n")
+    part.files += [("derivation (text)", out / "derivation.txt"),
+                   ("derivation (Markdown with LaTeX)", out / "derivation.md")]
+    worst = max((c.max_error for c in doc.checks), default=float("nan"))
+    if not doc.ok(1e-8):
+        raise RuntimeError(f"the BPTT check failed: an error of {worst:.1e} exceeds 1e-8 (see {part.files[0][1]})")
+    part.summary.append(f"closed form derived for T = {steps}, checked three ways:")
+    part.summary += [f"{check.title.removeprefix('check: ')}: {check.summary()}" for check in doc.checks]
+    part.body += [f'<p>Also as <a href="derivation.md">Markdown with LaTeX</a>. The same from the command line: '
+                  f"<code>tinygrad-rnn derive --cell rnn --steps {steps} --check</code>.</p>",
+                  "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in part.summary[1:]) + "</ul>",
+                  f"<details><summary>The derivation, step by step, and its check tables</summary>"
+                  f"<pre>{html.escape(text)}</pre></details>"]
+    return part
+
+
+def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
+    """A short char-level GRU run: perplexity curve against the n-gram baseline, and a sample."""
+    part = Part(TITLES["char-lm"])
+    _require("tinygrad_rnn.nn", "GRU", "Linear")
+    _require("tinygrad_rnn.optim", "Adam", "clip_grad_norm_")
+    data = _require("tinygrad_rnn.data", "load_text", "Vocab", "sequential_batches")
+    from ..stories import char_lm
+
+    settings = dict(hidden=32, epochs=1, max_chars=12_000, num_steps=16, sample_length=120) if quick else dict(
+        hidden=128, embed=32, batch=64, lr=0.01, epochs=1, max_chars=200_000, num_steps=32, sample_length=200)
+    r = char_lm.train(data.load_text(), kind="gru", seed=seed, progress=progress, **settings)
+    curve = char_lm.plot.save(char_lm.curve_svg(r), out / "char_lm_perplexity.svg")
+    sample = out / "char_lm_sample.txt"
+    write_atomic(sample, r["sample"] + "\n")
+    part.files += [("perplexity curve", curve), ("a sample", sample)]
+    best = r["best_ngram"]
+    line = (f"GRU on {r['chars']:,} characters of stdlib docstrings: held-out perplexity {r['final_val_ppl']:.2f} "
+            f"in {r['seconds']:.0f} s (best n-gram: {best}-gram {r['baselines'][best]:.2f})")
+    part.summary.append(line)
+    part.body += [f"<p>{html.escape(line)}. Longer runs: <code>tinygrad-rnn train char-lm --help</code>.</p>",
+                  _img(curve, out, "perplexity"),
+                  f'<p><a href="{sample.name}">A sample</a> at temperature {r["temperature"]}, starting from '
+                  f"<code>{html.escape(repr(r['sample'][:4]))}</code>:</p><pre>{html.escape(r['sample'])}</pre>"]
+    return part
+
+
+def part_gradient_flow(out: Path, quick: bool, seed: int) -> Part:
+    """The gradient-flow story's pictures (without its slow trained-model panel)."""
+    part = Part(TITLES["gradient-flow"])
+    _require("tinygrad_rnn.nn", "RNNCell", "LSTMCell", "GRUCell", "RNN")
+    _require("tinygrad_rnn.optim", "SGD", "clip_grad_norm_")
+    from ..stories import gradient_flow
+
+    parser = argparse.ArgumentParser()
+    gradient_flow.configure(parser)
+    sizes = ["--steps", "30", "--hidden", "16", "--trials", "2", "--table-steps", "20", "--train-steps", "40"]
+    args = parser.parse_args([*(sizes if quick else []), "--seed", str(seed), "--out", str(out / "gradient-flow"),
+                              "--quiet"])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        gradient_flow.run(args)
+    folder = out / "gradient-flow"
+    for name, caption in (("gradient_norms.svg", "||dL/dh_t|| against the distance from the loss"),
+                          ("closed_form_rnn.svg", "RNN: |prod b_j| for each (i, k)"),
+                          ("closed_form_lstm.svg", "LSTM cell state: |prod f_j|"),
+                          ("closed_form_gru.svg", "GRU: |prod b_j|"),
+                          ("exploding_loss.svg", "exploding gradients: training with and without clipping"),
+                          ("exploding_grad_norm.svg", "gradient norm per step")):
+        part.files.append((caption, folder / name))
+        part.body.append(_img(folder / name, out, caption))
+    report = [line for line in buffer.getvalue().splitlines() if not line.startswith("wrote ")]
+    part.body.append(f"<pre>{html.escape(chr(10).join(report))}</pre>")
+    part.summary += report
+    return part
+
+
+STYLE = """
+body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { max-width: 520px; max-height: 420px; border: 1px solid #ddd; }
+figcaption { font-size: 0.9em; color: #444; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.unavailable { color: #8a6d00; } .failed { color: #b00020; }
+"""
+
+
+def write_index(out: Path, parts: list[Part], seconds: float) -> Path:
+    body = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">', "<title>tinygrad-rnn tour</title>",
+            f"<style>{STYLE}</style></head><body>", "<h1>tinygrad-rnn: the tour</h1>",
+            f"<p>Made by <code>tinygrad-rnn tour</code> in {seconds:.0f} s. Every picture is a file in this "
+            f"folder; click one to open it full size.</p>", "<ul>"]
+    body += [f'<li><a href="#part{i}">{html.escape(p.title)}</a>'
+             + ("" if p.status == "ok" else f' <span class="{p.status}">({p.status})</span>') + "</li>"
+             for i, p in enumerate(parts)]
+    body.append("</ul>")
+    for i, p in enumerate(parts):
+        body.append(f'<h2 id="part{i}">{html.escape(p.title)}</h2>')
+        if p.status != "ok":
+            body.append(f'<p class="{p.status}">{html.escape(" ".join(p.summary))}</p>')
+        body += p.body
+    body.append("</body></html>")
+    return write_atomic(out / "index.html", "\n".join(body) + "\n")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=output_folder, default="tinygrad-rnn-tour",
+                        help="folder to write (default tinygrad-rnn-tour)")
+    parser.add_argument("--steps", type=int, default=3, help="time steps in the drawn graphs (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smaller training runs (for tests; a few seconds)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="print only where things went and the summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.steps <= 20:
+        raise UsageError("--steps must be between 1 and 20 (the ops view of a long unroll is unreadable)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = Progress(args.quiet)
+    jobs: list[tuple[str, Callable[[], Part]]] = [
+        ("graphs", lambda: part_graphs(out, args.steps, args.seed)),
+        ("player", lambda: part_player(out, args.steps, args.seed)),
+        ("derivation", lambda: part_derivation(out, 5)),
+        ("char-lm", lambda: part_char_lm(out, args.quick, args.seed, progress)),
+        ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
+    ]
+    parts = []
+    for name, job in jobs:
+        progress(f"tour: {TITLES[name].lower()} ...")
+        started = time.perf_counter()
+        try:
+            part = job()
+        except Unavailable as reason:
+            part = Part(TITLES[name], "unavailable", summary=[f"not available yet: {reason}"])
+        except Exception as error:  # a broken part must not hide the others; it is reported and fails the run
+            traceback.print_exc()
+            part = Part(TITLES[name], "failed", summary=[f"FAILED: {type(error).__name__}: {error}"])
+        part.seconds = time.perf_counter() - started
+        parts.append(part)
+    index = write_index(out, parts, progress.elapsed)
+    print(f"\ntinygrad-rnn tour: {progress.elapsed:.0f} s, written to {out}/")
+    for part in parts:
+        mark = {"ok": "ok  ", "unavailable": "n/a ", "failed": "FAIL"}[part.status]
+        print(f"[{mark}] {part.title} ({part.seconds:.1f} s)")
+        for line in part.summary:
+            print(textwrap.fill(line, width=110, initial_indent=" " * 7, subsequent_indent=" " * 9,
+                                break_on_hyphens=False))
+        if part.files:
+            names = ", ".join(path.relative_to(out).as_posix() for _, path in part.files)
+            print(textwrap.fill(f"files: {names}", width=110, initial_indent=" " * 7, subsequent_indent=" " * 14,
+                                break_on_hyphens=False))
+    print(f"\nopen {index} in a browser")
+    return 1 if any(p.status == "failed" for p in parts) else 0
