@@ -352,14 +352,15 @@ class CheckTable:
             return _escape_prose(s).replace("|", r"$|$")
 
         body = [" & ".join(esc(c) for c in row) + r" \\" for row in self._cells()]
+        value = r"p{0.22\linewidth}"  # the three value columns wrap: arrays print as "[a, b, …] 3×3"
         return "\n".join(
             [
-                rf"\paragraph{{{esc(self.title)}}}",
-                "",
-                r"\begin{tabular}{lllll}",
-                " & ".join(self.HEADER) + r" \\ \hline",
+                rf"\par\medskip\noindent\textbf{{{esc(self.title)}}}\par\smallskip",
+                r"{\footnotesize\noindent",
+                rf"\begin{{tabular}}{{@{{}}p{{0.17\linewidth}}{value * 3}l@{{}}}}",
+                " & ".join(esc(c) for c in self.HEADER) + r" \\ \hline",
                 *body,
-                r"\end{tabular}",
+                r"\end{tabular}}",
                 "",
                 esc(self.summary()),
             ]
@@ -460,7 +461,15 @@ def _prose_to_latex(text: str) -> str:
     pieces = "".join(parts).split("**")
     for k in range(1, len(pieces), 2):
         pieces[k] = r"\textbf{" + pieces[k] + "}"
-    return "".join(pieces)
+    return _emphasis("".join(pieces))
+
+
+def _emphasis(text: str) -> str:
+    """*word* (Markdown emphasis) outside math becomes \\emph{word}."""
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):
+        parts[k] = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"\\emph{\1}", parts[k])
+    return "$".join(parts)
 
 
 class Document:
