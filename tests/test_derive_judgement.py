@@ -139,10 +139,13 @@ def test_long_check_grows_linearly_in_t_not_quadratically():
 
     from tinygrad_rnn.symbolic import VectorRNN
 
-    def seconds(steps):
-        start = time.perf_counter()
-        assert VectorRNN(hidden=3, steps=steps, seed=0).check().ok()
-        return time.perf_counter() - start
+    def seconds(steps):  # best of two, so one busy moment on a shared machine does not decide
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            assert VectorRNN(hidden=3, steps=steps, seed=0).check().ok()
+            best = min(best, time.perf_counter() - start)
+        return best
 
     short, long = seconds(300), seconds(1500)
     assert long < 12 * short, (short, long)  # quadratic would be ~25x

@@ -159,6 +159,9 @@ class DifferenceEquation:
         return expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func == self.f, lambda e: base[e.args[0]])
 
 
+Z0 = sp.Symbol("z_0")  # the initial value of the summation-factor solution
+
+
 def summation_factor(n: sp.Symbol = rec.k) -> tuple[sp.Expr, sp.Expr]:
     """z_n = P_n (z_0 + sum_{i=1}^n a_i / P_i), P_n = prod_{j=1}^n b_j, and the proof it solves z_n = a_n + b_n z_{n-1}.
 
@@ -174,9 +177,6 @@ def summation_factor(n: sp.Symbol = rec.k) -> tuple[sp.Expr, sp.Expr]:
     for kind in (sp.Product, sp.Sum, sp.Product):  # the sum's last term holds a P_n of its own
         residual = residual.replace(lambda e, kind=kind: isinstance(e, kind) and e.limits[0][2] == n, rec._split_last)
     return solution, sp.simplify(residual)
-
-
-Z0 = sp.Symbol("z_0")
 
 
 def fibonacci_like() -> Derivation:
