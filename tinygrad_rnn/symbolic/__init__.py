@@ -63,6 +63,8 @@ def derive(
             f"derive: the {cell} cell's nonlinearities are fixed (σ and tanh); nonlinearity is for rnn and jordan"
         )
     say = progress or (lambda _: None)
+    if cell in ("lstm", "gru"):
+        say(f"scalar {cell.upper()}: T = {steps}, checking the first and the last step")
     if cell == "lstm":
         return Document([LSTMCell(steps, seed).derivation(check)])
     if cell == "gru":
