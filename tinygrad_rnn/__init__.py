@@ -11,8 +11,8 @@
 """
 
 from . import data, functional, nn, optim
-from .backward import BackwardPass, reference_backward
-from .gradcheck import GradcheckError, gradcheck, numerical_grad
+from .backward import BackwardPass, grad, reference_backward
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .graph import (
     AnomalyError,
     Graph,
@@ -26,6 +26,7 @@ from .graph import (
     scope,
     trace,
 )
+from .higher_order import hvp
 from .metrics import perplexity
 from .nn import manual_seed
 from .ops import (
@@ -86,7 +87,10 @@ __all__ = [
     "exp",
     "functional",
     "get_default_dtype",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
+    "hvp",
     "is_grad_enabled",
     "load",
     "log",

@@ -64,7 +64,9 @@ def cross_entropy(
         if reduction == "sum":
             return nll.sum()
         count = int(keep.sum())
-        return nll.sum() / count if count else nll.sum() * np.nan  # all ignored: NaN, as PyTorch
+        if count:
+            return nll.sum() / count
+        return nll.sum() * 0.0 + np.nan  # all ignored: the loss is NaN and its gradient 0, as PyTorch
 
 
 def _check_targets(where: str, targets: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:

@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .graph import no_grad
+from .backward import grad
+from .graph import enable_grad, no_grad
+from .ops import concat
 from .tensor import Tensor
 
 
@@ -73,8 +75,9 @@ def gradcheck(
     saved = [t.grad for t in checked]
     for t in checked:
         t.grad = None
-    (out * weights).sum().backward()
-    analytic = [t.grad if t.grad is not None else np.zeros_like(t.data) for t in checked]
+    if out.requires_grad:
+        (out * weights).sum().backward()
+    analytic = [t.grad if t.grad is not None else np.zeros_like(t.data) for t in checked]  # none reached: 0
     for t, g in zip(checked, saved):
         t.grad = g
 
@@ -99,3 +102,42 @@ def gradcheck(
     if raise_exception:
         raise GradcheckError(message)
     return False
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Tensor | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives: ``gradcheck`` of the recorded gradient (as PyTorch's).
+
+    The function checked is (inputs, v) -> grad(fn(inputs), inputs, grad_outputs=v,
+    create_graph=True), flattened and joined: its autograd gradient is the
+    double backward (the backward pass of the recorded backward pass), and its
+    central differences are differences of first-order gradients. ``v`` is a
+    random tensor shaped like fn's output (or ``grad_outputs``) and is checked
+    too, since the gradient is linear in it.
+    """
+    inputs = list(inputs)
+    wrt = [k for k, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wrt:
+        raise ValueError("gradgradcheck: no input requires grad, so there is nothing to check")
+    if grad_outputs is None:
+        with no_grad():
+            shape = fn(*inputs).shape
+        rng = np.random.default_rng(seed + 1)
+        grad_outputs = Tensor(rng.standard_normal(shape), requires_grad=True, name="grad_output")
+
+    def first_order(*args: Tensor) -> Tensor:
+        *xs, v = args
+        with enable_grad():
+            found = grad(fn(*xs), [xs[k] for k in wrt], v, create_graph=True, allow_unused=True)
+            flat = [Tensor(np.zeros(xs[k].size)) if g is None else g.reshape(-1) for k, g in zip(wrt, found)]
+            return concat(flat)
+
+    return gradcheck(first_order, [*inputs, grad_outputs], eps, atol, rtol, raise_exception, seed)

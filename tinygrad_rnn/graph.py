@@ -214,13 +214,15 @@ def check_finite(node: Any, arrays: Any, what: str) -> None:
 
 
 def topological_order(root: Any) -> list[Any]:
-    """Nodes reachable from ``root``'s producer, inputs before outputs (iterative DFS)."""
-    start = root._node
-    if start is None:
+    """Nodes reachable from ``root``'s producer (or several roots' producers, given a
+    list), inputs before outputs (iterative DFS)."""
+    roots = root if isinstance(root, (list, tuple)) else (root,)
+    starts = [r._node for r in reversed(roots) if r._node is not None]
+    if not starts:
         return []
     order: list[Any] = []
     visited = set()
-    stack: list[tuple[Any, bool]] = [(start, False)]
+    stack: list[tuple[Any, bool]] = [(start, False) for start in starts]
     pop, push = stack.pop, stack.append
     while stack:
         node, expanded = pop()
@@ -312,8 +314,13 @@ class Graph:
 
 
 def trace(root: Any) -> Graph:
-    """Return the graph recorded behind ``root`` as plain data."""
-    order = topological_order(root)
+    """Return the graph recorded behind ``root`` as plain data.
+
+    ``root`` may be a list of tensors (e.g. ``[loss, grad_of_loss]``): one graph
+    holding the computations of all of them, whose root is the last one.
+    """
+    roots = list(root) if isinstance(root, (list, tuple)) else [root]
+    order = topological_order(roots)
     tensors: dict[int, TensorRecord] = {}
 
     def record(t: Any) -> TensorRecord:
@@ -342,5 +349,6 @@ def trace(root: Any) -> Graph:
         for tid in dict.fromkeys(ins):
             tensors[tid].consumers.append(index)
         nodes.append(NodeRecord(index, node.name, node.scope, node.formula, ins, tuple(outs), node))
-    record(root)
-    return Graph(id(root), nodes, tensors)
+    for r in roots:
+        record(r)
+    return Graph(id(roots[-1]), nodes, tensors)

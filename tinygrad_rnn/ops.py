@@ -10,6 +10,14 @@ the chain rule, dL/dx = dL/dy * dy/dx, with dy/dx written out in ``formula``.
 Broadcasting: when an input was broadcast in forward, its gradient is summed
 back to the input's shape (``unbroadcast``), because a broadcast input is an
 input used many times.
+
+Each rule is written once, against a small array namespace ``xp``. In an
+ordinary backward pass ``xp`` is NumPy (``NUMPY``) and the rule sees the arrays
+forward saved: plain, fast array code. With ``create_graph=True`` the same rule
+runs with ``xp = ENGINE`` (these ops) and sees the saved *tensors* instead
+(``from_inputs``/``from_outputs`` name which saved attribute is which input or
+output), so the gradient it returns is itself a recorded computation that can
+be drawn, stepped and differentiated again.
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ class ShapeError(ValueError):
     """Shapes that don't fit an op; the message names the op, the shapes and the scope."""
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``: undo NumPy broadcasting in the backward pass."""
+def unbroadcast(grad: Any, shape: tuple) -> Any:
+    """Sum ``grad`` (an array, or a Tensor when recording) down to ``shape``: undo NumPy
+    broadcasting in the backward pass."""
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
@@ -52,6 +61,11 @@ class Op:
     # building a full-size zero array per call (see backward.BackwardPass._scatter)
     add_into = None
 
+    # the attributes forward saved that *are* its inputs / outputs (in order; "" skips one):
+    # a recorded backward (create_graph=True) swaps in those tensors for their arrays
+    from_inputs: tuple[str, ...] = ()
+    from_outputs: tuple[str, ...] = ()
+
     # set by apply() when the call is recorded
     inputs: tuple[Tensor, ...] = ()
     outputs: tuple = ()
@@ -62,8 +76,35 @@ class Op:
     def forward(self, *arrays: np.ndarray) -> Any:
         raise NotImplementedError
 
-    def backward(self, grad: Any) -> tuple:
+    def backward(self, grad: Any, xp: Any = None) -> tuple:
+        """dL/d(each input) from dL/d(output), with array functions taken from ``xp``."""
         raise NotImplementedError
+
+    def recorded_backward(self, grad: Any) -> tuple:
+        """The same rule run on engine ops and saved tensors: its result has a graph.
+
+        ``grad`` is a Tensor (or a tuple of them, None where an output got none).
+        Gradients of the gradient then flow into whatever the rule used: the
+        upstream gradient and the forward's own inputs and outputs.
+        """
+        rule = type(self).backward
+        if "xp" not in rule.__code__.co_varnames[: rule.__code__.co_argcount]:
+            raise NotImplementedError(
+                f"{self.name}: its backward(self, g) takes no array namespace, so create_graph=True cannot "
+                "record it; write it as backward(self, g, xp=NUMPY) with xp.where, xp.zeros, ... for array "
+                "functions, and name the saved inputs/outputs in from_inputs/from_outputs (see tinygrad_rnn/ops.py)"
+            )
+        view = object.__new__(type(self))
+        saved = view.__dict__
+        saved.update(self.__dict__)
+        for name, t in zip(self.from_inputs, self.inputs):
+            if name:
+                saved[name] = t
+        for i, (name, ref) in enumerate(zip(self.from_outputs, self.outputs)):
+            if name:
+                out = ref()  # alive whenever a gradient reached it; else the same output, rewrapped
+                saved[name] = out if out is not None else _wrap(saved[name], self, i)
+        return rule(view, grad, ENGINE)
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
@@ -143,6 +184,68 @@ def _broadcast_explain(shapes: list[tuple]) -> str | None:
 
 
 # ---------------------------------------------------------------------------
+# The two array namespaces a backward rule runs on (see the module docstring)
+
+
+class _NumPyNamespace:
+    """``xp`` of an ordinary backward pass: NumPy's own functions, on the saved arrays."""
+
+    broadcast_to = staticmethod(np.broadcast_to)
+    expand_dims = staticmethod(np.expand_dims)
+    concatenate = staticmethod(np.concatenate)
+    zeros = staticmethod(np.zeros)
+    where = staticmethod(np.where)
+
+    @staticmethod
+    def scatter_add(g: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
+        full = np.zeros(shape, dtype=g.dtype)
+        _add_at(full, index, g)
+        return full
+
+    @staticmethod
+    def unstack(g: np.ndarray, axis: int) -> tuple:
+        return tuple(np.moveaxis(g, axis, 0))
+
+
+class _EngineNamespace:
+    """``xp`` of a recorded backward pass (create_graph=True): the same functions as ops."""
+
+    @staticmethod
+    def broadcast_to(x: Tensor, shape: tuple) -> Tensor:
+        return BroadcastTo.apply(x, shape=tuple(shape))
+
+    @staticmethod
+    def expand_dims(x: Tensor, axis: Any) -> Tensor:
+        shape = np.expand_dims(np.broadcast_to(np.empty((), dtype=bool), x.shape), axis).shape
+        return Reshape.apply(x, shape=shape)
+
+    @staticmethod
+    def concatenate(xs: Sequence[Tensor], axis: int = 0) -> Tensor:
+        return Concat.apply(*xs, axis=axis)
+
+    @staticmethod
+    def zeros(shape: Any, dtype: Any) -> Tensor:
+        return _wrap(np.zeros(shape, dtype=dtype), None, 0)
+
+    @staticmethod
+    def where(mask: np.ndarray, a: Any, b: Any) -> Tensor:
+        return Where.apply(a, b, mask=mask)
+
+    @staticmethod
+    def scatter_add(g: Tensor, shape: tuple, index: Any) -> Tensor:
+        return ScatterAdd.apply(g, shape=shape, index=index)
+
+    @staticmethod
+    def unstack(g: Tensor, axis: int) -> tuple:
+        axis %= g.ndim
+        return tuple(GetItem.apply(g, index=(slice(None),) * axis + (i,)) for i in range(g.shape[axis]))
+
+
+NUMPY = _NumPyNamespace()
+ENGINE = _EngineNamespace()
+
+
+# ---------------------------------------------------------------------------
 # Element-wise arithmetic (with broadcasting)
 
 
@@ -155,7 +258,7 @@ class Add(Op):
         self.shapes = (a.shape, b.shape)
         return a + b
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
@@ -168,7 +271,7 @@ class Sub(Op):
         self.shapes = (a.shape, b.shape)
         return a - b
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         gb = -unbroadcast(g, self.shapes[1]) if self.needs[1] else None
         return unbroadcast(g, self.shapes[0]), gb
 
@@ -177,12 +280,13 @@ class Mul(Op):
     name = "mul"
     formula = "d(a*b)/da = b,  d(a*b)/db = a"
     explain = staticmethod(_broadcast_explain)
+    from_inputs = ("a", "b")
 
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         ga = unbroadcast(g * self.b, self.a.shape) if self.needs[0] else None
         gb = unbroadcast(g * self.a, self.b.shape) if self.needs[1] else None
         return ga, gb
@@ -192,12 +296,13 @@ class Div(Op):
     name = "div"
     formula = "d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2"
     explain = staticmethod(_broadcast_explain)
+    from_inputs = ("a", "b")
 
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         ga = unbroadcast(g / self.b, self.a.shape) if self.needs[0] else None
         gb = unbroadcast(-g * self.a / (self.b * self.b), self.b.shape) if self.needs[1] else None
         return ga, gb
@@ -210,19 +315,22 @@ class Neg(Op):
     def forward(self, x):
         return -x
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return (-g,)
 
 
 class Pow(Op):
     name = "pow"
-    formula = "d(x^p)/dx = p * x^(p-1)"
+    formula = "d(x^p)/dx = p * x^(p-1)  (0 for p = 0, also at x = 0)"
+    from_inputs = ("x",)
 
     def forward(self, x, exponent):
         self.x, self.p = x, exponent
         return x**exponent
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
+        if self.p == 0:  # x^0 = 1 is constant: 0, where p * x^(p-1) would be 0 * inf at x = 0
+            return (xp.zeros(self.x.shape, dtype=g.dtype),)
         return (g * self.p * self.x ** (self.p - 1),)
 
 
@@ -233,6 +341,7 @@ class Pow(Op):
 class MatMul(Op):
     name = "matmul"
     formula = "Y = A @ B:  dL/dA = dL/dY @ B^T,  dL/dB = A^T @ dL/dY"
+    from_inputs = ("a", "b")
 
     @staticmethod
     def explain(shapes):
@@ -249,7 +358,7 @@ class MatMul(Op):
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         a, b = self.a, self.b
         ga = unbroadcast(g @ b.swapaxes(-1, -2), a.shape) if self.needs[0] else None
         gb = None
@@ -270,42 +379,46 @@ class MatMul(Op):
 class Exp(Op):
     name = "exp"
     formula = "d exp(x)/dx = exp(x)"
+    from_outputs = ("y",)
 
     def forward(self, x):
         self.y = np.exp(x)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return (g * self.y,)
 
 
 class Log(Op):
     name = "log"
     formula = "d log(x)/dx = 1/x"
+    from_inputs = ("x",)
 
     def forward(self, x):
         self.x = x
         return np.log(x)
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return (g / self.x,)
 
 
 class Tanh(Op):
     name = "tanh"
     formula = "d tanh(x)/dx = 1 - tanh(x)^2"
+    from_outputs = ("y",)
 
     def forward(self, x):
         self.y = np.tanh(x)
         return self.y
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return (g * (1 - self.y * self.y),)
 
 
 class Sigmoid(Op):
     name = "sigmoid"
     formula = "d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))"
+    from_outputs = ("y",)
 
     def forward(self, x):
         # for x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0: the right limit, so no warning
@@ -313,7 +426,7 @@ class Sigmoid(Op):
             self.y = 1 / (1 + np.exp(-x))
         return self.y
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return (g * self.y * (1 - self.y),)
 
 
@@ -322,22 +435,23 @@ class ReLU(Op):
     formula = "d relu(x)/dx = 1 if x > 0 else 0"
 
     def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
+        self.off = x <= 0  # (False for NaN: a NaN passes its gradient on, as in PyTorch)
+        return np.maximum(x, 0)  # not x * (x > 0): relu(-inf) is 0, not -inf * 0 = NaN; relu(NaN) is NaN
 
-    def backward(self, g):
-        return (g * self.mask,)
+    def backward(self, g, xp=NUMPY):
+        # a choice, not g * mask: an inf gradient where x <= 0 still sends 0 (as PyTorch)
+        return (xp.where(self.off, 0, g),)
 
 
 # ---------------------------------------------------------------------------
 # Reductions
 
 
-def _keep(g: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+def _keep(g: Any, axis: Any, keepdims: bool, xp: Any) -> Any:
     """Put back the reduced axes as size-1 axes so ``g`` broadcasts over the input."""
     if axis is None or keepdims:
         return g
-    return np.expand_dims(g, axis)
+    return xp.expand_dims(g, axis)
 
 
 class Sum(Op):
@@ -348,8 +462,8 @@ class Sum(Op):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return np.asarray(x.sum(axis=axis, keepdims=keepdims))
 
-    def backward(self, g):
-        return (np.broadcast_to(_keep(g, self.axis, self.keepdims), self.shape),)
+    def backward(self, g, xp=NUMPY):
+        return (xp.broadcast_to(_keep(g, self.axis, self.keepdims, xp), self.shape),)
 
 
 class Mean(Op):
@@ -362,23 +476,25 @@ class Mean(Op):
         self.n = x.size // max(y.size, 1) if x.size else 1
         return y
 
-    def backward(self, g):
-        return (np.broadcast_to(_keep(g, self.axis, self.keepdims) / self.n, self.shape),)
+    def backward(self, g, xp=NUMPY):
+        return (xp.broadcast_to(_keep(g, self.axis, self.keepdims, xp) / self.n, self.shape),)
 
 
 class Max(Op):
     name = "max"
-    formula = "d max(x)/dx_i = 1 where x_i is the max (shared equally between ties), else 0"
+    formula = "d max(x)/dx_i = 1 where x_i is the max (shared equally between ties; a NaN is the max), else 0"
 
     def forward(self, x, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
         top = x.max(axis=axis, keepdims=True)
         self.mask = x == top
+        if np.isnan(top).any():  # the max of a slice holding NaN is NaN: the NaNs get its gradient
+            self.mask |= np.isnan(x)
         return np.asarray(top if keepdims else np.squeeze(top, axis=axis))
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         share = self.mask / self.mask.sum(axis=self.axis, keepdims=True)
-        return (share * _keep(g, self.axis, self.keepdims),)
+        return (share * _keep(g, self.axis, self.keepdims, xp),)
 
 
 # ---------------------------------------------------------------------------
@@ -393,7 +509,7 @@ class Reshape(Op):
         self.shape = x.shape
         return x.reshape(shape)
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return (g.reshape(self.shape),)
 
 
@@ -405,7 +521,7 @@ class Transpose(Op):
         self.axes = axes
         return x.transpose(axes)
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)  # argsort of the permutation
         return (g.transpose(inverse),)
 
@@ -429,17 +545,55 @@ class GetItem(Op):
         except IndexError as error:
             raise IndexError(f"{error} (indexing a tensor of shape {x.shape})") from None
 
-    def backward(self, g):
-        full = np.zeros(self.shape, dtype=self.dtype)
-        self.add_into(full, g)
-        return (full,)
+    def backward(self, g, xp=NUMPY):
+        return (xp.scatter_add(g, self.shape, self.index),)
 
     def add_into(self, grad_x, g):
         """grad_x[idx] += g, in place (repeated indices add up: np.add.at)."""
-        if _is_basic(self.index):
-            grad_x[self.index] += g
-        else:
-            np.add.at(grad_x, self.index, g)
+        _add_at(grad_x, self.index, g)
+
+
+def _add_at(full: np.ndarray, index: Any, g: np.ndarray) -> None:
+    """full[index] += g in place; repeated (advanced) indices add up."""
+    if _is_basic(index):
+        full[index] += g
+    else:
+        np.add.at(full, index, g)
+
+
+class ScatterAdd(Op):
+    """The adjoint of indexing: a zero array of ``shape`` with ``g`` added at ``index``.
+
+    Recorded backward passes use it where getitem/embedding send their
+    gradient back; its own gradient is indexing again.
+    """
+
+    name = "scatter_add"
+    formula = "out = zeros, out[idx] += g:  dL/dg = dL/dout[idx]"
+
+    def forward(self, g, shape, index):
+        self.index = index
+        full = np.zeros(shape, dtype=g.dtype)
+        _add_at(full, index, g)
+        return full
+
+    def backward(self, g, xp=NUMPY):
+        return (g[self.index],)
+
+
+class BroadcastTo(Op):
+    """Copy an array along new or size-1 axes (``np.broadcast_to``); used by recorded
+    backward passes of sum and mean."""
+
+    name = "broadcast_to"
+    formula = "gradient summed back over the broadcast axes"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    def backward(self, g, xp=NUMPY):
+        return (unbroadcast(g, self.shape),)
 
 
 def _cut(x: np.ndarray, sizes: Sequence[int], axis: int) -> tuple:
@@ -465,7 +619,7 @@ class Concat(Op):
         self.axis, self.sizes = axis, [x.shape[axis] for x in xs]
         return np.concatenate(xs, axis=axis)
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         return _cut(g, self.sizes, self.axis)
 
 
@@ -481,8 +635,8 @@ class Stack(Op):
         self.axis, self.count = axis, len(xs)
         return np.stack(xs, axis=axis)
 
-    def backward(self, g):
-        return tuple(np.moveaxis(g, self.axis, 0))
+    def backward(self, g, xp=NUMPY):
+        return xp.unstack(g, self.axis)
 
 
 class Split(Op):
@@ -497,7 +651,7 @@ class Split(Op):
         self.shape, self.dtype, self.axis, self.sizes = x.shape, x.dtype, axis, sizes
         return _cut(x, sizes, axis)
 
-    def backward(self, grads):
+    def backward(self, grads, xp=NUMPY):
         if not isinstance(grads, tuple):  # split into a single piece: autograd passes one array
             grads = (grads,)
         pieces = []
@@ -505,9 +659,9 @@ class Split(Op):
             if g is None:
                 shape = list(self.shape)
                 shape[self.axis] = n
-                g = np.zeros(shape, dtype=self.dtype)
+                g = xp.zeros(shape, dtype=self.dtype)
             pieces.append(g)
-        return (np.concatenate(pieces, axis=self.axis),)
+        return (xp.concatenate(pieces, axis=self.axis),)
 
 
 class Where(Op):
@@ -519,10 +673,10 @@ class Where(Op):
         self.mask, self.shapes = mask, (a.shape, b.shape)
         return np.where(mask, a, b)
 
-    def backward(self, g):
+    def backward(self, g, xp=NUMPY):
         zero = np.zeros((), dtype=g.dtype)
-        ga = unbroadcast(np.where(self.mask, g, zero), self.shapes[0]) if self.needs[0] else None
-        gb = unbroadcast(np.where(self.mask, zero, g), self.shapes[1]) if self.needs[1] else None
+        ga = unbroadcast(xp.where(self.mask, g, zero), self.shapes[0]) if self.needs[0] else None
+        gb = unbroadcast(xp.where(self.mask, zero, g), self.shapes[1]) if self.needs[1] else None
         return ga, gb
 
 
@@ -539,10 +693,8 @@ class Embedding(Op):
                 f"token ids must be in [0, {weight.shape[0]}); got min {ids.min()}, max {ids.max()}"
             ) from None
 
-    def backward(self, g):
-        full = np.zeros(self.shape, dtype=self.dtype)
-        np.add.at(full, self.ids.reshape(-1), g.reshape(-1, self.shape[-1]))
-        return (full,)
+    def backward(self, g, xp=NUMPY):
+        return (xp.scatter_add(g.reshape(-1, self.shape[-1]), self.shape, self.ids.reshape(-1)),)
 
 
 # ---------------------------------------------------------------------------
@@ -799,6 +951,10 @@ class _TensorMethods:
     @property
     def T(self) -> Tensor:
         return Transpose.apply(self, axes=tuple(reversed(range(self.ndim))))
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Swap two axes (NumPy's name; PyTorch's ``transpose(a, b)``)."""
+        return self.transpose(axis1, axis2)
 
     def split(self, split_size_or_sections: Any, axis: Any = None, dim: Any = None) -> list[Tensor]:
         return split(self, split_size_or_sections, axis=axis, dim=dim)

@@ -108,7 +108,7 @@ class Tensor:
                 f"pass dtype='float64' or convert the data with .astype(float)"
             )
         self._data = array
-        self.grad: np.ndarray | None = None
+        self.grad: Any = None  # a NumPy array; a Tensor after backward(create_graph=True)
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._node = None
@@ -274,7 +274,9 @@ class Tensor:
         return self._compare(other, np.greater_equal, ">=")
 
     # --- autograd ---------------------------------------------------------
-    def backward(self, grad: Any = None, retain_grads: bool = True, step: bool = False) -> Any:
+    def backward(
+        self, grad: Any = None, retain_grads: bool = True, step: bool = False, create_graph: bool = False
+    ) -> Any:
         """Compute d(self)/d(every tensor it depends on) into their ``.grad``.
 
         ``grad`` is the upstream gradient, required when self is not a scalar.
@@ -283,11 +285,17 @@ class Tensor:
         on intermediate tensors (saves memory in long training runs).
         ``step=True`` computes nothing yet and returns a ``BackwardStepper``
         that walks the same pass one node at a time.
+        ``create_graph=True`` records the backward pass itself: every ``.grad``
+        it writes is then a Tensor with a graph (draw it, differentiate it
+        again); see ``tr.grad``.
         """
         if step:
             from .stepper import BackwardStepper
 
             return BackwardStepper(self, grad, retain_grads)
+        if create_graph:
+            _backward.backward_recorded(self, grad, retain_grads)
+            return None
         _backward.backward(self, grad, retain_grads)
         return None
 

@@ -120,7 +120,8 @@ def _source(obj: Any) -> _Source:
         raise TypeError(
             f"draw: expected a Tensor, a tr.Graph or a stepper with __viz_state__(), got {type(obj).__name__}"
         )
-    known = {tid: rec.tensor.grad for tid, rec in graph.tensors.items() if rec.tensor.grad is not None}
+    known = {tid: getattr(rec.tensor.grad, "data", rec.tensor.grad)  # a recorded gradient (create_graph): its numbers
+             for tid, rec in graph.tensors.items() if rec.tensor.grad is not None}
     return _Source(graph, None, known)
 
 
@@ -423,6 +424,8 @@ def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
     if rec.consumers and inside and rec.id != graph.root:
         return None
     symbol = labels.GATE_SYMBOLS[path[-1]]
+    if path[0] == "backward":  # made by the recorded backward rule of that gate: its adjoint, δ
+        symbol = f"δ{symbol}"
     t = next((seg[1:] for seg in path if TIME.match(seg)), None)
     return f"<i>{symbol}</i><sub>{t}</sub>" if t else f"<i>{symbol}</i>"
 

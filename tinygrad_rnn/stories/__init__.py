@@ -13,4 +13,5 @@ STORIES: dict[str, tuple[str, str]] = {
     "seq2seq": ("tinygrad_rnn.stories.seq2seq", "encoder-decoder on digit strings, greedy decoding"),
     "slot-filling": ("tinygrad_rnn.stories.slot_filling", "slot filling: feed-forward vs (bidirectional) RNN"),
     "gradient-flow": ("tinygrad_rnn.stories.gradient_flow", "vanishing and exploding gradients, with pictures"),
+    "curvature": ("tinygrad_rnn.stories.curvature", "the cliff: curvature along the gradient as w crosses 1 (hvp)"),
 }

@@ -65,6 +65,14 @@ def _max(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
     return _obj(out)
 
 
+def _scatter_add(g: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
+    """A zero array with ``g`` added at ``index`` (the adjoint of indexing, in recorded gradients)."""
+    full = np.empty(shape, dtype=object)
+    full[...] = sp.Integer(0)
+    np.add.at(full, index, g)
+    return full
+
+
 # op name -> rule(node, input arrays, output shapes) -> list of output arrays
 RULES: dict[str, Callable[[Any, list[np.ndarray], list[tuple]], list[np.ndarray]]] = {
     "add": lambda n, x, s: [x[0] + x[1]],
@@ -90,6 +98,9 @@ RULES: dict[str, Callable[[Any, list[np.ndarray], list[tuple]], list[np.ndarray]
     "split": lambda n, x, s: np.split(x[0], np.cumsum(n.sizes)[:-1], axis=n.axis),
     "where": lambda n, x, s: [np.where(n.mask, x[0], x[1])],
     "embedding": lambda n, x, s: [x[0][n.ids]],
+    # the two ops that only recorded backward passes (create_graph=True) make
+    "broadcast_to": lambda n, x, s: [np.broadcast_to(x[0], s[0]).copy()],
+    "scatter_add": lambda n, x, s: [_scatter_add(x[0], s[0], n.index)],
 }
 
 
