@@ -1,5 +1,10 @@
 """``tinygrad-rnn derive``: the BPTT derivation in SymPy, and its check against the engine.
 
+By default the recurrence, its closed form and the cell of ``--cell``; instead,
+``--difference`` (difference equations, the linear RNN in closed form),
+``--rtrl`` (RTRL beside BPTT) or ``--spectra`` (singular values of the step
+Jacobians). Every one prints as text, ``--markdown`` or ``--latex``.
+
 ``--check`` judges two comparisons apart (see ``tr.symbolic.CheckTable``):
 symbolic vs autograd to rounding, symbolic vs finite differences to what
 central differences resolve, both relative to the quantity's size. A failure
