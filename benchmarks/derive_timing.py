@@ -1,4 +1,4 @@
-"""How long ``tinygrad-rnn derive --check`` takes for T = 5, 10 and 50.
+"""How long ``tinygrad-rnn derive --check`` takes for T = 5, 10, 50 and 2000, and ``--difference --check``.
 
     python benchmarks/derive_timing.py        # from the repository root
 
@@ -21,19 +21,22 @@ REPEATS = 3
 
 def main() -> None:
     runs = {"python -c 'import sympy'": [sys.executable, "-c", "import sympy"]}
-    for steps in (5, 10, 50):
+    for steps in (5, 10, 50, 2000):
         runs[f"tinygrad-rnn derive --steps {steps} --check"] = [
             sys.executable, "-m", "tinygrad_rnn", "derive", "--steps", str(steps), "--check",
         ]  # fmt: skip
+    runs["tinygrad-rnn derive --difference --check"] = [
+        sys.executable, "-m", "tinygrad_rnn", "derive", "--difference", "--check",
+    ]  # fmt: skip
     best: dict[str, float] = {}
     for _ in range(REPEATS):
         for name, cmd in runs.items():
             start = time.perf_counter()
-            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
     reference = best["python -c 'import sympy'"]
     for name, seconds in best.items():
-        print(f"{name:<42}{seconds:6.2f} s  {seconds / reference:5.1f}x the reference")
+        print(f"{name:<46}{seconds:6.2f} s  {seconds / reference:5.1f}x the reference")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def test_markdown_has_prose_and_display_math_blocks(doc):
 def test_latex_fragment_and_jupyter_repr(doc):
     tex = doc.latex()
     assert r"\subsection*{BPTT for the scalar Elman RNN (tanh), T = 3}" in tex
-    assert r"\begin{aligned}" in tex and r"\begin{tabular}{lllll}" in tex
+    assert r"\begin{aligned}" in tex and r"\begin{tabular}{@{}p{0.17\linewidth}" in tex
     jupyter = doc.parts[0]._repr_latex_()
     assert jupyter.startswith("$\\displaystyle \\begin{aligned}") and jupyter.endswith("$")
     assert doc._repr_markdown_() == doc.markdown()
@@ -54,7 +54,7 @@ def test_cli_derive_check_prints_the_table_and_exits_zero(capsys):
     assert cli.main(["derive", "--cell", "rnn", "--steps", "3", "--check"]) == 0
     out = capsys.readouterr().out
     assert "check: Elman RNN, tanh, T = 3, seed 0" in out
-    assert "check: vector Elman RNN, H = 3, T = 3" in out
+    assert "check: vector Elman RNN (tanh), H = 3, T = 3" in out
     assert "FAILED" not in out
 
 
@@ -68,11 +68,13 @@ def test_cli_other_cells(cell, capsys):
 
 
 def test_cli_exits_nonzero_when_an_error_exceeds_the_tolerance(monkeypatch, capsys):
-    from tinygrad_rnn.cli import derive as command
+    from tinygrad_rnn.symbolic import report
 
-    monkeypatch.setattr(command, "TOLERANCE", 1e-20)  # finite differences can't be that exact
+    monkeypatch.setattr(report, "FD_RTOL", 1e-20)  # finite differences can't be that exact
     assert cli.main(["derive", "--cell", "gru", "--steps", "2", "--check"]) == 1
-    assert "FAILED: an error of" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "FAILED:" in out and "symbolic vs finite differences: dh_1/dh_0 differs by" in out
+    assert "symbolic vs autograd" not in out.split("FAILED:")[1]  # the comparison that failed, only
 
 
 def test_cli_rejects_bad_steps():

@@ -14,15 +14,24 @@
   closed form with ordered matrix products reproduce its dh_k/dW_hh, dL/dW_hh.
 - ``LSTMCell`` / ``GRUCell``: dc_t/dc_{t-1} and dh_t/dh_{t-1}, the additive path.
 - ``to_sympy(tensor)``: any small recorded graph as SymPy expressions.
+- ``difference``: difference equations classified and solved (``sympy.rsolve``),
+  the summation factor that solves BPTT's recurrence, and the scalar linear RNN
+  in closed form; ``linear.MatrixLinearRNN``: BPTT as powers of W, its eigenvalues.
+- ``rtrl``: real-time recurrent learning, the recurrence run forward; its terms
+  against the stepper's ledger, and its memory and time beside BPTT's.
 """
 
 from __future__ import annotations
 
-from . import recurrence
+from collections.abc import Callable
+
+from . import difference, linear, recurrence, rtrl
 from .convert import SympyGraph, to_sympy
+from .difference import DifferenceEquation, LinearRNN
 from .gated import GRUCell, LSTMCell
+from .linear import MatrixLinearRNN
 from .recurrence import closed_form, induction_proof, unrolled_equality
-from .report import CheckRow, CheckTable, Derivation, Document
+from .report import CheckRow, CheckTable, Derivation, Document, Table
 from .scalar import ScalarRNN, Values
 from .vector import VectorRNN
 
@@ -36,26 +45,36 @@ def derive(
     check: bool = False,
     seed: int = 0,
     hidden: int = 3,
+    progress: Callable[[str], None] | None = None,
 ) -> Document:
     """The derivation for one cell, as ``tinygrad-rnn derive`` prints it.
 
     rnn / jordan: the general recurrence with its proof, the scalar network
-    for ``steps`` steps, and (rnn) the vector closed form with ``hidden`` units.
-    lstm / gru: the additive path of the scalar cell. ``check=True`` adds the
-    comparison tables (symbolic vs autograd vs finite differences).
+    for ``steps`` steps, and (rnn) the vector closed form with ``hidden`` units;
+    ``nonlinearity`` (tanh or relu) applies to both. lstm / gru: the additive
+    path of the scalar cell (their nonlinearities are fixed: σ and tanh).
+    ``check=True`` adds the comparison tables (symbolic vs autograd vs finite
+    differences); ``progress`` receives a line before each slow part.
     """
     if cell not in CELLS:
         raise ValueError(f"derive: cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    if cell in ("lstm", "gru") and nonlinearity != "tanh":
+        raise ValueError(
+            f"derive: the {cell} cell's nonlinearities are fixed (σ and tanh); nonlinearity is for rnn and jordan"
+        )
+    say = progress or (lambda _: None)
+    if cell in ("lstm", "gru"):
+        say(f"scalar {cell.upper()}: T = {steps}, checking the first and the last step")
     if cell == "lstm":
         return Document([LSTMCell(steps, seed).derivation(check)])
     if cell == "gru":
         return Document([GRUCell(steps, seed).derivation(check)])
-    parts = [
-        recurrence.derivation(),
-        ScalarRNN(steps, nonlinearity, jordan=cell == "jordan").derivation(check=check, seed=seed),
-    ]
+    parts = [recurrence.derivation()]
+    say(f"scalar {'Jordan' if cell == 'jordan' else 'Elman'} RNN: T = {steps}")
+    parts.append(ScalarRNN(steps, nonlinearity, jordan=cell == "jordan").derivation(check=check, seed=seed))
     if cell == "rnn":
-        parts.append(VectorRNN(hidden, steps, seed=seed).derivation(check))
+        say(f"vector RNN: H = {hidden}, T = {steps}")
+        parts.append(VectorRNN(hidden, steps, seed=seed, nonlinearity=nonlinearity).derivation(check, progress))
     return Document(parts)
 
 
@@ -64,17 +83,24 @@ __all__ = [
     "CheckRow",
     "CheckTable",
     "Derivation",
+    "DifferenceEquation",
     "Document",
     "GRUCell",
     "LSTMCell",
+    "LinearRNN",
+    "MatrixLinearRNN",
     "ScalarRNN",
     "SympyGraph",
+    "Table",
     "Values",
     "VectorRNN",
     "closed_form",
     "derive",
+    "difference",
     "induction_proof",
+    "linear",
     "recurrence",
+    "rtrl",
     "to_sympy",
     "unrolled_equality",
 ]

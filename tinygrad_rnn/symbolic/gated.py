@@ -50,6 +50,9 @@ class sigma(sp.Function):
     def _latex(self, printer: Any) -> str:
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
+    def _pretty(self, printer: Any) -> Any:
+        return printer._print_Function(self, func_name="σ")
+
 
 NUMPY = [{"sigma": lambda v: 1 / (1 + np.exp(-v))}, "numpy"]
 
@@ -61,6 +64,11 @@ def _scopes(*names: str) -> Iterator[None]:
         for name in names:
             stack.enter_context(graph.scope(name))
         yield
+
+
+def _rows(first: int, last: int, limit: int) -> list[int]:
+    """The time steps a check shows: all of first..last when there are at most ``limit``, else both ends."""
+    return list(range(first, last + 1)) if last - first < limit else [first, last]
 
 
 def _gate_params(*gates: str) -> tuple[sp.Symbol, ...]:
@@ -180,10 +188,12 @@ class LSTMCell(_GatedCell):
             h, c = step_h(x, h, c, *p), step_c(x, h, c, *p)
         return out
 
-    def check(self) -> CheckTable:
+    def check(self, rows_for_steps: int = 10) -> CheckTable:
+        """dc_t/dc_{t-1} (every t when T <= rows_for_steps, else the first and the last): SymPy vs
+        autograd vs finite differences. Each row unrolls the whole cell, so long T checks two rows."""
         symbolic = self.symbolic_values()
         rows = []
-        for t in range(2, self.steps + 1):
+        for t in _rows(2, self.steps, rows_for_steps):
             cs, _ = self.engine()
             cs[t - 1].backward()
             auto = float(cs[t - 2].grad)
@@ -197,7 +207,7 @@ class LSTMCell(_GatedCell):
         return CheckTable(rows, f"check: scalar LSTM, T = {self.steps}, seed {self.seed}")
 
     def derivation(self, check: bool = False) -> Derivation:
-        d = Derivation("The LSTM's additive path: dc_t/dc_{t-1}")
+        d = Derivation("The LSTM's additive path: $dc_t/dc_{t-1}$")
         c_t, h_t = sp.Symbol("c_t"), sp.Symbol("h_t")
         d.add(
             "The scalar LSTM cell (PyTorch's equations, one unit):",
@@ -206,7 +216,7 @@ class LSTMCell(_GatedCell):
             Equation(h_t, sp.Symbol("o_t") * sp.tanh(c_t)),
         )
         d.add(
-            "c_{t-1} reaches c_t directly and through h_{t-1} = o_{t-1} tanh(c_{t-1}). SymPy's partials:",
+            r"$c_{t-1}$ reaches $c_t$ directly and through $h_{t-1} = o_{t-1} \tanh(c_{t-1})$. SymPy's partials:",
             Equation(Tex(r"\frac{\partial c_t}{\partial c_{t-1}}", "∂c_t/∂c_{t-1}"), sp.Symbol("f_t")),
             Equation(Tex(r"\frac{\partial c_t}{\partial h_{t-1}}", "∂c_t/∂h_{t-1}"), self._display(self.dc_dh)),
             Equation(
@@ -214,18 +224,25 @@ class LSTMCell(_GatedCell):
                 self._display(self.dh_prev_dc_prev),
             ),
         )
-        d.add(
-            "So the total derivative is the forget gate plus the path through h_{t-1} "
-            "(SymPy differentiates c_t with h_{t-1} = o_{t-1} tanh c_{t-1} substituted):",
-            Equation(Tex(r"\frac{d c_t}{d c_{t-1}}", "dc_t/dc_{t-1}"), self._display(self.total)),
-        )
         split = (self.gates["f"] + self.dc_dh * self.dh_prev_dc_prev).xreplace(self.via_c)
         same = sp.expand(self.total - split) == 0
+        grouped = sp.Add(
+            sp.Symbol("f_t"),
+            sp.Mul(self._display(self.dh_prev_dc_prev), self._display(self.dc_dh), evaluate=False),
+            evaluate=False,
+        )
         d.add(
-            f"It equals f_t + (∂c_t/∂h_{{t-1}})(∂h_{{t-1}}/∂c_{{t-1}}) exactly: {'yes' if same else 'NO'}. "
+            "So the total derivative is the forget gate plus the path through $h_{t-1}$. "
+            r"SymPy differentiates $c_t$ with $h_{t-1} = o_{t-1} \tanh c_{t-1}$ substituted; "
+            "grouped, the additive term comes first:",
+            Equation(Tex(r"\frac{d c_t}{d c_{t-1}}", "dc_t/dc_{t-1}"), grouped, ordered=True),
+        )
+        d.add(
+            r"SymPy's total equals $f_t + (\partial c_t/\partial h_{t-1})(\partial h_{t-1}/\partial c_{t-1})$ "
+            f"exactly: {'yes' if same else 'NO'}. "
             "The first term carries the gradient without any squashing derivative or weight: "
-            "with f_t near 1 it survives many steps "
-            "(the Elman RNN's b_t = w_h (1 - h_t^2) shrinks it every step)."
+            "with $f_t$ near 1 it survives many steps "
+            "(the Elman RNN's $b_t = w_h (1 - h_t^2)$ shrinks it every step)."
         )
         if check:
             d.checks.append(self.check())
@@ -288,10 +305,12 @@ class GRUCell(_GatedCell):
             h = step(self.xs[t - 1], h, *p)
         return out
 
-    def check(self) -> CheckTable:
+    def check(self, rows_for_steps: int = 10) -> CheckTable:
+        """dh_t/dh_{t-1} (every t when T <= rows_for_steps, else the first and the last): SymPy vs
+        autograd vs finite differences. Each row unrolls the whole cell, so long T checks two rows."""
         symbolic = self.symbolic_values()
         rows = []
-        for t in range(1, self.steps + 1):
+        for t in _rows(1, self.steps, rows_for_steps):
             h0 = Tensor(np.array(self.h0), requires_grad=True, name="h0")
             hs = [h0, *self.engine(h0)]
             hs[t].backward()
@@ -306,23 +325,32 @@ class GRUCell(_GatedCell):
         return CheckTable(rows, f"check: scalar GRU, T = {self.steps}, seed {self.seed}")
 
     def derivation(self, check: bool = False) -> Derivation:
-        d = Derivation("The GRU's additive path: dh_t/dh_{t-1}")
+        d = Derivation("The GRU's additive path: $dh_t/dh_{t-1}$")
         d.add(
-            "The scalar GRU cell (PyTorch's equations: the reset gate multiplies W_hn h + b_hn):",
+            "The scalar GRU cell (PyTorch's equations: the reset gate multiplies $w_{hn} h_{t-1} + b_{hn}$):",
             *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
             Equation(sp.Symbol("h_t"), self._display(self.h_next)),
-        )
-        d.add(
-            "SymPy's derivative of h_t with respect to h_{t-1}, every path included:",
-            Equation(Tex(r"\frac{d h_t}{d h_{t-1}}", "dh_t/dh_{t-1}"), self._display(self.total)),
         )
         z, n = self.gates["z"], self.gates["n"]
         split = z + (1 - z) * sp.diff(n, self.h) + (self.h - n) * sp.diff(z, self.h)
         same = sp.expand(self.total - split) == 0
+        z_t, n_t, h_prev = sp.Symbol("z_t"), sp.Symbol("n_t"), sp.Symbol("h_{t-1}")
+        grouped = sp.Add(
+            z_t,
+            sp.Mul(1 - z_t, self._display(sp.diff(n, self.h)), evaluate=False),
+            sp.Mul(h_prev - n_t, self._display(sp.diff(z, self.h)), evaluate=False),
+            evaluate=False,
+        )
         d.add(
-            f"It equals z_t + (1 - z_t) ∂n_t/∂h_{{t-1}} + (h_{{t-1}} - n_t) ∂z_t/∂h_{{t-1}} exactly: "
-            f"{'yes' if same else 'NO'}. The first term, the update gate z_t, copies the gradient straight "
-            "through: with z_t near 1 it survives many steps."
+            "SymPy's derivative of $h_t$ with respect to $h_{t-1}$, every path included; "
+            "grouped, the additive term comes first:",
+            Equation(Tex(r"\frac{d h_t}{d h_{t-1}}", "dh_t/dh_{t-1}"), grouped, ordered=True),
+        )
+        d.add(
+            r"SymPy's total equals $z_t + (1 - z_t)\,\partial n_t/\partial h_{t-1} + "
+            r"(h_{t-1} - n_t)\,\partial z_t/\partial h_{t-1}$ exactly: "
+            f"{'yes' if same else 'NO'}. The first term, the update gate $z_t$, copies the gradient straight "
+            "through: with $z_t$ near 1 it survives many steps."
         )
         if check:
             d.checks.append(self.check())

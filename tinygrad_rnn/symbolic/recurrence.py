@@ -60,19 +60,19 @@ def induction_proof() -> tuple[bool, list[tuple[str, sp.Expr]]]:
     """
     base = closed_form(sp.Integer(0)).doit().subs(a[0], 0)
     residual = closed_form(k) - (a[k] + b[k] * closed_form(k - 1))
-    steps = [("base case: closed form at k = 0, with a_0 = 0", base), ("induction step residual", residual)]
+    steps = [("base case: closed form at $k = 0$, with $a_0 = 0$", base), ("induction step residual", residual)]
     the_sum = next(arg for arg in closed_form(k).args if isinstance(arg, sp.Sum))
     peeled = _split_last(the_sum).doit(deep=False)
     peeled = peeled.replace(lambda e: isinstance(e, sp.Product) and e.limits[0][2] == k, lambda e: e.doit())
     residual = residual.subs(the_sum, peeled)
-    steps.append(("split off the sum's last term, i = k-1, whose product is b_k", residual))
+    steps.append(("split off the sum's last term, $i = k-1$, whose product is $b_k$", residual))
     residual = residual.replace(lambda e: isinstance(e, sp.Product) and e.limits[0][2] == k, _split_last)
     residual = residual.replace(
         lambda e: isinstance(e, sp.Product) and e.limits[0][1] == e.limits[0][2], lambda e: e.doit()
     )
-    steps.append(("split the last factor b_k off every remaining product", residual))
+    steps.append(("split the last factor $b_k$ off every remaining product", residual))
     simplified = sp.simplify(residual)
-    steps.append(("simplify (b_k factors out of the sum and cancels)", simplified))
+    steps.append(("simplify ($b_k$ factors out of the sum and cancels)", simplified))
     return bool(base == 0 and simplified == 0), steps
 
 
@@ -94,35 +94,38 @@ def derivation(K: int = 4) -> Derivation:
     proved, steps = induction_proof()
     d = Derivation("The BPTT recurrence and its closed form")
     d.add(
-        "The chain rule through one step, h_t = f(x_t, h_{t-1}, w_h), gives a linear recurrence:",
+        "The chain rule through one step, $h_t = f(x_t, h_{t-1}, w_h)$, gives a linear recurrence:",
         Equation(
-            Tex(r"\frac{\partial h_t}{\partial w_h}", "dh_t/dw_h"),
+            Tex(r"\frac{\partial h_t}{\partial w_h}", "∂h_t/∂w_h"),
             Tex(
                 r"\frac{\partial f(x_t, h_{t-1}, w_h)}{\partial w_h} + "
                 r"\frac{\partial f(x_t, h_{t-1}, w_h)}{\partial h_{t-1}}"
                 r"\frac{\partial h_{t-1}}{\partial w_h}",
-                "df/dw_h + df/dh_{t-1} * dh_{t-1}/dw_h",
+                "∂f/∂w_h + ∂f/∂h_{t-1} · ∂h_{t-1}/∂w_h",
             ),
         ),
     )
     d.add(
-        "Name the pieces a_k = ∂f/∂w_h, b_k = ∂f/∂h_{k-1}, z_k = ∂h_k/∂w_h, with z_0 = a_0 = 0:",
+        r"Name the pieces $a_k = \partial f/\partial w_h$, $b_k = \partial f/\partial h_{k-1}$, "
+        r"$z_k = \partial h_k/\partial w_h$, with $z_0 = a_0 = 0$. "
+        "(d2l's BPTT chapter writes the same recurrence as $a_t = b_t + c_t a_{t-1}$: "
+        "our $z$, $a$, $b$ are its $a$, $b$, $c$.)",
         Equation(z[k], recurrence().rhs),
     )
     d.add("Unrolling it gives the closed form:", Equation(z[k], closed_form()))
     r = sp.Symbol("r_k")
     d.add(
-        "**Proof by induction.** Base case: the closed form at k = 0 is a_0 = 0 = z_0. "
-        "Induction step: if z_{k-1} equals the closed form, then z_k = a_k + b_k z_{k-1}, "
-        "so the residual r_k below must vanish:",
+        "**Proof by induction.** Base case: the closed form at $k = 0$ is $a_0 = 0 = z_0$. "
+        "Induction step: if $z_{k-1}$ equals the closed form, then $z_k = a_k + b_k z_{k-1}$, "
+        "so the residual $r_k$ below must vanish:",
         Equation(r, steps[1][1]),
     )
     for what, expr in steps[2:]:
         d.add(what[0].upper() + what[1:] + ":", Equation(r, expr))
-    d.add(f"Induction proof: {'proved' if proved else 'FAILED'} (the last residual is {steps[-1][1]}).")
+    d.add(f"Induction proof: {'proved' if proved else 'FAILED'} (the last residual is ${sp.latex(steps[-1][1])}$).")
     equal = unrolled_equality(K)
     d.add(
-        f"Unrolled check: applying the recurrence k times equals the closed form for k = 1..{K}: "
+        f"Unrolled check: applying the recurrence $k$ times equals the closed form for $k = 1, \\dots, {K}$: "
         f"{'yes' if all(equal) else 'NO'}. For example:",
         Equation(z[min(K, 3)], unroll(min(K, 3)).expand()),
     )

@@ -4,18 +4,110 @@ A ``Derivation`` is a list of ``Step``s: a sentence of prose and a few
 equations. Each equation keeps both forms, LaTeX (for notes and Jupyter) and
 plain text (for the REPL and the terminal), so nothing has to be re-derived to
 print it. A ``CheckTable`` holds numbers for one quantity computed three ways
-(symbolic, autograd, central differences) and the largest disagreement.
+(symbolic, autograd, central differences) and judges the two comparisons
+separately: symbolic vs autograd must agree to rounding (``AUTOGRAD_RTOL``),
+symbolic vs finite differences to what central differences can resolve
+(``FD_RTOL``), both relative to the size of the quantity.
+
+One notation per screen. Prose writes its mathematics as inline TeX between
+dollar signs (``$h_{t-1}$``, ``$\\partial f/\\partial w_h$``). Markdown and LaTeX
+keep it; the terminal shows it the way its equations are printed: subscripts
+as ``h_t``, ``h_{t-1}`` and ``z_k`` (never ``z[k]`` or ``zₖ``), ∂ for partials.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
+from sympy.printing.str import StrPrinter
 
 PRETTY_WIDTH = 100  # wider pretty-printed equations fall back to one-line text
+AUTOGRAD_RTOL = 1e-10  # symbolic vs autograd: the same arithmetic up to rounding
+FD_RTOL = 1e-6  # symbolic vs Richardson-extrapolated central differences (truncation + rounding)
+
+
+def _subscript(index: Any) -> str:
+    """``k`` -> ``_k``, ``k - 1`` -> ``_{k-1}``: the terminal's subscript notation."""
+    text = sp.sstr(index).replace(" ", "")
+    return f"_{text}" if re.fullmatch(r"[A-Za-z0-9]", text) else f"_{{{text}}}"
+
+
+class _TextPrinter(PrettyPrinter):
+    """SymPy's 2-D pretty printer, with indexed names written as the prose writes them.
+
+    ``z[k - 1]`` prints as ``z_{k-1}`` and the symbol ``w_h`` as ``w_h`` (not ``wₕ``),
+    so one screen uses one notation.
+    """
+
+    def _print_Indexed(self, expr: sp.Indexed) -> prettyForm:
+        return prettyForm(str(expr.base) + "".join(_subscript(i) for i in expr.indices))
+
+    def _print_Symbol(self, expr: sp.Symbol, bold_name: bool = False) -> prettyForm:
+        return prettyForm(expr.name)
+
+
+class _LineText(StrPrinter):
+    """One-line text with the same subscript notation (when the 2-D form is too wide)."""
+
+    printmethod = "_line_text"  # not Indexed's own _sympystr, which prints z[k]
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        return str(expr.base) + "".join(_subscript(i) for i in expr.indices)
+
+
+def pretty(expr: Any) -> str:
+    """The terminal form of a SymPy object: 2-D art in the notation of the prose."""
+    return _TextPrinter({"use_unicode": True, "wrap_line": False}).doprint(expr)
+
+
+# inline TeX -> terminal text, for the small vocabulary the derivations' prose uses
+_TEX_WORDS = {
+    r"\tanh": "tanh", r"\sigma": "σ", r"\lambda": "λ", r"\rho": "ρ",
+    r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\ne": "≠", r"\prod": "∏", r"\sum": "Σ",
+    r"\cdot": "·", r"\odot": "⊙", r"\dots": "…", r"\cdots": "…", r"\ldots": "…",
+    r"\times": "×", r"\to": "→", r"\infty": "∞", r"\top": "ᵀ", r"\in": "∈", r"\pm": "±",
+    r"\max": "max", r"\min": "min", r"\log": "log", r"\quad": "  ", r"\ll": "≪", r"\gg": "≫",
+    r"\Lambda": "Λ", r"\mapsto": "↦", r"\sqrt": "√", r"\lvert": "|", r"\rvert": "|",
+    r"\varphi": "φ", r"\psi": "ψ", r"\lVert": "‖", r"\rVert": "‖", r"\mathbb": "", r"\Big": "", r"\big": "",
+}  # fmt: skip
+
+
+def _fraction(match: re.Match) -> str:
+    """\\frac{a}{b} as a/b, with parentheses around a compound numerator or denominator."""
+    top, bottom = (part if re.fullmatch(r"[\w√∂.]+", part) else f"({part})" for part in match.groups())
+    return f"{top}/{bottom}"
+
+
+def tex_to_text(text: str) -> str:
+    """Prose with ``$...$`` inline TeX, as the terminal shows it (see the module docstring)."""
+
+    def math(match: re.Match) -> str:
+        m = re.sub(r"\\partial\s*", "∂", match.group(1).replace("^\\top", "ᵀ"))
+        m = re.sub(r"\\sqrt\{([^{}]*)\}", lambda r: "√" + (r[1] if r[1].isalnum() else f"({r[1]})"), m)
+        while True:  # innermost fractions first, so nested ones unwrap too
+            m, count = re.subn(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _fraction, m)
+            if not count:
+                break
+        m = re.sub(r"\\(?:operatorname|mathrm|text)\{([^{}]*)\}", r"\1", m)
+        m = m.replace(r"\|", "‖").replace(r"\,", " ").replace(r"\left", "").replace(r"\right", "")
+        m = re.sub(r"\\([A-Za-z]+)( ?)", word, m)  # ∂ was replaced first: ∂f, not ∂ f
+        return re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
+
+    def word(match: re.Match) -> str:
+        return _TEX_WORDS.get("\\" + match.group(1), match.group(1)) + match.group(2)
+
+    return re.sub(r"\$([^$]+)\$", math, text)
+
+
+# outside math, LaTeX needs these (everything else in prose is ASCII)
+_LATEX_PROSE = {"…": r"\dots{}", "−": "--", "–": "--", "—": "---", "×": r"$\times$", "≈": r"$\approx$",
+                "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}  # fmt: skip
 
 
 @dataclass
@@ -31,35 +123,112 @@ def _latex(x: Any) -> str:
 
 
 def _text(x: Any) -> str:
-    return x.text if isinstance(x, Tex) else sp.sstr(x)
+    return x.text if isinstance(x, Tex) else _LineText().doprint(x)
 
 
 @dataclass
 class Equation:
-    """lhs = rhs, where each side is a SymPy expression or a ``Tex``."""
+    """lhs = rhs, where each side is a SymPy expression or a ``Tex``.
+
+    ``ordered=True`` prints a sum's terms in the order they were built (e.g. the
+    additive term first), not SymPy's sorted order; each term itself prints as usual."""
 
     lhs: Any
     rhs: Any
+    ordered: bool = False
+
+    def _signed_terms(self) -> list[tuple[str, sp.Expr]]:
+        """[(sign, term)] with the first sign "" (or "-"), so a sum prints as "t1 + t2 - t3"."""
+        terms = self.rhs.args if self.ordered else self.rhs.as_ordered_terms()
+        out = []
+        for term in terms:
+            negative = term.could_extract_minus_sign()
+            out.append(("-" if negative else "+", -term if negative else term))
+        return out
 
     def latex(self) -> str:
+        if self.ordered and isinstance(self.rhs, sp.Add):
+            pieces = [("" if n == 0 and s == "+" else f" {s} ") + sp.latex(t) for n, (s, t) in
+                      enumerate(self._signed_terms())]  # fmt: skip
+            return f"{_latex(self.lhs)} &= " + "".join(pieces)
         return f"{_latex(self.lhs)} &= {_latex(self.rhs)}"
 
     def text(self) -> str:
-        """Pretty (2-D) when both sides are SymPy and it fits the terminal, else one line."""
+        """Pretty (2-D) when both sides are SymPy and it fits the terminal; a wide sum gets
+        one term per line; anything else one line."""
         if not isinstance(self.rhs, Tex):
             lhs = sp.Symbol(self.lhs.text) if isinstance(self.lhs, Tex) else self.lhs
-            art = sp.pretty(sp.Eq(lhs, self.rhs, evaluate=False), use_unicode=True, wrap_line=False)
-            if max(len(line) for line in art.splitlines()) <= PRETTY_WIDTH:
+            if self.ordered and isinstance(self.rhs, sp.Add):
+                art = self._sum_art(lhs, one_per_line=False)
+            else:
+                art = pretty(sp.Eq(lhs, self.rhs, evaluate=False))
+            if _width(art) <= PRETTY_WIDTH:
                 return art
+            if isinstance(self.rhs, sp.Add):
+                return self._sum_art(lhs, one_per_line=True)
         return f"{_text(self.lhs)} = {_text(self.rhs)}"
+
+    def _sum_art(self, lhs: Any, one_per_line: bool) -> str:
+        """``lhs = t1 + t2 - t3`` in 2-D, on one line or with each ``+ term`` on a line of its own."""
+        printer = _TextPrinter({"use_unicode": True, "wrap_line": False})
+        head = printer._print(lhs)
+        lead = " " * (head.width() + 1)
+        rows: list[stringPict] = []
+        line: list[Any] = [head, " = "]
+        for n, (sign, term) in enumerate(self._signed_terms()):
+            if n and one_per_line:
+                rows.append(prettyForm(*stringPict.next(*line)))
+                line = [lead, f"{sign} "]
+            elif n or sign == "-":
+                line.append(f" {sign} " if n else "-")
+            line.append(printer._print(term))
+        rows.append(prettyForm(*stringPict.next(*line)))
+        return "\n".join(row.render(wrap_line=False) for row in rows)
+
+
+def _width(art: str) -> int:
+    return max(len(line) for line in art.splitlines())
+
+
+class Table:
+    """A small table of numbers or words for people (a header, rows of cells as strings).
+
+    Cells may hold inline ``$...$`` TeX like prose does; each screen converts it."""
+
+    def __init__(self, header: tuple[str, ...], rows: list[tuple[str, ...]]):
+        self.header = tuple(header)
+        self.rows = [tuple(r) for r in rows]
+
+    def text(self) -> str:
+        cells = [tuple(tex_to_text(c) for c in row) for row in (self.header, *self.rows)]
+        widths = [max(len(row[c]) for row in cells) for c in range(len(self.header))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in self.rows])
+
+    def latex(self) -> str:
+        body = [" & ".join(_escape_prose(c) for c in row) + r" \\" for row in self.rows]
+        return "\n".join(
+            [
+                r"\begin{tabular}{" + "l" * len(self.header) + "}",
+                " & ".join(_escape_prose(c) for c in self.header) + r" \\ \hline",
+                *body,
+                r"\end{tabular}",
+            ]
+        )
 
 
 @dataclass
 class Step:
-    """One step of a derivation: a sentence, then its equations."""
+    """One step of a derivation: a sentence, then its equations (and perhaps a table)."""
 
     text: str
     equations: list[Equation] = field(default_factory=list)
+    table: Table | None = None
 
 
 def _fmt(value: Any) -> str:
@@ -70,6 +239,11 @@ def _fmt(value: Any) -> str:
     head = ", ".join(f"{v:.6g}" for v in array.reshape(-1)[:2])
     more = ", …" if array.size > 2 else ""
     return f"[{head}{more}] {'×'.join(map(str, array.shape))}"
+
+
+def _scale(value: Any) -> float:
+    """The size a relative tolerance is measured against: max(1, max |entry|)."""
+    return max(1.0, float(np.max(np.abs(np.asarray(value, dtype=float)))))
 
 
 @dataclass
@@ -94,23 +268,60 @@ class CheckRow:
         """max |symbolic − autograd| and |symbolic − finite difference| over all entries."""
         return max(self.autograd_error, self.finite_difference_error)
 
+    @property
+    def scale(self) -> float:
+        return _scale(self.symbolic)
+
+    def failures(
+        self,
+        autograd_rtol: float | None = None,
+        fd_rtol: float | None = None,
+        labels: tuple[str, str] = ("symbolic", "autograd"),
+    ) -> list[str]:
+        """Which comparisons exceed their tolerance (relative to max(1, |symbolic|)), in words.
+
+        A tolerance left as None is the module's ``AUTOGRAD_RTOL`` / ``FD_RTOL`` at call time."""
+        autograd_rtol = AUTOGRAD_RTOL if autograd_rtol is None else autograd_rtol
+        fd_rtol = FD_RTOL if fd_rtol is None else fd_rtol
+        out = []
+        for what, error, rtol in (
+            (f"{labels[0]} vs {labels[1]}", self.autograd_error, autograd_rtol),
+            (f"{labels[0]} vs finite differences", self.finite_difference_error, fd_rtol),
+        ):
+            if not error <= rtol * self.scale:  # also catches NaN
+                out.append(f"{what}: {self.quantity} differs by {error:.1e}, over {rtol:g} × {self.scale:.3g}")
+        return out
+
 
 class CheckTable:
-    """Symbolic vs autograd vs central differences, one row per quantity."""
+    """Symbolic vs autograd vs central differences, one row per quantity.
 
-    HEADER = ("quantity", "symbolic", "autograd", "finite difference", "max abs error")
+    The two comparisons are judged apart. Symbolic and autograd do the same
+    arithmetic in a different order, so they must agree to rounding:
+    ``AUTOGRAD_RTOL`` × max(1, |value|). Central differences (Richardson
+    extrapolated) carry truncation and rounding errors that grow with the
+    function's curvature and size, so they get ``FD_RTOL``, relative likewise.
+    """
 
-    def __init__(self, rows: list[CheckRow], title: str = "check"):
+    def __init__(self, rows: list[CheckRow], title: str = "check", labels: tuple[str, str] = ("symbolic", "autograd")):
+        """``labels`` name the first two columns when they are not "symbolic" and "autograd"
+        (e.g. RTRL against the engine's backward); the third is always finite differences."""
         self.rows = list(rows)
         self.title = title
+        self.labels = tuple(labels)
+        self.HEADER = ("quantity", *self.labels, "finite difference", "max abs error")
 
     @property
     def max_error(self) -> float:
         return max((r.error for r in self.rows), default=0.0)
 
-    def ok(self, tol: float = 1e-8) -> bool:
-        """True when every row agrees to within ``tol`` (absolute)."""
-        return self.max_error <= tol
+    def failures(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> list[str]:
+        """Every comparison over its tolerance, as "<title>: <comparison>: <quantity> differs by ..."."""
+        return [f"{self.title}: {f}" for r in self.rows for f in r.failures(autograd_rtol, fd_rtol, self.labels)]
+
+    def ok(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> bool:
+        """True when both comparisons of every row are within their (relative) tolerances."""
+        return not self.failures(autograd_rtol, fd_rtol)
 
     def _cells(self) -> list[tuple[str, ...]]:
         return [
@@ -121,7 +332,8 @@ class CheckTable:
     def summary(self) -> str:
         auto = max((r.autograd_error for r in self.rows), default=0.0)
         fd = max((r.finite_difference_error for r in self.rows), default=0.0)
-        return f"max |symbolic − autograd| = {auto:.1e}; max |symbolic − finite difference| = {fd:.1e}"
+        first, second = self.labels
+        return f"max |{first} − {second}| = {auto:.1e}; max |{first} − finite difference| = {fd:.1e}"
 
     def text(self) -> str:
         cells = [self.HEADER, *self._cells()]
@@ -137,15 +349,20 @@ class CheckTable:
 
     def latex(self) -> str:
         def esc(s: str) -> str:
-            return s.replace("_", r"\_").replace("×", r"$\times$").replace("…", r"\dots")
+            return _escape_prose(s).replace("|", r"$|$")
 
         body = [" & ".join(esc(c) for c in row) + r" \\" for row in self._cells()]
+        value = r"p{0.22\linewidth}"  # the three value columns wrap: arrays print as "[a, b, …] 3×3"
         return "\n".join(
             [
-                r"\begin{tabular}{lllll}",
-                " & ".join(self.HEADER) + r" \\ \hline",
+                rf"\par\medskip\noindent\textbf{{{esc(self.title)}}}\par\smallskip",
+                r"{\footnotesize\noindent",
+                rf"\begin{{tabular}}{{@{{}}p{{0.17\linewidth}}{value * 3}l@{{}}}}",
+                " & ".join(esc(c) for c in self.HEADER) + r" \\ \hline",
                 *body,
-                r"\end{tabular}",
+                r"\end{tabular}}",
+                "",
+                esc(self.summary()),
             ]
         )
 
@@ -166,19 +383,22 @@ class Derivation:
         self.steps: list[Step] = list(steps or [])
         self.checks: list[CheckTable] = []
 
-    def add(self, text: str, *equations: Equation) -> Derivation:
-        self.steps.append(Step(text, list(equations)))
+    def add(self, text: str, *equations: Equation, table: Table | None = None) -> Derivation:
+        self.steps.append(Step(text, list(equations), table))
         return self
 
-    def ok(self, tol: float = 1e-8) -> bool:
-        return all(c.ok(tol) for c in self.checks)
+    def ok(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> bool:
+        return all(c.ok(autograd_rtol, fd_rtol) for c in self.checks)
 
     def text(self) -> str:
-        out = [self.title, "=" * len(self.title)]
+        title = tex_to_text(self.title)
+        out = [title, "=" * len(title)]
         for step in self.steps:
-            out += ["", step.text]
+            out += ["", tex_to_text(step.text)]
             for eq in step.equations:
                 out += ["", *("    " + line for line in eq.text().splitlines())]
+            if step.table is not None:
+                out += ["", *("    " + line for line in step.table.text().splitlines())]
         for check in self.checks:
             out += ["", check.text()]
         return "\n".join(out)
@@ -189,16 +409,20 @@ class Derivation:
             out += ["", step.text]
             if step.equations:
                 out += ["", "$$", _aligned(step.equations), "$$"]
+            if step.table is not None:
+                out += ["", step.table.markdown()]
         for check in self.checks:
             out += ["", check.markdown()]
         return "\n".join(out)
 
     def latex(self) -> str:
-        out = [rf"\subsection*{{{self.title}}}"]
+        out = [rf"\subsection*{{{_prose_to_latex(self.title)}}}"]
         for step in self.steps:
             out += ["", _prose_to_latex(step.text)]
             if step.equations:
                 out += [r"\[", _aligned(step.equations), r"\]"]
+            if step.table is not None:
+                out += ["", step.table.latex()]
         for check in self.checks:
             out += ["", check.latex()]
         return "\n".join(out)
@@ -221,16 +445,31 @@ def _aligned(equations: list[Equation]) -> str:
     return "\\begin{aligned}\n" + " \\\\\n".join(eq.latex() for eq in equations) + "\n\\end{aligned}"
 
 
+def _escape_prose(text: str) -> str:
+    """Text outside math, made safe for LaTeX (``$...$`` spans are kept as they are)."""
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):
+        parts[k] = "".join(_LATEX_PROSE.get(ch, ch) for ch in parts[k])
+    return "$".join(parts)
+
+
 def _prose_to_latex(text: str) -> str:
-    """Markdown prose to LaTeX prose: `code` becomes \\texttt, **bold** becomes \\textbf."""
+    """Markdown prose to LaTeX: `code` becomes \\texttt, **bold** becomes \\textbf, $math$ stays."""
     parts = text.split("`")
-    for k in range(1, len(parts), 2):
-        parts[k] = r"\texttt{" + parts[k].replace("_", r"\_") + "}"
-    joined = "".join(parts)
-    pieces = joined.split("**")
+    for k in range(len(parts)):
+        parts[k] = r"\texttt{" + _escape_prose(parts[k].replace("$", "")) + "}" if k % 2 else _escape_prose(parts[k])
+    pieces = "".join(parts).split("**")
     for k in range(1, len(pieces), 2):
         pieces[k] = r"\textbf{" + pieces[k] + "}"
-    return "".join(pieces)
+    return _emphasis("".join(pieces))
+
+
+def _emphasis(text: str) -> str:
+    """*word* (Markdown emphasis) outside math becomes \\emph{word}."""
+    parts = text.split("$")
+    for k in range(0, len(parts), 2):
+        parts[k] = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"\\emph{\1}", parts[k])
+    return "$".join(parts)
 
 
 class Document:
@@ -239,8 +478,27 @@ class Document:
     def __init__(self, parts: list[Derivation]):
         self.parts = list(parts)
 
-    def ok(self, tol: float = 1e-8) -> bool:
-        return all(p.ok(tol) for p in self.parts)
+    def ok(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> bool:
+        return all(p.ok(autograd_rtol, fd_rtol) for p in self.parts)
+
+    def failures(self, autograd_rtol: float | None = None, fd_rtol: float | None = None) -> list[str]:
+        """Every comparison of every check table that exceeds its tolerance, in words."""
+        return [f for c in self.checks for f in c.failures(autograd_rtol, fd_rtol)]
+
+    def latex_document(self) -> str:
+        """A complete LaTeX file (article + amsmath) around ``latex()``: pdflatex compiles it."""
+        return "\n".join(
+            [
+                r"\documentclass{article}",
+                r"\usepackage{amsmath,amssymb}",
+                r"\usepackage[margin=2cm]{geometry}",
+                r"\allowdisplaybreaks",
+                r"\begin{document}",
+                self.latex(),
+                r"\end{document}",
+                "",
+            ]
+        )
 
     @property
     def checks(self) -> list[CheckTable]:

@@ -250,9 +250,9 @@ class ScalarRNN:
         name = "Jordan" if self.jordan else "Elman"
         d = Derivation(f"BPTT for the scalar {name} RNN ({self.nonlinearity}), T = {T}")
         recurrent = o[t - 1] if self.jordan else h[t - 1]
-        feedback = " The Jordan network feeds back the previous output o_{t-1} = w_o h_{t-1}." if self.jordan else ""
+        feedback = " The Jordan network feeds back the previous output $o_{t-1} = w_o h_{t-1}$." if self.jordan else ""
         d.add(
-            "The model: one unit, a squared-error loss averaged over the T steps." + feedback,
+            "The model: one unit, a squared-error loss averaged over the $T$ steps." + feedback,
             Equation(s[t], w_x * x[t] + w_h * recurrent + b_h),
             Equation(h[t], self.f(s[t])),
             Equation(o[t], w_o * h[t]),
@@ -260,21 +260,21 @@ class ScalarRNN:
         )
         a_t, b_t = self._general(self.a_expr), self._general(self.b_expr)
         d.add(
-            "One step, previous state held fixed: SymPy differentiates f with respect to w_h and h_{t-1}.",
+            "One step, previous state held fixed: SymPy differentiates $f$ with respect to $w_h$ and $h_{t-1}$.",
             Equation(rec.a[t], a_t),
             Equation(rec.b[t], b_t),
         )
-        z_t = Tex(r"\frac{\partial h_t}{\partial w_h}", "dh_t/dw_h")
+        z_t = Tex(r"\frac{\partial h_t}{\partial w_h}", "∂h_t/∂w_h")
         d.add(
-            "So z_t = ∂h_t/∂w_h follows the recurrence, and its closed form:",
+            r"So $z_t = \partial h_t/\partial w_h$ follows the recurrence, and its closed form:",
             Equation(z_t, rec.a[t] + rec.b[t] * rec.z[t - 1]),
             Equation(rec.z[t], rec.closed_form(t)),
         )
         # ∂l/∂o = 2 (o - y): keep the 2 apart, or SymPy distributes it into 2 o - 2 y
         coeff, dl = sp.factor_terms(self.dloss_expr).as_coeff_Mul()
-        dL = Tex(r"\frac{\partial L}{\partial w_h}", "dL/dw_h")
+        dL = Tex(r"\frac{\partial L}{\partial w_h}", "∂L/∂w_h")
         d.add(
-            "The loss reaches w_h only through the outputs o_t = w_o h_t:",
+            "The loss reaches $w_h$ only through the outputs $o_t = w_o h_t$:",
             Equation(
                 dL,
                 sp.Sum(coeff * w_o * dl.xreplace({self._o: o[t], self._y: y[t]}) * rec.z[t], (t, 1, T_)) / T_,
@@ -288,24 +288,22 @@ class ScalarRNN:
                 * rec.closed_form(sp.Integer(k)).doit().subs(rec.a[0], 0)
                 for k in range(1, T + 1)
             ]  # kept in time order: one term per output o_t
-            explicit = Tex(
-                rf"\frac{{1}}{{{T}}}\Big[" + " + ".join(sp.latex(term) for term in terms) + r"\Big]",
-                f"(1/{T}) [" + " + ".join(sp.sstr(term) for term in terms) + "]",
-            )
-            d.add(f"Written out for T = {T}:", Equation(dL, explicit))
+            explicit = sp.Add(*(sp.Mul(sp.Rational(1, T), term, evaluate=False) for term in terms), evaluate=False)
+            d.add(f"Written out for $T = {T}$, one term per output $o_t$:", Equation(dL, explicit, ordered=True))
         else:
-            d.add(f"Written out for T = {T} it has {T * (T + 1) // 2} products of b's; it is evaluated numerically.")
+            products = T * (T + 1) // 2
+            d.add(f"Written out for $T = {T}$ it has {products} products of $b$'s; it is evaluated numerically.")
         if exact is None:
             exact = T <= EXACT_LIMIT
         if exact:
             same = self.exact_check()
             d.add(
-                f"Exact check: the closed form, with a_t and b_t evaluated along the unrolled network, minus "
-                f"`sympy.diff(L, w_h)` of the fully unrolled loss (T = {T}), expands to "
+                f"Exact check: the closed form, with $a_t$ and $b_t$ evaluated along the unrolled network, minus "
+                f"`sympy.diff(L, w_h)` of the fully unrolled loss ($T = {T}$), expands to "
                 f"{'0: they are identical' if same else 'a NON-ZERO polynomial: they differ'}."
             )
         else:
-            d.add(f"Exact check skipped (T = {T} > {EXACT_LIMIT}: the expanded identity grows like 2^T).")
+            d.add(f"Exact check skipped ($T = {T} > {EXACT_LIMIT}$: the expanded identity grows like $2^T$).")
         if check:
             d.checks.append(self.check(seed=seed))
         return d

@@ -1,8 +1,9 @@
 """The closed form with matrices: H hidden units, where the order of the products matters.
 
-    h_k = tanh(W_hh h_{k-1} + W_xh x_k + b),   o_k = W_o h_k,   L = (1/T) sum_k (o_k - y_k)^2
+    h_k = f(W_hh h_{k-1} + W_xh x_k + b),   o_k = W_o h_k,   L = (1/T) sum_k (o_k - y_k)^2
 
-The recurrence is the scalar one with Jacobians in place of numbers:
+with f = tanh (default) or relu. The recurrence is the scalar one with Jacobians
+in place of numbers:
 
     Z_k = A_k + B_k Z_{k-1},     Z_k = A_k + sum_{i=1}^{k-1} (B_k B_{k-1} ... B_{i+1}) A_i
 
@@ -12,7 +13,10 @@ don't commute, so the product is ordered: the latest step's B on the left.
 
 Here the *engine* supplies A_k and B_k (one-step backward passes with unit
 cotangents), and the closed form, assembled from them, has to reproduce the
-engine's own end-to-end dh_k/dW_hh and dL/dW_hh.
+engine's own end-to-end dh_k/dW_hh and dL/dW_hh. dL/dW_hh = sum_k g_k Z_k is the
+double sum sum_k sum_{i<=k} g_k (B_k ... B_{i+1}) A_i; it is evaluated summing
+over k first for each i (Horner's rule on the same terms, the way BPTT orders
+them), so T = 2000 costs T products, not T^2/2.
 """
 
 from __future__ import annotations
@@ -25,18 +29,30 @@ import sympy as sp
 from .. import functional, graph
 from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
-from .numeric import finite_difference, finite_difference_jacobian
+from .numeric import finite_difference_jacobian
 from .report import CheckRow, CheckTable, Derivation, Equation, Tex
+
+NONLINEARITIES = ("tanh", "relu")
 
 
 class VectorRNN:
-    """An Elman RNN with H hidden units built from engine primitives, and its closed-form BPTT."""
+    """An Elman RNN with H hidden units built from engine primitives, and its closed-form BPTT.
 
-    def __init__(self, hidden: int = 3, steps: int = 5, input_size: int = 2, seed: int = 0):
+    ``nonlinearity="relu"`` evaluates at a point where every unit stays active
+    (non-negative W_hh with spectral radius 0.8, bias >= 1, small input weights,
+    inputs clipped to [-3, 3]): a unit at its kink has no derivative to check, and
+    a dead one checks nothing.
+    """
+
+    def __init__(self, hidden: int = 3, steps: int = 5, input_size: int = 2, seed: int = 0, nonlinearity: str = "tanh"):
         for label, value in (("hidden", hidden), ("steps", steps), ("input_size", input_size)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"VectorRNN: {label} must be a positive integer, got {value!r}")
+        if nonlinearity not in NONLINEARITIES:
+            choices = ", ".join(NONLINEARITIES)
+            raise ValueError(f"VectorRNN: nonlinearity must be one of {choices}, got {nonlinearity!r}")
         self.H, self.T, self.D = int(hidden), int(steps), int(input_size)
+        self.nonlinearity = nonlinearity
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(self.H)
         self.values = {
@@ -48,13 +64,35 @@ class VectorRNN:
         self.h0 = rng.uniform(-1, 1, self.H)
         self.xs = rng.standard_normal((self.T, self.D))
         self.ys = rng.standard_normal(self.T)
+        if nonlinearity == "relu":
+            W = np.abs(self.values["weight_hh"])
+            self.values["weight_hh"] = W * (0.8 / max(np.max(np.abs(np.linalg.eigvals(W))), 1e-12))
+            self.values["weight_ih"] *= 0.2
+            self.values["bias"] = 1 + np.abs(self.values["bias"])
+            self.h0 = np.abs(self.h0)
+            self.xs = np.clip(self.xs, -3, 3)
         self.seed = seed
 
     # --- the engine --------------------------------------------------------
-    @staticmethod
-    def step(W_hh: Tensor, W_ih: Tensor, b: Tensor, x: Tensor, h_prev: Tensor) -> Tensor:
-        """h_k = tanh(W_hh h_{k-1} + W_ih x_k + b), exactly as in the unrolled network."""
-        return (matmul(W_hh, h_prev) + matmul(W_ih, x) + b).tanh()
+    def step(self, W_hh: Tensor, W_ih: Tensor, b: Tensor, x: Tensor, h_prev: Tensor) -> Tensor:
+        """h_k = f(W_hh h_{k-1} + W_ih x_k + b), exactly as in the unrolled network."""
+        pre = matmul(W_hh, h_prev) + matmul(W_ih, x) + b
+        return pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+
+    def forward_numpy(self, weight_hh: np.ndarray) -> tuple[np.ndarray, float]:
+        """States h_1..h_T and L in plain NumPy: the reference finite differences perturb.
+
+        An implementation of the same equations that shares no code with the
+        engine, so a wrong op in the engine cannot hide in the reference."""
+        v = self.values
+        f = np.tanh if self.nonlinearity == "tanh" else (lambda s: np.maximum(s, 0.0))
+        drive = self.xs @ v["weight_ih"].T + v["bias"]  # W_ih x_k + b for every k at once
+        states = np.empty((self.T, self.H))
+        h = self.h0
+        for k in range(self.T):
+            h = states[k] = f(weight_hh @ h + drive[k])
+        outs = states @ v["weight_o"][0]
+        return states, float(np.mean((outs - self.ys) ** 2))
 
     def engine(self, weight_hh: np.ndarray | None = None) -> tuple[Tensor, list[Tensor], dict[str, Parameter]]:
         """Unroll over T steps (scopes ``rnn/l0/fwd/t<k>/hidden`` and ``.../output``)."""
@@ -103,31 +141,47 @@ class VectorRNN:
                 A[k, p], B[k, p] = W.grad, h_prev.grad
         return A, B, np.array(states)
 
-    def closed_form(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """Z[k] = A_k + sum_{i=1}^{k-1} (B_k ... B_{i+1}) A_i, products ordered latest-left."""
-        Z = np.zeros_like(A)
-        for k in range(1, self.T + 1):
-            Z[k] = A[k]
-            carry = np.eye(self.H)  # B_k B_{k-1} ... B_{i+1}, grown one factor at a time
-            for i in range(k - 1, 0, -1):
-                carry = carry @ B[i + 1]
-                Z[k] += np.tensordot(carry, A[i], axes=(1, 0))
-        return Z
+    def closed_form(self, A: np.ndarray, B: np.ndarray, k: int) -> np.ndarray:
+        """Z_k = A_k + sum_{i=1}^{k-1} (B_k ... B_{i+1}) A_i, products ordered latest-left."""
+        carries = np.empty((k - 1, self.H, self.H))  # carries[i-1] = B_k B_{k-1} ... B_{i+1}
+        carry = np.eye(self.H)
+        for i in range(k - 1, 0, -1):
+            carry = carries[i - 1] = carry @ B[i + 1]
+        return A[k] + np.einsum("ipq,iqrs->prs", carries, A[1:k])
+
+    def closed_form_gradient(self, A: np.ndarray, B: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """dL/dW_hh = sum_k g_k Z_k with Z_k in closed form, summed over k first for each i.
+
+        sum_k sum_{i<=k} g_k (B_k ... B_{i+1}) A_i = sum_i delta_i A_i, where
+        delta_i = sum_{k>=i} g_k (B_k ... B_{i+1}) = g_i + delta_{i+1} B_{i+1} (Horner's
+        rule): the same T(T+1)/2 terms, in BPTT's order. ``g[k-1]`` = ∂L/∂h_k through o_k.
+        """
+        T = self.T
+        delta = np.zeros(self.H)
+        total = np.zeros((self.H, self.H))
+        for i in range(T, 0, -1):
+            delta = g[i - 1] + (delta @ B[i + 1] if i < T else 0.0)
+            total += np.tensordot(delta, A[i], axes=(0, 0))
+        return total
 
     def symbolic_jacobian(self) -> tuple[sp.Matrix, Callable]:
         """B_k = ∂h_k/∂h_{k-1} by SymPy's Matrix.jacobian, and its numbers.
 
-        The returned matrix shows h_k[p] where SymPy has tanh(row p of the pre-activation)."""
+        The returned matrix shows h_k[p] where SymPy has tanh(row p of the
+        pre-activation), and D_k[p] for relu's derivative there (1 if active, else 0)."""
         H, D = self.H, self.D
         W = sp.Matrix(H, H, lambda p, q: sp.Symbol(f"W_{p}{q}"))
         U = sp.Matrix(H, D, lambda p, q: sp.Symbol(f"U_{p}{q}"))
         bias = sp.Matrix(H, 1, lambda p, _: sp.Symbol(f"b_{p}"))
         hp = sp.Matrix(H, 1, lambda p, _: sp.Symbol(f"h_{p}"))
         xv = sp.Matrix(D, 1, lambda p, _: sp.Symbol(f"x_{p}"))
-        out = (W * hp + U * xv + bias).applyfunc(sp.tanh)
+        pre = W * hp + U * xv + bias
+        out = pre.applyfunc(sp.tanh if self.nonlinearity == "tanh" else lambda s: sp.Max(0, s))
         jac = out.jacobian(hp)
-        # for display: tanh(row p of the pre-activation) is the new state h_k[p]
-        shown = jac.xreplace({out[p]: sp.Symbol(f"h_k{p}") for p in range(H)})
+        if self.nonlinearity == "tanh":
+            shown = jac.xreplace({out[p]: sp.Symbol(f"h_k{p}") for p in range(H)})
+        else:
+            shown = jac.xreplace({sp.Heaviside(pre[p]): sp.Symbol(f"D_k{p}") for p in range(H)})
         flat = sp.lambdify([*W, *U, *bias, *hp, *xv], jac, modules="numpy", cse=True)
 
         def fn(W_: np.ndarray, U_: np.ndarray, b_: np.ndarray, h_: np.ndarray, x_: np.ndarray) -> np.ndarray:
@@ -136,35 +190,34 @@ class VectorRNN:
         return shown, fn
 
     # --- checks -------------------------------------------------------------
-    def check(self, rows_for_steps: int = 10) -> CheckTable:
-        """B_T (SymPy vs engine), dh_k/dW_hh (every k when T <= rows_for_steps, else k = T) and
-        dL/dW_hh: closed form vs autograd vs finite differences."""
+    def check(self, rows_for_steps: int = 10, progress: Callable[[str], None] | None = None) -> CheckTable:
+        """B_T (SymPy vs engine vs finite differences), dh_k/dW_hh (every k when T <= rows_for_steps,
+        else k = T) and dL/dW_hh: closed form vs autograd vs finite differences (of ``forward_numpy``)."""
         H, T = self.H, self.T
+        say = progress or (lambda _: None)
+        say(f"vector RNN: the engine's one-step Jacobians A_k, B_k for k = 1..{T}")
         A, B, states = self.step_jacobians()
-        Z = self.closed_form(A, B)
         _, jac = self.symbolic_jacobian()
         v = self.values
         b_symbolic = jac(v["weight_hh"], v["weight_ih"], v["bias"], states[T - 1], self.xs[T - 1])
         W0 = v["weight_hh"].copy()
-
-        def all_states() -> np.ndarray:
-            with graph.no_grad():
-                return np.array([h_.data for h_ in self.engine(W0)[1]])
+        h_prev = states[T - 1].copy()
 
         def last_step() -> np.ndarray:
             with graph.no_grad():
-                out = self.step(
-                    Tensor(W0),
-                    Tensor(v["weight_ih"]),
-                    Tensor(v["bias"]),
-                    Tensor(self.xs[T - 1]),
-                    Tensor(h_prev),
-                )
+                out = self.step(Tensor(W0), Tensor(v["weight_ih"]), Tensor(v["bias"]), Tensor(self.xs[T - 1]),
+                                Tensor(h_prev))  # fmt: skip
             return out.data
 
-        h_prev = states[T - 1].copy()
+        def states_and_loss() -> np.ndarray:
+            hs, loss = self.forward_numpy(W0)
+            return np.append(hs.reshape(-1), loss)
+
         rows = [CheckRow(f"B_{T} = dh_{T}/dh_{T - 1}", b_symbolic, B[T], finite_difference_jacobian(last_step, h_prev))]
-        fd_states = finite_difference_jacobian(all_states, W0)  # (T, H, H, H): every dh_k/dW_hh at once
+        say(f"vector RNN: finite differences, {4 * H * H} forward passes of T = {T}")
+        fd = finite_difference_jacobian(states_and_loss, W0)  # (T H + 1, H, H): every dh_k/dW_hh and dL/dW_hh
+        fd_states, fd_loss = fd[:-1].reshape(T, H, H, H), fd[-1]
+        say("vector RNN: closed form against the engine's backward")
         for k in range(1, T + 1) if T <= rows_for_steps else [T]:
             total = np.zeros((H, H, H))
             _, hs, params = self.engine()
@@ -172,75 +225,85 @@ class VectorRNN:
                 params["weight_hh"].grad = None
                 hs[k - 1].backward(np.eye(H)[p])
                 total[p] = params["weight_hh"].grad
-            rows.append(CheckRow(f"dh_{k}/dW_hh", Z[k], total, fd_states[k - 1]))
+            rows.append(CheckRow(f"dh_{k}/dW_hh", self.closed_form(A, B, k), total, fd_states[k - 1]))
         L, hs, params = self.engine()
         L.backward()
         outs = np.array([(v["weight_o"] @ h_.data).item() for h_ in hs])
         g = (2 / T) * (outs - self.ys)[:, None] * v["weight_o"]  # g[k-1] = ∂L/∂h_k through o_k only
-        dL = np.einsum("kp,kpqr->qr", g, Z[1:])
-
-        def loss() -> float:
-            with graph.no_grad():
-                return float(self.engine(W0)[0].data)
-
-        rows.append(CheckRow("dL/dW_hh", dL, params["weight_hh"].grad, finite_difference(loss, W0)))
-        return CheckTable(rows, f"check: vector Elman RNN, H = {H}, T = {T}, seed {self.seed}")
+        rows.append(CheckRow("dL/dW_hh", self.closed_form_gradient(A, B, g), params["weight_hh"].grad, fd_loss))
+        return CheckTable(rows, f"check: vector Elman RNN ({self.nonlinearity}), H = {H}, T = {T}, seed {self.seed}")
 
     # --- for people ---------------------------------------------------------
-    def derivation(self, check: bool = False) -> Derivation:
-        d = Derivation(f"BPTT with matrices: Elman RNN, H = {self.H} hidden units, T = {self.T}")
+    def derivation(self, check: bool = False, progress: Callable[[str], None] | None = None) -> Derivation:
+        f = self.nonlinearity
+        d = Derivation(f"BPTT with matrices: Elman RNN ({f}), H = {self.H} hidden units, T = {self.T}")
         d.add(
             "The model, with a scalar output per step:",
             Equation(
                 Tex("h_k", "h_k"),
-                Tex(r"\tanh(W_{hh} h_{k-1} + W_{ih} x_k + b)", "tanh(W_hh h_{k-1} + W_ih x_k + b)"),
+                Tex(
+                    rf"\{f}(W_{{hh}} h_{{k-1}} + W_{{ih}} x_k + b)"
+                    if f == "tanh"
+                    else r"\max(0,\, W_{hh} h_{k-1} + W_{ih} x_k + b)",
+                    f"{f}(W_hh h_{{k-1}} + W_ih x_k + b)" if f == "tanh" else "max(0, W_hh h_{k-1} + W_ih x_k + b)",
+                ),  # fmt: skip
             ),
             Equation(
                 Tex("L", "L"),
-                Tex(r"\frac{1}{T}\sum_{k=1}^{T} (W_o h_k - y_k)^2", "(1/T) sum_k (W_o h_k - y_k)^2"),
+                Tex(r"\frac{1}{T}\sum_{k=1}^{T} (W_o h_k - y_k)^2", "(1/T) Σ_k (W_o h_k - y_k)^2"),
             ),
         )
+        if f == "tanh":
+            slope_tex, slope_text = r"1 - h_k \odot h_k", "1 - h_k ⊙ h_k"
+            elem_tex, elem_text = r"(1 - h_{k,p}^2)", "(1 - h_k[p]^2)"
+        else:
+            slope_tex, slope_text = r"\mathbb{1}[s_k > 0]", "1[s_k > 0]"
+            elem_tex, elem_text = r"\mathbb{1}[s_{k,p} > 0]", "1[s_k[p] > 0]"
         d.add(
-            "The per-step Jacobians (the engine computes them; here is what they are):",
+            "The per-step Jacobians (the engine computes them; here is what they are"
+            + ("" if f == "tanh" else r", with $s_k$ the pre-activation")
+            + "):",
             Equation(
                 Tex("B_k", "B_k"),
                 Tex(
-                    r"\frac{\partial h_k}{\partial h_{k-1}} = "
-                    r"\operatorname{diag}(1 - h_k \odot h_k)\, W_{hh}",
-                    "dh_k/dh_{k-1} = diag(1 - h_k*h_k) W_hh",
+                    r"\frac{\partial h_k}{\partial h_{k-1}} = \operatorname{diag}(" + slope_tex + r")\, W_{hh}",
+                    f"∂h_k/∂h_{{k-1}} = diag({slope_text}) W_hh",
                 ),
             ),
             Equation(
                 Tex(r"(A_k)_{p,qr}", "(A_k)[p, q, r]"),
                 Tex(
                     r"\frac{\partial h_{k,p}}{\partial W_{qr}}\Big|_{h_{k-1}} = "
-                    r"(1 - h_{k,p}^2)\,\delta_{pq}\, h_{k-1,r}",
-                    "dh_k[p]/dW[q, r] (h_{k-1} fixed) = (1 - h_k[p]^2) delta_pq h_{k-1}[r]",
+                    + elem_tex
+                    + r"\,\delta_{pq}\, h_{k-1,r}",
+                    f"∂h_k[p]/∂W[q, r] (h_{{k-1}} fixed) = {elem_text} δ_pq h_{{k-1}}[r]",
                 ),
             ),
         )
-        jac, _ = VectorRNN(hidden=2, steps=1, input_size=1).symbolic_jacobian()
+        jac, _ = VectorRNN(hidden=2, steps=1, input_size=1, nonlinearity=f).symbolic_jacobian()
         d.add(
-            "SymPy's Matrix.jacobian agrees, e.g. for H = 2 (one input):",
+            "SymPy's Matrix.jacobian agrees, e.g. for $H = 2$ (one input"
+            + (", $D_{kp}$ the derivative of relu at unit $p$" if f == "relu" else "")
+            + "):",
             Equation(Tex("B_k", "B_k"), jac),
         )
         d.add(
             "The closed form keeps the products in time order (latest step on the left):",
             Equation(
-                Tex(r"\frac{\partial h_k}{\partial W_{hh}}", "dh_k/dW_hh"),
+                Tex(r"\frac{\partial h_k}{\partial W_{hh}}", "∂h_k/∂W_hh"),
                 Tex(
                     r"A_k + \sum_{i=1}^{k-1} \left(B_k B_{k-1} \cdots B_{i+1}\right) A_i",
-                    "A_k + sum_{i=1}^{k-1} (B_k B_{k-1} ... B_{i+1}) A_i",
+                    "A_k + Σ_{i=1}^{k-1} (B_k B_{k-1} … B_{i+1}) A_i",
                 ),
             ),
             Equation(
-                Tex(r"\frac{\partial L}{\partial W_{hh}}", "dL/dW_hh"),
+                Tex(r"\frac{\partial L}{\partial W_{hh}}", "∂L/∂W_hh"),
                 Tex(
                     r"\sum_{k=1}^{T} \frac{2}{T}(o_k - y_k)\, W_o \frac{\partial h_k}{\partial W_{hh}}",
-                    "sum_k (2/T)(o_k - y_k) W_o dh_k/dW_hh",
+                    "Σ_k (2/T)(o_k - y_k) W_o ∂h_k/∂W_hh",
                 ),
             ),
         )
         if check:
-            d.checks.append(self.check())
+            d.checks.append(self.check(progress=progress))
         return d
