@@ -18,6 +18,9 @@ import argparse
 import sys
 import time
 
+from ..stories.common import seed
+from . import UsageError
+
 SLOW_STEPS = 200  # from here on, --check says what it is doing (on stderr)
 
 DEFAULTS = {"cell": "rnn", "steps": 5, "nonlinearity": "tanh", "hidden": 3, "seed": 0}
@@ -34,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--nonlinearity", choices=("tanh", "relu"), help="for rnn (scalar and vector parts) and jordan (default tanh)"
     )
     parser.add_argument("--hidden", type=int, help="hidden units of the vector part (rnn only; default 3)")
-    parser.add_argument("--seed", type=int, help="seed of the random evaluation point (default 0)")
+    parser.add_argument("--seed", type=seed, help="seed of the random evaluation point (default 0)")
     topic = parser.add_mutually_exclusive_group()
     topic.add_argument(
         "--difference",
@@ -96,15 +99,15 @@ def _refuse_unused(args: argparse.Namespace) -> None:
         why = ""
     if unused:
         options = ", ".join(f"--{name}" for name in sorted(unused))
-        raise SystemExit(f"derive: {options} would be ignored: {why}. Leave it out.")
+        raise UsageError(f"{options} would be ignored: {why}. Leave it out.")
     if args.standalone and not args.latex:
-        raise SystemExit("derive: --standalone goes with --latex")
+        raise UsageError("--standalone goes with --latex")
     if args.measure and not args.rtrl:
-        raise SystemExit("derive: --measure goes with --rtrl")
+        raise UsageError("--measure goes with --rtrl")
     if args.out is not None and not args.spectra:
-        raise SystemExit("derive: --out goes with --spectra")
+        raise UsageError("--out goes with --spectra")
     if args.check and args.spectra:
-        raise SystemExit("derive: --spectra has no --check; its bound is tested against the measured norms")
+        raise UsageError("--spectra has no --check; its bound is tested against the measured norms")
     defaults = {**DEFAULTS, "hidden": 2, "steps": 4} if args.rtrl else DEFAULTS
     if args.spectra:
         defaults = {**DEFAULTS, "hidden": 16, "steps": 60}
@@ -116,11 +119,9 @@ def _refuse_unused(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     _refuse_unused(args)
     if args.steps < 1 or args.hidden < 1:
-        raise SystemExit("derive: --steps and --hidden must be positive")
-    if args.seed < 0:
-        raise SystemExit("derive: --seed must be >= 0")
+        raise UsageError("--steps and --hidden must be positive")
     if args.cell == "lstm" and args.steps < 2:
-        raise SystemExit("derive: --cell lstm needs --steps >= 2 (dc_t/dc_{t-1} goes through h_{t-1})")
+        raise UsageError("--cell lstm needs --steps >= 2 (dc_t/dc_{t-1} goes through h_{t-1})")
     from .. import symbolic  # SymPy loads here, not when the CLI starts
 
     start = time.perf_counter()
