@@ -95,17 +95,20 @@ def run_renderer(source: str, args: list[str], renderer: str | None = None, what
     start = time.perf_counter()
     data = source.encode("utf-8")
     reported = False
+    live = sys.stderr.isatty()  # a terminal gets one line counting up; a log gets a line at start and end
     while True:
         try:
             out, err = process.communicate(data, timeout=SLOW if not reported else 1.0)
             break
         except subprocess.TimeoutExpired:
             data = None  # already written: communicate() must not send it again
+            if live or not reported:
+                elapsed = time.perf_counter() - start
+                print(f"\r{name}: rendering {what or 'the graph'}... {elapsed:.0f} s", end="" if live else "\n",
+                      file=sys.stderr, flush=True)
             reported = True
-            print(f"\r{name}: rendering {what or 'the graph'}... {time.perf_counter() - start:.0f} s",
-                  end="", file=sys.stderr, flush=True)
     if reported:
-        print(f"\r{name}: rendered {what or 'the graph'} in {time.perf_counter() - start:.1f} s",
+        print(f"{chr(13) if live else ''}{name}: rendered {what or 'the graph'} in {time.perf_counter() - start:.1f} s",
               file=sys.stderr, flush=True)
     if process.returncode != 0 or not out:
         message = err.decode("utf-8", "replace").strip()
