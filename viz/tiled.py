@@ -149,14 +149,34 @@ class _Tiler:
         steps: dict[tuple, dict[int, list[str]]] = {}
         self.outer: list[str] = []
         self.path: dict[str, tuple] = {}
+        inside: list = []  # leaves used inside one step: part of the step if every step has one like it
         for item in self.view.items:
             cut = _time_index(item.path)
             if cut is not None and not item.leaf:
                 steps.setdefault(item.path[:cut], {}).setdefault(int(item.path[cut][1:]), []).append(item.name)
                 self.path[item.name] = item.path
-            else:  # a leaf used by one step only (h0 of a hand-written loop) is drawn beside its row
+            elif cut is not None:
+                inside.append((item, cut))
+            else:
                 self.outer.append(item.name)
-                self.path[item.name] = item.path if cut is None else item.path[:cut]
+                self.path[item.name] = item.path
+        position = {n: k for by_t in steps.values() for names in by_t.values() for k, n in enumerate(names)}
+        users: dict[str, list] = {}
+        for link in self.view.links:
+            users.setdefault(link.tail, []).append(position.get(link.head))
+        slots: dict[tuple, dict[int, str]] = {}
+        for item, cut in inside:
+            slot = (item.path[:cut], item.path[cut + 1 :], tuple(users.get(item.name, ())))
+            slots.setdefault(slot, {})[int(item.path[cut][1:])] = item.name
+        for (row, _, _), by_t in slots.items():
+            every = row in steps and set(by_t) == set(steps[row])
+            for t, name in by_t.items():
+                if every:  # e.g. the constant 1 of 1 - z in every GRU step
+                    steps[row][t].append(name)
+                    self.path[name] = self.items[name].path
+                else:  # e.g. h0 of a hand-written loop, used by step 1 only: drawn beside its row
+                    self.outer.append(name)
+                    self.path[name] = row
         if not steps:
             raise _Irregular
         self.rows = _row_order(list(steps))
@@ -478,7 +498,7 @@ class _Tiler:
             piece = self.pieces_[key]
             related = [r for r in rows if self.related(path, r)]
             span_rows = related or rows
-            near = [extent[p] for p in extent if self.related(path, p) and (related or True)]
+            near = [box for p, box in extent.items() if p[: len(path)] == path] or list(extent.values())
             x0 = min(b[0] for b in near) if near else 0.0
             x1 = max(b[1] for b in near) if near else 0.0
             depth = max((len(r) - len(path) for r in related), default=0)
@@ -611,10 +631,11 @@ class _Tiler:
         y = self.band[row][0] - ROW_GAP / 2
         return [p, (p[0] + 8, p[1]), (p[0] + 8, y), (q[0] - 8, y), (q[0] - 8, q[1]), q]
 
-    def rail_label(self, tail: str) -> str:
-        """What runs along a rail: the names of the parameters behind it, and whether all steps share it."""
+    def rail_label(self, tail: str, row: tuple, room: int) -> str:
+        """What runs along a rail: the names of the leaves behind it (in its block), and which steps it feeds."""
         view, graph = self.view, self.view.graph
         names: list[str] = []
+        block = self.place[tail]
         frontier = [tail]
         seen = set()
         while frontier:
@@ -627,11 +648,18 @@ class _Tiler:
                 rec = graph.tensors[view.tensor_of[name]]
                 if rec.name:
                     names.append(rec.name)
-            frontier += [link.tail for link in self.incoming.get(name, ())]
-        shared = len({link.tensor for link in view.links if link.tail == tail}) == 1
-        what = ", ".join(labels.text(n, 24) for n in sorted(dict.fromkeys(names))) or "input"
+            frontier += [link.tail for link in self.incoming.get(name, ()) if self.place[link.tail] == block]
+        fed = [link for link in view.links if link.tail == tail and self.unit(link.head)[:2] == ("step", row)]
+        steps = sorted({self.place[link.head][2] for link in fed})
+        if len(steps) == 1:
+            where = f"t = {steps[0]}"
+        elif len({link.tensor for link in fed}) == 1:
+            where = "every step" if len(steps) == self.T[row] else f"{len(steps)} steps"
+        else:
+            where = "a slice per step"
         suffix = "\u1d40" if self.items[tail].sig == "transpose" and len(names) == 1 else ""
-        return f"{what}{suffix} \u2192 {'every step' if shared else 'one slice per step'}"
+        what = ", ".join(sorted(dict.fromkeys(names))) or "input"
+        return labels.text(what, max(8, room - len(where) - 3 - len(suffix))) + f"{suffix} \u2192 {where}"
 
     def run(self) -> Drawing:
         self.classify()
@@ -760,12 +788,14 @@ class _Tiler:
             spline = (f"e,{pt(end)} " if end else "") + " ".join(pt(p) for p in points)
             style = dict(link.style)
             style.pop("constraint", None)
-            if a[0] == "block" and b[0] == "step" and link.tail not in labelled:
-                labelled.add(link.tail)
-                text = self.rail_label(link.tail)
+            if a[0] == "block" and b[0] == "step" and (link.tail, b[1]) not in labelled:
+                # the rail's name, over it just inside step 1's column (no drop into a step crosses it there)
+                labelled.add((link.tail, b[1]))
                 row = b[1]
-                y = self.rail_y(row, self.rails_above[row][link.tail], True) - 5
-                x = self.offset[a][0] + self.pieces_[a].width + 10 + 2.6 * len(text)
+                room = int((self.pitch - STEP_GAP) / (0.55 * 9)) - 2
+                text = self.rail_label(link.tail, row, room)
+                y = self.rail_y(row, self.rails_above[row][link.tail], True) - 4
+                x = self.step_origin(row, 1)[0] + 6 + 0.55 * 9 * len(re.sub(r"<[^>]*>|&[#\w]+;", "", text)) / 2
                 style.update(label=_HTML(f"<{text}>"), lp=pt((x, y)), fontcolor="#37474f")
             body.append(f"\t{link.tail} -> {link.head} " + _attrs(pos=spline, **style) + "\n")
         if view.show_grads and view.norm:
