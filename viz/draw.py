@@ -231,6 +231,28 @@ def _segment_label(seg: str) -> str:
     return seg
 
 
+def _row_order(rows: list[tuple]) -> list[tuple]:
+    """Rows by layer, forward above reverse, else in order of appearance."""
+    first: dict[tuple, int] = {}
+    for row in rows:
+        for i in range(1, len(row) + 1):
+            first.setdefault(row[:i], len(first))
+
+    def key(row: tuple) -> tuple:
+        out = []
+        for i, seg in enumerate(row):
+            layer = LAYER.match(seg)
+            if layer:
+                out.append((0, int(layer.group(1))))
+            elif seg in DIRECTIONS:
+                out.append((0, list(DIRECTIONS).index(seg)))
+            else:
+                out.append((1, first[row[: i + 1]]))
+        return tuple(out)
+
+    return sorted(rows, key=key)
+
+
 def _common_prefix(paths: list[tuple]) -> tuple:
     if not paths:
         return ()
@@ -720,9 +742,9 @@ class _CellsView(_View):
             self.cluster(path).lines.append(self.tensor_line(g.tensors[tid]))
         self.emit_links(list(links))
         by_step: dict[str, list[str]] = {}
-        for key in self.members:
-            if key[0] == "cell":
-                by_step.setdefault(key[1][-1], []).append(self.group_name[key])
+        rank = {row: i for i, row in enumerate(_row_order(list(self.rows)))}
+        for key in sorted((k for k in self.members if k[0] == "cell"), key=lambda k: rank[k[1][:-1]]):
+            by_step.setdefault(key[1][-1], []).append(self.group_name[key])
         self.aligned = [names for names in by_step.values() if len(names) > 1]  # t = 3 of every row in a column
         return self.emit()
 

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -91,22 +92,24 @@ def run_renderer(source: str, args: list[str], renderer: str | None = None, what
     """
     program = find_renderer(renderer)
     name = Path(program).name
-    process = subprocess.Popen([program, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    start = time.perf_counter()
-    data = source.encode("utf-8")
-    reported = False
-    live = sys.stderr.isatty()  # a terminal gets one line counting up; a log gets a line at start and end
-    while True:
-        try:
-            out, err = process.communicate(data, timeout=SLOW if not reported else 1.0)
-            break
-        except subprocess.TimeoutExpired:
-            data = None  # already written: communicate() must not send it again
-            if live or not reported:
-                elapsed = time.perf_counter() - start
-                print(f"\r{name}: rendering {what or 'the graph'}... {elapsed:.0f} s", end="" if live else "\n",
-                      file=sys.stderr, flush=True)
-            reported = True
+    with tempfile.TemporaryFile() as source_file:  # a file, so waiting with a timeout can be retried
+        source_file.write(source.encode("utf-8"))
+        source_file.seek(0)
+        process = subprocess.Popen([program, *args], stdin=source_file, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        start = time.perf_counter()
+        reported = False
+        live = sys.stderr.isatty()  # a terminal gets one line counting up; a log gets a line at start and end
+        while True:
+            try:
+                out, err = process.communicate(timeout=SLOW if not reported else 1.0)
+                break
+            except subprocess.TimeoutExpired:
+                if live or not reported:
+                    elapsed = time.perf_counter() - start
+                    print(f"\r{name}: rendering {what or 'the graph'}... {elapsed:.0f} s", end="" if live else "\n",
+                          file=sys.stderr, flush=True)
+                reported = True
     if reported:
         print(f"{chr(13) if live else ''}{name}: rendered {what or 'the graph'} in {time.perf_counter() - start:.1f} s",
               file=sys.stderr, flush=True)

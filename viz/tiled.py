@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import labels
-from .draw import _HTML, DIRECTIONS, LAYER, _attrs, _time_index
+from .draw import _HTML, TIME, _attrs, _row_order, _segment_label, _time_index
 from .render import Drawing, RendererNotFound, RenderError, run_renderer
 
 PAD = 8.0  # cluster padding around its contents, points
@@ -68,28 +68,6 @@ def tile(view: Any) -> Drawing | None:
 
 class _Irregular(Exception):
     """The graph is not T copies of one step per row: it gets the full layout."""
-
-
-def _row_order(rows: list[tuple]) -> list[tuple]:
-    """Rows by layer, forward above reverse, else in order of appearance."""
-    first: dict[tuple, int] = {}
-    for row in rows:
-        for i in range(1, len(row) + 1):
-            first.setdefault(row[:i], len(first))
-
-    def key(row: tuple) -> tuple:
-        out = []
-        for i, seg in enumerate(row):
-            layer = LAYER.match(seg)
-            if layer:
-                out.append((0, int(layer.group(1))))
-            elif seg in DIRECTIONS:
-                out.append((0, list(DIRECTIONS).index(seg)))
-            else:
-                out.append((1, first[row[: i + 1]]))
-        return tuple(out)
-
-    return sorted(rows, key=key)
 
 
 def _visible_length(stmt: str) -> int:
@@ -763,7 +741,9 @@ class _Tiler:
             if path:
                 x0, y0, x1, y1 = boxes[path]
                 attrs = view.cluster_attrs_for(path)
-                label_at = f"{X(x0) + 6 + 3.5 * len(path[-1]):.1f},{Y(y0) - 12:.1f}"
+                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in labels.GATE_SYMBOLS else 13
+                half = 0.3 * size * len(_segment_label(path[-1]))
+                label_at = f"{X(x0) + 8 + half:.1f},{Y(y0) - 4 - size / 2:.1f}"
                 extra = f' bb="{X(x0):.1f},{Y(y1):.1f},{X(x1):.1f},{Y(y0):.1f}" lp="{label_at}"'
                 body.append(f"{indent}subgraph {view.cluster(path).name} {{\n{indent}\tgraph {attrs[:-1]}{extra}]\n")
             for name in members.get(path, ()):
