@@ -131,6 +131,7 @@ def test_user_names_are_shown_literally_in_valid_dot_and_svg(name):
 
 def test_pip_only_rendering_uses_graphviz_pure_beside_python(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "")  # no system `dot`, no graphviz-pure on PATH
+    monkeypatch.delenv("TINYGRAD_RNN_RENDERER", raising=False)
     program = viz.find_renderer()
     assert "graphviz-pure" in program
     loss, _ = elman(2)
@@ -146,6 +147,7 @@ def test_pip_only_rendering_uses_graphviz_pure_beside_python(monkeypatch, tmp_pa
 
 def test_without_any_renderer_the_error_says_how_to_install_one(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("TINYGRAD_RNN_RENDERER", raising=False)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     loss, _ = elman(1)
     with pytest.raises(viz.RendererNotFound, match="pip install graphviz-pure"):
