@@ -296,3 +296,19 @@ def test_the_pinned_source_is_plain_dot_that_graphviz_draws_without_a_layout(tmp
     out = subprocess.run([program, "-Kneato", "-n2", "-Tsvg"], input=path.read_bytes(), capture_output=True,
                          check=True, timeout=60).stdout
     assert len(groups(ET.fromstring(out), "op")) == len(tr.trace(toy_loss("rnn", 3)).nodes)
+
+
+def test_a_users_own_loop_of_cells_with_time_scopes_is_tiled_too():
+    cell = tr.nn.LSTMCell(2, 3, rng=0)
+    x = tr.Tensor(np.ones((1, 2)), name="x")
+    state = None
+    for t in range(1, 5):  # time steps at the top level, no layer or direction scopes
+        with tr.scope(f"t{t}"):
+            state = cell(x, state)
+    loss = state[0].sum()
+    loss.backward()
+    drawing = viz.draw(loss, grads=True)
+    assert drawing.pinned
+    svg = svg_of(drawing)
+    assert [t for t, _ in sorted(steps_by_row(svg)[""], key=lambda s: s[1][0])] == [1, 2, 3, 4]
+    assert overlaps(svg) == []

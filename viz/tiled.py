@@ -685,10 +685,10 @@ class _Tiler:
         for path in list(boxes):
             if path in fixed:
                 include(path[:-1], tuple(boxes[path]))
-        for row in self.rows:  # the rails run inside their row
-            top, bottom = self.band[row]
-            x0 = boxes[row][0]
-            include(row, (x0, top, boxes[row][2], bottom))
+        for row in self.rows:  # the rails run inside their row (the picture itself for steps at the top level)
+            if row in boxes:
+                top, bottom = self.band[row]
+                include(row, (boxes[row][0], top, boxes[row][2], bottom))
         order = sorted((p for p in boxes if p not in fixed), key=len, reverse=True)
         for path in order:  # grow outwards: padding and a label line per level
             box = boxes[path]
@@ -701,6 +701,9 @@ class _Tiler:
         everything = [b for p, b in boxes.items() if len(p) == 1] + [
             (x - w / 2, y - h / 2, x + w / 2, y + h / 2) for x, y, w, h in pos.values()
         ]
+        for row in self.rows:  # with the rails above and below each row
+            x0 = self.step_origin(row, 1)[0]
+            everything.append((x0, self.band[row][0], x0 + self.T[row] * self.pitch, self.band[row][1]))
         left = min(b[0] for b in everything) - 8
         top = min(b[1] for b in everything) - 8 - (LEGEND if view.show_grads and view.norm else 0)
         right = max(b[2] for b in everything) + 8
