@@ -2,8 +2,8 @@
 
     import viz
     loss.backward()
-    viz.draw(loss)                                   # every op, clustered by time step
-    viz.draw(loss, view="cells")                     # one node per time step: T = 500 is fine
+    viz.draw(loss)                                   # every op, one box per time step, tiled: T = 1000 is fine
+    viz.draw(loss, view="cells")                     # one node per time step
     viz.draw(loss, grads=True, highlight="weight_hh_l0")   # the BPTT sum, path by path
     viz.render(loss, "lstm.svg")                     # .svg, .png or .dot
     viz.adjoint(loss, W_hh)                          # forward and the recorded backward, side by side
@@ -11,17 +11,18 @@
     viz.explore(loss)                                # the explorer as a live notebook widget
 
 ``draw`` returns a ``graphviz.Digraph`` (it displays inline in Jupyter);
-``render`` uses system Graphviz (``dot``) when installed, else the
-``graphviz-pure`` command that comes with this package.
+``render`` uses the ``graphviz-pure`` command that comes with this package,
+or the renderer named by ``renderer=`` or ``$TINYGRAD_RNN_RENDERER`` (e.g.
+system Graphviz's ``dot``). See docs/graphs.md.
 """
 
 from typing import Any
 
 from .adjoint import adjoint
-from .draw import GraphTooLarge, draw
+from .draw import GraphTooLarge, draw, render
 from .explorer import explorer_html
 from .player import backward_player
-from .render import Drawing, RendererNotFound, RenderError, find_renderer, render
+from .render import Drawing, RendererNotFound, RenderError, find_renderer
 
 
 def explore(loss_or_stepper: Any, **options: Any) -> Any:

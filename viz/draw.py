@@ -6,21 +6,31 @@ stands out. Scope paths recorded by the engine (``lstm/l0/fwd/t3/forget_gate``)
 become nested clusters, so every time step is a box of its own, laid out left
 to right. A parameter is drawn once, outside the time steps, with an edge to
 every step that uses it: the picture of why its gradient is a sum over time.
+
+An unrolled network is T copies of one cell, so the ops view of a regular
+unroll is *tiled* (see ``viz.tiled``): Graphviz lays out one time step of each
+layer and direction, and the T copies are placed along the time axis here, at
+a cost linear in T. Anything else (a graph without time-step scopes, steps that
+differ) gets Graphviz's full layout, which grows about quadratically.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import graphviz
 import numpy as np
 
 import tinygrad_rnn as tr
+from tinygrad_rnn.files import write_atomic
 
 from . import labels
 from .labels import ColourScale, dot_string, summary, text
-from .render import Drawing
+from .render import FORMATS, Drawing, pipe_source
 
 TIME = tr.graph.TIME_STEP
 LAYER = re.compile(r"^l(\d+)$")
@@ -54,6 +64,29 @@ class _HTML(str):
     """An attribute value that is already an HTML-like label (written as <...>)."""
 
 
+@dataclass
+class _Item:
+    """A node of the ops view: its DOT name, its statement, the scope path it is drawn in."""
+
+    name: str
+    stmt: str
+    path: tuple
+    sig: str  # the op's name, or "tensor": what a copy of it in another time step must match
+    leaf: bool = False
+
+
+@dataclass
+class _Link:
+    """An edge of the ops view, from the node that makes a tensor to one that uses it."""
+
+    tail: str
+    tail_path: tuple
+    head: str
+    head_path: tuple
+    style: dict
+    tensor: int
+
+
 def draw(
     obj: Any,
     view: str = "ops",
@@ -63,6 +96,8 @@ def draw(
     rankdir: str = "LR",
     max_nodes: int = 500,
     all_tensors: bool = False,
+    layout: str = "auto",
+    renderer: str | None = None,
 ) -> Drawing:
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
 
@@ -78,12 +113,21 @@ def draw(
         scale). Default: on for a stepper, off otherwise.
     highlight: a tensor (or a tensor's name, e.g. "weight_hh_l0"): mark every
         path from the loss down to it, i.e. every term of its BPTT sum.
-    rankdir: "LR" (time runs left to right), "TB", "RL" or "BT".
-    max_nodes: the ops view refuses graphs with more nodes than this.
+    rankdir: "LR" (time runs left to right), "TB", "RL" or "BT"; a tiled
+        ops view always runs time left to right.
+    max_nodes: the ops view refuses a full (untiled) layout of more nodes
+        than this, which would take Graphviz minutes; tiled unrolls of any
+        length are drawn.
     all_tensors: ops view: a box for every tensor. By default only leaves
         (parameters, inputs), named tensors, gate outputs (i, f, g, o, c, h,
         r, z, n) and the loss get a box; other intermediates are plain edges
         between their ops (hover for shape, value and gradient).
+    layout: ops view: "auto" tiles a regular unroll (one step laid out by
+        Graphviz, copied T times, parameters fanned out along rails) and lays
+        out anything else in full; "full" always asks Graphviz for the whole
+        graph (today's picture for short unrolls, slow for long ones).
+    renderer: "graphviz-pure", "dot" or a path (see ``viz.find_renderer``):
+        lays out the tiled template and draws the picture.
 
     The result displays inline in Jupyter; ``viz.render(drawing, "g.svg")``
     writes a file and ``drawing.source`` is the DOT text.
@@ -92,12 +136,16 @@ def draw(
         raise ValueError(f"draw: view must be 'ops' or 'cells', got {view!r}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    if layout not in ("auto", "full"):
+        raise ValueError(f"draw: layout must be 'auto' (tile a regular unroll) or 'full', got {layout!r}")
     source = _source(obj)
     if grads is None:
         grads = source.status is not None
     marked = _highlighted(source.graph, highlight) if highlight is not None else None
     builder = _OpsView if view == "ops" else _CellsView
-    return builder(source, values, grads, marked, rankdir, max_nodes, all_tensors).build()
+    drawing = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer).build()
+    drawing.renderer = renderer
+    return drawing
 
 
 def _source(obj: Any) -> _Source:
@@ -189,6 +237,28 @@ def _segment_label(seg: str) -> str:
     return seg
 
 
+def _row_order(rows: list[tuple]) -> list[tuple]:
+    """Rows by layer, forward above reverse, else in order of appearance."""
+    first: dict[tuple, int] = {}
+    for row in rows:
+        for i in range(1, len(row) + 1):
+            first.setdefault(row[:i], len(first))
+
+    def key(row: tuple) -> tuple:
+        out = []
+        for i, seg in enumerate(row):
+            layer = LAYER.match(seg)
+            if layer:
+                out.append((0, int(layer.group(1))))
+            elif seg in DIRECTIONS:
+                out.append((0, list(DIRECTIONS).index(seg)))
+            else:
+                out.append((1, first[row[: i + 1]]))
+        return tuple(out)
+
+    return sorted(rows, key=key)
+
+
 def _common_prefix(paths: list[tuple]) -> tuple:
     if not paths:
         return ()
@@ -230,6 +300,8 @@ class _View:
         rankdir: str,
         max_nodes: int,
         all_tensors: bool,
+        layout: str = "auto",
+        renderer: str | None = None,
     ):
         self.graph = source.graph
         self.status = source.status
@@ -240,6 +312,8 @@ class _View:
         self.rankdir = rankdir
         self.max_nodes = max_nodes
         self.all_tensors = all_tensors
+        self.layout = layout
+        self.renderer = renderer
         self.tree: dict[tuple, _Cluster] = {(): _Cluster()}
         self.edges: list[str] = []
         self.aligned: list[list[str]] = []  # node names to put in one column (rank)
@@ -257,6 +331,11 @@ class _View:
             found = self.tree[path] = _Cluster(name=f"cluster_{len(self.tree)}")
             parent.children.append(path)
         return found
+
+    def cluster_attrs_for(self, path: tuple) -> str:
+        """The attributes of the cluster for ``path`` (registering it, so it has a stable name)."""
+        self.cluster(path)
+        return self.cluster_attrs(path)
 
     def cluster_attrs(self, path: tuple) -> str:
         seg = path[-1]
@@ -295,26 +374,29 @@ class _View:
             labeljust="l",
         )
 
+    def header(self, **graph: Any) -> list[str]:
+        """The graph, node and edge defaults every picture (and every tiled template) starts with."""
+        attrs: dict[str, Any] = dict(
+            rankdir=self.rankdir,
+            compound=True,
+            fontname=FONT,
+            nodesep=0.18,
+            ranksep=0.28,
+            newrank=bool(self.aligned),
+            bgcolor="white",
+            class_="tinygrad-rnn",
+        )
+        attrs.update(graph)
+        return [
+            "\tgraph " + _attrs(**attrs) + "\n",
+            "\tnode " + _attrs(fontname=FONT, fontsize=11, penwidth=1.2) + "\n",
+            "\tedge " + _attrs(fontname=FONT, fontsize=9, color="#455a64", arrowsize=0.6) + "\n",
+        ]
+
     def emit(self) -> Drawing:
         drawing = Drawing(name="computation_graph", format="svg")
         body = drawing.body
-        body.append(
-            "\t"
-            + "graph "
-            + _attrs(
-                rankdir=self.rankdir,
-                compound=True,
-                fontname=FONT,
-                nodesep=0.18,
-                ranksep=0.28,
-                newrank=bool(self.aligned),
-                bgcolor="white",
-                class_="tinygrad-rnn",
-            )
-            + "\n"
-        )
-        body.append("\tnode " + _attrs(fontname=FONT, fontsize=11, penwidth=1.2) + "\n")
-        body.append("\tedge " + _attrs(fontname=FONT, fontsize=9, color="#455a64", arrowsize=0.6) + "\n")
+        body.extend(self.header())
 
         # clusters, depth first (the nesting of scopes is shallow, so recursion is fine here)
         def write(path: tuple, depth: int) -> None:
@@ -423,7 +505,12 @@ def _darker(colour: str) -> str:
 
 
 def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
-    """'h<sub>3</sub>' for the tensor that leaves a gate scope (hidden, forget_gate, ...)."""
+    """'h₃' for the tensor that leaves a gate scope (hidden, forget_gate, ...).
+
+    The step is written with Unicode subscript digits, not an HTML <sub>: Graphviz
+    sizes a line without the subscript's drop, so a <sub> digit ran into the
+    shape line drawn under it.
+    """
     if rec.name:
         return text(rec.name)
     if rec.producer is None:
@@ -439,7 +526,7 @@ def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
     if path[0] == "backward":  # made by the recorded backward rule of that gate: its adjoint, δ
         symbol = f"δ{symbol}"
     t = next((seg[1:] for seg in path if TIME.match(seg)), None)
-    return f"<i>{symbol}</i><sub>{t}</sub>" if t else f"<i>{symbol}</i>"
+    return f"<i>{symbol}</i>{labels.subscript(t)}" if t else f"<i>{symbol}</i>"
 
 
 class _OpsView(_View):
@@ -448,32 +535,16 @@ class _OpsView(_View):
     def build(self) -> Drawing:
         g = self.graph
         boxed = [tid for tid, rec in g.tensors.items() if self.all_tensors or self.boxed(rec)]
-        total = len(g.nodes) + len(boxed)
-        if total > self.max_nodes:
-            raise GraphTooLarge(
-                f"draw: the ops view of this graph has {total} nodes ({len(g.nodes)} ops, {len(boxed)} "
-                f"tensors), more than max_nodes={self.max_nodes}: Graphviz would take long and the picture "
-                f"would be a hairball. Use view='cells' (one node per time step), unroll fewer time steps, "
-                f"or pass max_nodes={total} to draw it anyway."
-            )
         op_path = {n.index: segments(n.scope) for n in g.nodes}
         tensor_path = {tid: self.tensor_path(rec, op_path) for tid, rec in g.tensors.items()}
-        for node in g.nodes:
-            self.cluster(op_path[node.index]).lines.append(self.op_line(node))
+        # every node of the picture and every edge (tail -> head in the direction data flows)
+        self.items = [_Item(f"op{n.index}", self.op_line(n), op_path[n.index], n.op) for n in g.nodes]
         for tid in boxed:
-            self.cluster(tensor_path[tid]).lines.append(self.tensor_line(g.tensors[tid]))
+            rec = g.tensors[tid]
+            self.items.append(_Item(self.tid_name[tid], self.tensor_line(rec), tensor_path[tid], "tensor",
+                                    rec.producer is None))
+        self.links: list[_Link] = []
         boxed_set = set(boxed)
-
-        def reversed_time(path: tuple) -> bool:
-            return "rev" in path and _time_index(path) is not None
-
-        def connect(tail: str, tail_path: tuple, head: str, head_path: tuple, style: dict) -> None:
-            if reversed_time(tail_path) and reversed_time(head_path):
-                # the reverse direction runs from t = T down to 1: drawn right to left
-                self.edges.append(f"{head} -> {tail} " + _attrs(dir="back", **style))
-            else:
-                self.edges.append(f"{tail} -> {head} " + _attrs(**style))
-
         for node in g.nodes:
             here = op_path[node.index]
             for tid in node.inputs:
@@ -486,14 +557,45 @@ class _OpsView(_View):
                 ):
                     style["constraint"] = False  # keeps the time steps of stacked layers aligned
                 if tid in boxed_set:
-                    connect(self.tid_name[tid], there, f"op{node.index}", here, style)
+                    self.links.append(_Link(self.tid_name[tid], there, f"op{node.index}", here, style, tid))
                 else:  # an anonymous intermediate: an edge from the op that made it, details on hover
                     style["tooltip"] = self.edge_tooltip(rec)
-                    connect(f"op{rec.producer}", there, f"op{node.index}", here, style)
+                    self.links.append(_Link(f"op{rec.producer}", there, f"op{node.index}", here, style, tid))
             for tid in node.outputs:
                 if tid in boxed_set:
                     on = self.marked is not None and ("tensor", tid) in self.marked
-                    connect(f"op{node.index}", here, self.tid_name[tid], here, self.edge_style(tid, on))
+                    style = self.edge_style(tid, on)
+                    self.links.append(_Link(f"op{node.index}", here, self.tid_name[tid], here, style, tid))
+        if self.layout == "auto":
+            from .tiled import tile
+
+            tiled = tile(self)
+            if tiled is not None:
+                return tiled
+        total = len(self.items)
+        if total > self.max_nodes:
+            raise GraphTooLarge(
+                f"draw: the ops view of this graph has {total} nodes ({len(g.nodes)} ops, {len(boxed)} "
+                f"tensors) and no regular time steps to tile, more than max_nodes={self.max_nodes}: Graphviz's "
+                f"full layout would take minutes and the picture would be a hairball. Use view='cells' "
+                f"(one node per time step), unroll fewer time steps, or pass max_nodes={total} to draw it anyway."
+            )
+        return self.emit_full()
+
+    def emit_full(self) -> Drawing:
+        """Today's picture: Graphviz lays out the whole graph, clusters and all."""
+        for item in self.items:
+            self.cluster(item.path).lines.append(item.stmt)
+
+        def reversed_time(path: tuple) -> bool:
+            return "rev" in path and _time_index(path) is not None
+
+        for link in self.links:
+            if reversed_time(link.tail_path) and reversed_time(link.head_path):
+                # the reverse direction runs from t = T down to 1: drawn right to left
+                self.edges.append(f"{link.head} -> {link.tail} " + _attrs(dir="back", **link.style))
+            else:
+                self.edges.append(f"{link.tail} -> {link.head} " + _attrs(**link.style))
         return self.emit()
 
     def boxed(self, rec: tr.TensorRecord) -> bool:
@@ -657,9 +759,9 @@ class _CellsView(_View):
             self.cluster(path).lines.append(self.tensor_line(g.tensors[tid]))
         self.emit_links(list(links))
         by_step: dict[str, list[str]] = {}
-        for key in self.members:
-            if key[0] == "cell":
-                by_step.setdefault(key[1][-1], []).append(self.group_name[key])
+        rank = {row: i for i, row in enumerate(_row_order(list(self.rows)))}
+        for key in sorted((k for k in self.members if k[0] == "cell"), key=lambda k: rank[k[1][:-1]]):
+            by_step.setdefault(key[1][-1], []).append(self.group_name[key])
         self.aligned = [names for names in by_step.values() if len(names) > 1]  # t = 3 of every row in a column
         return self.emit()
 
@@ -801,3 +903,35 @@ class _CellsView(_View):
             margin="0.08,0.04",
             **style,
         )
+
+
+def render(obj: Any, path: str | os.PathLike, renderer: str | None = None, **draw_options: Any) -> Path:
+    """Write a picture of ``obj`` to ``path``; the extension picks the format.
+
+    ``obj`` is a drawing from ``viz.draw`` (or any ``graphviz.Digraph``), or
+    something ``viz.draw`` accepts (a Tensor, a Graph, a stepper), drawn with
+    ``draw_options``. ``.svg`` and ``.png`` need a renderer (``graphviz-pure``
+    or ``dot``; ``renderer`` picks one, see ``find_renderer``); ``.dot``/``.gv``
+    write the DOT text and never do. Missing folders on the way are created;
+    the file is replaced at once (``tinygrad_rnn.files.write_atomic``), never
+    left half-written.
+    """
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"render: can't tell the format from {path.name!r}: use a path ending in {', '.join(FORMATS)}")
+    if isinstance(obj, graphviz.Digraph):
+        if draw_options:
+            raise TypeError("render: drawing options only apply when passing a tensor, graph or stepper")
+        drawing = obj
+    else:
+        drawing = draw(obj, renderer=renderer, **draw_options)
+    if fmt == "dot":
+        data: str | bytes = drawing.source
+    elif isinstance(drawing, Drawing):
+        if renderer is not None:
+            drawing.renderer = renderer
+        data = drawing.pipe(format=fmt)
+    else:
+        data = pipe_source(drawing.source, fmt, renderer)
+    return write_atomic(path, data)

@@ -78,9 +78,17 @@ def dot_string(value: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def subscript(digits: str) -> str:
+    """'12' -> '₁₂': a subscript that sits on the text line, so nothing under it is overdrawn."""
+    return digits.translate(_SUBSCRIPT)
+
+
 def number(x: float) -> str:
-    """Three significant digits: enough to compare, short enough for a node."""
-    return f"{x:.3g}"
+    """Three significant digits: enough to compare, short enough for a node (and 0, never -0)."""
+    return f"{x + 0.0:.3g}"  # adding 0.0 turns -0.0 into 0.0 and changes nothing else
 
 
 def summary(array: np.ndarray, max_items: int = 4) -> str:

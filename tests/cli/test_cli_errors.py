@@ -56,7 +56,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "text_empty": (["train", "char-lm", "--text", "{d}/empty.txt", "--out", "{d}/lm"], ""),
     "text_not_utf8": (["train", "char-lm", "--text", "{d}/latin1.txt", "--out", "{d}/lm"], ""),
     "render_unknown_highlight": (["render", "--highlight", "nope", "--out", "{d}/h.svg"], ""),
-    "render_too_large": (["render", "--steps", "40", "--out", "{d}/big.svg"], ""),
+    "render_too_large": (["render", "--steps", "40", "--layout", "full", "--out", "{d}/big.svg"], ""),
     "render_max_nodes_with_cells": (["render", "--view", "cells", "--max-nodes", "3", "--out", "{d}/c.svg"], ""),
     "step_script_with_steps": (["step", "--script", "{d}/model.py", "--var", "loss", "--steps", "4"], ""),
     "bench_threads_without_torch": (["bench", "--threads", "2", "--no-torch"], ""),

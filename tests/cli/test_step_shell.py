@@ -1,6 +1,7 @@
 """`tinygrad-rnn step`: the pdb-like prompt, driven by piped commands."""
 
 import io
+import re
 import subprocess
 import sys
 import textwrap
@@ -130,7 +131,13 @@ def test_html_for_a_long_unroll_opens_in_the_cells_view(tmp_path, capsys):
     page = tmp_path / "long.html"
     assert cli.main(["step", "--steps", "200", "--html", str(page)]) == 0
     text = page.read_text()
-    assert 'data-view="cells"' in text and '<div class="tgr-canvas" data-view="ops">' not in text
+    start = re.search(r'"view":\s*"(\w+)"', text).group(1)
+    assert start == "cells" and 'data-view="cells"' in text  # it opens in the cells view...
+    assert '<div class="tgr-canvas" data-view="ops">' in text  # ...with the tiled ops view one click away
     assert "wrote" in capsys.readouterr().out
-    with pytest.raises(viz.GraphTooLarge, match="max_nodes=500"):  # the ops view alone is refused
-        viz.backward_player(builtin_model("rnn", 200), tmp_path / "ops.html", view="ops")
+
+
+def test_the_ops_view_of_a_long_unroll_is_drawn_tiled(tmp_path):
+    # a regular unroll is laid out one step at a time and tiled, so its ops view is no longer refused
+    page = viz.backward_player(builtin_model("rnn", 300), tmp_path / "ops.html", view="ops").read_text()
+    assert 'data-id="op0"' in page and 'data-id="op900"' in page  # the first op and one of step 300

@@ -54,7 +54,7 @@ def test_adjoint_view_puts_backward_steps_under_their_forward_steps_running_righ
     for k in cells:
         assert abs(forward[k][0] - backward[k][0]) < 60
     labels = texts(svg)
-    assert "δh3" in labels and "δh2" in labels and "dL/dweight_hh_l0" in labels
+    assert "δh₃" in labels and "δh₂" in labels and "dL/dweight_hh_l0" in labels
     assert rnn.weight_hh_l0.grad is None  # drawing computes the gradient without writing .grad
 
 

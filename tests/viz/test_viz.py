@@ -131,6 +131,7 @@ def test_user_names_are_shown_literally_in_valid_dot_and_svg(name):
 
 def test_pip_only_rendering_uses_graphviz_pure_beside_python(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "")  # no system `dot`, no graphviz-pure on PATH
+    monkeypatch.delenv("TINYGRAD_RNN_RENDERER", raising=False)
     program = viz.find_renderer()
     assert "graphviz-pure" in program
     loss, _ = elman(2)
@@ -146,6 +147,7 @@ def test_pip_only_rendering_uses_graphviz_pure_beside_python(monkeypatch, tmp_pa
 
 def test_without_any_renderer_the_error_says_how_to_install_one(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("TINYGRAD_RNN_RENDERER", raising=False)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     loss, _ = elman(1)
     with pytest.raises(viz.RendererNotFound, match="pip install graphviz-pure"):
@@ -160,13 +162,19 @@ def test_render_rejects_an_unknown_extension(tmp_path):
         viz.render(loss, tmp_path / "graph.jpeg")
 
 
-def test_ops_view_refuses_huge_graphs_and_points_to_the_cells_view():
-    loss = toy_loss("rnn", 40)
+def test_ops_view_refuses_huge_untiled_graphs_and_points_to_the_cells_view():
+    w = tr.Parameter(np.ones(2), name="w")
+    h = w
+    for _ in range(300):  # a long chain with no time-step scopes: nothing to tile
+        h = (h * w).tanh()
+    loss = h.sum()
     with pytest.raises(viz.GraphTooLarge, match="view='cells'"):
-        viz.draw(loss, max_nodes=100)
-    assert viz.draw(loss, max_nodes=10_000).source.count("op-tanh") == 40
+        viz.draw(loss)
+    assert viz.draw(loss, max_nodes=10_000).source.count("op-tanh") == 300
     with pytest.raises(viz.GraphTooLarge, match="max_nodes=500"):
-        viz.draw(toy_loss("lstm", 100))
+        viz.draw(toy_loss("lstm", 100), layout="full")
+    tiled = viz.draw(toy_loss("lstm", 100))  # a regular unroll is tiled: no limit
+    assert tiled.pinned and tiled.source.count("op-tanh") == 200
 
 
 def test_cells_view_draws_three_hundred_steps_quickly():
@@ -188,8 +196,8 @@ def test_cells_view_edges_carry_h_and_c_from_step_to_step():
         if tail in names and head in names:
             carried.setdefault((names[tail], names[head]), []).append(text_of(edge))
     assert {pair: sorted(labels) for pair, labels in carried.items()} == {
-        ("t = 1", "t = 2"): ["c1", "h1"],
-        ("t = 2", "t = 3"): ["c2", "h2"],
+        ("t = 1", "t = 2"): ["c\u2081", "h\u2081"],  # c₁, h₁
+        ("t = 2", "t = 3"): ["c\u2082", "h\u2082"],
     }
 
 
@@ -322,5 +330,5 @@ def test_render_command_writes_the_lstm_picture_with_gradients(tmp_path, capsys)
     assert sorted(text_of(g) for g in groups(svg, "time")) == [f"t = {t}" for t in range(1, 5)]
     assert {text_of(g).split("(")[0] for g in groups(svg, "parameter")} >= {"weight_hh_l0", "weight_ih_l0"}
     assert "wrote" in capsys.readouterr().out
-    assert cli.main(["render", "--steps", "100", "--out", str(tmp_path / "big.svg")]) == 1
-    assert "--view cells" in capsys.readouterr().err
+    assert cli.main(["render", "--steps", "100", "--layout", "full", "--out", str(tmp_path / "big.svg")]) == 1
+    assert re.search(r"--view cells.*--max-nodes", capsys.readouterr().err)

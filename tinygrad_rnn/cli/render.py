@@ -3,12 +3,15 @@
 Builds a small ``tr.nn`` model (input size 2, batch 1) with a fixed seed, runs
 a toy loss (mean squared error against a fixed random target) forward and
 backward, and writes the picture with ``viz`` (imported here, inside ``run``,
-never by the engine itself).
+never by the engine itself). The ops view of these unrolls is tiled (one step
+laid out, T copies placed along the time axis), so ``--steps 1000`` takes
+seconds; ``--layout full`` asks Graphviz for the whole graph instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -41,7 +44,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--highlight", metavar="NAME", help="mark every path from the loss to this tensor, e.g. weight_hh_l0"
     )
-    parser.add_argument("--max-nodes", type=int, default=None, help="refuse bigger ops views (default 500)")
+    parser.add_argument(
+        "--layout",
+        choices=("auto", "full"),
+        default="auto",
+        help="ops view: auto tiles the unrolled steps (linear in T); full lays out the whole graph (default auto)",
+    )
+    parser.add_argument(
+        "--max-nodes", type=int, default=None, help="refuse bigger full (untiled) ops layouts (default 500)"
+    )
+    parser.add_argument(
+        "--renderer",
+        metavar="PROGRAM",
+        default=None,
+        help="graphviz-pure or dot, or a path (default: $TINYGRAD_RNN_RENDERER, else graphviz-pure, else dot)",
+    )
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--out", type=output_file(".svg", ".png", ".dot", ".gv"), default=None,
                         help="output file: .svg, .png or .dot (default <cell>.svg; missing folders are made)")
@@ -61,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
         check_output(out)  # --out was checked when read; this is the default, <cell>.svg here
     except OSError as error:
         raise CLIError(str(error)) from None
-    loss = toy_loss(args.cell, args.steps, args.layers, args.bidirectional, args.hidden, args.seed)
     start = time.perf_counter()
+    if args.steps * args.layers >= 300:
+        print(f"render: unrolling {args.cell} over {args.steps} steps and drawing it...", file=sys.stderr, flush=True)
+    loss = toy_loss(args.cell, args.steps, args.layers, args.bidirectional, args.hidden, args.seed)
     try:
         drawing = viz.draw(
             loss,
@@ -71,9 +90,18 @@ def run(args: argparse.Namespace) -> int:
             grads=args.grads,
             highlight=args.highlight,
             max_nodes=args.max_nodes or 500,
+            layout=args.layout,
+            renderer=args.renderer,
         )
         viz.render(drawing, out)
-    except (viz.GraphTooLarge, viz.RendererNotFound, viz.RenderError, ValueError, OSError) as error:
+    except viz.GraphTooLarge as error:
+        nodes = str(error).split(" nodes")[0].rsplit(" ", 1)[-1]
+        raise CLIError(
+            f"a full layout of this ops view has {nodes} nodes, more than --max-nodes {args.max_nodes or 500}: "
+            f"Graphviz would take minutes. Leave out --layout full (the steps are then tiled), use --view cells "
+            f"(one node per time step), or pass --max-nodes {nodes} to wait for it."
+        ) from None
+    except (viz.RendererNotFound, viz.RenderError, ValueError, OSError) as error:
         raise CLIError(option_words(str(error))) from None
     seconds = time.perf_counter() - start
     graph = trace(loss)

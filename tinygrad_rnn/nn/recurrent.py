@@ -124,7 +124,10 @@ def unroll(parts: Sequence[Tensor], state: State, step: Step, masks: np.ndarray 
 def input_parts(x: Tensor, W_ih: Tensor, bias: Tensor | None) -> list[Tensor]:
     """x_t W_ih^T + bias for every t at once: one (T*N, I) @ (I, G*H) product, cut into T pieces."""
     T, N, I = x.shape
-    part = x.reshape(T * N, I) @ W_ih.T
+    flat = x.reshape(T * N, I)
+    if flat.name is None and not flat.requires_grad:  # the input itself, not recorded: keep its name in pictures
+        flat.name = x.name or "x"
+    part = flat @ W_ih.T
     if bias is not None:
         part = part + bias
     return split(part, N, axis=0)
@@ -134,7 +137,7 @@ def initial_state(owner: str, name: str, value: Any, count: int, N: int, H: int,
                   batched: bool, like: Tensor) -> list[Tensor]:
     """hx (count, N, H) -> one (N, H) tensor per layer and direction; zeros when None."""
     if value is None:
-        zeros = Tensor(np.zeros((N, H), dtype=like.dtype))
+        zeros = Tensor(np.zeros((N, H), dtype=like.dtype), name=name)
         return [zeros] * count
     state = as_tensor(value)
     expected = (count, N, H) if batched else (count, H)
