@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import plot
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
-from .tasks import DigitVocab, digit_task
+from .tasks import DigitVocab, digit_pairs, digit_task, distinct_sources
 
 
 def build(kind: str, vocab_size: int, embed: int, hidden: int):
@@ -81,6 +81,24 @@ def exact_match(model, data, vocab: DigitVocab) -> tuple[float, float, list[tupl
     return float(hits.mean()), digit_accuracy, examples
 
 
+def held_out_pairs(task: str, digits: int, seen: set[str], count: int, rng: np.random.Generator):
+    """``count`` *distinct* pairs whose sources are not in ``seen``; refuses when fewer exist.
+
+    Drawing ``count + len(seen)`` different sources without replacement leaves
+    at least ``count`` unseen ones, whatever the task's size.
+    """
+    total = distinct_sources(task, digits)
+    possible = total - len(seen)
+    if count > possible:
+        raise ValueError(f"only {total:,} different {task} sources exist with --digits {digits}, and training "
+                         f"saw {len(seen):,} of them, so at most {possible:,} held-out pairs are unseen; "
+                         f"ask for --test-size {possible} or fewer, a smaller --train-size, or more --digits")
+    codes = rng.choice(total, size=min(total, count + len(seen)), replace=False)
+    candidates = digit_pairs(task, codes, digits)
+    unseen = np.flatnonzero([s not in seen for s in candidates.sources])[:count]
+    return candidates.take(unseen)
+
+
 def train(
     task: str = "reverse",
     digits: int = 4,
@@ -104,12 +122,7 @@ def train(
     nn.manual_seed(seed)
     vocab = DigitVocab()
     train_data = digit_task(task, train_size, digits, rng)
-    seen = set(train_data.sources)
-    candidates = digit_task(task, test_size * 3, digits, np.random.default_rng(seed + 1))
-    unseen = np.flatnonzero([s not in seen for s in candidates.sources])[:test_size]
-    if len(unseen) == 0:
-        raise ValueError(f"every {digits}-digit pair was seen in training: use more --digits or a smaller --train-size")
-    test_data = candidates.take(unseen)
+    test_data = held_out_pairs(task, digits, set(train_data.sources), test_size, np.random.default_rng(seed + 1))
     model = build(kind, len(vocab), embed, hidden)
     opt = optim.Adam(model.parameters(), lr=lr)
     losses, accuracies, digit_accuracies = [], [], []
@@ -128,7 +141,7 @@ def train(
         progress(f"{task} epoch {epoch:3d}  loss {losses[-1]:.4f}  held-out exact match {accuracy:.1%}, "
                  f"digits {digit_accuracy:.1%}  ({shown})")
     return {"task": task, "digits": digits, "kind": kind, "loss": losses, "accuracy": accuracies,
-            "digit_accuracy": digit_accuracies, "final_accuracy": accuracies[-1], "test_pairs": len(unseen),
+            "digit_accuracy": digit_accuracies, "final_accuracy": accuracies[-1], "test_pairs": len(test_data.sources),
             "examples": examples}
 
 
@@ -163,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                          xlabel="epoch", ylabel="held-out accuracy")
     path = plot.save(svg, Path(args.out) / f"seq2seq_{args.task}.svg")
     save_results(args.out, f"seq2seq_{args.task}", r)
-    print(f"held-out exact match ({r['test_pairs']} pairs never seen in training): {r['final_accuracy']:.1%} "
+    print(f"held-out exact match ({r['test_pairs']} distinct pairs never seen in training): {r['final_accuracy']:.1%} "
           f"(digits in place: {r['digit_accuracy'][-1]:.1%}) after {len(epochs)} epochs, {r['seconds']:.0f} s")
     for source, target, decoded in r["examples"]:
         print(f"  {source} -> {decoded}  ({'right' if decoded == target else 'want ' + target})")

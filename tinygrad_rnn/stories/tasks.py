@@ -137,15 +137,38 @@ def digit_task(task: str, n: int, digits: int, rng: np.random.Generator) -> Seq2
         raise ValueError(f"digit_task: needs digits >= 1 and n >= 1, got digits={digits}, n={n}")
     if task == "reverse":
         numbers = rng.integers(0, 10, size=(n, digits))
-        sources = ["".join(map(str, row)) for row in numbers]
-        targets = [s[::-1] for s in sources]
+        codes = numbers @ 10 ** np.arange(digits - 1, -1, -1)
     elif task == "add":
         a = rng.integers(0, 10**digits, size=n)
         b = rng.integers(0, 10**digits, size=n)
+        codes = a * 10**digits + b
+    else:
+        raise ValueError(f"digit_task: task must be 'reverse' or 'add', got {task!r}")
+    return digit_pairs(task, codes, digits)
+
+
+def distinct_sources(task: str, digits: int) -> int:
+    """How many different sources a task has: 10^digits strings to reverse, 10^(2 digits) sums."""
+    return 10 ** (digits if task == "reverse" else 2 * digits)
+
+
+def digit_pairs(task: str, codes: np.ndarray, digits: int) -> Seq2SeqData:
+    """The pairs whose sources are numbered by ``codes`` (0 <= code < ``distinct_sources``).
+
+    "reverse": code c is the string of c's ``digits`` digits (zero-padded);
+    "add": c = a * 10^digits + b is the sum 'a+b'.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if task == "reverse":
+        sources = [f"{c:0{digits}d}" for c in codes]
+        targets = [s[::-1] for s in sources]
+    elif task == "add":
+        a, b = np.divmod(codes, 10**digits)
         sources = [f"{x:0{digits}d}+{y:0{digits}d}" for x, y in zip(a, b)]
         targets = [f"{x + y:0{digits + 1}d}" for x, y in zip(a, b)]
     else:
-        raise ValueError(f"digit_task: task must be 'reverse' or 'add', got {task!r}")
+        raise ValueError(f"digit_pairs: task must be 'reverse' or 'add', got {task!r}")
+    n = len(codes)
     vocab = DigitVocab()
     src = np.array([vocab.encode(s) for s in sources]).T
     tgt = np.array([vocab.encode(t) for t in targets]).T
