@@ -4,8 +4,8 @@ The tour unrolls an RNN, an LSTM and a GRU and draws their graphs (every op,
 and one box per time step) with the gradients on them; writes the backward
 player (step through backpropagation one node at a time); derives BPTT with
 SymPy and checks it against autograd; trains a small character-level model
-and plots its perplexity against an n-gram baseline; and draws how gradients
-fade or survive with distance. ``index.html`` links it all, with no network.
+and plots its perplexity against an n-gram baseline; draws how gradients
+fade or survive with distance; and runs the lecture's hand-set LSTM cell. ``index.html`` links it all, with no network.
 
 A part whose module is missing from this installation is listed as not
 available, with the reason; a part that fails says so and the command exits
@@ -37,6 +37,7 @@ TITLES = {
     "derivation": "BPTT, derived and checked",
     "char-lm": "A character-level language model",
     "gradient-flow": "Vanishing and exploding gradients",
+    "toy-lstm": "The hand-set LSTM",
 }
 
 
@@ -210,6 +211,26 @@ def part_gradient_flow(out: Path, quick: bool, seed: int) -> Part:
     return part
 
 
+def part_toy_lstm(out: Path) -> Part:
+    """The lecture's hand-set LSTM cell: its table of memory and output, and its cells view with values."""
+    part = Part(TITLES["toy-lstm"])
+    _require("viz", "draw", "render")
+    from .stories import toy_lstm
+
+    r = toy_lstm.run_cell()
+    path = toy_lstm.draw(r, out / "toy-lstm" / "toy_lstm_cells.svg")
+    part.files.append(("the hand-set LSTM, cells view with values", path))
+    memory = ", ".join(f"{v:.0f}" for v in r["memory_before"])
+    outputs = ", ".join(f"{v:.0f}" for v in r["output"])
+    part.summary.append(f"one LSTM cell, weights set by hand, on the lecture's 9 inputs: memory {memory}; "
+                        f"outputs {outputs}")
+    part.body += [f"<p>{html.escape(part.summary[0])}. It adds x1 when x2 = 1, resets when x2 = &minus;1 and "
+                  f"shows its memory when x3 = 1 (<code>tinygrad-rnn train toy-lstm</code>).</p>",
+                  _img(path, out, "the hand-set LSTM over 9 steps: h and c on every step"),
+                  f"<pre>{html.escape(toy_lstm.format_table(r))}</pre>"]
+    return part
+
+
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
@@ -260,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
         ("derivation", lambda: part_derivation(out, 5)),
         ("char-lm", lambda: part_char_lm(out, args.quick, args.seed, progress)),
         ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
+        ("toy-lstm", lambda: part_toy_lstm(out)),
     ]
     parts = []
     for name, job in jobs:

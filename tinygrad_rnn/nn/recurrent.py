@@ -50,6 +50,8 @@ from .cells import (
     gru_step,
     init_jordan,
     jordan_step,
+    lstm_activation_repr,
+    lstm_activations,
     lstm_step,
     peephole_lstm_step,
 )
@@ -305,6 +307,8 @@ class LSTM(_StackedRNN):
     ``torch.nn.LSTM`` (without ``proj_size``). ``peephole=True`` adds Gers &
     Schmidhuber's peephole weights ``weight_ci_l0``, ``weight_cf_l0``,
     ``weight_co_l0`` (+ ``_reverse``), shape (hidden_size,), to every layer.
+    ``g_activation``/``h_activation`` replace the tanh on the candidate and on
+    c_t (see ``LSTMCell``); the default tanh is PyTorch's.
     """
 
     kind = "lstm"
@@ -313,9 +317,12 @@ class LSTM(_StackedRNN):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 peephole: bool = False, rng: Any = None):
+                 peephole: bool = False, g_activation: str = "tanh", h_activation: str = "tanh",
+                 rng: Any = None):
+        acts = lstm_activations("LSTM", g_activation, h_activation)
         object.__setattr__(self, "peephole", bool(peephole))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
+        self.g_activation, self.h_activation, self._acts = g_activation, h_activation, acts
 
     def _extra_parameters(self, suffix: str, bound: float) -> None:
         if self.peephole:
@@ -323,11 +330,11 @@ class LSTM(_StackedRNN):
                 setattr(self, name + suffix, uniform(self._rng, bound, (self.hidden_size,)))
 
     def _step(self, suffix: str) -> Step:
-        W_hh_T = self._parameter("weight_hh", suffix).T
+        W_hh_T, (g_act, h_act) = self._parameter("weight_hh", suffix).T, self._acts
         if not self.peephole:
-            return lambda x, state: lstm_step(x, state[0], state[1], W_hh_T)
+            return lambda x, state: lstm_step(x, state[0], state[1], W_hh_T, g_act, h_act)
         w_ci, w_cf, w_co = (self._parameter(name, suffix) for name in ("weight_ci", "weight_cf", "weight_co"))
-        return lambda x, state: peephole_lstm_step(x, state[0], state[1], W_hh_T, w_ci, w_cf, w_co)
+        return lambda x, state: peephole_lstm_step(x, state[0], state[1], W_hh_T, w_ci, w_cf, w_co, g_act, h_act)
 
     def _split_hx(self, hx: Any) -> tuple[Any, ...]:
         if hx is None:
@@ -339,7 +346,8 @@ class LSTM(_StackedRNN):
         return tuple(hx)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + (", peephole=True" if self.peephole else "")
+        return (super().extra_repr() + (", peephole=True" if self.peephole else "")
+                + lstm_activation_repr(self.g_activation, self.h_activation))
 
 
 class GRU(_StackedRNN):
