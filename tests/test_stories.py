@@ -14,7 +14,7 @@ from tinygrad_rnn.stories import STORIES, adding, char_lm, gradient_flow, seq2se
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-DETERMINISTIC = {"toy_lstm"}
+DETERMINISTIC = {"toy_lstm", "error_surface"}
 
 
 def run_story(name: str, out: Path, *args: str) -> None:
@@ -57,7 +57,8 @@ def test_an_example_script_runs_its_story_end_to_end(tmp_path):
 
 def test_examples_cover_the_stories():
     assert {p.stem for p in EXAMPLES} == {
-        "char_lm", "adding_problem", "sine_wave", "seq2seq", "slot_filling", "gradient_flow", "toy_lstm"}
+        "char_lm", "adding_problem", "sine_wave", "seq2seq", "slot_filling", "gradient_flow", "toy_lstm",
+        "error_surface"}
 
 
 def test_adding_problem_gru_beats_the_mean_on_short_sequences(tmp_path, capsys):

@@ -18,7 +18,8 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     expected = ["graphs/rnn_ops.svg", "graphs/rnn_cells.svg", "graphs/lstm_ops.svg", "graphs/lstm_cells.svg",
                 "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.md",
                 "char_lm_perplexity.svg", "char_lm_sample.txt", "gradient-flow/gradient_norms.svg",
-                "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg", "toy-lstm/toy_lstm_cells.svg"]
+                "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg", "toy-lstm/toy_lstm_cells.svg",
+                "error-surface/error_surface.svg"]
     assert set(expected) <= links
     assert "max |symbolic − autograd|" in (out / "derivation.txt").read_text()
     assert "<svg" in (out / "graphs" / "lstm_cells.svg").read_text()
@@ -41,7 +42,8 @@ def test_tour_reports_a_missing_part_plainly(tmp_path, capsys, monkeypatch):
     def missing(*_args, **_kwargs):
         raise tour.Unavailable("the module viz does not provide backward_player yet")
 
-    names = ("part_graphs", "part_player", "part_derivation", "part_char_lm", "part_gradient_flow", "part_toy_lstm")
+    names = ("part_graphs", "part_player", "part_derivation", "part_char_lm", "part_gradient_flow", "part_toy_lstm",
+             "part_error_surface")
     for name in names:
         monkeypatch.setattr(tour, name, missing)
     assert cli.main(["tour", "--out", str(tmp_path), "--quiet"]) == 0

@@ -5,7 +5,9 @@ and one box per time step) with the gradients on them; writes the backward
 player (step through backpropagation one node at a time); derives BPTT with
 SymPy and checks it against autograd; trains a small character-level model
 and plots its perplexity against an n-gram baseline; draws how gradients
-fade or survive with distance; and runs the lecture's hand-set LSTM cell. ``index.html`` links it all, with no network.
+fade or survive with distance; runs the lecture's hand-set LSTM cell; and draws
+the rough error surface of a one-unit RNN, with gradient descent run on it with and without
+clipping. ``index.html`` links it all, with no network.
 
 A part whose module is missing from this installation is listed as not
 available, with the reason; a part that fails says so and the command exits
@@ -38,6 +40,7 @@ TITLES = {
     "char-lm": "A character-level language model",
     "gradient-flow": "Vanishing and exploding gradients",
     "toy-lstm": "The hand-set LSTM",
+    "error-surface": "The rough error surface",
 }
 
 
@@ -231,6 +234,31 @@ def part_toy_lstm(out: Path) -> Part:
     return part
 
 
+def part_error_surface(out: Path) -> Part:
+    """The one-unit RNN's loss over (w, b), with gradient descent run with and without clipping."""
+    part = Part(TITLES["error-surface"])
+    _require("tinygrad_rnn.optim", "SGD", "clip_grad_norm_")
+    from .stories import error_surface
+
+    parser = argparse.ArgumentParser()
+    error_surface.configure(parser)
+    args = parser.parse_args(["--out", str(out / "error-surface"), "--quiet"])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        error_surface.run(args)
+    folder = out / "error-surface"
+    for name, caption in (("error_surface.svg", "loss over (w, b) with both descents"),
+                          ("error_surface_slice.svg", "along w through the cliff"),
+                          ("error_surface_grad_steps.svg", "gradient norm at each descent step")):
+        part.files.append((caption, folder / name))
+        part.body.append(_img(folder / name, out, caption))
+    report = [line for line in buffer.getvalue().splitlines() if not line.startswith("wrote ")]
+    part.body.append(f"<pre>{html.escape(chr(10).join(report))}</pre>"
+                     f"<p><code>tinygrad-rnn train error-surface --help</code> for the options.</p>")
+    part.summary += report
+    return part
+
+
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
@@ -282,6 +310,7 @@ def run(args: argparse.Namespace) -> int:
         ("char-lm", lambda: part_char_lm(out, args.quick, args.seed, progress)),
         ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
         ("toy-lstm", lambda: part_toy_lstm(out)),
+        ("error-surface", lambda: part_error_surface(out)),
     ]
     parts = []
     for name, job in jobs:

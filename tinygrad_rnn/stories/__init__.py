@@ -13,5 +13,6 @@ STORIES: dict[str, tuple[str, str]] = {
     "seq2seq": ("tinygrad_rnn.stories.seq2seq", "encoder-decoder on digit strings, greedy decoding"),
     "slot-filling": ("tinygrad_rnn.stories.slot_filling", "slot filling: feed-forward vs (bidirectional) RNN"),
     "gradient-flow": ("tinygrad_rnn.stories.gradient_flow", "vanishing and exploding gradients, with pictures"),
+    "error-surface": ("tinygrad_rnn.stories.error_surface", "the rough error surface: plateau, cliff, and clipping"),
     "toy-lstm": ("tinygrad_rnn.stories.toy_lstm", "the lecture's hand-set LSTM: one memory cell, weights by hand"),
 }
