@@ -280,16 +280,30 @@ class RNN(_StackedRNN):
     Same signature, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``
     ...), shapes and outputs as ``torch.nn.RNN``; see ``_StackedRNN.forward``.
     ``rng``: a seed or Generator for the initial weights and dropout masks.
+
+    ``hidden_init="identity"`` starts every W_hh at the identity matrix and
+    every bias at 0 (Le, Jaitly & Hinton's IRNN, 2015, with
+    ``nonlinearity="relu"``): at the start h_t = relu(h_{t-1} + W_ih x_t), so
+    the state is copied forward unchanged and the gradient through W_hh is
+    neither shrunk nor grown. The default ``"uniform"`` is PyTorch's init.
     """
 
     kind = "rnn"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, rng: Any = None):
+                 bidirectional: bool = False, hidden_init: str = "uniform", rng: Any = None):
         f = activation("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
+        if hidden_init not in ("uniform", "identity"):
+            raise ValueError(f"RNN: hidden_init must be 'uniform' (PyTorch) or 'identity' (IRNN), got {hidden_init!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
-        self.nonlinearity, self._f = nonlinearity, f
+        self.nonlinearity, self._f, self.hidden_init = nonlinearity, f, hidden_init
+        if hidden_init == "identity":
+            for name, p in self.named_parameters():
+                if name.startswith("weight_hh"):
+                    p.data[...] = np.eye(hidden_size)
+                elif name.startswith("bias"):
+                    p.data[...] = 0.0
 
     def _step(self, suffix: str) -> Step:
         W_hh_T, f = self._parameter("weight_hh", suffix).T, self._f
@@ -297,7 +311,8 @@ class RNN(_StackedRNN):
 
     def extra_repr(self) -> str:
         extra = super().extra_repr()
-        return extra + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+        extra += ", nonlinearity='relu'" if self.nonlinearity == "relu" else ""
+        return extra + (", hidden_init='identity'" if self.hidden_init == "identity" else "")
 
 
 class LSTM(_StackedRNN):

@@ -101,7 +101,8 @@ def train_one(
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[50], help="sequence lengths T (default 50)")
-    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="cells to compare")
+    parser.add_argument("--kinds", nargs="+", choices=(*KINDS, "irnn"), default=list(KINDS),
+                        help="cells to compare (default rnn lstm gru; irnn: relu RNN with identity W_hh)")
     parser.add_argument("--hidden", type=int, default=32, help="hidden size (default 32)")
     parser.add_argument("--steps", type=int, default=1000, help="training steps per run (default 1000)")
     parser.add_argument("--batch", type=int, default=32, help="sequences per step (default 32)")
