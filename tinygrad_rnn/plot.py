@@ -422,6 +422,41 @@ def _colour_bar(frame: _Frame, lo: float, hi: float, log: bool, label: str) -> l
     return out
 
 
+def word_saliency(rows: Sequence[Sequence[str]], values: Sequence[Sequence[float]], notes: Sequence[str] = (),
+                  title: str = "", width: int = 900) -> str:
+    """Sentences as rows of words, each word's box shaded by its value (darkest = the row's largest).
+
+    ``values[i][j]`` belongs to ``rows[i][j]``; each row is scaled by its own
+    maximum, so the shading compares words within a sentence. ``notes`` adds
+    a short text at the end of each row (e.g. the predicted label). Hovering
+    a word shows its value.
+    """
+    if len(rows) != len(values) or any(len(r) != len(v) for r, v in zip(rows, values)):
+        raise ValueError("word_saliency: give one value per word of every row")
+    if notes and len(notes) != len(rows):
+        raise ValueError(f"word_saliency: {len(notes)} notes for {len(rows)} rows")
+    row_h, top, left = 34, 44, 12
+    height = top + row_h * len(rows) + 16
+    out = _header(width, height, title)
+    for i, (words, v) in enumerate(zip(rows, values)):
+        v = np.asarray(v, dtype=float)
+        scale = v / v.max() if v.size and v.max() > 0 else np.zeros_like(v)
+        x, y = left, top + row_h * i
+        for word, share, raw in zip(words, scale, v):
+            w = 10 + 7.2 * len(word)
+            grey = int(round(255 - 200 * share))
+            ink = "#fff" if share > 0.6 else "#000"
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="24" rx="3" '
+                       f'fill="rgb({grey},{grey},255)" stroke="#99a"><title>{escape(word)}: {raw:.3g}</title></rect>')
+            out.append(f'<text x="{x + w / 2:.1f}" y="{y + 16}" text-anchor="middle" fill="{ink}" '
+                       f'font-family="Menlo, Consolas, monospace">{escape(word)}</text>')
+            x += w + 4
+        if notes:
+            out.append(f'<text x="{x + 8:.1f}" y="{y + 16}" fill="#333">{escape(notes[i])}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def save(svg: str, path: str | Path) -> Path:
     """Write an SVG string to ``path`` (parent folders are created); returns the path."""
     path = Path(path)

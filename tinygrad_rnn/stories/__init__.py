@@ -14,5 +14,6 @@ STORIES: dict[str, tuple[str, str]] = {
     "slot-filling": ("tinygrad_rnn.stories.slot_filling", "slot filling: feed-forward vs (bidirectional) RNN"),
     "gradient-flow": ("tinygrad_rnn.stories.gradient_flow", "vanishing and exploding gradients, with pictures"),
     "error-surface": ("tinygrad_rnn.stories.error_surface", "the rough error surface: plateau, cliff, and clipping"),
+    "sentiment": ("tinygrad_rnn.stories.sentiment", "many-to-one sentiment: negation and contrast, BoW vs RNNs"),
     "toy-lstm": ("tinygrad_rnn.stories.toy_lstm", "the lecture's hand-set LSTM: one memory cell, weights by hand"),
 }
