@@ -276,6 +276,43 @@ def train(
     return result
 
 
+def gradient_path(attention: bool, steps: int = 6, seed: int = 0) -> tuple:
+    """A small tanh encoder over ``steps`` random inputs and a loss read from its end, with or without attention.
+
+    Without attention the loss sees only the final state h_S (the summary an
+    encoder-decoder's decoder starts from), so the gradient reaching x_1 goes
+    back through all S steps. With attention it also sees the context
+    sum_i alpha_i h_i, which reads h_1 directly: one step from the loss.
+    Returns (loss, x, ||dL/dx_1||) after backward.
+    """
+    from .. import nn
+    from ..tensor import Tensor
+
+    nn.manual_seed(seed)
+    encoder = nn.RNN(2, 3)
+    attend = additive_attention(3, 3, 3)
+    x = Tensor(np.random.default_rng(seed).standard_normal((steps, 1, 2)), requires_grad=True, name="x")
+    states, h_n = encoder(x)
+    summary = h_n[0]
+    loss = (attend(summary, states)[0] + summary).sum() if attention else summary.sum()
+    loss.backward()
+    return loss, x, float(np.linalg.norm(x.grad[0]))
+
+
+def draw_gradient_paths(out: Path) -> dict[str, tuple[Path, float]]:
+    """The cells view of ``gradient_path`` with and without attention, coloured by gradient norm."""
+    import viz
+
+    drawn = {}
+    for attention in (False, True):
+        loss, _, norm = gradient_path(attention)
+        path = out / f"seq2seq_gradient_path_{'attention' if attention else 'no_attention'}.svg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        viz.render(viz.draw(loss, view="cells", grads=True), path)
+        drawn["attention" if attention else "no attention"] = (path, norm)
+    return drawn
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=("reverse", "add"), default="reverse",
                         help="reverse a digit string, or add two numbers (default reverse)")
@@ -323,7 +360,13 @@ def run(args: argparse.Namespace) -> int:
         source, decoded, target = r["weights_example"]
         heat = plot.heatmap(r["weights"], title=f"Attention weights: {source} -> {decoded}"
                             + ("" if decoded == target else f" (want {target})"),
-                            xlabel="source token (encoder step)", ylabel="output step", colour_label="alpha",
+                            xlabel="source token (encoder step)", ylabel="output token (decoder step)",
+                            colour_label="alpha",
                             xticks=list(source), yticks=[*target, "</s>"], width=520, height=420)
         print(f"wrote {plot.save(heat, Path(args.out) / f'{name}_weights.svg')}")
+        drawn = draw_gradient_paths(Path(args.out))
+        print("gradient reaching the first encoder input, ||dL/dx_1||, in a 6-step tanh encoder: "
+              + ", ".join(f"{k} {norm:.3g}" for k, (_, norm) in drawn.items()))
+        for picture, _ in drawn.values():
+            print(f"wrote {picture}")
     return 0
