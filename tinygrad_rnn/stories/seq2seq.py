@@ -9,6 +9,14 @@ token t-1, so every step learns from a correct history. Testing uses
 *greedy decoding*: the decoder's input is its own previous argmax, as it
 would be in use. Exact match counts a held-out pair as right only when the
 whole decoded string equals the target.
+
+``--attention`` removes the bottleneck the notes point at: at every step the
+decoder also reads a context vector, an additive (Bahdanau) attention
+average of all the encoder's states, weighted by how well each matches the
+decoder's current state. ``--bidirectional`` lets each encoder state see the
+whole source. The run then also draws the attention weights of a held-out
+pair, and the cells view of a small encoder whose loss reaches its first
+input through all the steps (no attention) or directly (attention).
 """
 
 from __future__ import annotations
