@@ -78,3 +78,14 @@ def test_sentiment_command_compares_the_models_and_draws_saliency(tmp_path, caps
 def test_sentiment_refuses_more_sentences_than_the_grammar_has():
     with pytest.raises(SystemExit, match="ran out of new plain sentences"):
         cli.main(["train", "sentiment", "--train-size", "6000", "--quiet"])
+
+
+def test_word_saliency_shades_each_word_within_its_sentence():
+    from tinygrad_rnn import plot
+
+    svg = plot.word_saliency([["not", "bad"], ["good"]], [[1.0, 3.0], [0.5]], ["+", "+"], title="s")
+    assert svg.count("<rect") == 1 + 3  # the background and one box per word
+    assert 'fill="rgb(55,55,255)"' in svg  # each row's largest value gets the darkest shade
+    assert ">bad</text>" in svg and "bad: 3" in svg
+    with pytest.raises(ValueError, match="one value per word"):
+        plot.word_saliency([["a", "b"]], [[1.0]])
