@@ -275,13 +275,25 @@ def heatmap(
     width: int = 560,
     height: int = 480,
     colour_label: str = "",
+    extent: tuple[float, float, float, float] | None = None,
+    paths: Series | None = None,
 ) -> str:
     """An SVG heatmap of a 2-D array (row 0 at the top) with a colour bar.
 
     ``log`` colours by log10 of the value (zeros and NaN cells are drawn grey
     and left out of the scale). ``xticks``/``yticks`` label the columns/rows
     (default: their indices). Hovering a cell shows its value.
+
+    ``extent = (x_first, x_last, y_last, y_first)`` makes the axes numeric: the
+    centre of column 0 is at x_first and of the last column at x_last; row 0
+    (the top) is at y_first and the last row at y_last. ``paths`` then draws
+    named (x, y) polylines in those coordinates over the map (e.g. gradient
+    descent on a loss surface), with a marker at each start, a legend inside
+    the top of the map, and clipping at the edges: a path that leaves the map
+    is cut there, not stretched.
     """
+    if paths and extent is None:
+        raise ValueError("heatmap: paths= needs extent= (x_first, x_last, y_last, y_first) to place them")
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2 or m.size == 0:
         raise ValueError(f"heatmap: needs a non-empty 2-D array, got shape {m.shape}")
@@ -309,8 +321,11 @@ def heatmap(
         f'<rect x="{frame.x0}" y="{frame.y0}" width="{frame.x1 - frame.x0}" '
         f'height="{frame.y1 - frame.y0}" fill="none" stroke="#333"/>'
     )
-    out += _index_ticks(frame, cols, cw, xticks, horizontal=True)
-    out += _index_ticks(frame, rows, ch, yticks, horizontal=False)
+    if extent is None:
+        out += _index_ticks(frame, cols, cw, xticks, horizontal=True)
+        out += _index_ticks(frame, rows, ch, yticks, horizontal=False)
+    else:
+        out += _extent_ticks_and_paths(frame, m.shape, extent, paths or {})
     mid_x, mid_y = (frame.x0 + frame.x1) / 2, (frame.y0 + frame.y1) / 2
     out.append(f'<text x="{mid_x:.1f}" y="{frame.height - 12}" text-anchor="middle">{escape(xlabel)}</text>')
     out.append(
@@ -320,6 +335,52 @@ def heatmap(
     out += _colour_bar(frame, lo, hi, log, colour_label)
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _extent_ticks_and_paths(frame: _Frame, shape: tuple[int, int], extent, paths: Series) -> list[str]:
+    """Numeric ticks for a heatmap with an extent, and the paths drawn over it (clipped to the map)."""
+    rows, cols = shape
+    x_first, x_last, y_last, y_first = map(float, extent)
+    # cell centres sit at the extent's ends, so the map's edges are half a cell further out
+    dx = (x_last - x_first) / (cols - 1) if cols > 1 else 1.0
+    dy = (y_first - y_last) / (rows - 1) if rows > 1 else 1.0
+    xlo, xhi, ylo, yhi = x_first - dx / 2, x_last + dx / 2, y_last - dy / 2, y_first + dy / 2
+    out = []
+    for value in nice_ticks(xlo, xhi):
+        if xlo <= value <= xhi:
+            x = frame.map(value, xlo, xhi, flip=False)
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.y1}" y2="{frame.y1 + 5}" stroke="#333"/>')
+            out.append(f'<text x="{x:.1f}" y="{frame.y1 + 18}" text-anchor="middle">{_fmt(value)}</text>')
+    for value in nice_ticks(ylo, yhi):
+        if ylo <= value <= yhi:
+            y = frame.map(value, ylo, yhi, flip=True)
+            out.append(f'<line x1="{frame.x0 - 5}" x2="{frame.x0}" y1="{y:.1f}" y2="{y:.1f}" stroke="#333"/>')
+            out.append(f'<text x="{frame.x0 - 8}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
+    if not paths:
+        return out
+    out.append(f'<clipPath id="map"><rect x="{frame.x0}" y="{frame.y0}" width="{frame.x1 - frame.x0}" '
+               f'height="{frame.y1 - frame.y0}"/></clipPath>')
+    out.append('<g clip-path="url(#map)">')
+    entries = []
+    for i, (name, (xs, ys)) in enumerate(paths.items()):
+        colour = ("#ffffff", "#ff4040", *PALETTE)[i % (len(PALETTE) + 2)]
+        px = frame.map(np.asarray(xs, dtype=float), xlo, xhi, flip=False)
+        py = frame.map(np.asarray(ys, dtype=float), ylo, yhi, flip=True)
+        out += _polyline(px, py, colour)
+        if px.size and math.isfinite(px[0]) and math.isfinite(py[0]):
+            out.append(f'<circle cx="{px[0]:.1f}" cy="{py[0]:.1f}" r="4" fill="{colour}" stroke="#000"/>')
+        entries.append((name, colour))
+    out.append("</g>")
+    box_h = 8 + 18 * len(entries)
+    box_w = 44 + 7 * max(len(n) for n, _ in entries)
+    out.append(f'<rect x="{frame.x0 + 6}" y="{frame.y0 + 6}" width="{box_w}" height="{box_h}" fill="#000" '
+               f'fill-opacity="0.55" rx="3"/>')
+    for i, (name, colour) in enumerate(entries):
+        y = frame.y0 + 19 + 18 * i
+        out.append(f'<line x1="{frame.x0 + 12}" x2="{frame.x0 + 34}" y1="{y}" y2="{y}" stroke="{colour}" '
+                   f'stroke-width="2.5"/>')
+        out.append(f'<text x="{frame.x0 + 40}" y="{y + 4}" fill="#fff">{escape(name)}</text>')
+    return out
 
 
 def _index_ticks(frame, n, size, labels, horizontal) -> list[str]:
@@ -361,6 +422,41 @@ def _colour_bar(frame: _Frame, lo: float, hi: float, log: bool, label: str) -> l
     if label:
         out.append(f'<text x="{x + 8}" y="{top - 8}" text-anchor="middle">{escape(label)}</text>')
     return out
+
+
+def word_saliency(rows: Sequence[Sequence[str]], values: Sequence[Sequence[float]], notes: Sequence[str] = (),
+                  title: str = "", width: int = 900) -> str:
+    """Sentences as rows of words, each word's box shaded by its value (darkest = the row's largest).
+
+    ``values[i][j]`` belongs to ``rows[i][j]``; each row is scaled by its own
+    maximum, so the shading compares words within a sentence. ``notes`` adds
+    a short text at the end of each row (e.g. the predicted label). Hovering
+    a word shows its value.
+    """
+    if len(rows) != len(values) or any(len(r) != len(v) for r, v in zip(rows, values)):
+        raise ValueError("word_saliency: give one value per word of every row")
+    if notes and len(notes) != len(rows):
+        raise ValueError(f"word_saliency: {len(notes)} notes for {len(rows)} rows")
+    row_h, top, left = 34, 44, 12
+    height = top + row_h * len(rows) + 16
+    out = _header(width, height, title)
+    for i, (words, v) in enumerate(zip(rows, values)):
+        v = np.asarray(v, dtype=float)
+        scale = v / v.max() if v.size and v.max() > 0 else np.zeros_like(v)
+        x, y = left, top + row_h * i
+        for word, share, raw in zip(words, scale, v):
+            w = 10 + 7.2 * len(word)
+            grey = int(round(255 - 200 * share))
+            ink = "#fff" if share > 0.6 else "#000"
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="24" rx="3" '
+                       f'fill="rgb({grey},{grey},255)" stroke="#99a"><title>{escape(word)}: {raw:.3g}</title></rect>')
+            out.append(f'<text x="{x + w / 2:.1f}" y="{y + 16}" text-anchor="middle" fill="{ink}" '
+                       f'font-family="Menlo, Consolas, monospace">{escape(word)}</text>')
+            x += w + 4
+        if notes:
+            out.append(f'<text x="{x + 8:.1f}" y="{y + 16}" fill="#333">{escape(notes[i])}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
 
 
 def save(svg: str, path: str | Path) -> Path:

@@ -18,7 +18,8 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     expected = ["graphs/rnn_ops.svg", "graphs/rnn_cells.svg", "graphs/lstm_ops.svg", "graphs/lstm_cells.svg",
                 "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.md",
                 "char_lm_perplexity.svg", "char_lm_sample.txt", "gradient-flow/gradient_norms.svg",
-                "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg"]
+                "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg", "toy-lstm/toy_lstm_cells.svg",
+                "error-surface/error_surface.svg"]
     assert set(expected) <= links
     assert page.count('class="tgr-explorer"') == 1 and 'class="tgr-data"' in page  # the explorer, inline
     assert "max |symbolic − autograd|" in (out / "derivation.txt").read_text()
@@ -26,6 +27,7 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     assert "not available" not in printed and "FAILED" not in printed
     assert f"open {index}" in printed
     assert "held-out perplexity" in printed and "n-gram" in printed
+    assert "memory 0, 0, 3, 3, 7, 7, 7, 0, 6; outputs 0, 0, 0, 0, 0, 7, 0, 0, 6" in page
 
 
 def test_tour_refuses_a_long_unroll(tmp_path, capsys):
@@ -39,9 +41,11 @@ def test_tour_reports_a_missing_part_plainly(tmp_path, capsys, monkeypatch):
     def missing(*_args, **_kwargs):
         raise tour.Unavailable("the module viz does not provide backward_player yet")
 
-    for name in ("part_graphs", "part_player", "part_derivation", "part_char_lm", "part_gradient_flow"):
+    names = ("part_graphs", "part_player", "part_derivation", "part_char_lm", "part_gradient_flow", "part_toy_lstm",
+             "part_error_surface")
+    for name in names:
         monkeypatch.setattr(tour, name, missing)
     assert cli.main(["tour", "--out", str(tmp_path), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("not available yet: the module viz does not provide backward_player yet") == 5
+    assert printed.count("not available yet: the module viz does not provide backward_player yet") == len(names)
     assert "(unavailable)" in (tmp_path / "index.html").read_text()

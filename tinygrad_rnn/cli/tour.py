@@ -4,8 +4,10 @@ The tour unrolls an RNN, an LSTM and a GRU and draws their graphs (every op,
 and one box per time step) with the gradients on them; writes the backward
 player (step through backpropagation one node at a time); derives BPTT with
 SymPy and checks it against autograd; trains a small character-level model
-and plots its perplexity against an n-gram baseline; and draws how gradients
-fade or survive with distance. ``index.html`` links it all, with no network.
+and plots its perplexity against an n-gram baseline; draws how gradients
+fade or survive with distance; runs the lecture's hand-set LSTM cell; and draws
+the rough error surface of a one-unit RNN, with gradient descent run on it with and without
+clipping. ``index.html`` links it all, with no network.
 
 A part whose module is missing from this installation is listed as not
 available, with the reason; a part that fails says so and the command exits
@@ -39,6 +41,8 @@ TITLES = {
     "derivation": "BPTT, derived and checked",
     "char-lm": "A character-level language model",
     "gradient-flow": "Vanishing and exploding gradients",
+    "toy-lstm": "The hand-set LSTM",
+    "error-surface": "The rough error surface",
 }
 
 
@@ -166,8 +170,9 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     data = _require("tinygrad_rnn.data", "load_text", "Vocab", "sequential_batches")
     from ..stories import char_lm
 
+    # one epoch of the story's defaults over the whole built-in text: the shortest run that beats the n-gram
     settings = dict(hidden=32, epochs=1, max_chars=12_000, num_steps=16, sample_length=120) if quick else dict(
-        hidden=128, embed=32, batch=64, lr=0.01, epochs=1, max_chars=200_000, num_steps=32, sample_length=200)
+        epochs=1, sample_length=200)
     r = char_lm.train(data.load_text(), kind="gru", seed=seed, progress=progress, **settings)
     curve = char_lm.plot.save(char_lm.curve_svg(r), out / "char_lm_perplexity.svg")
     sample = out / "char_lm_sample.txt"
@@ -176,6 +181,8 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     best = r["best_ngram"]
     line = (f"GRU on {r['chars']:,} characters of stdlib docstrings: held-out perplexity {r['final_val_ppl']:.2f} "
             f"in {r['seconds']:.0f} s (best n-gram: {best}-gram {r['baselines'][best]:.2f})")
+    line += ": it beats the n-gram" if r["beats_ngram"] else (
+        f": NOT better than the n-gram, a short demo; `{char_lm.BEATS_NGRAM}` beats it")
     part.summary.append(line)
     part.body += [f"<p>{html.escape(line)}. Longer runs: <code>tinygrad-rnn train char-lm --help</code>.</p>",
                   _img(curve, out, "perplexity"),
@@ -210,6 +217,51 @@ def part_gradient_flow(out: Path, quick: bool, seed: int) -> Part:
         part.body.append(_img(folder / name, out, caption))
     report = [line for line in buffer.getvalue().splitlines() if not line.startswith("wrote ")]
     part.body.append(f"<pre>{html.escape(chr(10).join(report))}</pre>")
+    part.summary += report
+    return part
+
+
+def part_toy_lstm(out: Path) -> Part:
+    """The lecture's hand-set LSTM cell: its table of memory and output, and its cells view with values."""
+    part = Part(TITLES["toy-lstm"])
+    _require("viz", "draw", "render")
+    from ..stories import toy_lstm
+
+    r = toy_lstm.run_cell()
+    path = toy_lstm.draw(r, out / "toy-lstm" / "toy_lstm_cells.svg")
+    part.files.append(("the hand-set LSTM, cells view with values", path))
+    memory = ", ".join(f"{v:.0f}" for v in r["memory_before"])
+    outputs = ", ".join(f"{v:.0f}" for v in r["output"])
+    part.summary.append(f"one LSTM cell, weights set by hand, on the lecture's 9 inputs: memory {memory}; "
+                        f"outputs {outputs}")
+    part.body += [f"<p>{html.escape(part.summary[0])}. It adds x1 when x2 = 1, resets when x2 = &minus;1 and "
+                  f"shows its memory when x3 = 1 (<code>tinygrad-rnn train toy-lstm</code>).</p>",
+                  _img(path, out, "the hand-set LSTM over 9 steps: h and c on every step"),
+                  f"<pre>{html.escape(toy_lstm.format_table(r))}</pre>"]
+    return part
+
+
+def part_error_surface(out: Path) -> Part:
+    """The one-unit RNN's loss over (w, b), with gradient descent run with and without clipping."""
+    part = Part(TITLES["error-surface"])
+    _require("tinygrad_rnn.optim", "SGD", "clip_grad_norm_")
+    from ..stories import error_surface
+
+    parser = argparse.ArgumentParser()
+    error_surface.configure(parser)
+    args = parser.parse_args(["--out", str(out / "error-surface"), "--quiet"])
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        error_surface.run(args)
+    folder = out / "error-surface"
+    for name, caption in (("error_surface.svg", "loss over (w, b) with both descents"),
+                          ("error_surface_slice.svg", "along w through the cliff"),
+                          ("error_surface_grad_steps.svg", "gradient norm at each descent step")):
+        part.files.append((caption, folder / name))
+        part.body.append(_img(folder / name, out, caption))
+    report = [line for line in buffer.getvalue().splitlines() if not line.startswith("wrote ")]
+    part.body.append(f"<pre>{html.escape(chr(10).join(report))}</pre>"
+                     f"<p><code>tinygrad-rnn train error-surface --help</code> for the options.</p>")
     part.summary += report
     return part
 
@@ -263,6 +315,8 @@ def run(args: argparse.Namespace) -> int:
         ("derivation", lambda: part_derivation(out, 5)),
         ("char-lm", lambda: part_char_lm(out, args.quick, args.seed, progress)),
         ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
+        ("toy-lstm", lambda: part_toy_lstm(out)),
+        ("error-surface", lambda: part_error_surface(out)),
     ]
     parts = []
     for name, job in jobs:

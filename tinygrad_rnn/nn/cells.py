@@ -50,7 +50,9 @@ def elman_step(x: Tensor, h: Tensor, W_hh_T: Tensor, f: Callable[[Tensor], Tenso
         return f(x + h @ W_hh_T)
 
 
-def lstm_step(x: Tensor, h: Tensor, c: Tensor, W_hh_T: Tensor) -> tuple[Tensor, Tensor]:
+def lstm_step(x: Tensor, h: Tensor, c: Tensor, W_hh_T: Tensor,
+              g_act: Callable[[Tensor], Tensor] = tanh, h_act: Callable[[Tensor], Tensor] = tanh
+              ) -> tuple[Tensor, Tensor]:
     """LSTM (Hochreiter & Schmidhuber, with a forget gate), PyTorch's gate order i, f, g, o:
 
         i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      input gate
@@ -61,6 +63,8 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, W_hh_T: Tensor) -> tuple[Tensor, 
         h_t = o_t * tanh(c_t)                                     hidden state
 
     The four pre-activations come from one product h_{t-1} @ W_hh^T.
+    ``g_act`` and ``h_act`` replace the two tanh's (the lecture's g and h
+    activations of the memory cell); tanh for both is PyTorch's LSTM.
     """
     i, f, g, o = chunk(x + h @ W_hh_T, 4, axis=1)
     with scope("input_gate"):
@@ -68,18 +72,33 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, W_hh_T: Tensor) -> tuple[Tensor, 
     with scope("forget_gate"):
         f = sigmoid(f)
     with scope("cell_gate"):
-        g = tanh(g)
+        g = g_act(g)
     with scope("output_gate"):
         o = sigmoid(o)
     with scope("cell_state"):
         c = f * c + i * g
     with scope("hidden"):
-        h = o * tanh(c)
+        h = o * h_act(c)
     return h, c
 
 
+LSTM_ACTIVATIONS = ("tanh", "identity", "sigmoid", "relu")
+
+
+def lstm_activations(owner: str, g_activation: str, h_activation: str) -> tuple[Callable, Callable]:
+    """The (g, h) activation functions of an LSTM by name, with a clear error for a bad one."""
+    return (activation(owner, "g_activation", g_activation, LSTM_ACTIVATIONS),
+            activation(owner, "h_activation", h_activation, LSTM_ACTIVATIONS))
+
+
+def lstm_activation_repr(g_activation: str, h_activation: str) -> str:
+    return "".join(f", {name}={value!r}" for name, value in (("g_activation", g_activation),
+                                                               ("h_activation", h_activation)) if value != "tanh")
+
+
 def peephole_lstm_step(
-    x: Tensor, h: Tensor, c: Tensor, W_hh_T: Tensor, w_ci: Tensor, w_cf: Tensor, w_co: Tensor
+    x: Tensor, h: Tensor, c: Tensor, W_hh_T: Tensor, w_ci: Tensor, w_cf: Tensor, w_co: Tensor,
+    g_act: Callable[[Tensor], Tensor] = tanh, h_act: Callable[[Tensor], Tensor] = tanh,
 ) -> tuple[Tensor, Tensor]:
     """Peephole LSTM (Gers & Schmidhuber, 2000): the gates also look at the cell state.
 
@@ -92,7 +111,7 @@ def peephole_lstm_step(
 
     The peephole weights w_ci, w_cf, w_co are vectors (diagonal matrices): each
     gate unit sees only its own cell. Because o_t needs c_t, the output gate is
-    computed after the cell state.
+    computed after the cell state. ``g_act``/``h_act`` replace the tanh's, as in ``lstm_step``.
     """
     i, f, g, o = chunk(x + h @ W_hh_T, 4, axis=1)
     with scope("input_gate"):
@@ -100,13 +119,13 @@ def peephole_lstm_step(
     with scope("forget_gate"):
         f = sigmoid(f + w_cf * c)
     with scope("cell_gate"):
-        g = tanh(g)
+        g = g_act(g)
     with scope("cell_state"):
         c = f * c + i * g
     with scope("output_gate"):
         o = sigmoid(o + w_co * c)
     with scope("hidden"):
-        h = o * tanh(c)
+        h = o * h_act(c)
     return h, c
 
 
@@ -272,13 +291,20 @@ class LSTMCell(_Cell):
     (see ``peephole_lstm_step``), an option PyTorch lacks: three extra
     vectors ``weight_ci``, ``weight_cf``, ``weight_co`` (hidden_size,) let the
     input and forget gates see c_{t-1} and the output gate see c_t.
+
+    ``g_activation`` (on the candidate g) and ``h_activation`` (on c before
+    the output gate) are tanh, as in PyTorch; ``'identity'`` gives the
+    lecture's linear memory cell (see ``tinygrad-rnn train toy-lstm``).
     """
 
     gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 peephole: bool = False, rng: Any = None):
+                 peephole: bool = False, g_activation: str = "tanh", h_activation: str = "tanh",
+                 rng: Any = None):
+        acts = lstm_activations("LSTMCell", g_activation, h_activation)
         super().__init__(input_size, hidden_size, bias, rng)
+        self.g_activation, self.h_activation, self._acts = g_activation, h_activation, acts
         self.peephole = bool(peephole)
         if peephole:
             bound = 1.0 / np.sqrt(hidden_size)
@@ -297,13 +323,14 @@ class LSTMCell(_Cell):
             part = self._input_part(x, True)
             if self.peephole:
                 h, c = peephole_lstm_step(part, h, c, self.weight_hh.T, self.weight_ci, self.weight_cf,
-                                          self.weight_co)
+                                          self.weight_co, *self._acts)
             else:
-                h, c = lstm_step(part, h, c, self.weight_hh.T)
+                h, c = lstm_step(part, h, c, self.weight_hh.T, *self._acts)
         return _unbatch(h, batched), _unbatch(c, batched)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + (", peephole=True" if self.peephole else "")
+        return (super().extra_repr() + (", peephole=True" if self.peephole else "")
+                + lstm_activation_repr(self.g_activation, self.h_activation))
 
 
 class GRUCell(_Cell):

@@ -50,6 +50,8 @@ from .cells import (
     gru_step,
     init_jordan,
     jordan_step,
+    lstm_activation_repr,
+    lstm_activations,
     lstm_step,
     peephole_lstm_step,
 )
@@ -281,16 +283,30 @@ class RNN(_StackedRNN):
     Same signature, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``
     ...), shapes and outputs as ``torch.nn.RNN``; see ``_StackedRNN.forward``.
     ``rng``: a seed or Generator for the initial weights and dropout masks.
+
+    ``hidden_init="identity"`` starts every W_hh at the identity matrix and
+    every bias at 0 (Le, Jaitly & Hinton's IRNN, 2015, with
+    ``nonlinearity="relu"``): at the start h_t = relu(h_{t-1} + W_ih x_t), so
+    the state is copied forward unchanged and the gradient through W_hh is
+    neither shrunk nor grown. The default ``"uniform"`` is PyTorch's init.
     """
 
     kind = "rnn"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, rng: Any = None):
+                 bidirectional: bool = False, hidden_init: str = "uniform", rng: Any = None):
         f = activation("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
+        if hidden_init not in ("uniform", "identity"):
+            raise ValueError(f"RNN: hidden_init must be 'uniform' (PyTorch) or 'identity' (IRNN), got {hidden_init!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
-        self.nonlinearity, self._f = nonlinearity, f
+        self.nonlinearity, self._f, self.hidden_init = nonlinearity, f, hidden_init
+        if hidden_init == "identity":
+            for name, p in self.named_parameters():
+                if name.startswith("weight_hh"):
+                    p.data[...] = np.eye(hidden_size)
+                elif name.startswith("bias"):
+                    p.data[...] = 0.0
 
     def _step(self, suffix: str) -> Step:
         W_hh_T, f = self._parameter("weight_hh", suffix).T, self._f
@@ -298,7 +314,8 @@ class RNN(_StackedRNN):
 
     def extra_repr(self) -> str:
         extra = super().extra_repr()
-        return extra + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+        extra += ", nonlinearity='relu'" if self.nonlinearity == "relu" else ""
+        return extra + (", hidden_init='identity'" if self.hidden_init == "identity" else "")
 
 
 class LSTM(_StackedRNN):
@@ -308,6 +325,8 @@ class LSTM(_StackedRNN):
     ``torch.nn.LSTM`` (without ``proj_size``). ``peephole=True`` adds Gers &
     Schmidhuber's peephole weights ``weight_ci_l0``, ``weight_cf_l0``,
     ``weight_co_l0`` (+ ``_reverse``), shape (hidden_size,), to every layer.
+    ``g_activation``/``h_activation`` replace the tanh on the candidate and on
+    c_t (see ``LSTMCell``); the default tanh is PyTorch's.
     """
 
     kind = "lstm"
@@ -316,9 +335,12 @@ class LSTM(_StackedRNN):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 peephole: bool = False, rng: Any = None):
+                 peephole: bool = False, g_activation: str = "tanh", h_activation: str = "tanh",
+                 rng: Any = None):
+        acts = lstm_activations("LSTM", g_activation, h_activation)
         object.__setattr__(self, "peephole", bool(peephole))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
+        self.g_activation, self.h_activation, self._acts = g_activation, h_activation, acts
 
     def _extra_parameters(self, suffix: str, bound: float) -> None:
         if self.peephole:
@@ -326,11 +348,11 @@ class LSTM(_StackedRNN):
                 setattr(self, name + suffix, uniform(self._rng, bound, (self.hidden_size,)))
 
     def _step(self, suffix: str) -> Step:
-        W_hh_T = self._parameter("weight_hh", suffix).T
+        W_hh_T, (g_act, h_act) = self._parameter("weight_hh", suffix).T, self._acts
         if not self.peephole:
-            return lambda x, state: lstm_step(x, state[0], state[1], W_hh_T)
+            return lambda x, state: lstm_step(x, state[0], state[1], W_hh_T, g_act, h_act)
         w_ci, w_cf, w_co = (self._parameter(name, suffix) for name in ("weight_ci", "weight_cf", "weight_co"))
-        return lambda x, state: peephole_lstm_step(x, state[0], state[1], W_hh_T, w_ci, w_cf, w_co)
+        return lambda x, state: peephole_lstm_step(x, state[0], state[1], W_hh_T, w_ci, w_cf, w_co, g_act, h_act)
 
     def _split_hx(self, hx: Any) -> tuple[Any, ...]:
         if hx is None:
@@ -342,7 +364,8 @@ class LSTM(_StackedRNN):
         return tuple(hx)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + (", peephole=True" if self.peephole else "")
+        return (super().extra_repr() + (", peephole=True" if self.peephole else "")
+                + lstm_activation_repr(self.g_activation, self.h_activation))
 
 
 class GRU(_StackedRNN):

@@ -5,6 +5,15 @@ marked values, the first marked in the first half, the second in the second.
 The gradient that teaches the network to keep the first value must travel
 back up to T steps. Predicting the mean scores MSE 1/6 = 0.167; a model that
 has learned to remember scores far below it.
+
+What to expect with the defaults (T = 50, 1,000 steps, seed 0): the GRU
+solves it first (a few hundred steps), the LSTM later (most of the 1,000),
+and the vanilla tanh RNN never leaves the baseline. Both gated cells sit on
+the baseline for a while and then drop: until the gradient that links the
+answer to the first marked value grows large enough, there is nothing to
+follow. For the tanh RNN that gradient is a product of ~T Jacobians that
+shrinks exponentially with distance (``tinygrad-rnn train gradient-flow``
+shows it), so it stays lost. Longer T needs more steps for every cell.
 """
 
 from __future__ import annotations
@@ -93,9 +102,10 @@ def train_one(
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[50], help="sequence lengths T (default 50)")
-    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="cells to compare")
+    parser.add_argument("--kinds", nargs="+", choices=(*KINDS, "irnn"), default=list(KINDS),
+                        help="cells to compare (default rnn lstm gru; irnn: relu RNN with identity W_hh)")
     parser.add_argument("--hidden", type=int, default=32, help="hidden size (default 32)")
-    parser.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
+    parser.add_argument("--steps", type=int, default=1000, help="training steps per run (default 1000)")
     parser.add_argument("--batch", type=int, default=32, help="sequences per step (default 32)")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
     parser.add_argument("--clip", type=float, default=1.0, help="max gradient norm (default 1.0)")
@@ -112,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("--lengths: every T must be at least 2")
     progress = Progress(args.quiet)
     progress(f"adding problem: predict-the-mean baseline MSE = {ADDING_BASELINE_MSE:.3f}")
+    progress(EXPECT)
     runs = []
     for length in args.lengths:
         for kind in args.kinds:
@@ -131,9 +142,25 @@ def run(args: argparse.Namespace) -> int:
     name = "adding_T" + "_".join(map(str, args.lengths))
     save_results(out, name, {"baseline_mse": ADDING_BASELINE_MSE, "runs": runs})
     print(table)
+    print(verdict(runs))
     for p in pictures:
         print(f"wrote {p}")
     return 0
+
+
+EXPECT = ("expect (T = 50, 1,000 steps): GRU solves it first, LSTM later, the tanh RNN stays at the baseline "
+          "(its gradient vanishes over T steps)")
+
+
+def verdict(runs: list[dict]) -> str:
+    """One line a learner can act on: which runs solved it, and what the unsolved ones mean."""
+    solved = [f"{r['kind'].upper()} (T={r['T']})" for r in runs if r.get("solved_at")]
+    stuck = [f"{r['kind'].upper()} (T={r['T']})" for r in runs if not r.get("solved_at")]
+    line = f"solved: {', '.join(solved) or 'none'}."
+    if stuck:
+        line += (f" Not solved: {', '.join(stuck)}. A tanh RNN is expected to stay near the baseline; a gated cell "
+                 f"sits on it for a while, then drops: give it more --steps.")
+    return line
 
 
 def format_table(runs: list[dict]) -> str:

@@ -16,12 +16,17 @@ KINDS = ("rnn", "lstm", "gru")
 
 
 def recurrent(kind: str, input_size: int, hidden_size: int, **options: Any):
-    """``tr.nn.RNN``, ``LSTM`` or ``GRU`` by its lowercase name (PyTorch's arguments)."""
+    """``tr.nn.RNN``, ``LSTM`` or ``GRU`` by its lowercase name (PyTorch's arguments).
+
+    ``"irnn"`` is Le et al.'s IRNN: ``nn.RNN`` with relu and W_hh initialised to the identity.
+    """
     from .. import nn
 
     layers = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+    if kind == "irnn":
+        return nn.RNN(input_size, hidden_size, nonlinearity="relu", hidden_init="identity", **options)
     if kind not in layers:
-        raise ValueError(f"unknown cell kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise ValueError(f"unknown cell kind {kind!r}: use one of {', '.join(KINDS)} or irnn")
     return layers[kind](input_size, hidden_size, **options)
 
 

@@ -6,6 +6,15 @@ window, then feed each prediction back in as the next input, carrying the
 hidden state; the network draws the wave on its own. The error of the
 generated wave against the clean one shows how far its predictions can be
 chained before they drift.
+
+What to expect: the next-value error falls to the noise's own variance
+(noise**2; nothing can do better), and, with the default 20 epochs over 1,000
+points, the generated wave stays on the clean one for 100 steps. A shorter run
+(fewer --epochs or --points) predicts one step well and still drifts when fed
+its own output: each small error is fed back in and compounds. The story says
+which happened: the generated wave counts as learned when its MSE against the
+clean wave is under ``LEARNED_MSE``, a tenth of the wave's variance (0.5);
+drawing a flat line at 0 scores 0.5.
 """
 
 from __future__ import annotations
@@ -19,6 +28,9 @@ from viz import plot
 
 from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import sine_series, windows
+
+WAVE_VARIANCE = 0.5  # mean of sin^2 over whole periods: the MSE of predicting 0 every step
+LEARNED_MSE = 0.05
 
 
 def build(kind: str, hidden: int):
@@ -58,8 +70,8 @@ def train(
     window: int = 25,
     period: float = 25.0,
     noise: float = 0.05,
-    points: int = 600,
-    epochs: int = 10,
+    points: int = 1000,
+    epochs: int = 20,
     batch: int = 32,
     lr: float = 0.01,
     generate_steps: int = 100,
@@ -108,6 +120,7 @@ def train(
         "start": t0,
         "generated_mse": generated_mse,
         "history": series[t0 - window : t0],
+        "learned": generated_mse < LEARNED_MSE,
     }
 
 
@@ -116,8 +129,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, default=16, help="hidden size (default 16)")
     parser.add_argument("--window", type=int, default=25, help="input window length T (default 25)")
     parser.add_argument("--noise", type=float, default=0.05, help="std of the noise on the samples")
-    parser.add_argument("--points", type=int, default=600, help="length of the series (default 600)")
-    parser.add_argument("--epochs", type=int, default=10, help="passes over the training windows")
+    parser.add_argument("--points", type=int, default=1000, help="length of the series (default 1000)")
+    parser.add_argument("--epochs", type=int, default=20, help="passes over the training windows (default 20)")
     parser.add_argument("--generate", type=int, default=100, help="steps to generate on its own")
     parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
     add_common_options(parser, "sine")
@@ -149,6 +162,13 @@ def run(args: argparse.Namespace) -> int:
     save_results(out, "sine", r)
     print(f"held-out MSE (many-to-one) {r['test_mse'][-1]:.5f}; noise variance {r['noise_floor_mse']:.5f}")
     print(f"autoregressive generation, {len(r['generated'])} steps: MSE vs clean wave {r['generated_mse']:.4f}")
+    if r["learned"]:
+        print(f"the wave is learned: the generated wave stays on the clean one (MSE under {LEARNED_MSE}, "
+              f"a tenth of the wave's variance {WAVE_VARIANCE})")
+    else:
+        print(f"the wave is NOT learned: fed its own output, the model drifts off the wave (a flat line at 0 "
+              f"scores {WAVE_VARIANCE}). More --epochs and --points help: the defaults (20 and 1000, "
+              f"seed 0) learn it.")
     for p in paths:
         print(f"wrote {p}")
     return 0

@@ -137,15 +137,38 @@ def digit_task(task: str, n: int, digits: int, rng: np.random.Generator) -> Seq2
         raise ValueError(f"digit_task: needs digits >= 1 and n >= 1, got digits={digits}, n={n}")
     if task == "reverse":
         numbers = rng.integers(0, 10, size=(n, digits))
-        sources = ["".join(map(str, row)) for row in numbers]
-        targets = [s[::-1] for s in sources]
+        codes = numbers @ 10 ** np.arange(digits - 1, -1, -1)
     elif task == "add":
         a = rng.integers(0, 10**digits, size=n)
         b = rng.integers(0, 10**digits, size=n)
+        codes = a * 10**digits + b
+    else:
+        raise ValueError(f"digit_task: task must be 'reverse' or 'add', got {task!r}")
+    return digit_pairs(task, codes, digits)
+
+
+def distinct_sources(task: str, digits: int) -> int:
+    """How many different sources a task has: 10^digits strings to reverse, 10^(2 digits) sums."""
+    return 10 ** (digits if task == "reverse" else 2 * digits)
+
+
+def digit_pairs(task: str, codes: np.ndarray, digits: int) -> Seq2SeqData:
+    """The pairs whose sources are numbered by ``codes`` (0 <= code < ``distinct_sources``).
+
+    "reverse": code c is the string of c's ``digits`` digits (zero-padded);
+    "add": c = a * 10^digits + b is the sum 'a+b'.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if task == "reverse":
+        sources = [f"{c:0{digits}d}" for c in codes]
+        targets = [s[::-1] for s in sources]
+    elif task == "add":
+        a, b = np.divmod(codes, 10**digits)
         sources = [f"{x:0{digits}d}+{y:0{digits}d}" for x, y in zip(a, b)]
         targets = [f"{x + y:0{digits + 1}d}" for x, y in zip(a, b)]
     else:
-        raise ValueError(f"digit_task: task must be 'reverse' or 'add', got {task!r}")
+        raise ValueError(f"digit_pairs: task must be 'reverse' or 'add', got {task!r}")
+    n = len(codes)
     vocab = DigitVocab()
     src = np.array([vocab.encode(s) for s in sources]).T
     tgt = np.array([vocab.encode(t) for t in targets]).T
@@ -301,3 +324,120 @@ class CharNGram:
     def perplexity(self, ids: np.ndarray, history: np.ndarray | None = None) -> float:
         """exp(mean negative log-likelihood per character) on ``ids``."""
         return float(np.exp(-self.log_probs(ids, history).mean()))
+
+
+# ---------------------------------------------------------------------------
+# Sentiment: a label that depends on word order (negation, contrast)
+
+SUBJECTS = ("the film", "the movie", "the story", "the acting", "the plot", "the music", "the ending", "the cast",
+            "the script", "the dialogue")
+NOUNS = ("acting", "plot", "music", "story", "ending", "cast", "script", "dialogue")
+POSITIVE = ("good", "great", "fun", "moving", "clever", "charming", "funny", "lovely")
+NEGATIVE = ("bad", "dull", "boring", "poor", "weak", "silly", "slow", "messy")
+SENTIMENT_KINDS = ("plain", "negation", "contrast")
+
+# {s}, {t}: subjects; {m}, {n}: nouns; {a}, {c}: adjectives of one polarity, {b}: of the other.
+# The rule names the deciding adjective, flipped by "not": after "but" the second clause decides;
+# with "although" the main clause does, wherever it stands. In every contrast the two adjectives have
+# opposite polarities, so the bag of words alone cannot tell the label.
+SENTIMENT_TEMPLATES = (
+    ("plain", "{s} was {a}", "a"),
+    ("plain", "{s} was really {a}", "a"),
+    ("plain", "{s} was very {a}", "a"),
+    ("plain", "{s} was {a} and {c}", "a"),
+    ("negation", "{s} was not {a}", "not a"),
+    ("negation", "{s} was not {a} at all", "not a"),
+    ("negation", "{s} was not really {a}", "not a"),
+    ("negation", "{s} was never {a}", "not a"),
+    ("negation", "{s} was not {a} or {c}", "not a"),
+    ("contrast", "{s} was {a} but {t} was {b}", "b"),
+    ("contrast", "{a} {m} but a {b} {n}", "b"),
+    ("contrast", "although {s} was {a} , {t} was {b}", "b"),
+    ("contrast", "{s} was {a} although {t} was {b}", "a"),
+)
+
+
+@dataclass
+class SentimentData:
+    """Sentences as word ids with one label each (many-to-one).
+
+    words: (T, N) ids padded with 0 ("<pad>"); lengths: (N,); labels: (N,)
+    1 = positive, 0 = negative; kinds: "plain", "negation" or "contrast" per
+    sentence; sentences: the text.
+    """
+
+    words: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+    kinds: list[str]
+    sentences: list[str]
+
+    def take(self, columns: np.ndarray) -> SentimentData:
+        cols = np.asarray(columns, dtype=np.int64)
+        width = int(self.lengths[cols].max())
+        return SentimentData(self.words[:width, cols], self.lengths[cols], self.labels[cols],
+                             [self.kinds[i] for i in cols], [self.sentences[i] for i in cols])
+
+
+class SentimentVocab:
+    """Every word the sentiment grammar can produce (fixed, so train and test share ids)."""
+
+    def __init__(self) -> None:
+        words = {w for _, t, _ in SENTIMENT_TEMPLATES for w in t.split() if not w.startswith("{")}
+        words |= {w for s in SUBJECTS for w in s.split()} | set(NOUNS) | set(POSITIVE) | set(NEGATIVE)
+        self.words = ("<pad>", *sorted(words))
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def encode(self, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Sentences -> (T, N) padded ids and (N,) lengths."""
+        rows = [[self.index[w] for w in s.split()] for s in sentences]
+        lengths = np.array([len(r) for r in rows])
+        ids = np.zeros((int(lengths.max()), len(rows)), dtype=np.int64)
+        for j, r in enumerate(rows):
+            ids[: len(r), j] = r
+        return ids, lengths
+
+
+def sentiment_sentences(n: int, rng: np.random.Generator, exclude: set[str] | frozenset[str] = frozenset()
+                        ) -> SentimentData:
+    """``n`` distinct sentences from ``SENTIMENT_TEMPLATES`` (none of them in ``exclude``), with labels.
+
+    The three kinds (plain, negation, contrast) come in equal numbers (the
+    next sentence is of the kind with fewest so far); templates, subjects and
+    adjectives are drawn uniformly. Whether the sentence is positive is
+    decided by its template's rule in ``SENTIMENT_TEMPLATES``.
+    """
+    if n < 1:
+        raise ValueError(f"sentiment_sentences: n must be >= 1, got {n}")
+    by_kind = {k: [t for t in SENTIMENT_TEMPLATES if t[0] == k] for k in SENTIMENT_KINDS}
+    seen, texts, labels, kinds = set(exclude), [], [], []
+    counts = dict.fromkeys(SENTIMENT_KINDS, 0)
+    misses = 0  # draws in a row that gave a sentence already taken: many mean the kind is used up
+    while len(texts) < n and misses < 5_000:
+        kind = min(SENTIMENT_KINDS, key=counts.get)
+        _, template, rule = by_kind[kind][rng.integers(len(by_kind[kind]))]
+        a_positive = bool(rng.integers(2))
+        same = POSITIVE if a_positive else NEGATIVE
+        other = NEGATIVE if a_positive else POSITIVE  # contrasts always oppose the two adjectives
+        a, c = (same[i] for i in rng.choice(len(same), size=2, replace=False))
+        b = other[rng.integers(len(other))]
+        s, t = (SUBJECTS[i] for i in rng.choice(len(SUBJECTS), size=2, replace=False))
+        m, noun = (NOUNS[i] for i in rng.choice(len(NOUNS), size=2, replace=False))
+        text = template.format(s=s, t=t, a=a, b=b, c=c, m=m, n=noun)
+        if text in seen:
+            misses += 1
+            continue
+        misses = 0
+        seen.add(text)
+        positive = {"a": a_positive, "not a": not a_positive, "b": not a_positive}[rule]
+        texts.append(text)
+        labels.append(int(positive))
+        kinds.append(kind)
+        counts[kind] += 1
+    if len(texts) < n:
+        raise ValueError(f"sentiment_sentences: the grammar ran out of new {kind} sentences after {len(texts)}")
+    ids, lengths = SentimentVocab().encode(texts)
+    return SentimentData(ids, lengths, np.array(labels), kinds, texts)
