@@ -22,8 +22,10 @@ from .graph import (
     detect_anomaly,
     enable_grad,
     is_grad_enabled,
+    is_teaching_mode,
     no_grad,
     scope,
+    teaching_mode,
     trace,
 )
 from .metrics import perplexity
@@ -88,6 +90,7 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "is_teaching_mode",
     "load",
     "log",
     "matmul",
@@ -106,6 +109,7 @@ __all__ = [
     "split",
     "stack",
     "tanh",
+    "teaching_mode",
     "trace",
     "where",
 ]

@@ -27,6 +27,7 @@ class _State:
     grad_enabled = True
     anomaly = False
     scope = ""  # the open scope path, e.g. "lstm/l0/fwd/t3"
+    teaching = True  # backward() keeps every intermediate .grad and the graph (see teaching_mode)
 
 
 STATE = _State()
@@ -75,18 +76,55 @@ class scope:
     __slots__ = ("name", "previous")
 
     def __init__(self, name: str):
-        name = str(name)
+        if type(name) is not str:
+            name = str(name)
         if not name or "/" in name:
             raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
         self.name = name
 
     def __enter__(self) -> str:
-        self.previous = previous = STATE.scope
-        STATE.scope = path = f"{previous}/{self.name}" if previous else self.name
+        state = STATE
+        self.previous = previous = state.scope
+        state.scope = path = previous + "/" + self.name if previous else self.name
         return path
 
     def __exit__(self, *exc_info: Any) -> None:
         STATE.scope = self.previous
+
+
+class teaching_mode:
+    """Whether backward() keeps everything it touched, so it can be looked at afterwards.
+
+    On (the default, this is a teaching engine): every intermediate tensor keeps
+    its ``.grad`` and the graph stays whole, so ``viz.draw(loss)`` or a second
+    ``backward()`` after ``loss.backward()`` work. Off (training): ``.grad`` is
+    kept only on leaves (parameters, inputs) and on tensors you called
+    ``retain_grad()`` on, and the graph is freed as backward walks it (each
+    node's saved values and links to its inputs, as PyTorch does), which cuts
+    the memory of a long unroll by about half. ``backward(retain_grads=...,
+    retain_graph=...)`` overrides it for one call.
+
+    >>> tr.teaching_mode(False)       # off from now on (teaching_mode() turns it back on)
+    >>> with tr.teaching_mode(False): # or only inside the block
+    ...     loss.backward()
+    """
+
+    __slots__ = ("previous",)
+
+    def __init__(self, enabled: bool = True):
+        self.previous = STATE.teaching
+        STATE.teaching = bool(enabled)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: Any) -> None:
+        STATE.teaching = self.previous
+
+
+def is_teaching_mode() -> bool:
+    """True when backward() keeps every intermediate gradient and the graph (see ``teaching_mode``)."""
+    return STATE.teaching
 
 
 TIME_STEP = re.compile(r"^t\d+$")  # the scope segment that names a time step: "t1", "t2", ...
@@ -136,6 +174,18 @@ def check_finite(node: Any, arrays: Any, what: str) -> None:
             raise AnomalyError(f"{what} of {describe(node)} contains NaN or Inf{note}")
 
 
+class FreedGraphError(RuntimeError):
+    """The graph (or part of it) was freed by an earlier ``backward()``."""
+
+    def __init__(self, node: Any):
+        where = f" (at scope '{node.scope}')" if node.scope else ""
+        super().__init__(
+            f"this graph was already freed by backward(): the {node.name} node{where} no longer holds "
+            f"its saved values or inputs. To backward through it twice (or draw or trace it after "
+            f"backward), call the first backward(retain_graph=True), or turn on tr.teaching_mode()"
+        )
+
+
 def topological_order(root: Any) -> list[Any]:
     """Nodes reachable from ``root``'s producer, inputs before outputs (iterative DFS)."""
     start = root._node
@@ -152,6 +202,8 @@ def topological_order(root: Any) -> list[Any]:
             continue
         if node in visited:
             continue
+        if node.freed:
+            raise FreedGraphError(node)
         visited.add(node)
         push((node, True))
         for t in reversed(node.inputs):
@@ -169,6 +221,7 @@ def gc_paused() -> Iterator[None]:
     their nodes), so the collector has nothing to find there; left on, it keeps
     re-traversing the whole growing graph, which costs up to a quarter of the
     time of a 10,000-step unroll. Everything is still freed by reference counting.
+    The collector's previous state is restored on exit, whatever happens inside.
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -177,6 +230,42 @@ def gc_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+# A graph built in user code (a loop of h = (W @ h).tanh(), no gc_paused around it) has no
+# pause to sit in. There, the collector is left on, but after a full collection that found
+# no garbage while a big graph is being recorded, the survivors are *frozen* (gc.freeze: moved
+# to a generation the collector never scans, an O(1) list splice), so later collections walk
+# only what is new. backward() unfreezes them (the graph it consumed is usually garbage soon),
+# so nothing frozen stays out of the collector's sight for longer than one recording.
+RECORDED = [0]  # nodes recorded since the last backward (ops.Op.apply counts them)
+FREEZE_AFTER = 10_000  # ... and a graph this big is worth freezing for
+_frozen_by_us = [False]
+
+
+def _freeze_big_graph(phase: str, info: dict) -> None:
+    """gc callback: after a fruitless full collection during a big recording, freeze the survivors."""
+    if (
+        phase == "stop"
+        and info["generation"] == 2
+        and info["collected"] == 0
+        and RECORDED[0] >= FREEZE_AFTER
+        and (_frozen_by_us[0] or gc.get_freeze_count() == 0)  # leave a freeze the user made alone
+    ):
+        gc.freeze()
+        _frozen_by_us[0] = True
+
+
+def recording_consumed() -> None:
+    """A graph was consumed (by backward): give anything we froze back to the collector."""
+    RECORDED[0] = 0
+    if _frozen_by_us[0]:
+        _frozen_by_us[0] = False
+        gc.unfreeze()
+
+
+if _freeze_big_graph not in gc.callbacks:
+    gc.callbacks.append(_freeze_big_graph)
 
 
 # ---------------------------------------------------------------------------
@@ -236,6 +325,11 @@ class Graph:
 
 def trace(root: Any) -> Graph:
     """Return the graph recorded behind ``root`` as plain data."""
+    with gc_paused():  # it builds two records per node and makes no cycles (see gc_paused)
+        return _trace(root)
+
+
+def _trace(root: Any) -> Graph:
     order = topological_order(root)
     tensors: dict[int, TensorRecord] = {}
 

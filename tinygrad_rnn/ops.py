@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import STATE, check_finite
+from .graph import RECORDED, STATE, check_finite
 from .tensor import Tensor
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
@@ -57,6 +57,7 @@ class Op:
     outputs: tuple = ()
     needs: tuple[bool, ...] = ()  # needs[i]: does input i require a gradient?
     scope = ""
+    freed = False  # set by backward() when it has consumed this node (see backward.release)
 
     def forward(self, *arrays: np.ndarray) -> Any:
         raise NotImplementedError
@@ -66,28 +67,57 @@ class Op:
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
-        """Run the op on tensors (or numbers/arrays, taken as constants) and record it."""
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                inputs = _as_tensors(inputs)
-                break
+        """Run the op on tensors (or numbers/arrays, taken as constants) and record it.
+
+        This runs once per node, so it is written for speed: one- and two-input
+        calls (almost every op) skip the generic loops, and nothing is set up for
+        a node that will not be recorded.
+        """
+        n = len(inputs)
+        if n == 1:
+            (a,) = inputs
+            if not isinstance(a, Tensor):
+                (a,) = inputs = _as_tensors(inputs)
+            arrays: Any = (a.data,)
+            needs: tuple[bool, ...] = (a.requires_grad,)
+        elif n == 2:
+            a, b = inputs
+            if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+                a, b = inputs = _as_tensors(inputs)
+            arrays, needs = (a.data, b.data), (a.requires_grad, b.requires_grad)
+        else:
+            for x in inputs:
+                if not isinstance(x, Tensor):
+                    inputs = _as_tensors(inputs)
+                    break
+            arrays = [t.data for t in inputs]
+            needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
         node = cls()
         try:
-            out = node.forward(*[t.data for t in inputs], **params)
+            out = node.forward(*arrays, **params)
         except (ValueError, IndexError, TypeError) as error:
             raise _op_error(cls, inputs, error) from None
         state = STATE
-        needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
         record = state.grad_enabled and True in needs
         parent = node if record else None  # unrecorded results are constants: no node
-        multiple = isinstance(out, tuple)
-        results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
+        if type(out) is tuple:
+            results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)])
+            if record:
+                RECORDED[0] += 1
+            if record or state.anomaly:
+                node.inputs, node.needs, node.scope = inputs, needs, state.scope
+                node.outputs = tuple([weakref.ref(r) for r in results])
+                if state.anomaly:
+                    check_finite(node, out, "output")
+            return results
+        result = _wrap(out, parent, 0)
+        if record:
+            RECORDED[0] += 1
         if record or state.anomaly:
-            node.inputs, node.needs, node.scope = inputs, needs, state.scope
-            node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
+            node.inputs, node.needs, node.scope, node.outputs = inputs, needs, state.scope, (weakref.ref(result),)
             if state.anomaly:
-                check_finite(node, out if multiple else (out,), "output")
-        return results
+                check_finite(node, (out,), "output")
+        return result
 
     def saved(self) -> dict[str, Any]:
         """What forward kept for backward (attributes set on the node), by name."""
@@ -299,9 +329,12 @@ class Sigmoid(Op):
     formula = "d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x))"
 
     def forward(self, x):
-        # for x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0: the right limit, so no warning
+        # 1 / (1 + exp(-x)), in place (the same bits; no temporaries, no Python numbers to convert).
+        # For x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0, the right limit: so no warning.
         with np.errstate(over="ignore"):
-            self.y = 1 / (1 + np.exp(-x))
+            e = np.exp(np.negative(x))
+        e += 1
+        self.y = np.reciprocal(e, out=e) if e.dtype.kind == "f" else 1 / e
         return self.y
 
     def backward(self, g):

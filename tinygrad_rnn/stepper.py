@@ -372,7 +372,7 @@ class BackwardStepper:
                 tid: None if rec.tensor.grad is None else np.array(rec.tensor.grad, copy=True)
                 for tid, rec in self.graph.tensors.items()
             }
-            self._pass = BackwardPass(self.loss, self._seed, self.retain_grads)
+            self._pass = BackwardPass(self.loss, self._seed, self.retain_grads, retain_graph=True)
         return self._pass
 
     def _one(self) -> StepEvent:
