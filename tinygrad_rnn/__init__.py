@@ -46,6 +46,7 @@ from .ops import (
     tanh,
     where,
 )
+from .replay import ReplayMismatch, compile
 from .serialization import load, save
 from .stepper import BackwardStepper, StepEvent
 from .tensor import Parameter, Tensor, get_default_dtype, set_default_dtype
@@ -72,6 +73,7 @@ __all__ = [
     "Graph",
     "GradcheckError",
     "NodeRecord",
+    "ReplayMismatch",
     "Parameter",
     "ShapeError",
     "StepEvent",
@@ -79,6 +81,7 @@ __all__ = [
     "TensorRecord",
     "cat",
     "chunk",
+    "compile",
     "concat",
     "current_scope",
     "data",
