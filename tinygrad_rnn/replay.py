@@ -137,6 +137,8 @@ class _Plan:
         leaf = self.grad_leaf
         for node, ins, outs, _, _ in reversed(self.forward):
             upstream = [grads[s] for s in outs]
+            for s in outs:  # consumed: let it go (as backward() pops a node's pending slots)
+                grads[s] = None
             if True not in node.needs or all(g is None for g in upstream):
                 continue
             if node.add_into is not None:
