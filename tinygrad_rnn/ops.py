@@ -333,8 +333,11 @@ class Sigmoid(Op):
         # For x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0, the right limit: so no warning.
         with np.errstate(over="ignore"):
             e = np.exp(np.negative(x))
-        e += 1
-        self.y = np.reciprocal(e, out=e) if e.dtype.kind == "f" else 1 / e
+        if type(e) is np.ndarray and e.dtype.kind == "f":
+            e += 1
+            self.y = np.reciprocal(e, out=e)
+        else:  # 0-d input (NumPy returns a scalar) or integers
+            self.y = 1 / (1 + e)
         return self.y
 
     def backward(self, g):
