@@ -79,3 +79,33 @@ def test_compile_needs_a_scalar_loss():
     w = tr.Parameter(np.ones(3))
     with pytest.raises(TypeError, match="scalar loss"):
         tr.compile(lambda x: w * x)(np.ones(3))
+
+
+def test_ops_without_a_template_are_replayed_through_the_ops_own_methods():
+    w = tr.Parameter(np.linspace(-1.0, 1.0, 6).reshape(2, 3))
+
+    def loss_fn(x):
+        return ((x @ w).exp().log() * x.sum(axis=1, keepdims=True)).relu().sum()
+
+    step = tr.compile(loss_fn)
+    rng = np.random.default_rng(3)
+    step(rng.standard_normal((4, 2)))
+    w.grad = None
+    x = rng.standard_normal((4, 2))
+    replayed = step(x).data
+    replayed_grad = w.grad.copy()
+    w.grad = None
+    eager = loss_fn(tr.Tensor(x))
+    eager.backward()
+    assert np.array_equal(replayed, eager.data) and np.array_equal(replayed_grad, w.grad)
+
+
+def test_an_argument_that_requires_grad_gets_its_gradient():
+    w = tr.Parameter(np.array([1.0, -2.0, 0.5]))
+    step = tr.compile(lambda x: (x * w).tanh().sum())
+    for _ in range(3):
+        x = tr.Tensor(np.array([0.3, 0.1, -0.2]), requires_grad=True)
+        step(x)
+        expected = tr.Tensor(x.data, requires_grad=True)
+        (expected * w).tanh().sum().backward()
+        assert np.array_equal(x.grad, expected.grad)

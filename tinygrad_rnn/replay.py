@@ -37,6 +37,7 @@ A new shape or dtype of any argument records a new plan (like ``jax.jit``).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -60,25 +61,31 @@ class _Plan:
         slot_of: dict[int, int] = {}
         values: list[Any] = []
 
-        def slot(key: int, value: Any) -> int:
+        self.shapes: dict[int, tuple] = {}
+        self.dtypes: dict[int, np.dtype] = {}
+
+        def slot(key: int, value: Any, like: Any = None) -> int:
             if key not in slot_of:
                 slot_of[key] = len(values)
                 values.append(value)
+                if like is not None:
+                    self.shapes[slot_of[key]], self.dtypes[slot_of[key]] = like.data.shape, like.data.dtype
             return slot_of[key]
 
         # arguments first (slots 0..n-1), then every tensor of the graph
         for arg in arguments:
-            slot(id(arg), None)
+            slot(id(arg), None, arg)
         self.n_args = len(arguments)
         self.leaves: list[tuple[int, Tensor]] = []  # leaves that require grad: (slot, tensor)
         argument_ids = {id(a) for a in arguments}
         for rec in graph.tensors.values():
             if rec.producer is None and rec.id not in argument_ids:
-                s = slot(rec.id, rec.tensor.data)
+                s = slot(rec.id, rec.tensor.data, rec.tensor)
                 if rec.tensor.requires_grad:
                     self.leaves.append((s, rec.tensor))
         self.grad_leaf: dict[int, Tensor] = {s: t for s, t in self.leaves}
         self.grad_leaf.update({slot_of[id(a)]: a for a in arguments if a.requires_grad})
+        self.arg_leaves = [a for a in arguments if a.requires_grad]
         argument_arrays = {id(a.data): i for i, a in enumerate(arguments)}
 
         self.forward: list[tuple] = []  # (node, input slots, output slots, params, params fed by arguments)
@@ -88,7 +95,7 @@ class _Plan:
             outs = []
             for k, ref in enumerate(node.outputs):
                 out = ref()
-                outs.append(slot(id(out), None) if out is not None else slot(-len(values) - 1 - k, None))
+                outs.append(slot(id(out), None, out) if out is not None else slot(-len(values) - 1 - k, None))
             kwargs = params.get(id(node), {})
             fed = tuple((name, argument_arrays[id(v)]) for name, v in kwargs.items() if id(v) in argument_arrays)
             self.forward.append((node, ins, tuple(outs), kwargs, fed))
@@ -109,9 +116,18 @@ class _Plan:
         self.dtype = loss.data.dtype
         for node, *_ in self.forward:  # the plan keeps the op objects, not the first call's tensors
             node.inputs, node.outputs = (), ()
+        self.program = _generate(self)  # straight-line code for the whole step, or None
 
     def run(self, arguments: list[np.ndarray]) -> np.ndarray:
         """Forward, then backward into the leaves' .grad; returns the loss array."""
+        for t in self.arg_leaves:  # stand-ins for the caller's tensors: fresh each call
+            t.grad = None
+        if self.program is not None:
+            return self.program(arguments, [t for _, t in self.leaves], self.constants, self.arg_leaves)
+        return self.interpret(arguments)
+
+    def interpret(self, arguments: list[np.ndarray]) -> np.ndarray:
+        """The plan run node by node through the ops' own methods (any op; see _generate for speed)."""
         vals = list(self.constants)
         vals[: self.n_args] = arguments
         for s, leaf in self.leaves:
@@ -174,6 +190,199 @@ class _Plan:
                 grads[s] = grads[s].copy()
             node.add_into(grads[s], g)
         owned[s] = True
+
+
+# ---------------------------------------------------------------------------
+# Code generation: the plan written out as one straight-line Python function.
+#
+# For the ops below, each node becomes one or two lines of NumPy, the same expressions
+# as the op's forward and backward (so the same bits), over local variables: v12 is the
+# value in slot 12, g12 its gradient. Gradients accumulate as backward() accumulates them
+# (the first one borrowed, the second a fresh sum, later ones added in place), decided
+# here once instead of at every call. A variable is deleted right after its last use, so
+# a forward value lives only as long as some backward line still reads it. A graph with
+# any other op is run by Plan.interpret instead.
+
+SUPPORTED = {"add", "sub", "mul", "matmul", "tanh", "sigmoid", "transpose", "split", "stack", "mean", "reshape"}
+
+
+def _unbroadcast(expr: str, shape: tuple, to: tuple) -> str:
+    """Source for backward.unbroadcast(expr, to) when expr has ``shape`` (known statically)."""
+    if shape == to:
+        return expr
+    extra = len(shape) - len(to)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(to) if n == 1 and shape[extra + i] != 1)
+    return f"{expr}.sum(axis={axes!r}, keepdims=True).reshape({to!r})"
+
+
+def _slices(shape: tuple, sizes: tuple, axis: int) -> list[str]:
+    """Index expressions of ops._cut's pieces."""
+    pieces, start = [], 0
+    for n in sizes:
+        index = [":"] * len(shape)
+        index[axis] = f"{start}:{start + n}"
+        pieces.append(", ".join(index))
+        start += n
+    return pieces
+
+
+def _generate(plan: _Plan) -> Callable | None:
+    """Write the plan as source, compile it once; None if an op has no template here."""
+    if any(node.name not in SUPPORTED for node, *_ in plan.forward) or plan.dtypes.get(plan.loss_slot) is None:
+        return None
+    if any(fed for *_, fed in plan.forward):
+        return None
+    shapes = plan.shapes
+    leaf_index = {slot: k for k, (slot, _) in enumerate(plan.leaves)}
+    arg_leaf_index = {slot: k for k, slot in enumerate(s for s in plan.grad_leaf if s < plan.n_args)}
+    forward: list[tuple[str, set, set]] = []  # (line, names read, names written)
+    backward: list[tuple[str, set, set]] = []
+    for s in range(plan.n_args):
+        forward.append((f"v{s} = A[{s}]", set(), {f"v{s}"}))
+    for slot, k in leaf_index.items():
+        forward.append((f"v{slot} = L[{k}].data", set(), {f"v{slot}"}))
+    constants = {
+        s for node, ins, *_ in plan.forward for s in ins if s >= plan.n_args and s not in leaf_index
+    } - {s for _, _, outs, _, _ in plan.forward for s in outs}
+    for s in sorted(constants):
+        forward.append((f"v{s} = C[{s}]", set(), {f"v{s}"}))
+
+    def emit(lines: list, line: str, reads: list[str], writes: list[str]) -> None:
+        lines.append((line, set(reads), set(writes)))
+
+    for node, ins, outs, kwargs, _ in plan.forward:
+        v = [f"v{i}" for i in ins]
+        o = [f"v{i}" for i in outs]
+        op = node.name
+        if op in ("add", "sub", "mul", "matmul"):
+            sign = {"add": "+", "sub": "-", "mul": "*", "matmul": "@"}[op]
+            emit(forward, f"{o[0]} = {v[0]} {sign} {v[1]}", v, o)
+        elif op == "tanh":
+            emit(forward, f"{o[0]} = np.tanh({v[0]})", v, o)
+        elif op == "sigmoid":
+            if shapes[ins[0]] == ():
+                emit(forward, f"{o[0]} = 1 / (1 + np.exp(np.negative({v[0]})))", v, o)
+            else:
+                y = o[0]
+                emit(forward, f"{y} = np.exp(np.negative({v[0]})); {y} += 1; np.reciprocal({y}, out={y})", v, o)
+        elif op == "transpose":
+            emit(forward, f"{o[0]} = {v[0]}.transpose({tuple(node.axes)!r})", v, o)
+        elif op == "reshape":
+            emit(forward, f"{o[0]} = {v[0]}.reshape({tuple(kwargs['shape'])!r})", v, o)
+        elif op == "split":
+            for name, index in zip(o, _slices(shapes[ins[0]], node.sizes, node.axis)):
+                emit(forward, f"{name} = {v[0]}[{index}]", v, [name])
+        elif op == "stack":
+            emit(forward, f"{o[0]} = np.stack(({', '.join(v)},), axis={node.axis})", v, o)
+        elif op == "mean":
+            emit(forward, f"{o[0]} = np.asarray({v[0]}.mean(axis={node.axis!r}, keepdims={node.keepdims!r}))", v, o)
+
+    state: dict[int, str] = {plan.loss_slot: "borrowed"}  # gradient slots reached so far
+    root = plan.loss_slot
+    emit(backward, f"g{root} = np.ones_like(v{root})", [f"v{root}"], [f"g{root}"])
+
+    def contribute(slot: int, temp: str) -> None:
+        if slot in leaf_index:
+            emit(backward, f"_to_leaf(L[{leaf_index[slot]}], {temp})", [temp], [])
+        elif slot in arg_leaf_index:
+            emit(backward, f"_to_leaf(AL[{arg_leaf_index[slot]}], {temp})", [temp], [])
+        elif slot not in state:
+            emit(backward, f"g{slot} = {temp}", [temp], [f"g{slot}"])
+            state[slot] = "borrowed"
+        elif state[slot] == "borrowed":  # (np.asarray: a 0-d sum is a NumPy scalar, see backward._accumulate)
+            total = f"g{slot} + {temp}" if shapes.get(slot, ()) != () else f"np.asarray(g{slot} + {temp})"
+            emit(backward, f"g{slot} = {total}", [f"g{slot}", temp], [f"g{slot}"])
+            state[slot] = "owned"
+        else:
+            emit(backward, f"g{slot} += {temp}", [f"g{slot}", temp], [f"g{slot}"])
+
+    for index, (node, ins, outs, _, _) in enumerate(reversed(plan.forward)):
+        reached = [s for s in outs if s in state]
+        if not reached or True not in node.needs:
+            continue
+        op, needs = node.name, node.needs
+        g = f"g{outs[0]}"
+        v = [f"v{i}" for i in ins]
+        sends: list[tuple[int, str, list[str]]] = []  # (input slot, expression, names read)
+        if op in ("add", "sub"):
+            out_shape = shapes[outs[0]]
+            sends.append((ins[0], _unbroadcast(g, out_shape, shapes[ins[0]]), [g]))
+            second = _unbroadcast(g, out_shape, shapes[ins[1]])
+            sends.append((ins[1], f"-{second}" if op == "sub" else second, [g]))
+        elif op == "mul":
+            out_shape = shapes[outs[0]]
+            sends.append((ins[0], _unbroadcast(f"({g} * {v[1]})", out_shape, shapes[ins[0]]), [g, v[1]]))
+            sends.append((ins[1], _unbroadcast(f"({g} * {v[0]})", out_shape, shapes[ins[1]]), [g, v[0]]))
+        elif op == "matmul":
+            a, b = shapes[ins[0]], shapes[ins[1]]
+            out_shape = shapes[outs[0]]
+            ga_shape = out_shape[:-1] + (b[-2],)
+            sends.append((ins[0], _unbroadcast(f"({g} @ {v[1]}.swapaxes(-1, -2))", ga_shape, a), [g, v[1]]))
+            if len(a) == 2 and len(b) == 2:
+                gb = f"{v[0]}.T @ {g}"
+            elif len(b) == 2:
+                gb = f"{v[0]}.reshape(-1, {a[-1]}).T @ {g}.reshape(-1, {out_shape[-1]})"
+            else:
+                return None
+            sends.append((ins[1], gb, [g, v[0]]))
+        elif op == "tanh":
+            sends.append((ins[0], f"{g} * (1 - v{outs[0]} * v{outs[0]})", [g, f"v{outs[0]}"]))
+        elif op == "sigmoid":
+            y = f"v{outs[0]}"
+            sends.append((ins[0], f"{g} * {y} * (1 - {y})", [g, y]))
+        elif op == "transpose":
+            inverse = tuple(sorted(range(len(node.axes)), key=node.axes.__getitem__))
+            sends.append((ins[0], f"{g}.transpose({inverse!r})", [g]))
+        elif op == "reshape":
+            sends.append((ins[0], f"{g}.reshape({shapes[ins[0]]!r})", [g]))
+        elif op == "split":
+            pieces, reads = [], []
+            for slot, n in zip(outs, node.sizes):
+                if slot in state:
+                    pieces.append(f"g{slot}")
+                    reads.append(f"g{slot}")
+                else:
+                    shape = list(shapes[ins[0]])
+                    shape[node.axis] = n
+                    pieces.append(f"np.zeros({tuple(shape)!r}, dtype=np.{np.dtype(node.dtype).name})")
+            sends.append((ins[0], f"np.concatenate(({', '.join(pieces)},), axis={node.axis})", reads))
+        elif op == "stack":
+            moved = f"m{index}"
+            emit(backward, f"{moved} = np.moveaxis({g}, {node.axis}, 0)", [g], [moved])
+            for k, slot in enumerate(ins):
+                sends.append((slot, f"{moved}[{k}]", [moved]))
+        elif op == "mean":
+            kept = g if node.axis is None or node.keepdims else f"np.expand_dims({g}, {node.axis!r})"
+            sends.append((ins[0], f"np.broadcast_to({kept} / {node.n}, {shapes[ins[0]]!r})", [g]))
+        temps = []
+        for k, (slot, expr, reads) in enumerate(sends):
+            if needs[k if op != "stack" else k]:
+                temp = f"d{index}_{k}"
+                emit(backward, f"{temp} = {expr}", reads, [temp])
+                temps.append((slot, temp))
+        for slot, temp in temps:
+            contribute(slot, temp)
+
+    loss = f"v{plan.loss_slot}"
+    lines = forward + backward
+    last: dict[str, int] = {}
+    for i, (_, reads, writes) in enumerate(lines):
+        for name in reads | writes:
+            last[name] = i
+    body = ["    with np.errstate(over='ignore'):  # sigmoid's exp(-x) may overflow to inf: its limit is right"]
+    for i, (line, _, _) in enumerate(lines):
+        indent = "        " if i < len(forward) else "    "
+        body.append(indent + line)
+        dead = sorted(n for n, j in last.items() if j == i and n != loss)
+        if dead:
+            body.append(indent + "del " + ", ".join(dead))
+    body.append(f"    return {loss}")
+    source = "def step(A, L, C, AL):\n" + "\n".join(body) + "\n"
+    namespace: dict[str, Any] = {"np": np, "_to_leaf": _to_leaf}
+    exec(builtins.compile(source, "<tr.compile replay>", "exec"), namespace)  # our own generated source
+    step = namespace["step"]
+    step.source = source
+    return step
 
 
 class Compiled:
