@@ -27,11 +27,17 @@ import numpy as np
 import tinygrad_rnn as tr
 
 from . import references
+from .models import torch_available
 
 LR = 0.01
 HAND = {"rnn": references.rnn_mse, "lstm": references.lstm_mse, "gru": references.gru_mse}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-TARGETS = {"eager / hand": 1.8, "eager / hand at B=1": 3.0, "replay / hand (worst config)": 1.2}
+TARGETS = {
+    "eager / hand": 1.8,
+    "eager / hand at B=1": 3.0,
+    "replay / hand (worst config)": 1.2,
+    "eager / torch per-step cell loop": 0.8,
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,66 @@ class Step:
         self._sgd()
         return loss.item()
 
+    def torch_ready(self) -> None:
+        """PyTorch twins on the same weights: nn.RNN/LSTM/GRU, and a loop over nn.*Cell per step."""
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch = torch
+        dtype = torch.float64 if self.x.dtype == np.float64 else torch.float32
+        H = self.x.shape[-1]
+        kinds = {"rnn": (torch.nn.RNN, torch.nn.RNNCell), "lstm": (torch.nn.LSTM, torch.nn.LSTMCell),
+                 "gru": (torch.nn.GRU, torch.nn.GRUCell)}
+        layer_type, cell_type = kinds[self.cell]
+        self.t_layer = layer_type(H, H).to(dtype)
+        self.t_cell = cell_type(H, H).to(dtype)
+        with torch.no_grad():
+            for name, p in self.t_layer.named_parameters():
+                p.copy_(torch.from_numpy(self.hand_params[name]))
+            for name, p in self.t_cell.named_parameters():
+                p.copy_(torch.from_numpy(self.hand_params[name + "_l0"]))
+        self.tx, self.ty = torch.from_numpy(self.x), torch.from_numpy(self.y)
+
+    def _torch_sgd(self, module) -> None:
+        with self.torch.no_grad():
+            for p in module.parameters():
+                p -= LR * p.grad
+                p.grad = None
+
+    def _torch_layer_loss(self):
+        out, _ = self.t_layer(self.tx)
+        return self.torch.nn.functional.mse_loss(out, self.ty)
+
+    def _torch_cells_loss(self):
+        T, B, H = self.x.shape
+        h = self.torch.zeros(B, H, dtype=self.tx.dtype)
+        state = (h, h) if self.cell == "lstm" else h
+        outs = []
+        for t in range(T):
+            state = self.t_cell(self.tx[t], state)
+            outs.append(state[0] if self.cell == "lstm" else state)
+        return self.torch.nn.functional.mse_loss(self.torch.stack(outs), self.ty)
+
+    def torch_layer(self) -> float:
+        loss = self._torch_layer_loss()
+        loss.backward()
+        self._torch_sgd(self.t_layer)
+        return loss.item()
+
+    def torch_cells(self) -> float:
+        loss = self._torch_cells_loss()
+        loss.backward()
+        self._torch_sgd(self.t_cell)
+        return loss.item()
+
+    def torch_gradients(self, module, loss_fn, suffix: str) -> dict[str, np.ndarray]:
+        """dL/dparam of the first step in PyTorch, under our parameter names."""
+        module.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        grads = {name + suffix: p.grad.numpy().copy() for name, p in module.named_parameters()}
+        module.zero_grad(set_to_none=True)
+        return grads
+
     def hand(self) -> float:
         loss, grads = HAND[self.cell](self.hand_params, self.x, self.y)
         for n, g in grads.items():
@@ -119,11 +185,14 @@ class Step:
         return {"eager": ours, "replay": replayed, "hand": hand}
 
 
-def check(step: Step, config: Config) -> None:
+def check(step: Step, config: Config, with_torch: bool) -> None:
     """Refuse to time implementations that disagree."""
     grads = step.gradients()
+    if with_torch:
+        grads["torch"] = step.torch_gradients(step.t_layer, step._torch_layer_loss, "")
+        grads["torch cells"] = step.torch_gradients(step.t_cell, step._torch_cells_loss, "_l0")
     tol = 1e-3 if config.dtype == "float32" else 1e-9
-    for way in ("replay", "hand"):
+    for way in [w for w in grads if w != "eager"]:
         for name, g in grads["eager"].items():
             other = grads[way][name]
             scale = max(1.0, float(np.abs(g).max()))
@@ -137,29 +206,39 @@ def geomean(values: list[float]) -> float:
 
 def run(quick: bool, repeats: int, out: Callable[[str], None]) -> dict[str, float]:
     """Time the grid; print one row per config, then geometric means beside the targets."""
-    from .suite import _table, interleaved
+    from .suite import _table, interleaved, machine
 
-    rows, ratios = [], []
+    rows, ratios, vs_torch = [], [], []
     grid = configs(quick)
+    with_torch = torch_available()
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(1)  # NumPy's BLAS is single-threaded too (OPENBLAS_NUM_THREADS=1)
+    out(f"machine: {machine()}\nclock: process CPU time\n")
     for i, config in enumerate(grid, 1):
         step = Step(config)
-        check(step, config)
-        t = interleaved({"eager": step.eager, "replay": step.replay, "hand": step.hand}, repeats, 1, "cpu")
+        fns = {"eager": step.eager, "replay": step.replay, "hand": step.hand}
+        if with_torch:
+            step.torch_ready()
+            fns.update(torch=step.torch_layer, cells=step.torch_cells)
+        check(step, config, with_torch)
+        t = interleaved(fns, repeats, 1, "cpu")
         ratios.append((config, t["eager"] / t["hand"], t["replay"] / t["hand"]))
-        rows.append(
-            [
-                config.label(),
-                f"{t['eager'] * 1e3:.2f}",
-                f"{t['replay'] * 1e3:.2f}",
-                f"{t['hand'] * 1e3:.2f}",
-                f"{ratios[-1][1]:.2f}",
-                f"{ratios[-1][2]:.2f}",
-            ]
-        )
+        row = [config.label()] + [f"{t[k] * 1e3:.2f}" for k in fns]
+        row += [f"{ratios[-1][1]:.2f}", f"{ratios[-1][2]:.2f}"]
+        if with_torch:
+            vs_torch.append((config, t["eager"] / t["torch"], t["eager"] / t["cells"], t["replay"] / t["cells"]))
+            row += [f"{r:.2f}" for r in vs_torch[-1][1:]]
+        rows.append(row)
         if not quick:
             print(f"  [{i}/{len(grid)}] {config.label()}", flush=True, file=sys.stderr)
     out("## The grid: one training step (forward + backward + SGD), ms, median of process CPU time\n")
-    out(_table(["config", "eager", "replay", "by hand", "eager/hand", "replay/hand"], rows))
+    header = ["config", "eager", "replay", "by hand"]
+    header += ["torch nn", "torch cells"] if with_torch else []
+    header += ["eager/hand", "replay/hand"]
+    header += ["eager/torch nn", "eager/torch cells", "replay/torch cells"] if with_torch else []
+    out(_table(header, rows))
     out("\n## Geometric means (ours / by hand; > 1 means ours is slower)\n")
     summary_rows, summary = [], {}
     for cell in ("lstm", "gru", "rnn"):
@@ -175,17 +254,26 @@ def run(quick: bool, repeats: int, out: Callable[[str], None]) -> dict[str, floa
                 f"{max(r[2] for r in mine):.2f}",
             ]
         )
-    out(_table(["cell", "eager/hand", "eager/hand, B=1", "replay/hand", "replay/hand, worst"], summary_rows))
+    if with_torch:
+        for row, cell in zip(summary_rows, [c for c in ("lstm", "gru", "rnn") if any(r[0].cell == c for r in ratios)]):
+            mine = [r for r in vs_torch if r[0].cell == cell]
+            row += [f"{geomean([r[k] for r in mine]):.2f}" for k in (1, 2, 3)]
+    header = ["cell", "eager/hand", "eager/hand, B=1", "replay/hand", "replay/hand, worst"]
+    header += ["eager/torch nn", "eager/torch cells", "replay/torch cells"] if with_torch else []
+    out(_table(header, summary_rows))
     summary["eager / hand"] = geomean([r[1] for r in ratios])
     b1 = [r[1] for r in ratios if r[0].B == 1]
     if b1:
         summary["eager / hand at B=1"] = geomean(b1)
     summary["replay / hand (worst config)"] = max(r[2] for r in ratios)
+    if with_torch:
+        summary["eager / torch per-step cell loop"] = geomean([r[2] for r in vs_torch])
     out("\n## Targets (issue 19)\n")
     if quick:
         out("quick run: sizes reduced, so the targets (set for the full grid) are not judged")
     for what, value in summary.items():
         verdict = "" if quick else (": met" if value <= TARGETS[what] else ": NOT met")
         out(f"- {what}: {value:.2f} (target <= {TARGETS[what]}){verdict}")
-    out("- ours/torch: not measured by the grid (the speed section times PyTorch when it is installed)")
+    if not with_torch:
+        out("- ours/torch: PyTorch is not importable here, so its columns and target are left out")
     return summary

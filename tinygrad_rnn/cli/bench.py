@@ -38,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench.suite import Settings, machine, run_all
+    from ..bench.suite import Settings, run_all
 
     if args.grid:
         from ..bench import grid
@@ -46,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
         repeats = args.repeats if args.repeats is not None else (2 if args.quick else 7)
         if repeats < 1:
             raise SystemExit("bench: --repeats must be at least 1")
-        print(f"machine: {machine()}\nclock: process CPU time\n")
         grid.run(args.quick, repeats, print)
         return 0
 
