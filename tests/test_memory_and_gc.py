@@ -106,6 +106,8 @@ def test_gc_state_is_restored_after_every_pause(initially):
         assert gc.isenabled() is initially
         tr.trace(out)
         assert gc.isenabled() is initially
+        out.sum().backward(step=True).run()  # the stepper pauses too
+        assert gc.isenabled() is initially
         out.sum().backward()
         assert gc.isenabled() is initially
         with pytest.raises(ValueError):

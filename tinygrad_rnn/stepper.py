@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .backward import BackwardPass, seed_grad
-from .graph import NodeRecord, TensorRecord, time_step, trace
+from .graph import NodeRecord, TensorRecord, gc_paused, time_step, trace
 
 FULL_ARRAY_SIZE = 16  # arrays with at most this many elements print in full
 
@@ -435,7 +435,8 @@ class BackwardStepper:
         """Process the next ``n`` nodes (fewer if the pass ends) and return their events."""
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"step(n): n must be a positive integer, got {n!r}")
-        return Events(self._one() for _ in range(min(int(n), self.steps - self.position)))
+        with gc_paused():  # a long run makes an event per node and no cycles (see graph.gc_paused)
+            return Events(self._one() for _ in range(min(int(n), self.steps - self.position)))
 
     def run(self) -> Events:
         """Process every remaining node; afterwards .grad is exactly what backward() gives."""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_rnn as tr
+from tinygrad_rnn.graph import gc_paused
 
 from . import labels
 from .labels import ColourScale, dot_string, summary, text
@@ -91,12 +92,13 @@ def draw(
         raise ValueError(f"draw: view must be 'ops' or 'cells', got {view!r}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    source = _source(obj)
-    if grads is None:
-        grads = source.status is not None
-    marked = _highlighted(source.graph, highlight) if highlight is not None else None
-    builder = _OpsView if view == "ops" else _CellsView
-    return builder(source, values, grads, marked, rankdir, max_nodes, all_tensors).build()
+    with gc_paused():  # tracing and laying out a big graph makes many objects and no cycles
+        source = _source(obj)
+        if grads is None:
+            grads = source.status is not None
+        marked = _highlighted(source.graph, highlight) if highlight is not None else None
+        builder = _OpsView if view == "ops" else _CellsView
+        return builder(source, values, grads, marked, rankdir, max_nodes, all_tensors).build()
 
 
 def _source(obj: Any) -> _Source:

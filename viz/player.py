@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tinygrad_rnn.graph import gc_paused
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
@@ -68,16 +69,17 @@ def _frames(stepper: BackwardStepper) -> list[dict[str, Any]]:
     """
     ids = tensor_ids(stepper)
     back_to = stepper.position
-    stepper.go_to(0)
-    frames = []
-    text = stepper.where()
-    while True:
-        written = [ids[tid] for tid in stepper.known_grads() if stepper.graph.tensors[tid].producer is None]
-        frames.append({"text": text, "leaves": _leaf_panel(stepper), "written": written})
-        if stepper.done:
-            break
-        text = f"{stepper.step()[0]}\n\n{stepper.where()}"
-    stepper.go_to(back_to)
+    with gc_paused():  # one frame per node: many objects, no cycles (see tinygrad_rnn.graph.gc_paused)
+        stepper.go_to(0)
+        frames = []
+        text = stepper.where()
+        while True:
+            written = [ids[tid] for tid in stepper.known_grads() if stepper.graph.tensors[tid].producer is None]
+            frames.append({"text": text, "leaves": _leaf_panel(stepper), "written": written})
+            if stepper.done:
+                break
+            text = f"{stepper.step()[0]}\n\n{stepper.where()}"
+        stepper.go_to(back_to)
     return frames
 
 
