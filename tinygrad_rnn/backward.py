@@ -278,6 +278,6 @@ def backward(root: Any, grad: Any = None, retain_grads: bool | None = None, reta
             teaching if retain_grads is None else retain_grads,
             teaching if retain_graph is None else retain_graph,
         ).run()
-    recording_consumed()
+        recording_consumed()
 
 

@@ -229,6 +229,7 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            _freeze_if_big()  # else the next young collection walks everything made in the pause
             gc.enable()
 
 
@@ -237,23 +238,25 @@ def gc_paused() -> Iterator[None]:
 # no garbage while a big graph is being recorded, the survivors are *frozen* (gc.freeze: moved
 # to a generation the collector never scans, an O(1) list splice), so later collections walk
 # only what is new. backward() unfreezes them (the graph it consumed is usually garbage soon),
-# so nothing frozen stays out of the collector's sight for longer than one recording.
+# so nothing frozen stays out of the collector's sight for longer than one recording. The
+# same freeze ends a gc_paused() block during a big recording: the objects made in the pause
+# (the unrolled graph, a trace of it) would otherwise all be walked by the next collection.
 RECORDED = [0]  # nodes recorded since the last backward (ops.Op.apply counts them)
 FREEZE_AFTER = 10_000  # ... and a graph this big is worth freezing for
 _frozen_by_us = [False]
 
 
-def _freeze_big_graph(phase: str, info: dict) -> None:
-    """gc callback: after a fruitless full collection during a big recording, freeze the survivors."""
-    if (
-        phase == "stop"
-        and info["generation"] == 2
-        and info["collected"] == 0
-        and RECORDED[0] >= FREEZE_AFTER
-        and (_frozen_by_us[0] or gc.get_freeze_count() == 0)  # leave a freeze the user made alone
-    ):
+def _freeze_if_big() -> None:
+    """Freeze everything alive now, if a big graph is being recorded (and the user froze nothing)."""
+    if RECORDED[0] >= FREEZE_AFTER and (_frozen_by_us[0] or gc.get_freeze_count() == 0):
         gc.freeze()
         _frozen_by_us[0] = True
+
+
+def _freeze_big_graph(phase: str, info: dict) -> None:
+    """gc callback: after a fruitless full collection during a big recording, freeze the survivors."""
+    if phase == "stop" and info["generation"] == 2 and info["collected"] == 0:
+        _freeze_if_big()
 
 
 def recording_consumed() -> None:
@@ -272,7 +275,7 @@ if _freeze_big_graph not in gc.callbacks:
 # The recorded graph as plain data (for viz, the stepper, symbolic).
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorRecord:
     """One tensor in a recorded graph."""
 
@@ -285,7 +288,7 @@ class TensorRecord:
     consumers: list[int] = field(default_factory=list)  # indices of nodes that read it
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeRecord:
     """One op application in a recorded graph."""
 
@@ -347,8 +350,16 @@ def _trace(root: Any) -> Graph:
         return rec
 
     nodes = []
-    for index, node in enumerate(order):
-        ins = tuple(record(t).id for t in node.inputs)
+    get = tensors.get
+    for index, node in enumerate(order):  # (the hot loop of tracing a long unroll: record() inlined)
+        ins = []
+        for t in node.inputs:
+            key = id(t)
+            rec = get(key) or record(t)
+            consumers = rec.consumers
+            if not consumers or consumers[-1] != index:  # a tensor read twice by one node counts once
+                consumers.append(index)
+            ins.append(key)
         outs = []
         for ref in node.outputs:
             out = ref()
@@ -356,8 +367,6 @@ def _trace(root: Any) -> Graph:
                 rec = record(out)
                 rec.producer = index
                 outs.append(rec.id)
-        for tid in dict.fromkeys(ins):
-            tensors[tid].consumers.append(index)
-        nodes.append(NodeRecord(index, node.name, node.scope, node.formula, ins, tuple(outs), node))
+        nodes.append(NodeRecord(index, node.name, node.scope, node.formula, tuple(ins), tuple(outs), node))
     record(root)
     return Graph(id(root), nodes, tensors)
