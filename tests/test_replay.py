@@ -6,8 +6,10 @@ import pytest
 import tinygrad_rnn as tr
 
 
-def _model(kind):
-    layer = {"rnn": tr.nn.RNN, "lstm": tr.nn.LSTM, "gru": tr.nn.GRU}[kind](3, 4, num_layers=2, rng=0)
+def _model(kind, bidirectional=False):
+    layer = {"rnn": tr.nn.RNN, "lstm": tr.nn.LSTM, "gru": tr.nn.GRU}[kind](
+        3, 4, num_layers=2, bidirectional=bidirectional, rng=0
+    )
 
     def loss_fn(x, y):
         out, _ = layer(x)
@@ -16,14 +18,15 @@ def _model(kind):
     return layer, loss_fn
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])  # (True has a concat: run by the interpreter)
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_replay_equals_eager_bit_for_bit_on_new_inputs(kind):
-    layer, loss_fn = _model(kind)
+def test_replay_equals_eager_bit_for_bit_on_new_inputs(kind, bidirectional):
+    layer, loss_fn = _model(kind, bidirectional)
     step = tr.compile(loss_fn)
     params = list(layer.parameters())
     rng = np.random.default_rng(1)
     for call in range(3):  # call 0 records, 1 replays (checked), 2 replays
-        x, y = rng.standard_normal((5, 2, 3)), rng.standard_normal((5, 2, 4))
+        x, y = rng.standard_normal((5, 2, 3)), rng.standard_normal((5, 2, 4 * (1 + bidirectional)))
         for p in params:
             p.grad = None
         replayed = step(x, y)
@@ -109,3 +112,12 @@ def test_an_argument_that_requires_grad_gets_its_gradient():
         expected = tr.Tensor(x.data, requires_grad=True)
         (expected * w).tanh().sum().backward()
         assert np.array_equal(x.grad, expected.grad)
+
+
+def test_the_generated_step_can_be_read():
+    w = tr.Parameter(np.ones((2, 2)), name="w")
+    step = tr.compile(lambda x: (x @ w).tanh().sum())
+    assert step.source() == ""
+    step(np.ones((1, 2)))
+    source = step.source()
+    assert "np.tanh(" in source and " @ " in source and "_to_leaf(" in source  # forward and backward lines

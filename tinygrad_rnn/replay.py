@@ -203,7 +203,7 @@ class _Plan:
 # a forward value lives only as long as some backward line still reads it. A graph with
 # any other op is run by Plan.interpret instead.
 
-SUPPORTED = {"add", "sub", "mul", "matmul", "tanh", "sigmoid", "transpose", "split", "stack", "mean", "reshape"}
+SUPPORTED = {"add", "sub", "mul", "matmul", "tanh", "sigmoid", "transpose", "split", "stack", "sum", "mean", "reshape"}
 
 
 def _unbroadcast(expr: str, shape: tuple, to: tuple) -> str:
@@ -274,6 +274,8 @@ def _generate(plan: _Plan) -> Callable | None:
                 emit(forward, f"{name} = {v[0]}[{index}]", v, [name])
         elif op == "stack":
             emit(forward, f"{o[0]} = np.stack(({', '.join(v)},), axis={node.axis})", v, o)
+        elif op == "sum":
+            emit(forward, f"{o[0]} = np.asarray({v[0]}.sum(axis={node.axis!r}, keepdims={node.keepdims!r}))", v, o)
         elif op == "mean":
             emit(forward, f"{o[0]} = np.asarray({v[0]}.mean(axis={node.axis!r}, keepdims={node.keepdims!r}))", v, o)
 
@@ -351,9 +353,10 @@ def _generate(plan: _Plan) -> Callable | None:
             emit(backward, f"{moved} = np.moveaxis({g}, {node.axis}, 0)", [g], [moved])
             for k, slot in enumerate(ins):
                 sends.append((slot, f"{moved}[{k}]", [moved]))
-        elif op == "mean":
+        elif op in ("sum", "mean"):
             kept = g if node.axis is None or node.keepdims else f"np.expand_dims({g}, {node.axis!r})"
-            sends.append((ins[0], f"np.broadcast_to({kept} / {node.n}, {shapes[ins[0]]!r})", [g]))
+            scaled = f"{kept} / {node.n}" if op == "mean" else kept
+            sends.append((ins[0], f"np.broadcast_to({scaled}, {shapes[ins[0]]!r})", [g]))
         temps = []
         for k, (slot, expr, reads) in enumerate(sends):
             if needs[k if op != "stack" else k]:
@@ -412,6 +415,17 @@ class Compiled:
             loss = plan.run(arrays)
         self._copy_argument_grads(plan, args)
         return Tensor(loss)
+
+    def source(self) -> str:
+        """The generated step of the most recent plan, as Python: read what a replay runs.
+
+        Empty when no plan has been recorded yet, or when the plan has an op without a
+        template (it is then run by the interpreter, node by node).
+        """
+        if not self.plans:
+            return ""
+        program = list(self.plans.values())[-1].program
+        return program.source if program is not None else ""
 
     def _wrap_arguments(self, arrays: list[np.ndarray], wants_grad: list[bool]) -> list[Tensor]:
         return [Tensor(a, requires_grad=g) for a, g in zip(arrays, wants_grad)]
