@@ -18,7 +18,7 @@ def _model(kind, bidirectional=False):
     return layer, loss_fn
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])  # (True has a concat: run by the interpreter)
+@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_replay_equals_eager_bit_for_bit_on_new_inputs(kind, bidirectional):
     layer, loss_fn = _model(kind, bidirectional)

@@ -203,7 +203,8 @@ class _Plan:
 # a forward value lives only as long as some backward line still reads it. A graph with
 # any other op is run by Plan.interpret instead.
 
-SUPPORTED = {"add", "sub", "mul", "matmul", "tanh", "sigmoid", "transpose", "split", "stack", "sum", "mean", "reshape"}
+SUPPORTED = {"add", "sub", "mul", "matmul", "tanh", "sigmoid", "transpose", "split", "concat", "stack", "sum",
+             "mean", "reshape"}
 
 
 def _unbroadcast(expr: str, shape: tuple, to: tuple) -> str:
@@ -272,8 +273,9 @@ def _generate(plan: _Plan) -> Callable | None:
         elif op == "split":
             for name, index in zip(o, _slices(shapes[ins[0]], node.sizes, node.axis)):
                 emit(forward, f"{name} = {v[0]}[{index}]", v, [name])
-        elif op == "stack":
-            emit(forward, f"{o[0]} = np.stack(({', '.join(v)},), axis={node.axis})", v, o)
+        elif op in ("stack", "concat"):
+            joiner = "np.stack" if op == "stack" else "np.concatenate"
+            emit(forward, f"{o[0]} = {joiner}(({', '.join(v)},), axis={node.axis})", v, o)
         elif op == "sum":
             emit(forward, f"{o[0]} = np.asarray({v[0]}.sum(axis={node.axis!r}, keepdims={node.keepdims!r}))", v, o)
         elif op == "mean":
@@ -353,6 +355,9 @@ def _generate(plan: _Plan) -> Callable | None:
             emit(backward, f"{moved} = np.moveaxis({g}, {node.axis}, 0)", [g], [moved])
             for k, slot in enumerate(ins):
                 sends.append((slot, f"{moved}[{k}]", [moved]))
+        elif op == "concat":
+            for slot, piece in zip(ins, _slices(shapes[outs[0]], node.sizes, node.axis)):
+                sends.append((slot, f"{g}[{piece}]", [g]))
         elif op in ("sum", "mean"):
             kept = g if node.axis is None or node.keepdims else f"np.expand_dims({g}, {node.axis!r})"
             scaled = f"{kept} / {node.n}" if op == "mean" else kept
