@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from .backward import _accumulate, _to_leaf
-from .graph import gc_paused, trace
+from .graph import trace
 from .ops import Op
 from .tensor import Tensor
 
@@ -282,6 +282,7 @@ def _generate(plan: _Plan) -> Callable | None:
             emit(forward, f"{o[0]} = np.asarray({v[0]}.mean(axis={node.axis!r}, keepdims={node.keepdims!r}))", v, o)
 
     state: dict[int, str] = {plan.loss_slot: "borrowed"}  # gradient slots reached so far
+    views: set[str] = set()  # swapped views of matmul operands already made
     root = plan.loss_slot
     emit(backward, f"g{root} = np.ones_like(v{root})", [f"v{root}"], [f"g{root}"])
 
@@ -321,7 +322,11 @@ def _generate(plan: _Plan) -> Callable | None:
             a, b = shapes[ins[0]], shapes[ins[1]]
             out_shape = shapes[outs[0]]
             ga_shape = out_shape[:-1] + (b[-2],)
-            sends.append((ins[0], _unbroadcast(f"({g} @ {v[1]}.swapaxes(-1, -2))", ga_shape, a), [g, v[1]]))
+            swapped = f"s{ins[1]}"  # b's swapped view: the same at every step that reuses b (W_hh^T)
+            if swapped not in views:
+                views.add(swapped)
+                emit(backward, f"{swapped} = {v[1]}.swapaxes(-1, -2)", [v[1]], [swapped])
+            sends.append((ins[0], _unbroadcast(f"({g} @ {swapped})", ga_shape, a), [g, swapped]))
             if len(a) == 2 and len(b) == 2:
                 gb = f"{v[0]}.T @ {g}"
             elif len(b) == 2:
@@ -352,7 +357,10 @@ def _generate(plan: _Plan) -> Callable | None:
             sends.append((ins[0], f"np.concatenate(({', '.join(pieces)},), axis={node.axis})", reads))
         elif op == "stack":
             moved = f"m{index}"
-            emit(backward, f"{moved} = np.moveaxis({g}, {node.axis}, 0)", [g], [moved])
+            if node.axis == 0:  # np.moveaxis(g, 0, 0) is g itself (a view of the same numbers)
+                moved = g
+            else:
+                emit(backward, f"{moved} = np.moveaxis({g}, {node.axis}, 0)", [g], [moved])
             for k, slot in enumerate(ins):
                 sends.append((slot, f"{moved}[{k}]", [moved]))
         elif op == "concat":
@@ -362,10 +370,13 @@ def _generate(plan: _Plan) -> Callable | None:
             kept = g if node.axis is None or node.keepdims else f"np.expand_dims({g}, {node.axis!r})"
             scaled = f"{kept} / {node.n}" if op == "mean" else kept
             sends.append((ins[0], f"np.broadcast_to({scaled}, {shapes[ins[0]]!r})", [g]))
-        temps = []
+        temps, made = [], {}
         for k, (slot, expr, reads) in enumerate(sends):
-            if needs[k if op != "stack" else k]:
-                temp = f"d{index}_{k}"
+            if needs[k]:
+                if expr in made:  # x * x sends g * x twice: compute it once (the same bits)
+                    temps.append((slot, made[expr]))
+                    continue
+                temp = made[expr] = f"d{index}_{k}"
                 emit(backward, f"{temp} = {expr}", reads, [temp])
                 temps.append((slot, temp))
         for slot, temp in temps:
@@ -377,9 +388,12 @@ def _generate(plan: _Plan) -> Callable | None:
     for i, (_, reads, writes) in enumerate(lines):
         for name in reads | writes:
             last[name] = i
-    body = ["    with np.errstate(over='ignore'):  # sigmoid's exp(-x) may overflow to inf: its limit is right"]
+    guarded = any(node.name == "sigmoid" for node, *_ in plan.forward)
+    body = []
+    if guarded:  # sigmoid's exp(-x) may overflow to inf, whose limit is right: as Sigmoid.forward does
+        body.append("    with np.errstate(over='ignore'):")
     for i, (line, _, _) in enumerate(lines):
-        indent = "        " if i < len(forward) else "    "
+        indent = "        " if guarded and i < len(forward) else "    "
         body.append(indent + line)
         dead = sorted(n for n, j in last.items() if j == i and n != loss)
         if dead:
@@ -416,10 +430,10 @@ class Compiled:
         if self.check and key not in self._checked:
             self._checked.add(key)
             self._verify(plan, arrays, wants_grad)
-        with gc_paused():
-            loss = plan.run(arrays)
-        self._copy_argument_grads(plan, args)
-        return Tensor(loss)
+        loss = plan.run(arrays)  # (no GC pause needed: a replay makes arrays, which the collector ignores)
+        if plan.arg_leaves:
+            self._copy_argument_grads(plan, args)
+        return Tensor._wrap(loss, None, 0)
 
     def source(self) -> str:
         """The generated step of the most recent plan, as Python: read what a replay runs.
@@ -474,8 +488,7 @@ class Compiled:
         expected = [t.grad for t in leaves]
         for t, g in zip(leaves, before):
             t.grad = None if g is None else g.copy()
-        with gc_paused():
-            loss = plan.run(arrays)
+        loss = plan.run(arrays)
         same = np.array_equal(loss, eager.data) and all(
             (a is None and t.grad is None) or (a is not None and t.grad is not None and np.array_equal(a, t.grad))
             for a, t in zip(expected, leaves)
