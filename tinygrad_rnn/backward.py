@@ -13,6 +13,10 @@ needs: it can stop after any node (the stepper), it does not copy an array it
 does not own, and it adds a slice's gradient into place instead of building a
 full-size array per time step. The walk is iterative (no recursion), so a
 graph 10,000 ops deep, an RNN unrolled over 10,000 steps, is fine.
+
+What it keeps is up to the caller (see ``graph.teaching_mode``): ``.grad`` on
+every intermediate tensor or only on leaves and ``retain_grad()`` tensors, and
+the graph itself, or each node freed (``release``) as soon as it has been used.
 """
 
 from __future__ import annotations
