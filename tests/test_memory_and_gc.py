@@ -131,3 +131,16 @@ def test_a_big_graph_recorded_in_user_code_is_frozen_then_given_back():
     h.backward(np.ones((1, 4)))
     assert gc.get_freeze_count() == before  # backward gave them back to the collector
     assert gc.isenabled()
+
+
+def test_recording_without_backward_does_not_keep_objects_frozen_for_ever(monkeypatch):
+    monkeypatch.setattr(tr.graph, "FREEZE_AFTER", 50)  # small graphs count as big, to keep this fast
+    monkeypatch.setattr(tr.graph, "MAX_FREEZES", 2)
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    layer = tr.nn.RNN(2, 2, rng=0)
+    outputs = [layer(np.ones((30, 1, 2)))[0] for _ in range(2)]  # each unroll ends a pause in a big recording
+    assert gc.get_freeze_count() > before  # frozen, as a long recording should be
+    outputs.append(layer(np.ones((30, 1, 2)))[0])
+    assert gc.get_freeze_count() == before  # given back after MAX_FREEZES, though no backward ran
+    tr.graph.recording_consumed()

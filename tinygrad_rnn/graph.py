@@ -243,14 +243,26 @@ def gc_paused() -> Iterator[None]:
 # (the unrolled graph, a trace of it) would otherwise all be walked by the next collection.
 RECORDED = [0]  # nodes recorded since the last backward (ops.Op.apply counts them)
 FREEZE_AFTER = 10_000  # ... and a graph this big is worth freezing for
+MAX_FREEZES = 8  # freezes without a backward before everything is given back anyway
 _frozen_by_us = [False]
+_freezes = [0]
 
 
 def _freeze_if_big() -> None:
-    """Freeze everything alive now, if a big graph is being recorded (and the user froze nothing)."""
-    if RECORDED[0] >= FREEZE_AFTER and (_frozen_by_us[0] or gc.get_freeze_count() == 0):
-        gc.freeze()
-        _frozen_by_us[0] = True
+    """Freeze everything alive now, if a big graph is being recorded (and the user froze nothing).
+
+    Code that records without ever calling backward (drawing, inference with grad on) would keep
+    objects frozen indefinitely, so after MAX_FREEZES freezes they are given back and counting
+    starts again: a reference cycle that became garbage meanwhile is collected late, never lost.
+    """
+    if RECORDED[0] < FREEZE_AFTER or not (_frozen_by_us[0] or gc.get_freeze_count() == 0):
+        return
+    if _freezes[0] >= MAX_FREEZES:
+        recording_consumed()
+        return
+    gc.freeze()
+    _frozen_by_us[0] = True
+    _freezes[0] += 1
 
 
 def _freeze_big_graph(phase: str, info: dict) -> None:
@@ -261,7 +273,7 @@ def _freeze_big_graph(phase: str, info: dict) -> None:
 
 def recording_consumed() -> None:
     """A graph was consumed (by backward): give anything we froze back to the collector."""
-    RECORDED[0] = 0
+    RECORDED[0] = _freezes[0] = 0
     if _frozen_by_us[0]:
         _frozen_by_us[0] = False
         gc.unfreeze()
