@@ -156,12 +156,17 @@ def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: 
                 release(node)
             continue
         grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
-        if retain or retained:
+        if retain:
             for ref, g in zip(node.outputs, grad_outputs):
                 if g is not None:
                     out = ref()
-                    if out is not None and (retain or id(out) in retained):
+                    if out is not None:
                         out.grad = g
+        elif retained:  # only the tensors someone called retain_grad() on
+            for ref, g in zip(node.outputs, grad_outputs):
+                out = ref()
+                if g is not None and out is not None and id(out) in retained:
+                    out.grad = g
         if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
             _scatter(pending, node, grad_outputs[0])
             event = NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if cursor[1] else None

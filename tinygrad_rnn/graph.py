@@ -202,11 +202,12 @@ def topological_order(root: Any) -> list[Any]:
             continue
         if node in visited:
             continue
-        if node.freed:
-            raise FreedGraphError(node)
         visited.add(node)
         push((node, True))
-        for t in reversed(node.inputs):
+        inputs = node.inputs
+        if not inputs and node.freed:  # (every recorded node has inputs, until backward frees it)
+            raise FreedGraphError(node)
+        for t in reversed(inputs):
             parent = t._node
             if parent is not None and parent not in visited:
                 push((parent, False))
