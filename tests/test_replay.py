@@ -121,3 +121,12 @@ def test_the_generated_step_can_be_read():
     step(np.ones((1, 2)))
     source = step.source()
     assert "np.tanh(" in source and " @ " in source and "_to_leaf(" in source  # forward and backward lines
+
+
+def test_asking_for_an_arguments_gradient_records_its_own_plan():
+    w = tr.Parameter(np.array([1.0, -2.0]))
+    step = tr.compile(lambda x: (x * w).sum())
+    step(np.array([0.5, 0.25]))
+    x = tr.Tensor(np.array([0.5, 0.25]), requires_grad=True)
+    step(x)
+    assert len(step.plans) == 2 and np.array_equal(x.grad, w.data)

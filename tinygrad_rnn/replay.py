@@ -116,6 +116,7 @@ class _Plan:
         self.dtype = loss.data.dtype
         for node, *_ in self.forward:  # the plan keeps the op objects, not the first call's tensors
             node.inputs, node.outputs = (), ()
+        self.leaf_tensors = [t for _, t in self.leaves]
         self.program = _generate(self)  # straight-line code for the whole step, or None
 
     def run(self, arguments: list[np.ndarray]) -> np.ndarray:
@@ -123,7 +124,7 @@ class _Plan:
         for t in self.arg_leaves:  # stand-ins for the caller's tensors: fresh each call
             t.grad = None
         if self.program is not None:
-            return self.program(arguments, [t for _, t in self.leaves], self.constants, self.arg_leaves)
+            return self.program(arguments, self.leaf_tensors, self.constants, self.arg_leaves)
         return self.interpret(arguments)
 
     def interpret(self, arguments: list[np.ndarray]) -> np.ndarray:
@@ -419,9 +420,9 @@ class Compiled:
         self._checked: set[tuple] = set()
 
     def __call__(self, *args: Any) -> Tensor:
-        arrays = [np.asarray(a.data if isinstance(a, Tensor) else a) for a in args]
-        key = tuple((a.shape, a.dtype.str) for a in arrays)
+        arrays = [a.data if isinstance(a, Tensor) else np.asarray(a) for a in args]
         wants_grad = [isinstance(a, Tensor) and a.requires_grad for a in args]
+        key = tuple([(a.shape, a.dtype, g) for a, g in zip(arrays, wants_grad)])  # one plan per signature
         plan = self.plans.get(key)
         if plan is None:
             loss, plan = self._record(arrays, wants_grad, [a if isinstance(a, Tensor) else None for a in args])
