@@ -22,8 +22,10 @@ from .graph import (
     detect_anomaly,
     enable_grad,
     is_grad_enabled,
+    is_teaching_mode,
     no_grad,
     scope,
+    teaching_mode,
     trace,
 )
 from .higher_order import hvp
@@ -45,6 +47,7 @@ from .ops import (
     tanh,
     where,
 )
+from .replay import ReplayMismatch, compile
 from .serialization import load, save
 from .stepper import BackwardStepper, StepEvent
 from .tensor import Parameter, Tensor, get_default_dtype, set_default_dtype
@@ -71,6 +74,7 @@ __all__ = [
     "Graph",
     "GradcheckError",
     "NodeRecord",
+    "ReplayMismatch",
     "Parameter",
     "ShapeError",
     "StepEvent",
@@ -78,6 +82,7 @@ __all__ = [
     "TensorRecord",
     "cat",
     "chunk",
+    "compile",
     "concat",
     "current_scope",
     "data",
@@ -92,6 +97,7 @@ __all__ = [
     "gradgradcheck",
     "hvp",
     "is_grad_enabled",
+    "is_teaching_mode",
     "load",
     "log",
     "matmul",
@@ -110,6 +116,7 @@ __all__ = [
     "split",
     "stack",
     "tanh",
+    "teaching_mode",
     "trace",
     "where",
 ]

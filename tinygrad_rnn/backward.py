@@ -15,17 +15,50 @@ full-size array per time step. The walk is iterative (no recursion), so a
 graph 10,000 ops deep, an RNN unrolled over 10,000 steps, is fine. It also
 refuses a node whose saved numbers were changed in place since the forward
 pass (``check_unchanged``): that gradient would belong to another function.
+
+What it keeps is up to the caller (see ``graph.teaching_mode``): ``.grad`` on
+every intermediate tensor or only on leaves and ``retain_grad()`` tensors, and
+the graph itself, or each node freed (``release``) as soon as it has been used.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .graph import SWITCHES, WRITES, check_finite, describe, gc_paused, topological_order, written_since
+from .graph import (
+    SWITCHES,
+    WRITES,
+    check_finite,
+    describe,
+    gc_paused,
+    recording_consumed,
+    topological_order,
+    written_since,
+)
+
+# Intermediate tensors whose .grad backward() keeps (Tensor.retain_grad()), by id; weak, so a
+# tensor that dies leaves the table (and a new tensor reusing its id is not mistaken for it).
+RETAINED: dict[int, weakref.ref] = {}
+
+
+def retain(tensor: Any) -> None:
+    """Mark a non-leaf tensor so that backward() keeps its ``.grad`` (``Tensor.retain_grad``)."""
+    key = id(tensor)
+    RETAINED[key] = weakref.ref(tensor, lambda _, key=key: RETAINED.pop(key, None))
+
+
+def release(node: Any) -> None:
+    """Free what a node holds once backward has used it: its saved arrays and its links to its
+    inputs (so the tensors upstream, and their data, can go as soon as nothing else holds them).
+    Only the op name and scope stay, for the error a second backward() through it raises."""
+    scope = node.scope
+    vars(node).clear()
+    node.freed, node.scope = True, scope
 
 
 def reference_backward(root: Any, grad: Any = None) -> None:
@@ -68,122 +101,146 @@ class BackwardPass:
     the slot then owns, and later ones are added into it in place.
     """
 
-    def __init__(self, root: Any, grad: np.ndarray, retain_grads: bool = True):
+    def __init__(self, root: Any, grad: np.ndarray, retain_grads: bool = True, retain_graph: bool = True):
         self.root = root
         self.order = topological_order(root)
-        self.position = len(self.order)  # nodes left to process: order[:position]
         self.retain_grads = retain_grads
+        self.retain_graph = retain_graph  # False: free each node once used (see release)
         self.pending: dict[int, list] = {}  # id(node) -> [grad per output..., owned bit mask]
         if root._node is None:
             _to_leaf(root, grad)
         else:
-            self._slots(root._node)[root._index] = grad
-        self._events = True  # step() wants a NodeEvent per node; run() doesn't
-        self._anomaly = False  # anomaly mode of the thread that called step() or run()
-        self._walker = self._walk()
+            _slots(self.pending, root._node)[root._index] = grad
+        # [nodes left to process (order[:cursor[0]]), does step() want a NodeEvent per node?,
+        #  anomaly mode of the thread that called step() or run()]
+        # The walk holds this list and not self, so a pass abandoned half-way makes no
+        # reference cycle (pass -> walk -> pass) and is freed at once by reference counting.
+        self._cursor = [len(self.order), True, False]
+        self._walker = _walk(self.order, self.pending, self._cursor, retain_grads, retain_graph)
+
+    @property
+    def position(self) -> int:
+        """Nodes left to process: ``order[:position]``."""
+        return self._cursor[0]
 
     @property
     def done(self) -> bool:
-        return self.position == 0
+        return self._cursor[0] == 0
 
     def step(self) -> NodeEvent:
         """Process the next node: apply its local rule, pass gradients to its inputs."""
         if self.done:
             raise RuntimeError("the backward pass is done: every node has been processed")
-        self._events, self._anomaly = True, SWITCHES.now[1]
+        self._cursor[1], self._cursor[2] = True, SWITCHES.now[1]
         return next(self._walker)
 
     def run(self) -> None:
         """Process every node left (this is ``backward()``; no events are built)."""
-        self._events, self._anomaly = False, SWITCHES.now[1]
+        self._cursor[1], self._cursor[2] = False, SWITCHES.now[1]
         for _ in self._walker:
             pass
 
-    def _slots(self, node: Any) -> list:
-        slots = self.pending.get(id(node))
-        if slots is None:
-            slots = [None] * len(node.outputs) + [0]
-            self.pending[id(node)] = slots
-        return slots
 
-    def _walk(self) -> Iterator[NodeEvent | None]:
-        """The chain rule at each node in reverse topological order, one node per ``next()``.
+def _slots(pending: dict, node: Any) -> list:
+    slots = pending.get(id(node))
+    if slots is None:
+        slots = [None] * len(node.outputs) + [0]
+        pending[id(node)] = slots
+    return slots
 
-        (One generator serves both step() and run(): the same code, so the same
-        numbers; a generator also keeps the per-node loop free of call overhead.)
-        """
-        order, pending, retain, writes = self.order, self.pending, self.retain_grads, WRITES
-        position = self.position
-        while position:
-            position -= 1
-            self.position = position
-            node = order[position]
-            slots = pending.pop(id(node), None)
-            if slots is None:  # no gradient reached this node: nothing depends on it
-                yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if self._events else None
-                continue
-            if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
-                check_unchanged(node)
-            grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
-            if retain:
-                for ref, g in zip(node.outputs, grad_outputs):
-                    if g is not None:
-                        out = ref()
-                        if out is not None:
-                            out.grad = g
-            if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
-                self._scatter(node, grad_outputs[0])
-                yield NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if self._events else None
-                continue
-            grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
-            if self._anomaly:
-                check_finite(node, grad_inputs, "gradient")
-            for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
-                if needed and g is not None:
-                    parent = t._node
-                    if parent is None:
-                        _to_leaf(t, g)
-                        continue
-                    into = pending.get(id(parent))
-                    if into is None:  # self._slots(parent), inlined: this loop is the hot path
-                        n = len(parent.outputs)
-                        into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
-                    if into[t._index] is None:
-                        into[t._index] = g  # borrowed
-                    else:
-                        _accumulate(into, t._index, g)
-            yield NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if self._events else None
 
-    def _scatter(self, node: Any, g: np.ndarray) -> None:
-        """Accumulate for a node whose gradient is ``g`` in part of its input and zero elsewhere.
+def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: bool) -> Iterator[NodeEvent | None]:
+    """The chain rule at each node in reverse topological order, one node per ``next()``.
 
-        Unrolled RNNs read x_t = xs[t] from one projected sequence at every step:
-        materialising a full-size zero gradient per step would make BPTT
-        quadratic in T. Instead ``node.add_into`` adds ``g`` into the input's
-        gradient buffer in place (the first step's buffer comes from backward()).
-        """
-        if self._anomaly:
-            check_finite(node, (g,), "gradient")
-        (t,) = node.inputs
-        if not node.needs[0]:
-            return
-        parent = t._node
-        if parent is None:
-            if t.grad is None:
-                _to_leaf(t, node.backward(g)[0])
-            elif t.requires_grad:
-                node.add_into(t.grad, g)
-            return
-        slots = self._slots(parent)
-        index = t._index
-        current = slots[index]
-        if current is None:
-            slots[index] = node.backward(g)[0]  # freshly made, so owned
-        else:
-            if not slots[-1] & (1 << index):  # borrowed: copy once before writing into it
-                current = slots[index] = current.copy()
-            node.add_into(current, g)
-        slots[-1] |= 1 << index
+    (One generator serves both step() and run(): the same code, so the same
+    numbers; a generator also keeps the per-node loop free of call overhead.)
+    """
+    retained, writes = RETAINED, WRITES
+    position = cursor[0]
+    while position:
+        position -= 1
+        cursor[0] = position
+        node = order[position]
+        slots = pending.pop(id(node), None)
+        if slots is None:  # no gradient reached this node: nothing depends on it
+            yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if cursor[1] else None
+            if not retain_graph:
+                release(node)
+            continue
+        if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
+            check_unchanged(node)
+        grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
+        if retain:
+            for ref, g in zip(node.outputs, grad_outputs):
+                if g is not None:
+                    out = ref()
+                    if out is not None:
+                        out.grad = g
+        elif retained:  # only the tensors someone called retain_grad() on
+            for ref, g in zip(node.outputs, grad_outputs):
+                out = ref()
+                if g is not None and out is not None and id(out) in retained:
+                    out.grad = g
+        if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
+            _scatter(pending, node, grad_outputs[0], cursor[2])
+            event = NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if cursor[1] else None
+            if not retain_graph:
+                release(node)
+            yield event
+            continue
+        grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
+        if cursor[2]:
+            check_finite(node, grad_inputs, "gradient")
+        for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
+            if needed and g is not None:
+                parent = t._node
+                if parent is None:
+                    _to_leaf(t, g)
+                    continue
+                into = pending.get(id(parent))
+                if into is None:  # _slots(pending, parent), inlined: this loop is the hot path
+                    n = len(parent.outputs)
+                    into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
+                if into[t._index] is None:
+                    into[t._index] = g  # borrowed
+                else:
+                    _accumulate(into, t._index, g)
+        event = NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if cursor[1] else None
+        if not retain_graph:
+            release(node)
+        yield event
+
+
+def _scatter(pending: dict, node: Any, g: np.ndarray, anomaly: bool) -> None:
+    """Accumulate for a node whose gradient is ``g`` in part of its input and zero elsewhere.
+
+    Unrolled RNNs read x_t = xs[t] from one projected sequence at every step:
+    materialising a full-size zero gradient per step would make BPTT
+    quadratic in T. Instead ``node.add_into`` adds ``g`` into the input's
+    gradient buffer in place (the first step's buffer comes from backward()).
+    """
+    if anomaly:
+        check_finite(node, (g,), "gradient")
+    (t,) = node.inputs
+    if not node.needs[0]:
+        return
+    parent = t._node
+    if parent is None:
+        if t.grad is None:
+            _to_leaf(t, node.backward(g)[0])
+        elif t.requires_grad:
+            node.add_into(t.grad, g)
+        return
+    slots = _slots(pending, parent)
+    index = t._index
+    current = slots[index]
+    if current is None:
+        slots[index] = node.backward(g)[0]  # freshly made, so owned
+    else:
+        if not slots[-1] & (1 << index):  # borrowed: copy once before writing into it
+            current = slots[index] = current.copy()
+        node.add_into(current, g)
+    slots[-1] |= 1 << index
 
 
 def check_unchanged(node: Any) -> None:
@@ -261,11 +318,23 @@ def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
     return grad
 
 
-def backward(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
-    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``)."""
+def backward(root: Any, grad: Any = None, retain_grads: bool | None = None, retain_graph: bool | None = None) -> None:
+    """Fill ``.grad`` of every tensor that ``root`` depends on (see ``Tensor.backward``).
+
+    ``None`` for either switch means: as ``graph.teaching_mode`` says (on by default;
+    off, as a training loop wants, only leaves and ``retain_grad()`` tensors keep
+    ``.grad``, and the graph is freed).
+    """
     seed = seed_grad(root, grad)
+    teaching = SWITCHES.teaching
     with gc_paused():
-        BackwardPass(root, seed, retain_grads).run()
+        BackwardPass(
+            root,
+            seed,
+            teaching if retain_grads is None else retain_grads,
+            teaching if retain_graph is None else retain_graph,
+        ).run()
+        recording_consumed()
 
 
 

@@ -44,6 +44,7 @@ class _Switches(threading.local):
     """
 
     now: tuple[bool, bool, str] = (True, False, "")
+    teaching: bool = True  # backward() keeps every intermediate .grad and the graph (see teaching_mode)
 
 
 SWITCHES = _Switches()
@@ -147,7 +148,8 @@ class scope:
     __slots__ = ("name", "previous")
 
     def __init__(self, name: str):
-        name = str(name)
+        if type(name) is not str:
+            name = str(name)
         if not name or "/" in name:
             raise ValueError(f"scope names must be non-empty and contain no '/': {name!r}")
         self.name = name
@@ -162,6 +164,41 @@ class scope:
     def __exit__(self, *exc_info: Any) -> None:
         enabled, anomaly, _ = SWITCHES.now
         SWITCHES.now = (enabled, anomaly, self.previous)
+
+
+class teaching_mode:
+    """Whether backward() keeps everything it touched, so it can be looked at afterwards.
+
+    On (the default, this is a teaching engine): every intermediate tensor keeps
+    its ``.grad`` and the graph stays whole, so ``viz.draw(loss)`` or a second
+    ``backward()`` after ``loss.backward()`` work. Off (training): ``.grad`` is
+    kept only on leaves (parameters, inputs) and on tensors you called
+    ``retain_grad()`` on, and the graph is freed as backward walks it (each
+    node's saved values and links to its inputs, as PyTorch does), which cuts
+    the memory of a long unroll by about half. ``backward(retain_grads=...,
+    retain_graph=...)`` overrides it for one call.
+
+    >>> tr.teaching_mode(False)       # off from now on (teaching_mode() turns it back on)
+    >>> with tr.teaching_mode(False): # or only inside the block
+    ...     loss.backward()
+    """
+
+    __slots__ = ("previous",)
+
+    def __init__(self, enabled: bool = True):
+        self.previous = SWITCHES.teaching
+        SWITCHES.teaching = bool(enabled)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: Any) -> None:
+        SWITCHES.teaching = self.previous
+
+
+def is_teaching_mode() -> bool:
+    """True when backward() keeps every intermediate gradient and the graph (see ``teaching_mode``)."""
+    return SWITCHES.teaching
 
 
 TIME_STEP = re.compile(r"^t\d+$")  # the scope segment that names a time step: "t1", "t2", ...
@@ -213,6 +250,18 @@ def check_finite(node: Any, arrays: Any, what: str) -> None:
             raise AnomalyError(f"{what} of {describe(node)} contains NaN or Inf{note}")
 
 
+class FreedGraphError(RuntimeError):
+    """The graph (or part of it) was freed by an earlier ``backward()``."""
+
+    def __init__(self, node: Any):
+        where = f" (at scope '{node.scope}')" if node.scope else ""
+        super().__init__(
+            f"this graph was already freed by backward(): the {node.name} node{where} no longer holds "
+            f"its saved values or inputs. To backward through it twice (or draw or trace it after "
+            f"backward), call the first backward(retain_graph=True), or turn on tr.teaching_mode()"
+        )
+
+
 def topological_order(root: Any) -> list[Any]:
     """Nodes reachable from ``root``'s producer (or several roots' producers, given a
     list), inputs before outputs (iterative DFS)."""
@@ -233,7 +282,10 @@ def topological_order(root: Any) -> list[Any]:
             continue
         visited.add(node)
         push((node, True))
-        for t in reversed(node.inputs):
+        inputs = node.inputs
+        if not inputs and node.freed:  # (every recorded node has inputs, until backward frees it)
+            raise FreedGraphError(node)
+        for t in reversed(inputs):
             parent = t._node
             if parent is not None and parent not in visited:
                 push((parent, False))
@@ -248,6 +300,7 @@ def gc_paused() -> Iterator[None]:
     their nodes), so the collector has nothing to find there; left on, it keeps
     re-traversing the whole growing graph, which costs up to a quarter of the
     time of a 10,000-step unroll. Everything is still freed by reference counting.
+    The collector's previous state is restored on exit, whatever happens inside.
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -255,14 +308,65 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            _freeze_if_big()  # else the next young collection walks everything made in the pause
             gc.enable()
+
+
+# A graph built in user code (a loop of h = (W @ h).tanh(), no gc_paused around it) has no
+# pause to sit in. There, the collector is left on, but after a full collection that found
+# no garbage while a big graph is being recorded, the survivors are *frozen* (gc.freeze: moved
+# to a generation the collector never scans, an O(1) list splice), so later collections walk
+# only what is new. backward() unfreezes them (the graph it consumed is usually garbage soon),
+# so nothing frozen stays out of the collector's sight for longer than one recording. The
+# same freeze ends a gc_paused() block during a big recording: the objects made in the pause
+# (the unrolled graph, a trace of it) would otherwise all be walked by the next collection.
+RECORDED = [0]  # nodes recorded since the last backward (ops.Op.apply counts them)
+FREEZE_AFTER = 10_000  # ... and a graph this big is worth freezing for
+MAX_FREEZES = 8  # freezes without a backward before everything is given back anyway
+_frozen_by_us = [False]
+_freezes = [0]
+
+
+def _freeze_if_big() -> None:
+    """Freeze everything alive now, if a big graph is being recorded (and the user froze nothing).
+
+    Code that records without ever calling backward (drawing, inference with grad on) would keep
+    objects frozen indefinitely, so after MAX_FREEZES freezes they are given back and counting
+    starts again: a reference cycle that became garbage meanwhile is collected late, never lost.
+    """
+    if RECORDED[0] < FREEZE_AFTER or not (_frozen_by_us[0] or gc.get_freeze_count() == 0):
+        return
+    if _freezes[0] >= MAX_FREEZES:
+        recording_consumed()
+        return
+    gc.freeze()
+    _frozen_by_us[0] = True
+    _freezes[0] += 1
+
+
+def _freeze_big_graph(phase: str, info: dict) -> None:
+    """gc callback: after a fruitless full collection during a big recording, freeze the survivors."""
+    if phase == "stop" and info["generation"] == 2 and info["collected"] == 0:
+        _freeze_if_big()
+
+
+def recording_consumed() -> None:
+    """A graph was consumed (by backward): give anything we froze back to the collector."""
+    RECORDED[0] = _freezes[0] = 0
+    if _frozen_by_us[0]:
+        _frozen_by_us[0] = False
+        gc.unfreeze()
+
+
+if _freeze_big_graph not in gc.callbacks:
+    gc.callbacks.append(_freeze_big_graph)
 
 
 # ---------------------------------------------------------------------------
 # The recorded graph as plain data (for viz, the stepper, symbolic).
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorRecord:
     """One tensor in a recorded graph."""
 
@@ -275,7 +379,7 @@ class TensorRecord:
     consumers: list[int] = field(default_factory=list)  # indices of nodes that read it
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeRecord:
     """One op application in a recorded graph."""
 
@@ -325,7 +429,11 @@ def trace(root: Any) -> Graph:
     ``root`` may be a list of tensors (e.g. ``[loss, grad_of_loss]``): one graph
     holding the computations of all of them, whose root is the last one.
     """
-    roots = list(root) if isinstance(root, (list, tuple)) else [root]
+    with gc_paused():  # it builds two records per node and makes no cycles (see gc_paused)
+        return _trace(list(root) if isinstance(root, (list, tuple)) else [root])
+
+
+def _trace(roots: list) -> Graph:
     order = topological_order(roots)
     tensors: dict[int, TensorRecord] = {}
 
@@ -343,8 +451,16 @@ def trace(root: Any) -> Graph:
         return rec
 
     nodes = []
-    for index, node in enumerate(order):
-        ins = tuple(record(t).id for t in node.inputs)
+    get = tensors.get
+    for index, node in enumerate(order):  # (the hot loop of tracing a long unroll: record() inlined)
+        ins = []
+        for t in node.inputs:
+            key = id(t)
+            rec = get(key) or record(t)
+            consumers = rec.consumers
+            if not consumers or consumers[-1] != index:  # a tensor read twice by one node counts once
+                consumers.append(index)
+            ins.append(key)
         outs = []
         for ref in node.outputs:
             out = ref()
@@ -352,9 +468,7 @@ def trace(root: Any) -> Graph:
                 rec = record(out)
                 rec.producer = index
                 outs.append(rec.id)
-        for tid in dict.fromkeys(ins):
-            tensors[tid].consumers.append(index)
-        nodes.append(NodeRecord(index, node.name, node.scope, node.formula, ins, tuple(outs), node))
+        nodes.append(NodeRecord(index, node.name, node.scope, node.formula, tuple(ins), tuple(outs), node))
     for r in roots:
         record(r)
     return Graph(id(roots[-1]), nodes, tensors)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import SWITCHES, WRITES, check_finite
+from .graph import RECORDED, SWITCHES, WRITES, check_finite
 from .tensor import Tensor
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
@@ -72,6 +72,7 @@ class Op:
     needs: tuple[bool, ...] = ()  # needs[i]: does input i require a gradient?
     scope = ""
     writes = 0  # in-place writes made (to any tensor) before this node was recorded: WRITES[0] then
+    freed = False  # set by backward() when it has consumed this node (see backward.release)
 
     def forward(self, *arrays: np.ndarray) -> Any:
         raise NotImplementedError
@@ -108,22 +109,43 @@ class Op:
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
-        """Run the op on tensors (or numbers/arrays, taken as constants) and record it."""
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                inputs = _as_tensors(inputs)
-                break
+        """Run the op on tensors (or numbers/arrays, taken as constants) and record it.
+
+        This runs once per node, so it is written for speed: one- and two-input
+        calls (almost every op) skip the generic loops, and nothing is set up for
+        a node that will not be recorded.
+        """
+        n = len(inputs)
+        if n == 1:
+            (a,) = inputs
+            if not isinstance(a, Tensor):
+                (a,) = inputs = _as_tensors(inputs)
+            arrays: Any = (a._data,)
+            needs: tuple[bool, ...] = (a.requires_grad,)
+        elif n == 2:
+            a, b = inputs
+            if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+                a, b = inputs = _as_tensors(inputs)
+            arrays, needs = (a._data, b._data), (a.requires_grad, b.requires_grad)
+        else:
+            for x in inputs:
+                if not isinstance(x, Tensor):
+                    inputs = _as_tensors(inputs)
+                    break
+            arrays = [t._data for t in inputs]
+            needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
         node = cls()
         try:
-            out = node.forward(*[t._data for t in inputs], **params)
+            out = node.forward(*arrays, **params)
         except (ValueError, IndexError, TypeError) as error:
             raise _op_error(cls, inputs, error) from None
         grad_enabled, anomaly, scope = SWITCHES.now  # this thread's switches (graph.py)
-        needs = tuple([t.requires_grad for t in inputs])  # (a tuple of bools: the GC stops tracking it)
         record = grad_enabled and True in needs
         parent = node if record else None  # unrecorded results are constants: no node
-        multiple = isinstance(out, tuple)
+        multiple = type(out) is tuple
         results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
+        if record:
+            RECORDED[0] += 1
         if record or anomaly:
             node.inputs, node.needs, node.scope, node.writes = inputs, needs, scope, WRITES[0]
             node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
@@ -421,9 +443,15 @@ class Sigmoid(Op):
     from_outputs = ("y",)
 
     def forward(self, x):
-        # for x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0: the right limit, so no warning
+        # 1 / (1 + exp(-x)), in place (the same bits; no temporaries, no Python numbers to convert).
+        # For x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0, the right limit: so no warning.
         with np.errstate(over="ignore"):
-            self.y = 1 / (1 + np.exp(-x))
+            e = np.exp(np.negative(x))
+        if type(e) is np.ndarray and e.dtype.kind == "f":
+            e += 1
+            self.y = np.reciprocal(e, out=e)
+        else:  # 0-d input (NumPy returns a scalar) or integers
+            self.y = 1 / (1 + e)
         return self.y
 
     def backward(self, g, xp=NUMPY):

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .backward import BackwardPass, seed_grad
-from .graph import NodeRecord, TensorRecord, time_step, trace
+from .graph import NodeRecord, TensorRecord, gc_paused, time_step, trace
 
 FULL_ARRAY_SIZE = 16  # arrays with at most this many elements print in full
 
@@ -389,7 +389,7 @@ class BackwardStepper:
                 tid: None if rec.tensor.grad is None else np.array(rec.tensor.grad, copy=True)
                 for tid, rec in self.graph.tensors.items()
             }
-            self._pass = BackwardPass(self.loss, self._seed, self.retain_grads)
+            self._pass = BackwardPass(self.loss, self._seed, self.retain_grads, retain_graph=True)
         return self._pass
 
     def _one(self) -> StepEvent:
@@ -452,7 +452,8 @@ class BackwardStepper:
         """Process the next ``n`` nodes (fewer if the pass ends) and return their events."""
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"step(n): n must be a positive integer, got {n!r}")
-        return Events(self._one() for _ in range(min(int(n), self.steps - self.position)))
+        with gc_paused():  # a long run makes an event per node and no cycles (see graph.gc_paused)
+            return Events(self._one() for _ in range(min(int(n), self.steps - self.position)))
 
     def run(self) -> Events:
         """Process every remaining node; afterwards .grad is exactly what backward() gives."""

@@ -281,16 +281,24 @@ class Tensor:
 
     # --- autograd ---------------------------------------------------------
     def backward(
-        self, grad: Any = None, retain_grads: bool = True, step: bool = False, create_graph: bool = False
+        self,
+        grad: Any = None,
+        retain_grads: bool | None = None,
+        step: bool = False,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
     ) -> Any:
         """Compute d(self)/d(every tensor it depends on) into their ``.grad``.
 
         ``grad`` is the upstream gradient, required when self is not a scalar.
         Leaf gradients (parameters) *accumulate* across calls, as in PyTorch:
-        zero them between steps. ``retain_grads=False`` skips keeping ``.grad``
-        on intermediate tensors (saves memory in long training runs).
-        ``step=True`` computes nothing yet and returns a ``BackwardStepper``
-        that walks the same pass one node at a time.
+        zero them between steps. ``retain_grads`` (keep ``.grad`` on every
+        intermediate tensor) and ``retain_graph`` (keep the graph: a second
+        backward, a drawing) follow ``tr.teaching_mode``, on by default; with
+        both False, as a training loop wants, only leaves and ``retain_grad()``
+        tensors get ``.grad``, the graph is freed as it is walked, and a second
+        backward through it raises. ``step=True`` computes nothing yet and
+        returns a ``BackwardStepper`` that walks the same pass one node at a time.
         ``create_graph=True`` records the backward pass itself: every ``.grad``
         it writes is then a Tensor with a graph (draw it, differentiate it
         again); see ``tr.grad``.
@@ -298,12 +306,23 @@ class Tensor:
         if step:
             from .stepper import BackwardStepper
 
-            return BackwardStepper(self, grad, retain_grads)
+            return BackwardStepper(self, grad, True if retain_grads is None else retain_grads)
         if create_graph:
-            _backward.backward_recorded(self, grad, retain_grads)
+            _backward.backward_recorded(self, grad, True if retain_grads is None else retain_grads)
             return None
-        _backward.backward(self, grad, retain_grads)
+        _backward.backward(self, grad, retain_grads, retain_graph)
         return None
+
+    def retain_grad(self) -> None:
+        """Keep this tensor's ``.grad`` after ``backward()`` even though it is not a leaf (as PyTorch)."""
+        if self._node is not None:
+            _backward.retain(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor that ``retain_grad()`` was called on."""
+        ref = _backward.RETAINED.get(id(self))
+        return ref is not None and ref() is self
 
 
 class Parameter(Tensor):

@@ -27,6 +27,7 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.files import write_atomic
+from tinygrad_rnn.graph import gc_paused
 
 from . import labels
 from .labels import ColourScale, dot_string, summary, text
@@ -138,12 +139,13 @@ def draw(
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if layout not in ("auto", "full"):
         raise ValueError(f"draw: layout must be 'auto' (tile a regular unroll) or 'full', got {layout!r}")
-    source = _source(obj)
-    if grads is None:
-        grads = source.status is not None
-    marked = _highlighted(source.graph, highlight) if highlight is not None else None
-    builder = _OpsView if view == "ops" else _CellsView
-    drawing = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer).build()
+    with gc_paused():  # tracing and laying out a big graph makes many objects and no cycles
+        source = _source(obj)
+        if grads is None:
+            grads = source.status is not None
+        marked = _highlighted(source.graph, highlight) if highlight is not None else None
+        builder = _OpsView if view == "ops" else _CellsView
+        drawing = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer).build()
     drawing.renderer = renderer
     return drawing
 

@@ -114,7 +114,7 @@ class Engine:
         for p in self.params.values():
             p.grad = None
         loss = self.forward()
-        loss.backward(retain_grads=False)
+        loss.backward(retain_grads=False, retain_graph=False)
         return loss.item()
 
     def forward_no_grad(self) -> float:

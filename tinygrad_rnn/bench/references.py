@@ -133,3 +133,91 @@ def lstm_mse(params: dict[str, np.ndarray], x: np.ndarray, target: np.ndarray):
     }
     return loss, grads
 
+
+
+def rnn_mse(params: dict[str, np.ndarray], x: np.ndarray, target: np.ndarray):
+    """One-layer Elman RNN (tanh) + mean squared error of its outputs.
+
+        h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),   L = mean((h - target)^2)
+
+    x: (T, B, I); target: (T, B, H). Returns (L, {name: dL/dname}).
+    """
+    W_ih, W_hh = params["weight_ih_l0"], params["weight_hh_l0"]
+    T, B, I = x.shape
+    H = W_hh.shape[0]
+    xp = (x.reshape(T * B, I) @ W_ih.T + (params["bias_ih_l0"] + params["bias_hh_l0"])).reshape(T, B, H)
+    hs = np.zeros((T + 1, B, H), dtype=x.dtype)
+    W_hh_T = W_hh.T
+    for t in range(T):
+        hs[t + 1] = np.tanh(xp[t] + hs[t] @ W_hh_T)
+    diff = hs[1:] - target
+    loss = (diff * diff).mean()
+    dhs = diff * (2 / diff.size)
+    draw = np.empty_like(dhs)
+    dh_next = np.zeros((B, H), dtype=x.dtype)
+    dW_hh = np.zeros_like(W_hh)
+    for t in reversed(range(T)):
+        draw[t] = (1 - hs[t + 1] * hs[t + 1]) * (dhs[t] + dh_next)
+        dW_hh += draw[t].T @ hs[t]
+        dh_next = draw[t] @ W_hh
+    flat = draw.reshape(T * B, H)
+    db = flat.sum(axis=0)
+    grads = {
+        "weight_ih_l0": flat.T @ x.reshape(T * B, I),
+        "weight_hh_l0": dW_hh,
+        "bias_ih_l0": db,
+        "bias_hh_l0": db.copy(),
+    }
+    return loss, grads
+
+
+def gru_mse(params: dict[str, np.ndarray], x: np.ndarray, target: np.ndarray):
+    """One-layer GRU (PyTorch's equations, gate order r, z, n) + mean squared error of its outputs.
+
+        r, z = sigma(W_i{r,z} x_t + b_i{r,z} + W_h{r,z} h_{t-1} + b_h{r,z})
+        n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn)),   h_t = (1 - z) * n + z * h_{t-1}
+
+    x: (T, B, I); target: (T, B, H). Returns (L, {name: dL/dname}).
+    """
+    W_ih, W_hh, b_hh = params["weight_ih_l0"], params["weight_hh_l0"], params["bias_hh_l0"]
+    T, B, I = x.shape
+    H = W_hh.shape[1]
+    dtype = x.dtype
+    xp = (x.reshape(T * B, I) @ W_ih.T + params["bias_ih_l0"]).reshape(T, B, 3 * H)
+    hs = np.zeros((T + 1, B, H), dtype=dtype)
+    rz = np.empty((T, B, 2 * H), dtype=dtype)
+    ns = np.empty((T, B, H), dtype=dtype)
+    hn = np.empty((T, B, H), dtype=dtype)  # W_hn h_{t-1} + b_hn
+    W_hh_T = W_hh.T
+    for t in range(T):
+        hh = hs[t] @ W_hh_T + b_hh
+        rz[t] = sigmoid(xp[t, :, : 2 * H] + hh[:, : 2 * H])
+        hn[t] = hh[:, 2 * H :]
+        ns[t] = np.tanh(xp[t, :, 2 * H :] + rz[t, :, :H] * hn[t])
+        z = rz[t, :, H:]
+        hs[t + 1] = (1 - z) * ns[t] + z * hs[t]
+    diff = hs[1:] - target
+    loss = (diff * diff).mean()
+    dhs = diff * (2 / diff.size)
+    dxp = np.empty((T, B, 3 * H), dtype=dtype)  # dL/d(input part)
+    dhh = np.empty((T, B, 3 * H), dtype=dtype)  # dL/d(h_{t-1} W_hh^T + b_hh)
+    dh_next = np.zeros((B, H), dtype=dtype)
+    dW_hh = np.zeros_like(W_hh)
+    for t in reversed(range(T)):
+        r, z, n = rz[t, :, :H], rz[t, :, H:], ns[t]
+        dh = dhs[t] + dh_next
+        dn = dh * (1 - z) * (1 - n * n)
+        dz = dh * (hs[t] - n) * z * (1 - z)
+        dr = dn * hn[t] * r * (1 - r)
+        dxp[t, :, :H], dxp[t, :, H : 2 * H], dxp[t, :, 2 * H :] = dr, dz, dn
+        dhh[t, :, :H], dhh[t, :, H : 2 * H], dhh[t, :, 2 * H :] = dr, dz, dn * r
+        dW_hh += dhh[t].T @ hs[t]
+        dh_next = dh * z + dhh[t] @ W_hh
+    flat_x, flat_h = dxp.reshape(T * B, 3 * H), dhh.reshape(T * B, 3 * H)
+    grads = {
+        "weight_ih_l0": flat_x.T @ x.reshape(T * B, I),
+        "weight_hh_l0": dW_hh,
+        "bias_ih_l0": flat_x.sum(axis=0),
+        "bias_hh_l0": flat_h.sum(axis=0),
+    }
+    return loss, grads

@@ -23,6 +23,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="time with process CPU time instead of wall-clock (steadier on a shared machine; use one thread)",
     )
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="the issue-19 grid instead: RNN/LSTM/GRU x T {10,50,200} x B {1,32} x H {32,128} x float32/64, "
+        "eager and replay (tr.compile) against NumPy by hand, geometric means beside the targets "
+        "(with --quick: 3 tiny configs; always process CPU time)",
+    )
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
     parser.add_argument(
         "--threads",
@@ -37,6 +44,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads is not None and args.no_torch:
         raise UsageError("--threads sets PyTorch's threads, and --no-torch leaves PyTorch out: drop one of them")
+    if args.grid:
+        from ..bench import grid
+
+        repeats = args.repeats if args.repeats is not None else (2 if args.quick else 7)
+        if repeats < 1:
+            raise UsageError("--repeats must be at least 1")
+        grid.run(args.quick, repeats, print)
+        return 0
+
     settings = Settings.quick(not args.no_torch) if args.quick else Settings(use_torch=not args.no_torch)
     if args.repeats is not None:
         if args.repeats < 1:
