@@ -25,7 +25,6 @@ pytest.importorskip("ipykernel", reason="ipykernel is not installed (the dev ext
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.py"))
 KERNEL = "tinygrad-rnn-tests"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +151,7 @@ def test_all_chapters_take_under_two_minutes(executed):
     assert seconds < 120, seconds  # measured 23 s in all on 2 shared cores: fails only far past the 2-minute budget
 
 
-@pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-                    reason=f"needs Chromium and its driver ({CHROMIUM}, {CHROMEDRIVER})")
-def test_chapter_3s_explorer_steps_in_a_browser_as_the_rendered_notebook_shows_it(executed, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+def test_chapter_3s_explorer_steps_in_a_browser_as_the_rendered_notebook_shows_it(executed, tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -165,21 +160,12 @@ def test_chapter_3s_explorer_steps_in_a_browser_as_the_rendered_notebook_shows_i
     page = tmp_path / "chapter3.html"
     page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>3</title></head><body>{html}</body>"
                     "</html>")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.get(page.as_uri())
-        root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
-        start = int(root.get_attribute("data-position"))
-        assert start == 4  # the stepper was displayed after four steps
-        root.send_keys(Keys.ARROW_RIGHT)
-        current = root.find_element(By.CSS_SELECTOR, "g.node.current")
-        text = root.find_element(By.CSS_SELECTOR, ".tgr-event").text
-        assert text.startswith("step 5 of ") and current.get_attribute("data-id") == "op" + root.get_attribute(
-            "data-current")
-    finally:
-        driver.quit()
+    browser.get(page.as_uri())
+    root = browser.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+    start = int(root.get_attribute("data-position"))
+    assert start == 4  # the stepper was displayed after four steps
+    root.send_keys(Keys.ARROW_RIGHT)
+    current = root.find_element(By.CSS_SELECTOR, "g.node.current")
+    text = root.find_element(By.CSS_SELECTOR, ".tgr-event").text
+    assert text.startswith("step 5 of ") and current.get_attribute("data-id") == "op" + root.get_attribute(
+        "data-current")

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,6 @@ import tinygrad_rnn as tr
 import viz
 from tinygrad_rnn.cli.step import builtin_model, shell
 from viz.explorer import json_for_script
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def test_import_tinygrad_rnn_loads_no_viz_and_no_notebook_machinery():
@@ -105,15 +102,11 @@ def test_the_step_shell_does_not_hang_on_a_kernel_stdin_nobody_writes_to(monkeyp
     assert "Use the explorer instead" in out.getvalue()
 
 
-@pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-                    reason=f"needs Chromium and its driver ({CHROMIUM}, {CHROMEDRIVER})")
-def test_the_widgets_view_asks_the_kernel_to_step_and_follows_its_answer(tmp_path):
+def test_the_widgets_view_asks_the_kernel_to_step_and_follows_its_answer(tmp_path, browser):
     """The widget's JavaScript module, rendered by a stand-in for the notebook front end in a real browser:
     its step button sends a message (it does not move by itself); the kernel side handles it with the
     real stepper; the new position, sent back, moves the view."""
     pytest.importorskip("anywidget", reason="the notebook extra (anywidget) is not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -132,30 +125,22 @@ window.fromKernel = (key, value) => { state[key] = value; listeners["change:" + 
 module.default.render({model, el: document.querySelector(".host")});
 window.ready = true;
 </script></body></html>""".replace("ESM", json_for_script(widget._esm)).replace("STATE", json_for_script(state)))
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.get(page.as_uri())
-        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.ready === true"))
-        root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
-        counter = root.find_element(By.CSS_SELECTOR, ".tgr-counter")
-        root.find_element(By.CSS_SELECTOR, ".tgr-next").click()
-        sent = driver.execute_script("return window.sent")
-        assert sent == [{"action": "go_to", "position": 1}] and counter.text == f"step 0 of {widget.stepper.steps}"
-        widget._handle_custom_msg(sent[0], [])  # the kernel side: the real stepper takes the step
-        assert widget.stepper.position == 1
-        driver.execute_script("window.fromKernel('position', arguments[0])", widget.position)
-        assert counter.text == f"step 1 of {widget.stepper.steps}"
-        assert root.find_element(By.CSS_SELECTOR, ".tgr-event").text == str(widget.stepper.events[-1])
-        assert root.find_element(By.CSS_SELECTOR, "g.node.current").get_attribute("data-id") == \
-            f"op{widget.stepper.events[-1].index}"
-        root.find_element(By.CSS_SELECTOR, ".tgr-target").send_keys("t9\n")  # "run to" a scope that is not ahead
-        widget._handle_custom_msg(driver.execute_script("return window.sent")[-1], [])
-        driver.execute_script("window.fromKernel('message', arguments[0])", widget.message)
-        assert "no pending node" in root.find_element(By.CSS_SELECTOR, ".tgr-message").text
-    finally:
-        driver.quit()
+    driver = browser
+    driver.get(page.as_uri())
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.ready === true"))
+    root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+    counter = root.find_element(By.CSS_SELECTOR, ".tgr-counter")
+    root.find_element(By.CSS_SELECTOR, ".tgr-next").click()
+    sent = driver.execute_script("return window.sent")
+    assert sent == [{"action": "go_to", "position": 1}] and counter.text == f"step 0 of {widget.stepper.steps}"
+    widget._handle_custom_msg(sent[0], [])  # the kernel side: the real stepper takes the step
+    assert widget.stepper.position == 1
+    driver.execute_script("window.fromKernel('position', arguments[0])", widget.position)
+    assert counter.text == f"step 1 of {widget.stepper.steps}"
+    assert root.find_element(By.CSS_SELECTOR, ".tgr-event").text == str(widget.stepper.events[-1])
+    assert root.find_element(By.CSS_SELECTOR, "g.node.current").get_attribute("data-id") == \
+        f"op{widget.stepper.events[-1].index}"
+    root.find_element(By.CSS_SELECTOR, ".tgr-target").send_keys("t9\n")  # "run to" a scope that is not ahead
+    widget._handle_custom_msg(driver.execute_script("return window.sent")[-1], [])
+    driver.execute_script("window.fromKernel('message', arguments[0])", widget.message)
+    assert "no pending node" in root.find_element(By.CSS_SELECTOR, ".tgr-message").text

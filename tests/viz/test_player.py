@@ -3,11 +3,8 @@ real browser (headless Chromium driven by selenium): the node being explained is
 
 import json
 import re
-import shutil
-import tempfile
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +16,6 @@ from tinygrad_rnn.stepper import format_array
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SVG = "{http://www.w3.org/2000/svg}"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def data_of(root):
@@ -133,31 +129,6 @@ def test_bad_argument_is_named():
 
 # --- in a real browser ----------------------------------------------------------------------------
 
-needs_browser = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-    reason=f"the browser tests need Chromium and its driver ({CHROMIUM}, {CHROMEDRIVER}): "
-    "apt-get install chromium chromium-driver",
-)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the dev extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,900", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
 STATE = """
 var root = arguments[0], port = root.querySelector('.tgr-viewport').getBoundingClientRect();
 var canvas = Array.from(root.querySelectorAll('.tgr-canvas')).filter(function (c) {
@@ -201,7 +172,6 @@ def explorers(driver):
     return driver.find_elements(By.CSS_SELECTOR, ".tgr-explorer")
 
 
-@needs_browser
 @pytest.mark.parametrize("steps", [3, 20])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_after_each_key_press_the_node_the_text_names_is_highlighted_and_in_view(browser, tmp_path, cell, steps):
@@ -246,7 +216,6 @@ def test_after_each_key_press_the_node_the_text_names_is_highlighted_and_in_view
             assert inside(seen["node"], window), (k, seen)
 
 
-@needs_browser
 def test_keyboard_steps_back_and_jumps(browser, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
@@ -266,7 +235,6 @@ def test_keyboard_steps_back_and_jumps(browser, tmp_path):
     assert seen["counter"] == f"step 0 of {steps}" and seen["highlighted"] == 0 and seen["text"] == "no step taken yet"
 
 
-@needs_browser
 def test_two_explorers_on_one_page_step_independently_and_keep_their_css_to_themselves(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -289,7 +257,6 @@ def test_two_explorers_on_one_page_step_independently_and_keep_their_css_to_them
     assert outside.value_of_css_property("background-color") in ("rgba(0, 0, 0, 0)", "transparent")
 
 
-@needs_browser
 def test_clicking_a_node_shows_its_gradient_and_a_parameter_its_contributions_per_time_step(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -323,7 +290,6 @@ def test_clicking_a_node_shows_its_gradient_and_a_parameter_its_contributions_pe
                        atol=0.02)  # the t=1 piece is tiny: a 1-pixel bar
 
 
-@needs_browser
 def test_a_long_unroll_opens_in_cells_and_a_click_on_a_time_step_opens_its_ops(browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -344,7 +310,6 @@ def test_a_long_unroll_opens_in_cells_and_a_click_on_a_time_step_opens_its_ops(b
         assert inside(box, seen["port"])
 
 
-@needs_browser
 def test_autostep_in_the_url_opens_the_page_at_that_step(browser, tmp_path):
     loss = builtin_model("rnn", 2)
     steps = tr.BackwardStepper(loss).steps
@@ -354,7 +319,6 @@ def test_autostep_in_the_url_opens_the_page_at_that_step(browser, tmp_path):
     assert seen["counter"] == f"step 2 of {steps}" and seen["highlighted"] == 1
 
 
-@needs_browser
 def test_show_all_fits_the_whole_graph_zoom_scales_and_a_drag_pans_without_counting_as_a_click(browser, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By

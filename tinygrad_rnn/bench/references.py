@@ -25,6 +25,30 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-x))
 
 
+def _tanh_rnn_bptt(hs: np.ndarray, dhs: np.ndarray, W_hh: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """BPTT through h_t = tanh(x_t W_ih^T + h_{t-1} W_hh^T + b), given dL/dh_t from outside the recurrence.
+
+    ``hs`` is (T + 1, B, H) with hs[0] = h_0; ``dhs`` (T, B, H). dW_hh is summed step by
+    step in the backward loop, as min-char-rnn does. Returns the gradients by PyTorch name.
+    """
+    T, B, H = dhs.shape
+    draw = np.empty_like(dhs)  # dL/d(pre-activation) per step
+    dh_next = np.zeros((B, H), dtype=x.dtype)
+    dW_hh = np.zeros_like(W_hh)
+    for t in reversed(range(T)):
+        draw[t] = (1 - hs[t + 1] * hs[t + 1]) * (dhs[t] + dh_next)
+        dW_hh += draw[t].T @ hs[t]
+        dh_next = draw[t] @ W_hh
+    flat = draw.reshape(T * B, H)
+    db = flat.sum(axis=0)
+    return {
+        "weight_ih_l0": flat.T @ x.reshape(T * B, x.shape[-1]),
+        "weight_hh_l0": dW_hh,
+        "bias_ih_l0": db,
+        "bias_hh_l0": db.copy(),
+    }
+
+
 def rnn_charmodel(params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndarray):
     """Elman RNN + linear read-out + softmax cross-entropy summed over every step.
 
@@ -53,23 +77,11 @@ def rnn_charmodel(params: dict[str, np.ndarray], x: np.ndarray, targets: np.ndar
     dlogits = np.exp(logp)
     dlogits[t_idx, b_idx, targets] -= 1
     dhs = dlogits @ W_out  # dL/dh_t through the read-out only
-    draw = np.empty_like(dhs)  # dL/d(pre-activation) per step
-    dh_next = np.zeros((B, H), dtype=x.dtype)
-    dW_hh = np.zeros_like(W_hh)
-    for t in reversed(range(T)):
-        draw[t] = (1 - hs[t + 1] * hs[t + 1]) * (dhs[t] + dh_next)
-        dW_hh += draw[t].T @ hs[t]
-        dh_next = draw[t] @ W_hh
-    flat_draw = draw.reshape(T * B, H)
-    db = flat_draw.sum(axis=0)
-    grads = {
-        "weight_ih_l0": flat_draw.T @ x.reshape(T * B, V),
-        "weight_hh_l0": dW_hh,
-        "bias_ih_l0": db,
-        "bias_hh_l0": db.copy(),
+    grads = _tanh_rnn_bptt(hs, dhs, W_hh, x)
+    grads.update({
         "out.weight": dlogits.reshape(T * B, V).T @ hs[1:].reshape(T * B, H),
         "out.bias": dlogits.reshape(T * B, V).sum(axis=0),
-    }
+    })
     return loss, grads
 
 
@@ -153,22 +165,7 @@ def rnn_mse(params: dict[str, np.ndarray], x: np.ndarray, target: np.ndarray):
     diff = hs[1:] - target
     loss = (diff * diff).mean()
     dhs = diff * (2 / diff.size)
-    draw = np.empty_like(dhs)
-    dh_next = np.zeros((B, H), dtype=x.dtype)
-    dW_hh = np.zeros_like(W_hh)
-    for t in reversed(range(T)):
-        draw[t] = (1 - hs[t + 1] * hs[t + 1]) * (dhs[t] + dh_next)
-        dW_hh += draw[t].T @ hs[t]
-        dh_next = draw[t] @ W_hh
-    flat = draw.reshape(T * B, H)
-    db = flat.sum(axis=0)
-    grads = {
-        "weight_ih_l0": flat.T @ x.reshape(T * B, I),
-        "weight_hh_l0": dW_hh,
-        "bias_ih_l0": db,
-        "bias_hh_l0": db.copy(),
-    }
-    return loss, grads
+    return loss, _tanh_rnn_bptt(hs, dhs, W_hh, x)
 
 
 def gru_mse(params: dict[str, np.ndarray], x: np.ndarray, target: np.ndarray):
