@@ -11,7 +11,7 @@
 """
 
 from . import data, functional, nn, optim
-from .backward import BackwardPass, grad, reference_backward
+from .backward import BackwardPass, reference_backward
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from .graph import (
     AnomalyError,
@@ -28,7 +28,7 @@ from .graph import (
     teaching_mode,
     trace,
 )
-from .higher_order import hvp
+from .higher_order import grad, hvp
 from .metrics import perplexity
 from .nn import manual_seed
 from .ops import (

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .backward import grad
 from .graph import enable_grad, no_grad
+from .higher_order import grad
 from .ops import concat
 from .tensor import Tensor
 

@@ -1,9 +1,12 @@
-"""Second-order quantities from a recorded backward pass: Hessian-vector products.
+"""Gradients as tensors: ``tr.grad``, ``backward(create_graph=True)`` and Hessian-vector products.
 
-With ``create_graph=True`` the gradient g(x) = dL/dx is itself a recorded
-computation, so it can be differentiated again. Differentiating g . v (v held
-fixed) gives H v, the Hessian times a vector, for the price of about two more
-backward passes, without ever forming H (n^2 numbers for n parameters).
+The first-order walk of ``backward.py`` fills ``.grad`` with NumPy arrays. Here
+the same backward rules run on the engine's own ops instead (``Op.recorded_backward``),
+so a gradient is itself a recorded computation, with nodes scoped
+``backward/<the forward node's scope>``: it can be drawn, stepped, and
+differentiated again. Differentiating g . v (v held fixed) gives H v, the
+Hessian times a vector, for the price of about two more backward passes,
+without ever forming H (n^2 numbers for n parameters).
 """
 
 from __future__ import annotations
@@ -13,9 +16,167 @@ from typing import Any
 
 import numpy as np
 
-from .backward import grad
-from .graph import enable_grad
+from .backward import seed_grad
+from .graph import SWITCHES, check_finite, enable_grad, gc_paused, topological_order
 from .tensor import Tensor
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+    allow_unused: bool = False,
+) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (``torch.autograd.grad``).
+
+    ``outputs``: a tensor or a sequence of tensors; ``grad_outputs``: the
+    matching upstream gradients (None: ones, for one-element outputs), so the
+    result is the vector-Jacobian product sum_k grad_outputs[k] . d outputs[k]/d input.
+    Nothing is written into any ``.grad``.
+
+    ``create_graph=True`` runs every op's backward rule on engine ops, so each
+    returned gradient is a Tensor whose own graph records how it was computed
+    (nodes scoped ``backward/<the forward node's scope>``): draw it, step it,
+    or differentiate it again. Otherwise the results are constant tensors.
+
+    ``retain_graph`` is accepted for PyTorch compatibility; the engine always
+    keeps the recorded graph, so a second pass over it always works.
+    ``allow_unused=True`` returns None for an input no output depends on
+    (otherwise that is an error).
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or isinstance(grad_outputs, np.ndarray):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs; give one per output")
+    for k, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{k}] is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"grad: inputs[{k}]{_named(t)} does not require grad, so no gradient flows to it "
+                "(make it with requires_grad=True, or pass a tensor computed from one)"
+            )
+    seeds = [_seed(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
+    wanted = {id(t) for t in inputs}
+    with gc_paused():
+        found = _walk_recorded(outputs, seeds, create_graph, wanted)
+    results = []
+    for k, t in enumerate(inputs):
+        g = found.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: inputs[{k}]{_named(t)} was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        if g is not None and not create_graph:
+            g = Tensor(np.array(g, dtype=t.data.dtype))
+        results.append(g)
+    return tuple(results)
+
+
+def backward_recorded(root: Any, grad: Any = None, retain_grads: bool = True) -> None:
+    """``root.backward(create_graph=True)``: like ``backward()``, but every ``.grad`` it
+    writes is a Tensor with a graph (leaves accumulate, as in PyTorch)."""
+    with gc_paused():
+        found = _walk_recorded([root], [_seed(root, grad, True)], True, None, keep_all=retain_grads)
+    for t, g in found.values():
+        if t._node is not None:
+            t.grad = g
+        elif t.grad is None:
+            t.grad = g
+        else:
+            previous = t.grad if isinstance(t.grad, Tensor) else Tensor(t.grad)
+            t.grad = previous + g
+
+
+def _named(t: Any) -> str:
+    return f" ({t.name!r})" if t.name else ""
+
+
+def _seed(root: Any, grad: Any, create_graph: bool) -> Any:
+    """The starting gradient: a Tensor when recording (it may itself require grad)."""
+    if create_graph and isinstance(grad, Tensor):
+        seed_grad(root, grad)  # the same checks
+        return grad
+    seed = seed_grad(root, grad)
+    return Tensor._wrap(seed, None, 0) if create_graph else seed
+
+
+def _walk_recorded(roots: list, seeds: list, create_graph: bool, wanted: set | None, keep_all: bool = False) -> dict:
+    """The reference walk, with each rule run on engine ops when ``create_graph``.
+
+    Returns {id(t): gradient} for the tensors in ``wanted`` (tr.grad), or
+    {id(t): (t, gradient)} for every leaf requiring grad and, with
+    ``keep_all``, every intermediate (backward(create_graph=True)).
+    Only nodes on a path to a wanted tensor are visited.
+    """
+    grads: dict[int, Any] = {}
+    tensors: dict[int, Any] = {}
+    found: dict[int, Any] = {}
+
+    def arrive(t: Any, g: Any) -> None:
+        key = id(t)
+        grads[key] = grads[key] + g if key in grads else g
+        tensors[key] = t
+
+    for root, seed in zip(roots, seeds):
+        arrive(root, seed)
+    order = topological_order(roots)
+    if wanted is not None:
+        order = _on_paths(order, wanted)
+
+    def settle(t: Any) -> None:  # the gradient of t is complete: hand it over
+        key = id(t)
+        g = grads.pop(key)
+        tensors.pop(key)
+        if wanted is None:
+            if t._node is None or keep_all:
+                found[key] = (t, g)
+        elif key in wanted:
+            found[key] = g
+
+    previous = SWITCHES.now  # (grad enabled, anomaly, scope) of this thread
+    anomaly = previous[1]
+    try:
+        for node in reversed(order):
+            outputs = [ref() for ref in node.outputs]
+            upstream = [grads.get(id(o)) if o is not None else None for o in outputs]
+            if all(g is None for g in upstream):
+                continue
+            for o in outputs:
+                if o is not None and id(o) in grads:
+                    settle(o)
+            SWITCHES.now = (create_graph, anomaly, f"backward/{node.scope}" if node.scope else "backward")
+            g = upstream[0] if len(upstream) == 1 else tuple(upstream)
+            sent = node.recorded_backward(g) if create_graph else node.backward(g)
+            if anomaly:
+                check_finite(node, [getattr(s, "data", s) for s in sent], "gradient")
+            for x, needed, s in zip(node.inputs, node.needs, sent):
+                if needed and s is not None:
+                    arrive(x, s)
+        for t in list(tensors.values()):  # leaves (and roots no node produced)
+            if t.requires_grad:
+                settle(t)
+    finally:
+        SWITCHES.now = previous
+    return found
+
+
+def _on_paths(order: list, wanted: set) -> list:
+    """The nodes of ``order`` from which some wanted tensor can be reached going backwards."""
+    useful: set = set()
+    for node in order:  # inputs before outputs: a node is useful if it reads a wanted or useful tensor
+        for t in node.inputs:
+            if id(t) in wanted or (t._node is not None and id(t._node) in useful):
+                useful.add(id(node))
+                break
+    return [node for node in order if id(node) in useful]
 
 
 def hvp(

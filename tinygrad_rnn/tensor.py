@@ -308,7 +308,9 @@ class Tensor:
 
             return BackwardStepper(self, grad, True if retain_grads is None else retain_grads)
         if create_graph:
-            _backward.backward_recorded(self, grad, True if retain_grads is None else retain_grads)
+            from .higher_order import backward_recorded
+
+            backward_recorded(self, grad, True if retain_grads is None else retain_grads)
             return None
         _backward.backward(self, grad, retain_grads, retain_graph)
         return None
