@@ -765,6 +765,12 @@ class _CellsView(_View):
         for key in sorted((k for k in self.members if k[0] == "cell"), key=lambda k: rank[k[1][:-1]]):
             by_step.setdefault(key[1][-1], []).append(self.group_name[key])
         self.aligned = [names for names in by_step.values() if len(names) > 1]  # t = 3 of every row in a column
+        if self.layout == "auto":
+            from .cells_layout import pin
+
+            pinned = pin(self)
+            if pinned is not None:
+                return pinned
         return self.emit()
 
     def cluster_attrs(self, path: tuple) -> str:
