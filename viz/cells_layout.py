@@ -57,6 +57,10 @@ class _NotAGrid(Exception):
     """Some step is not where a grid would put it: Graphviz lays the view out instead."""
 
 
+_SIZING = re.compile(r'(?:label=<.*?>(?= \w+=|\]$)|(?<= )(?:shape|margin|width|height|fontsize|fontname|penwidth|peripheries)="[^"]*")')
+"""The attributes of a node statement that decide its size (not its colours, id or tooltip)."""
+
+
 def _text_width(label: str, size: float = EDGE_FONT) -> float:
     """A generous estimate of how wide a one-line edge label is (tags and entities removed)."""
     plain = re.sub(r"&[#\w]+;", "x", re.sub(r"<[^>]*>", "", label))
@@ -105,7 +109,7 @@ class _Grid:
     def measure(self) -> None:
         """Every node's size as the renderer draws its label: one pass with no layout."""
         body = ["digraph sizes {\n", *self.view.header()]
-        body += [f'\t{stmt[:-1]} pos="0,0!"]\n' for stmt in self.statements.values()]
+        body += [f'\t{name} [{" ".join(_SIZING.findall(stmt))} pos="0,0!"]\n' for name, stmt in self.statements.items()]
         body.append("}\n")
         out = run_renderer("".join(body), ["-Kneato", "-n2", "-Tjson0"], self.view.renderer, "the cells' sizes")
         graph = json.loads(out.decode("utf-8"))
@@ -153,6 +157,7 @@ class _Grid:
             columns.setdefault((side[name], len(self.cluster_of[name]), not is_leaf[name]), []).append(name)
         # vertical: rows in order, the gaps as deep as the clusters they close and open
         band: dict[int, tuple] = {}
+        self.channel: dict[int, float] = {}  # the middle of the gap above a row, where no node is
         y = 0.0
         previous: tuple | None = None
         for r, row in self.row_path.items():
@@ -161,6 +166,7 @@ class _Grid:
                 while shared < min(len(row), len(previous)) and row[shared] == previous[shared]:
                     shared += 1
                 y += PAD * (len(previous) - shared) + ROW_GAP
+            self.channel[r] = y - ROW_GAP / 2
             y += (PAD + LABEL) * (len(row) - shared)
             names = [n for n, (rr, _) in cells.items() if rr == r]
             cell_h = max(self.size[n][1] for n in names)
@@ -246,10 +252,6 @@ class _Grid:
         _, _, top, bottom = self.band[r]
         return top - RAIL_MARGIN - RAIL * level if above else bottom + RAIL_MARGIN + RAIL * level
 
-    def channel_y(self, r: int) -> float:
-        """The middle of the gap above row ``r`` (or above the picture)."""
-        return self.band[r][0] - ROW_GAP / 2 - PAD * 4 if r else self.band[0][0] - LABEL
-
     def route(self, tail: str, head: str, stmt: str, lane: float) -> tuple[list, tuple | None]:
         """The points of an edge's route, and where its label goes (or None)."""
         cells = self.cell_at
@@ -275,8 +277,13 @@ class _Grid:
                     at = (self.steps_x[0] + 6 + w / 2, rail - 7)
                 return points, at
             x = hx + 6 * (level - (len(self.rail_in[r]) - 1) / 2)
-            points = [(a[2] if tx < hx else a[0], ty), (jog, ty), (jog, rail), (x, rail), (x, b[1])]
-            return points, None
+            start = [(a[2] if tx < hx else a[0], ty), (jog, ty)]
+            if self.cluster_of[tail][: len(self.row_path[r])] != self.row_path[r]:
+                # from outside the row's cluster: by the channel above it, past the row's own columns
+                near = self.steps_x[0] - 10 - 3 * level if tx < hx else self.steps_x[1] + 10 + 3 * level
+                start += [(jog, self.channel[r]), (near, self.channel[r])]
+                jog = near
+            return [*start, (jog, rail), (x, rail), (x, b[1])], None
         if tail in cells and cells.get(head, (None,))[0] != cells[tail][0]:
             r = cells[tail][0]
             level = self.rail_out[r][head]
@@ -298,7 +305,7 @@ class _Grid:
             points = [(a[2], ty), (b[0], hy)]
         else:
             r = next((cells[h][0] for t, h, _ in self.edges if t == head and h in cells), 0)
-            gap = self.channel_y(r)
+            gap = self.channel[r]
             points = [(a[2], ty), (a[2] + 12, ty), (a[2] + 12, gap), (b[0] - 12, gap), (b[0] - 12, hy), (b[0], hy)]
         at = None
         if label:
