@@ -57,7 +57,9 @@ class _NotAGrid(Exception):
     """Some step is not where a grid would put it: Graphviz lays the view out instead."""
 
 
-_SIZING = re.compile(r'(?:label=<.*?>(?= \w+=|\]$)|(?<= )(?:shape|margin|width|height|fontsize|fontname|penwidth|peripheries)="[^"]*")')
+_SIZING = re.compile(
+    r'(?:label=<.*?>(?= \w+=|\]$)|(?<= )(?:shape|margin|width|height|fontsize|fontname|penwidth|peripheries)="[^"]*")'
+)
 """The attributes of a node statement that decide its size (not its colours, id or tooltip)."""
 
 
