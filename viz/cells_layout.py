@@ -218,7 +218,7 @@ class _Grid:
         """The nodes data flows to from ``start`` (forward), or from which it flows into ``start``."""
         nexts: dict[str, list[str]] = {}
         for tail, head, stmt in self.edges:
-            if ' dir="back"' in stmt:
+            if 'dir="back"' in stmt:
                 tail, head = head, tail
             a, b = (tail, head) if forward else (head, tail)
             nexts.setdefault(a, []).append(b)
@@ -396,7 +396,7 @@ class _Grid:
         write((), 0)
         for k, (_, _, stmt) in enumerate(self.edges):
             points, at = routes[k]
-            back = ' dir="back"' in stmt
+            back = 'dir="back"' in stmt
             if back:
                 (ax, ay), (bx, by) = points[0], points[1]
                 d = max(abs(bx - ax) + abs(by - ay), 1e-9)
