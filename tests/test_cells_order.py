@@ -26,7 +26,7 @@ def numbers(shape):
 
 
 def cell_centres(svg):
-    """{row "l0/fwd": [(t, x, y, id)]} for every cell node, the row and t read from its tooltip (its scope path)."""
+    """{row "l0/fwd": [(t, x, y, id, width)]} for every cell node; row and t from its tooltip (its scope path)."""
     rows: dict = {}
     for g in svg.iter(SVG + "g"):
         if "cell" not in g.get("class", "").split():
@@ -37,7 +37,7 @@ def cell_centres(svg):
         xs, ys = numbers(shape)[0::2], numbers(shape)[1::2]
         assert re.fullmatch(r"t\d+", path[-1]), path
         rows.setdefault("/".join(path[1:-1]), []).append((int(path[-1][1:]), (min(xs) + max(xs)) / 2,
-                                                          (min(ys) + max(ys)) / 2, g.get("id")))
+                                                          (min(ys) + max(ys)) / 2, g.get("id"), max(xs) - min(xs)))
     return rows
 
 
@@ -58,6 +58,8 @@ def test_rows_run_layer_by_layer_forward_above_reverse_and_t_grows_to_the_right(
     highest = {name: min(c[2] for c in row) for name, row in rows.items()}
     for upper, lower in zip(ROWS, ROWS[1:]):
         assert lowest[upper] < highest[lower]  # rows apart, not interleaved
+    widths = {round(c[4], 1) for row in rows.values() for c in row}
+    assert len(widths) == 1, widths  # one width for every cell: none outgrew the grid's column
     # h (and c) from step to step: the arrowhead points right in forward rows, left in reverse rows
     row_of = {c[3]: (name, c[1]) for name, row in rows.items() for c in row}
     seen = 0

@@ -27,6 +27,7 @@ from typing import Any
 from . import labels
 from .draw import _HTML, TIME, _attrs, _row_order, _segment_label
 from .render import Drawing, RendererNotFound, RenderError, run_renderer
+from .tiled import _visible_length
 
 PAD = 8.0  # a cluster's padding around what it holds, points
 LABEL = 20.0  # room for a cluster's label above its contents
@@ -41,6 +42,8 @@ ARROW = 6.0  # arrow length: arrowsize 0.6 of Graphviz's 10 points
 LEGEND = 70.0  # room for the colour legend above the picture
 STATUS_LEGEND = 110.0  # room for the stepper's status legend above it
 EDGE_FONT = 9.0
+WIDEST = 12  # cells with the longest labels measured to find the widest
+SLACK = 6.0  # points added to that width: a label of as many letters can be a little wider
 
 
 def pin(view: Any) -> Drawing | None:
@@ -109,16 +112,31 @@ class _Grid:
 
     # --- sizes ------------------------------------------------------------
     def measure(self) -> None:
-        """Every node's size as the renderer draws its label: one pass with no layout."""
+        """Every node's size as the renderer draws its label: one pass with no layout.
+
+        All cells are drawn as wide as the widest (a tidy grid, and Graphviz
+        makes a box no narrower than its ``width``), so only the cells with the
+        longest labels are measured, and one per number of label lines for the
+        heights; every other node is measured.
+        """
+        lines = {name: self.statements[name].count("<br/>") for name in self.cell_at}
+        longest = sorted(self.cell_at, key=lambda n: _visible_length(self.statements[n]), reverse=True)[:WIDEST]
+        by_lines = {lines[n]: n for n in self.cell_at}
+        picked = set(longest) | set(by_lines.values())
+        measured = [n for n in self.statements if n not in self.cell_at or n in picked]
         body = ["digraph sizes {\n", *self.view.header()]
-        body += [f'\t{name} [{" ".join(_SIZING.findall(stmt))} pos="0,0!"]\n' for name, stmt in self.statements.items()]
+        body += [f'\t{name} [{" ".join(_SIZING.findall(self.statements[name]))} pos="0,0!"]\n' for name in measured]
         body.append("}\n")
         out = run_renderer("".join(body), ["-Kneato", "-n2", "-Tjson0"], self.view.renderer, "the cells' sizes")
         graph = json.loads(out.decode("utf-8"))
-        self.size = {o["name"]: (float(o["width"]) * 72, float(o["height"]) * 72)
-                     for o in graph.get("objects", []) if "width" in o}
-        if set(self.size) != set(self.statements):
+        sized = {o["name"]: (float(o["width"]) * 72, float(o["height"]) * 72)
+                 for o in graph.get("objects", []) if "width" in o}
+        if set(sized) != set(measured):
             raise RenderError("the renderer did not size every node of the cells view")
+        width = max(sized[n][0] for n in sized if n in self.cell_at) + SLACK
+        height = {k: max(sized[n][1] for n in sized if lines.get(n) == k) for k in by_lines}
+        self.size = {name: (width, height[lines[name]]) if name in self.cell_at else sized[name]
+                     for name in self.statements}
 
     # --- placing ----------------------------------------------------------
     def run(self) -> Drawing:

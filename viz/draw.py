@@ -319,9 +319,8 @@ class _View:
         self.tree: dict[tuple, _Cluster] = {(): _Cluster()}
         self.edges: list[str] = []
         self.aligned: list[list[str]] = []  # node names to put in one column (rank)
-        norms = [float(np.linalg.norm(g)) for g in self.grads.values()]
-        self.scale = ColourScale(norms)
         self.norm = {tid: float(np.linalg.norm(g)) for tid, g in self.grads.items()}
+        self.scale = ColourScale(list(self.norm.values()))
         self.tid_name = {tid: f"v{k}" for k, tid in enumerate(self.graph.tensors)}
 
     # --- clusters -------------------------------------------------------
