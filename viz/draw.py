@@ -319,9 +319,8 @@ class _View:
         self.tree: dict[tuple, _Cluster] = {(): _Cluster()}
         self.edges: list[str] = []
         self.aligned: list[list[str]] = []  # node names to put in one column (rank)
-        norms = [float(np.linalg.norm(g)) for g in self.grads.values()]
-        self.scale = ColourScale(norms)
         self.norm = {tid: float(np.linalg.norm(g)) for tid, g in self.grads.items()}
+        self.scale = ColourScale(list(self.norm.values()))
         self.tid_name = {tid: f"v{k}" for k, tid in enumerate(self.graph.tensors)}
 
     # --- clusters -------------------------------------------------------
@@ -765,6 +764,12 @@ class _CellsView(_View):
         for key in sorted((k for k in self.members if k[0] == "cell"), key=lambda k: rank[k[1][:-1]]):
             by_step.setdefault(key[1][-1], []).append(self.group_name[key])
         self.aligned = [names for names in by_step.values() if len(names) > 1]  # t = 3 of every row in a column
+        if self.layout == "auto":
+            from .cells_layout import pin
+
+            pinned = pin(self)
+            if pinned is not None:
+                return pinned
         return self.emit()
 
     def cluster_attrs(self, path: tuple) -> str:
