@@ -58,11 +58,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second."""
-    if name == "symbolic":
+    """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second.
+    ``tr.exercises`` too: a learner's tool, not part of the engine."""
+    if name in ("symbolic", "exercises"):
         import importlib
 
-        return importlib.import_module(".symbolic", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 
