@@ -251,9 +251,7 @@ def _rnn_step_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
     slots[2].hints = [("dL/da_t W_h: the transpose of W_h is missing (W_h is square, so the shape was right)",
                        lambda: da() @ v["Wh"])]
     slots[4].hints = [("h_tᵀ dL/da_t: the operand is h_{t-1}, the input of the step, not its output h_t",
-                       lambda: h.data.T @ da()),
-                      ("dL/da_tᵀ h_{t-1} transposed: the factors are in the wrong order",
-                       lambda: (da().T @ v["h_prev"]).T)]
+                       lambda: h.data.T @ da())]
     return _loss([(h, trial.upstream["dh"])]), slots
 
 
