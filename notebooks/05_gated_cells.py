@@ -140,3 +140,13 @@ print(tr.exercises.check("lstm_step_backward", lstm_step_backward))
 from notebooks.solutions import gru_step_backward  # the reference: replace with yours
 
 print(tr.exercises.check("gru_step_backward", gru_step_backward))
+
+# %% [markdown]
+# **4. Harder: BPTT for a GRU.** Write `gru_backward(dhs, caches)` over the caches of
+# `tr.exercises.gru_forward`: the loop of chapter 2's `rnn_backward` with your GRU step inside.
+# A forgotten carry is reported with its time step.
+
+# %%
+from notebooks.solutions import gru_backward  # the reference: replace with yours
+
+print(tr.exercises.check("gru_backward", gru_backward))

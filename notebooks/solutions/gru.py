@@ -15,3 +15,18 @@ def gru_step_backward(dh, cache):
     return {"dn": dn, "du": du, "dr": dr, "dax": dax, "dah": dah,
             "dx": dax @ cache["Wx"].T, "dh_prev": dh * u + dah @ cache["Wh"].T,
             "dWx": cache["x"].T @ dax, "dWh": h_prev.T @ dah, "db": dax.sum(axis=0)}
+
+
+def gru_backward(dhs, caches):
+    """BPTT for a GRU: chapter 2's loop with the GRU step inside; the carry is the step's dh_prev."""
+    T = len(caches)
+    dx = np.zeros((T, *caches[0]["x"].shape))
+    dh = np.zeros_like(dhs)
+    dWx, dWh, db = 0, 0, 0
+    carry = np.zeros_like(dhs[0])
+    for t in reversed(range(T)):
+        dh[t] = dhs[t] + carry
+        step = gru_step_backward(dh[t], caches[t])
+        dx[t], carry = step["dx"], step["dh_prev"]
+        dWx, dWh, db = dWx + step["dWx"], dWh + step["dWh"], db + step["db"]
+    return {"dh": dh, "dx": dx, "dh0": carry, "dWx": dWx, "dWh": dWh, "db": db}

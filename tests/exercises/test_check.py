@@ -249,3 +249,14 @@ def test_the_report_opens_the_explorer_on_the_wrong_gradient_in_a_browser(tmp_pa
                                  "v.right, v.top, v.bottom];", current, root.find_element(By.CSS_SELECTOR,
                                                                                           ".tgr-viewport"))
     assert box[4] <= box[0] and box[1] <= box[5] and box[6] <= box[2] and box[3] <= box[7]  # the node is in view
+
+
+def test_a_forgotten_carry_in_gru_bptt_is_located_at_a_time_step():
+    def no_carry_gru(dhs, caches):
+        steps = [gru.gru_step_backward(dhs[t], caches[t]) for t in range(len(caches))]  # each step alone
+        return {"dx": np.stack([s["dx"] for s in steps]), "dh0": steps[0]["dh_prev"],
+                **{k: sum(s[k] for s in steps) for k in ("dWx", "dWh", "db")}}
+
+    report = tr.exercises.check("gru_backward", no_carry_gru)
+    assert report.first_wrong == "dx at t=3" and "the gradient carried back from step t+1 is missing" in report.message
+    assert report.stepper().events[-1].scope == "gru/t3"  # the matmul that completes x₃'s gradient

@@ -24,6 +24,7 @@ From a terminal: ``tinygrad-rnn exercise lstm_step_backward my_lstm.py``.
 from .catalog import EXERCISES, display_name
 from .check import Report, check, relative_error
 from .forwards import (
+    gru_forward,
     gru_step_forward,
     lstm_step_forward,
     matmul_forward,
@@ -34,6 +35,6 @@ from .forwards import (
     tanh_forward,
 )
 
-__all__ = ["EXERCISES", "Report", "check", "display_name", "gru_step_forward", "lstm_step_forward",
+__all__ = ["EXERCISES", "Report", "check", "display_name", "gru_forward", "gru_step_forward", "lstm_step_forward",
            "matmul_forward", "mul_forward", "relative_error", "rnn_forward", "rnn_step_forward", "sigmoid_forward",
            "tanh_forward"]

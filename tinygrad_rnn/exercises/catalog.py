@@ -441,23 +441,31 @@ GRU_FIELDS = {"dn": False, "du": False, "dr": False, "dax": False, "dah": False,
               "dWx": True, "dWh": True, "db": True}
 
 
+def _gru_cell(x: Tensor, h_prev: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor, t: int) -> dict[str, Tensor]:
+    """One GRU step recorded in scope ``t{t}`` with its gates named r_t, u_t, n_t: every tensor by key."""
+    with scope(f"t{t}"):
+        ax = _named(x @ Wx + b, "ax", t)
+        ah = _named(h_prev @ Wh, "ah", t)
+        ax_r, ax_u, ax_n = chunk(ax, 3, axis=1)
+        ah_r, ah_u, ah_n = chunk(ah, 3, axis=1)
+        with scope("reset_gate"):
+            r = _named(sigmoid(ax_r + ah_r), "r", t)
+        with scope("update_gate"):
+            u = _named(sigmoid(ax_u + ah_u), "u", t)
+        with scope("new_gate"):
+            n = _named(tanh(ax_n + r * ah_n), "n", t)
+        with scope("hidden"):
+            h = _named((1 - u) * n + u * h_prev, "h", t)
+    return {"ax": ax, "ah": ah, "r": r, "u": u, "n": n, "h": h}
+
+
 def _gru_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
     v, up = trial.inputs, trial.upstream
     x, h_prev = _leaf(v["x"], "x", 1), _leaf(v["h_prev"], "h", 0)
     Wx, Wh, b = _param(v["Wx"], "W_x"), _param(v["Wh"], "W_h"), _param(v["b"], "b")
-    with scope("gru"), scope("t1"):
-        ax = _named(x @ Wx + b, "ax", 1)
-        ah = _named(h_prev @ Wh, "ah", 1)
-        ax_r, ax_u, ax_n = chunk(ax, 3, axis=1)
-        ah_r, ah_u, ah_n = chunk(ah, 3, axis=1)
-        with scope("reset_gate"):
-            r = _named(sigmoid(ax_r + ah_r), "r", 1)
-        with scope("update_gate"):
-            u = _named(sigmoid(ax_u + ah_u), "u", 1)
-        with scope("new_gate"):
-            n = _named(tanh(ax_n + r * ah_n), "n", 1)
-        with scope("hidden"):
-            h = _named((1 - u) * n + u * h_prev, "h", 1)
+    with scope("gru"):
+        cell = _gru_cell(x, h_prev, Wx, Wh, b, 1)
+    ax, ah, r, u, n, h = (cell[k] for k in ("ax", "ah", "r", "u", "n", "h"))
     tensors = {"dn": n, "du": u, "dr": r, "dax": ax, "dah": ah, "dx": x, "dh_prev": h_prev, "dWx": Wx, "dWh": Wh,
                "db": b}
     slots = {k: Slot(k, k, GRU_RULES[k], tensors[k], required=GRU_FIELDS[k]) for k in GRU_FIELDS}
@@ -486,6 +494,71 @@ def _gru_exercise() -> Exercise:
         sizes=[{"N": 3, "D": 5, "H": 4}, {"N": 2, "D": 3, "H": 5}, {"N": 1, "D": 2, "H": 3}])
 
 
+GRU_BPTT_RULES = {
+    "dh": "dL/dh_t = dhs_t + dL/dh_t via step t+1, where step t+1 sends dL/dh_{t+1} ⊙ u_{t+1} + "
+          "dL/d(h_t W_h) W_hᵀ",
+    "dx": "dL/dx_t = dL/d(x_t W_x + b) W_xᵀ, from the whole dL/dh_t (its upstream plus the carry)",
+    "dh0": "dL/dh_0 = dL/dh_1 ⊙ u_1 + dL/d(h_0 W_h) W_hᵀ",
+    "dWx": "dL/dW_x = Σ_t x_tᵀ dL/d(x_t W_x + b)",
+    "dWh": "dL/dW_h = Σ_t h_{t-1}ᵀ dL/d(h_{t-1} W_h)",
+    "db": "dL/db = Σ_t Σ over the batch of dL/d(x_t W_x + b)",
+}
+
+
+def _gru_bptt_make(rng: np.random.Generator, s: dict[str, int]) -> Trial:
+    T, N, D, H = s["T"], s["N"], s["D"], s["H"]
+    inputs = {"x": _normal(rng, T, N, D), "h0": _normal(rng, N, H, scale=0.5),
+              "Wx": _normal(rng, D, 3 * H, scale=0.6), "Wh": _normal(rng, H, 3 * H, scale=0.6),
+              "b": _normal(rng, 3 * H, scale=0.2)}
+    return Trial(inputs, {"dhs": _normal(rng, T, N, H)}, s)
+
+
+def _gru_bptt_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
+    v, T = trial.inputs, trial.sizes["T"]
+    xs = [_leaf(v["x"][t], "x", t + 1) for t in range(T)]
+    h0 = _leaf(v["h0"], "h", 0)
+    Wx, Wh, b = _param(v["Wx"], "W_x"), _param(v["Wh"], "W_h"), _param(v["b"], "b")
+    hs, h = [], h0
+    with scope("gru"):
+        for t in range(1, T + 1):
+            h = _gru_cell(xs[t - 1], h, Wx, Wh, b, t)["h"]
+            hs.append(h)
+    dhs = trial.upstream["dhs"]
+    slots = []
+    for t in range(T, 0, -1):
+        at = f" at t={t}"
+        dh = Slot("dh" + at, "dh", GRU_BPTT_RULES["dh"], hs[t - 1], required=False, index=t - 1)
+        if t < T:
+            dh.hints = [("dhs_t alone: the gradient carried back from step t+1 is missing", lambda t=t: dhs[t - 1])]
+        dx = Slot("dx" + at, "dx", GRU_BPTT_RULES["dx"], xs[t - 1], index=t - 1)
+        if t < T:
+            dx.hints = [("dL/dx_t computed from dhs_t alone: the gradient carried back from step t+1 is missing",
+                         lambda t=t: _gru_step_input_grad(trial, hs[t - 2].data if t > 1 else v["h0"], t))]
+        slots += [dh, dx]
+    slots += [Slot(k, k, GRU_BPTT_RULES[k], tensor) for k, tensor in (("dh0", h0), ("dWx", Wx), ("dWh", Wh),
+                                                                         ("db", b))]
+    return _loss([(h_t, dhs[t]) for t, h_t in enumerate(hs)]), slots
+
+
+def _gru_step_input_grad(trial: Trial, h_prev: np.ndarray, t: int) -> np.ndarray:
+    """dL/dx_t of step t alone with upstream dhs_t (no carry): one GRU cell, differentiated by the engine."""
+    v = trial.inputs
+    x = Tensor(v["x"][t - 1], requires_grad=True)
+    h = _gru_cell(x, Tensor(h_prev), Tensor(v["Wx"]), Tensor(v["Wh"]), Tensor(v["b"]), t)["h"]
+    (h * Tensor(trial.upstream["dhs"][t - 1])).sum().backward()
+    return np.asarray(x.grad)
+
+
+def _gru_bptt_exercise() -> Exercise:
+    return Exercise(
+        name="gru_backward", signature="gru_backward(dhs, caches) -> {'dx', 'dh0', 'dWx', 'dWh', 'db'}",
+        summary="BPTT for a GRU over T steps (caches of gru_forward); dhs (T, N, H): the upstream of every h_t",
+        fields={"dh": False, "dx": True, "dh0": True, "dWx": True, "dWh": True, "db": True},
+        make=_gru_bptt_make, forward=lambda t: forwards.gru_forward(**t.inputs)[1],
+        call=lambda fn, trial, caches: fn(trial.upstream["dhs"], caches), shapes=_bptt_shapes,
+        graph=_gru_bptt_graph, sizes=BPTT_SIZES)
+
+
 EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in (
     _unary("tanh", tanh, forwards.tanh_forward, "dL/dx = dL/dy ⊙ (1 − y²)", _tanh_hints),
     _unary("sigmoid", sigmoid, forwards.sigmoid_forward, "dL/dx = dL/dy ⊙ y ⊙ (1 − y)", _sigmoid_hints),
@@ -496,4 +569,5 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in (
     _truncated_exercise(),
     _lstm_exercise(),
     _gru_exercise(),
+    _gru_bptt_exercise(),
 )}

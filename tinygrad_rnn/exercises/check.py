@@ -108,7 +108,8 @@ class Report:
         colour = "#2e7d32" if self.ok else "#b00020"
         parts = [f'<div class="tgr-exercise-report" style="border-left:4px solid {colour};padding:4px 10px;'
                  f'margin:4px 0;font-family:Helvetica,Arial,sans-serif;font-size:13px">',
-                 f'<p class="tgr-exercise-message" style="max-width:70em;line-height:1.45">{html.escape(self.message)}</p>']
+                 '<p class="tgr-exercise-message" style="max-width:70em;line-height:1.45">'
+                 f"{html.escape(self.message)}</p>"]
         if self.traceback:
             parts.append(f"<pre>{html.escape(self.traceback)}</pre>")
         if self.expected is not None and self.received is not None and self.problem == "value":

@@ -111,3 +111,15 @@ def gru_step_forward(
     n = np.tanh(ax[:, 2 * H :] + r * ah_n)
     h = (1 - u) * n + u * h_prev
     return h, {"x": x, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "b": b, "r": r, "u": u, "n": n, "ah_n": ah_n, "h": h}
+
+
+def gru_forward(
+    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, list[dict]]:
+    """The GRU unrolled over x (T, N, D) from h0 (N, H): hs (T, N, H) and one ``gru_step_forward`` cache per step."""
+    hs, caches, h = [], [], h0
+    for x_t in x:
+        h, cache = gru_step_forward(x_t, h, Wx, Wh, b)
+        hs.append(h)
+        caches.append(cache)
+    return np.stack(hs), caches
