@@ -238,6 +238,9 @@ def test_the_report_opens_the_explorer_on_the_wrong_gradient_in_a_browser(tmp_pa
     browser.get(page.as_uri())
     message = browser.find_element(By.CSS_SELECTOR, ".tgr-exercise-message").text
     assert message.startswith("lstm_step_backward: your dc_prev is wrong; the rule is dL/dc_{t-1} = dL/dc_t ⊙ f_t")
+    rule = browser.find_element(By.CSS_SELECTOR, ".tgr-exercise-rule")
+    assert rule.text == "the rule: dL/dct-1 = dL/dct ⊙ ft"  # typeset: the t's are subscripts
+    assert [sub.text for sub in rule.find_elements(By.TAG_NAME, "sub")] == ["t-1", "t", "t"]
     root = browser.find_element(By.CSS_SELECTOR, ".tgr-explorer")
     assert "dc_prev is wrong" in root.find_element(By.CSS_SELECTOR, ".tgr-title").text
     event = root.find_element(By.CSS_SELECTOR, ".tgr-event").text

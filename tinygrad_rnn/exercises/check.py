@@ -48,6 +48,13 @@ def _preview(array: np.ndarray, count: int = 4) -> str:
     return f"[{shown}{', …' if flat.size > count else ''}]"
 
 
+def typeset(rule: str) -> str:
+    """A rule as HTML with real subscripts: ``dL/dc_{t-1}`` -> dL/dc<sub>t-1</sub>, ``W_h`` -> W<sub>h</sub>."""
+    text = html.escape(rule)
+    text = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", text)
+    return re.sub(r"_([A-Za-z0-9])(?![A-Za-z0-9_])", r"<sub>\1</sub>", text)
+
+
 def student_traceback(error: BaseException) -> str:
     """The traceback lines from the student's own files: not this package's, not NumPy's or the stdlib's."""
     frames = [f for f in traceback.extract_tb(error.__traceback__)
@@ -110,6 +117,8 @@ class Report:
                  f'margin:4px 0;font-family:Helvetica,Arial,sans-serif;font-size:13px">',
                  '<p class="tgr-exercise-message" style="max-width:70em;line-height:1.45">'
                  f"{html.escape(self.message)}</p>"]
+        if self.rule:
+            parts.append(f'<p class="tgr-exercise-rule">the rule: <i>{typeset(self.rule)}</i></p>')
         if self.traceback:
             parts.append(f"<pre>{html.escape(self.traceback)}</pre>")
         if self.expected is not None and self.received is not None and self.problem == "value":
@@ -250,10 +259,17 @@ def _wrong(exercise: Exercise, trials: int, position: int, number: int, slot: Sl
                  and relative_error(received, candidate) <= TOLERANCE), None)
     right = [s.key for s in slots[:position] if s.returned in returned]
     yours = f"; yours is {hint}" if hint else ""
-    before = (f"everything before it, counting back from the loss, is right ({', '.join(right)})" if right else
-              "it is the first gradient you return, counting back from the loss")
+    skipped = [s.returned for s in slots[:position] if s.returned not in returned and s.index in (None, slot.index)]
+    if right:
+        before = f"It is the first wrong gradient: everything before it, counting back from the loss, is right " \
+                 f"({', '.join(right)})."
+    elif skipped:
+        before = (f"It is the first one you return, counting back from the loss; return {', '.join(skipped)} too "
+                  "to locate a mistake more closely.")
+    else:
+        before = "It is the first gradient counting back from the loss."
     message = (f"{exercise.name}: your {slot.key} is wrong; the rule is {slot.rule}{yours}. "
-               f"It is the first wrong gradient: {before}. Expected {_preview(expected)}, yours "
+               f"{before} Expected {_preview(expected)}, yours "
                f"{_preview(received)} (relative error {error:.1e}, instance {number + 1} of {trials}: "
                f"{trial.describe()}).")
     return Report(exercise.name, False, problem="value", first_wrong=slot.key, expected=expected, received=received,
