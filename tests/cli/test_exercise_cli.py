@@ -64,3 +64,10 @@ def test_misuse_exits_2_and_a_file_without_the_function_exits_1_each_in_one_line
     other = run("lstm_step_backward", tmp_path / "other.py")
     assert other.returncode == 1 and len(other.stderr.strip().splitlines()) == 1
     assert "defines no function lstm_step_backward" in other.stderr and "functions found: lstm_backward" in other.stderr
+
+
+def test_a_syntax_error_shows_where_python_stopped_reading(tmp_path):
+    (tmp_path / "typo.py").write_text("def rnn_step_backward(dh, cache)\n    return {}\n")
+    done = run("rnn_step_backward", tmp_path / "typo.py")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f'File "{tmp_path / "typo.py"}", line 1' in done.stderr and "SyntaxError: expected ':'" in done.stderr

@@ -13,6 +13,7 @@ import argparse
 import os
 import runpy
 import sys
+import traceback
 
 from . import CLIError, UsageError
 
@@ -32,11 +33,14 @@ def run(args: argparse.Namespace) -> int:
     from ..exercises.check import student_traceback
 
     if not os.path.isfile(args.file):
-        raise UsageError(f"{args.file}: no such file")
+        raise UsageError(f"{args.file}: {'not a file' if os.path.exists(args.file) else 'no such file'}")
     sys.path.insert(0, os.path.dirname(os.path.abspath(args.file)))  # the student's own helper modules
     try:
         namespace = runpy.run_path(args.file, run_name="__exercise__")
     except Exception as error:  # the student's file: show them their own traceback, not ours
+        if isinstance(error, SyntaxError):  # where Python stopped reading, with its caret
+            print("".join(traceback.format_exception_only(error)).rstrip(), file=sys.stderr)
+            return 1
         lines = student_traceback(error)
         print(f"{args.file} raised {type(error).__name__} while loading: {error}", file=sys.stderr)
         if lines:
