@@ -208,3 +208,24 @@ def test_chapter_11_names_the_three_classic_bugs_and_opens_the_explorer_at_each(
         "lstm_step_backward: dc_prev is wrong", "rnn_step_backward: dh_prev is wrong",
         "rnn_backward: dx at t=3 is wrong"]
     assert "mul at lstm/t1/cell_state" in titles[0] and "matmul at rnn/t3" in titles[2]
+
+
+def test_chapter_11s_explorers_show_each_wrong_gradient_being_completed_in_a_browser(executed, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    notebook, _ = executed["11_debugging_backprop.py"]
+    page = tmp_path / "chapter11.html"
+    page.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><title>11</title></head><body>"
+                    + "".join(outputs(notebook, "text/html")) + "</body></html>", encoding="utf-8")
+    browser.get(page.as_uri())
+    roots = browser.find_elements(By.CSS_SELECTOR, ".tgr-explorer")
+    assert len(roots) == 3
+    for root, completed in zip(roots, ("c₀.grad is now", "h₀.grad is now", "x₃.grad is now")):
+        browser.execute_script("arguments[0].scrollIntoView()", root)
+        assert completed in root.find_element(By.CSS_SELECTOR, ".tgr-event").text
+        current = root.find_element(By.CSS_SELECTOR, "g.node.current")
+        inside = browser.execute_script(
+            "var r = arguments[0].getBoundingClientRect(), v = arguments[1].getBoundingClientRect();"
+            "return r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom;",
+            current, root.find_element(By.CSS_SELECTOR, ".tgr-viewport"))
+        assert inside, completed
