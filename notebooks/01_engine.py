@@ -95,6 +95,12 @@ viz.draw(loss, grads=True, highlight="W_hh")
 # your number down, then run the cell.
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 import numpy as np
 
 import tinygrad_rnn as tr

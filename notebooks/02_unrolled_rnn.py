@@ -86,6 +86,12 @@ viz.draw(loss, grads=True, highlight="weight_hh_l0")
 # x = (0.1, 0.2, 0.3), L = h_3. Which step contributes most to dL/dw, t = 1 or t = 3?
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 import numpy as np
 
 import tinygrad_rnn as tr

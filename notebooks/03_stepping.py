@@ -99,6 +99,12 @@ python = sys.executable  # this kernel's Python, which has tinygrad_rnn
 # op does the first step process, and which the last? Run the stepper to see.
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 import numpy as np
 
 import tinygrad_rnn as tr

@@ -109,6 +109,12 @@ print("RNN chain check, max |autograd - closed form| =", f"{gradient_flow.chain_
 # only dL/dc_t = 1 from above. What is dL/dc_{t-1}?
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 from tinygrad_rnn.exercises import lstm_step_forward
 
 rng = np.random.default_rng(0)

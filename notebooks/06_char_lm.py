@@ -59,6 +59,12 @@ print(f"sample at temperature {result['temperature']}:\n{result['sample']}")
 # probability: what is its perplexity?
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 import numpy as np
 
 import tinygrad_rnn as tr

@@ -176,6 +176,12 @@ SVG(plot.line_plot({"hvp": (cliff["w"], cliff["curvature"]), "finite differences
 # differentiated again. What is d²y/dx² at x = 0.5?
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 x = tr.Tensor(0.5, requires_grad=True, name="x")
 (dy,) = tr.grad(tr.tanh(x), x, create_graph=True)
 (d2y,) = tr.grad(dy, x)

@@ -24,6 +24,12 @@
 # solutions in `notebooks/solutions/`, with one line broken).
 
 # %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
 import numpy as np
 
 import tinygrad_rnn as tr
