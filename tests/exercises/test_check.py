@@ -263,3 +263,39 @@ def test_a_forgotten_carry_in_gru_bptt_is_located_at_a_time_step():
     report = tr.exercises.check("gru_backward", no_carry_gru)
     assert report.first_wrong == "dx at t=3" and "the gradient carried back from step t+1 is missing" in report.message
     assert report.stepper().events[-1].scope == "gru/t3"  # the matmul that completes x₃'s gradient
+
+
+def numerical_gradient(f, array, eps=1e-6):
+    """Central differences of the scalar f() with respect to every entry of ``array`` (changed in place)."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        old = array[index]
+        array[index] = old + eps
+        up = f()
+        array[index] = old - eps
+        grad[index] = (up - f()) / (2 * eps)
+        array[index] = old
+    return grad
+
+
+@pytest.mark.parametrize("name, outputs", [("lstm_step_backward", ("dh", "dc")), ("gru_step_backward", ("dh",)),
+                                           ("rnn_backward", ("dhs",))])
+def test_the_oracle_agrees_with_finite_differences_of_the_numpy_forward(name, outputs):
+    """The engine's expected gradients are those of the very forward the student is given."""
+    from tinygrad_rnn.exercises import catalog
+
+    exercise = catalog.EXERCISES[name]
+    trial = exercise.make(np.random.default_rng(5), exercise.sizes[1])
+    forward = {"lstm_step_backward": tr.exercises.lstm_step_forward, "gru_step_backward": tr.exercises.gru_step_forward,
+               "rnn_backward": tr.exercises.rnn_forward}[name]
+
+    def loss():
+        result = forward(**trial.inputs)
+        return sum(float(np.sum(value * trial.upstream[key])) for value, key in zip(result, outputs))
+
+    graph_loss, slots = exercise.graph(trial)
+    graph_loss.backward()
+    expected = {slot.key: slot.expected for slot in slots}
+    assert abs(graph_loss.item() - loss()) < 1e-12
+    for key, argument in (("dWh", "Wh"), ("dWx", "Wx"), ("db", "b")):
+        np.testing.assert_allclose(expected[key], numerical_gradient(loss, trial.inputs[argument]), atol=1e-7)
