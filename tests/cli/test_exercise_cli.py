@@ -71,3 +71,14 @@ def test_a_syntax_error_shows_where_python_stopped_reading(tmp_path):
     done = run("rnn_step_backward", tmp_path / "typo.py")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f'File "{tmp_path / "typo.py"}", line 1' in done.stderr and "SyntaxError: expected ':'" in done.stderr
+
+
+def test_html_writes_the_report_with_the_explorer_on_the_wrong_gradient(tmp_path):
+    (tmp_path / "mine.py").write_text(WRONG)
+    done = run("lstm_step_backward", tmp_path / "mine.py", "--html", tmp_path / "out" / "report.html")
+    assert done.returncode == 1
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "your dc_prev is wrong" in page and 'class="tgr-explorer"' in page
+    assert "lstm_step_backward: dc_prev is wrong; the explorer is at step 12, mul at lstm/t1/cell_state" in page
+    refused = run("lstm_step_backward", tmp_path / "mine.py", "--html", tmp_path / "report.txt")
+    assert refused.returncode == 2 and "does not end in .html" in refused.stderr
