@@ -239,7 +239,10 @@ def _rnn_step_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
     Wx, Wh, b = _param(v["Wx"], "W_x"), _param(v["Wh"], "W_h"), _param(v["b"], "b")
     with scope("rnn"):
         a, h = _rnn_cell(x, h_prev, Wx, Wh, b, 1)
-    da = lambda: np.asarray(a.grad)  # noqa: E731  (read after backward)
+
+    def da() -> np.ndarray:  # dL/da_t, read when a hint is tried (after backward)
+        return np.asarray(a.grad)
+
     slots = [Slot("da", "da", RNN_STEP_RULES["da"], a, required=False),
              Slot("dx", "dx", RNN_STEP_RULES["dx"], x),
              Slot("dh_prev", "dh_prev", RNN_STEP_RULES["dh_prev"], h_prev),
