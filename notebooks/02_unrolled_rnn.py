@@ -111,7 +111,8 @@ print(f"sum = w.grad = {float(w.grad):+.4f}")
 # %% [markdown]
 # **2. One step backwards.** Write `rnn_step_backward(dh, cache)` for
 # h_t = tanh(x_t W_x + h_{t-1} W_h + b) (the cache of `tr.exercises.rnn_step_forward`), returning
-# `dx, dh_prev, dWx, dWh, db` (and, to help the checker locate a mistake, `da`).
+# `dx, dh_prev, dWx, dWh, db` (and, to help the checker locate a mistake, `da` = dL/ds_t, the
+# gradient of the pre-activation s_t).
 
 # %%
 from notebooks.solutions import rnn_step_backward  # the reference: replace with yours

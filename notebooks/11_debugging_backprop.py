@@ -64,7 +64,7 @@ report
 # %% [markdown]
 # ## 2. The missing transpose
 #
-# dL/dh_{t-1} = dL/da_t W_hᵀ. W_h is square (H, H), so forgetting the transpose gives an
+# dL/dh_{t-1} = dL/ds_t W_hᵀ. W_h is square (H, H), so forgetting the transpose gives an
 # array of the right shape and the wrong numbers: no shape error warns you.
 
 # %%

@@ -1,4 +1,4 @@
-"""One LSTM step backwards, in the order the gradient flows: h_t, then c_t, then the gates, then a_t."""
+"""One LSTM step backwards, in the order the gradient flows: h_t, then c_t, then the gates, then s_t."""
 
 import numpy as np
 

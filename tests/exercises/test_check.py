@@ -98,7 +98,7 @@ def test_a_wrong_operand_in_dWh_is_located_at_dWh():
         return result
 
     report = tr.exercises.check("lstm_step_backward", h_instead_of_h_prev)
-    assert report.first_wrong == "dWh" and "dL/dW_h = h_{t-1}ᵀ dL/da_t" in report.message
+    assert report.first_wrong == "dWh" and "dL/dW_h = h_{t-1}ᵀ dL/ds_t" in report.message
     assert "dc_prev" in report.right and "dh_prev" in report.right
 
 
@@ -124,7 +124,7 @@ def test_a_forgotten_carry_in_bptt_is_located_at_a_time_step():
     assert "the gradient carried back from step t+1" in report.message
     with_dh = tr.exercises.check("rnn_backward", no_carry)
     assert with_dh.first_wrong == "dh at t=3" and with_dh.right == ["dh at t=4", "da at t=4", "dx at t=4"]
-    assert "dL/dh_t = dhs_t + dL/da_{t+1} W_hᵀ" in with_dh.message
+    assert "dL/dh_t = dhs_t + dL/ds_{t+1} W_hᵀ" in with_dh.message
 
 
 def test_full_bptt_is_wrong_for_the_truncated_exercise_where_the_first_cut_is():

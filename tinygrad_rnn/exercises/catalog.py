@@ -215,21 +215,21 @@ def _rnn_make(rng: np.random.Generator, s: dict[str, int]) -> Trial:
 
 
 def _rnn_cell(x: Tensor, h_prev: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor, t: int) -> tuple[Tensor, Tensor]:
-    """h_t = tanh(a_t), a_t = x_t W_x + h_{t-1} W_h + b, recorded in scope ``t{t}``; returns (a_t, h_t)."""
+    """h_t = tanh(s_t), s_t = x_t W_x + h_{t-1} W_h + b, recorded in scope ``t{t}``; returns (s_t, h_t)."""
     with scope(f"t{t}"):
-        a = _named(x @ Wx + h_prev @ Wh + b, "a", t)
+        a = _named(x @ Wx + h_prev @ Wh + b, "s", t)
         with scope("hidden"):
             h = _named(tanh(a), "h", t)
     return a, h
 
 
 RNN_STEP_RULES = {
-    "da": "dL/da_t = dL/dh_t ⊙ (1 − h_t²)",
-    "dx": "dL/dx_t = dL/da_t W_xᵀ",
-    "dh_prev": "dL/dh_{t-1} = dL/da_t W_hᵀ",
-    "dWx": "dL/dW_x = x_tᵀ dL/da_t",
-    "dWh": "dL/dW_h = h_{t-1}ᵀ dL/da_t",
-    "db": "dL/db = Σ over the batch of dL/da_t",
+    "da": "dL/ds_t = dL/dh_t ⊙ (1 − h_t²)",
+    "dx": "dL/dx_t = dL/ds_t W_xᵀ",
+    "dh_prev": "dL/dh_{t-1} = dL/ds_t W_hᵀ",
+    "dWx": "dL/dW_x = x_tᵀ dL/ds_t",
+    "dWh": "dL/dW_h = h_{t-1}ᵀ dL/ds_t",
+    "db": "dL/db = Σ over the batch of dL/ds_t",
 }
 
 
@@ -240,7 +240,7 @@ def _rnn_step_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
     with scope("rnn"):
         a, h = _rnn_cell(x, h_prev, Wx, Wh, b, 1)
 
-    def da() -> np.ndarray:  # dL/da_t, read when a hint is tried (after backward)
+    def da() -> np.ndarray:  # dL/ds_t, read when a hint is tried (after backward)
         return np.asarray(a.grad)
 
     slots = [Slot("da", "da", RNN_STEP_RULES["da"], a, required=False),
@@ -249,11 +249,11 @@ def _rnn_step_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
              Slot("dWx", "dWx", RNN_STEP_RULES["dWx"], Wx),
              Slot("dWh", "dWh", RNN_STEP_RULES["dWh"], Wh),
              Slot("db", "db", RNN_STEP_RULES["db"], b)]
-    slots[0].hints = [("dL/dh_t ⊙ (1 − a_t²): the rule uses h_t = tanh(a_t), not a_t",
+    slots[0].hints = [("dL/dh_t ⊙ (1 − s_t²): the rule uses h_t = tanh(s_t), not s_t",
                        lambda: trial.upstream["dh"] * (1 - (v["x"] @ v["Wx"] + v["h_prev"] @ v["Wh"] + v["b"]) ** 2))]
-    slots[2].hints = [("dL/da_t W_h: the transpose of W_h is missing (W_h is square, so the shape was right)",
+    slots[2].hints = [("dL/ds_t W_h: the transpose of W_h is missing (W_h is square, so the shape was right)",
                        lambda: da() @ v["Wh"])]
-    slots[4].hints = [("h_tᵀ dL/da_t: the operand is h_{t-1}, the input of the step, not its output h_t",
+    slots[4].hints = [("h_tᵀ dL/ds_t: the operand is h_{t-1}, the input of the step, not its output h_t",
                        lambda: h.data.T @ da())]
     return _loss([(h, trial.upstream["dh"])]), slots
 
@@ -275,13 +275,13 @@ def _weight_shapes(t: Trial) -> dict[str, tuple]:
 
 
 BPTT_RULES = {
-    "dh": "dL/dh_t = dhs_t + dL/da_{t+1} W_hᵀ (its own upstream plus what step t+1 sends back)",
-    "da": "dL/da_t = dL/dh_t ⊙ (1 − h_t²)",
-    "dx": "dL/dx_t = dL/da_t W_xᵀ, where dL/da_t = (dhs_t + dL/da_{t+1} W_hᵀ) ⊙ (1 − h_t²)",
-    "dh0": "dL/dh_0 = dL/da_1 W_hᵀ",
-    "dWx": "dL/dW_x = Σ_t x_tᵀ dL/da_t",
-    "dWh": "dL/dW_h = Σ_t h_{t-1}ᵀ dL/da_t",
-    "db": "dL/db = Σ_t Σ over the batch of dL/da_t",
+    "dh": "dL/dh_t = dhs_t + dL/ds_{t+1} W_hᵀ (its own upstream plus what step t+1 sends back)",
+    "da": "dL/ds_t = dL/dh_t ⊙ (1 − h_t²)",
+    "dx": "dL/dx_t = dL/ds_t W_xᵀ, where dL/ds_t = (dhs_t + dL/ds_{t+1} W_hᵀ) ⊙ (1 − h_t²)",
+    "dh0": "dL/dh_0 = dL/ds_1 W_hᵀ",
+    "dWx": "dL/dW_x = Σ_t x_tᵀ dL/ds_t",
+    "dWh": "dL/dW_h = Σ_t h_{t-1}ᵀ dL/ds_t",
+    "db": "dL/db = Σ_t Σ over the batch of dL/ds_t",
 }
 
 
@@ -358,7 +358,7 @@ LSTM_RULES = {
     "df": "dL/df_t = dL/dc_t ⊙ c_{t-1}",
     "dg": "dL/dg_t = dL/dc_t ⊙ i_t",
     "dc_prev": "dL/dc_{t-1} = dL/dc_t ⊙ f_t",
-    "da": "dL/da_t = [dL/di_t ⊙ i_t(1 − i_t), dL/df_t ⊙ f_t(1 − f_t), dL/dg_t ⊙ (1 − g_t²), dL/do_t ⊙ o_t(1 − o_t)]",
+    "da": "dL/ds_t = [dL/di_t ⊙ i_t(1 − i_t), dL/df_t ⊙ f_t(1 − f_t), dL/dg_t ⊙ (1 − g_t²), dL/do_t ⊙ o_t(1 − o_t)]",
     **{k: v for k, v in RNN_STEP_RULES.items() if k != "da"},
 }
 LSTM_FIELDS = {"do": False, "dc_total": False, "di": False, "df": False, "dg": False, "dc_prev": True,
@@ -370,7 +370,7 @@ def _lstm_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
     x, h_prev, c_prev = _leaf(v["x"], "x", 1), _leaf(v["h_prev"], "h", 0), _leaf(v["c_prev"], "c", 0)
     Wx, Wh, b = _param(v["Wx"], "W_x"), _param(v["Wh"], "W_h"), _param(v["b"], "b")
     with scope("lstm"), scope("t1"):
-        a = _named(x @ Wx + h_prev @ Wh + b, "a", 1)
+        a = _named(x @ Wx + h_prev @ Wh + b, "s", 1)
         a_i, a_f, a_g, a_o = chunk(a, 4, axis=1)
         with scope("input_gate"):
             i = _named(sigmoid(a_i), "i", 1)
@@ -395,8 +395,8 @@ def _lstm_graph(trial: Trial) -> tuple[Tensor, list[Slot]]:
                                 lambda: up["dc"]),
                                ("dL/dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)) alone: the upstream dc is missing",
                                 lambda: np.asarray(c.grad) - up["dc"])]
-    slots["dh_prev"].hints = [("dL/da_t W_x: W_h is the weight of h_{t-1}", lambda: np.asarray(a.grad) @ v["Wx"].T)]
-    slots["dWh"].hints = [("h_tᵀ dL/da_t: the operand is h_{t-1}, the input of the step, not its output h_t",
+    slots["dh_prev"].hints = [("dL/ds_t W_x: W_h is the weight of h_{t-1}", lambda: np.asarray(a.grad) @ v["Wx"].T)]
+    slots["dWh"].hints = [("h_tᵀ dL/ds_t: the operand is h_{t-1}, the input of the step, not its output h_t",
                            lambda: h.data.T @ np.asarray(a.grad))]
     return _loss([(h, up["dh"]), (c, up["dc"])]), list(slots.values())
 

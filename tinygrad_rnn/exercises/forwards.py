@@ -69,8 +69,8 @@ def lstm_step_forward(
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """One LSTM step (gate order i, f, g, o, as PyTorch):
 
-        a_t = x_t Wx + h_{t-1} Wh + b          (N, 4H), cut into four blocks
-        i_t = σ(a_i)   f_t = σ(a_f)   g_t = tanh(a_g)   o_t = σ(a_o)
+        s_t = x_t Wx + h_{t-1} Wh + b          (N, 4H), cut into four blocks
+        i_t = σ(sⁱ)   f_t = σ(sᶠ)   g_t = tanh(sᵍ)   o_t = σ(sᵒ)
         c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
         h_t = o_t ⊙ tanh(c_t)
 
