@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .graph import RECORDED, SWITCHES, WRITES, check_finite
+from .graph import CHECK_EVERY, RECORDED, SWITCHES, WRITES, check_finite, recorded_many
 from .tensor import Tensor
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
+CHECK_MASK = CHECK_EVERY - 1  # RECORDED & CHECK_MASK == 0 every CHECK_EVERY recorded nodes
 
 
 class ShapeError(ValueError):
@@ -146,6 +147,8 @@ class Op:
         results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
         if record:
             RECORDED[0] += 1
+            if not RECORDED[0] & CHECK_MASK:
+                recorded_many()  # (now and then: has a full collection found the graph all alive?)
         if record or anomaly:
             node.inputs, node.needs, node.scope, node.writes = inputs, needs, scope, WRITES[0]
             node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
