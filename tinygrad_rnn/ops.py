@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .graph import CHECK_EVERY, RECORDED, SWITCHES, WRITES, check_finite, recorded_many
-from .tensor import Tensor
+from .tensor import Tensor, get_default_dtype
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
 CHECK_MASK = CHECK_EVERY - 1  # RECORDED & CHECK_MASK == 0 every CHECK_EVERY recorded nodes
@@ -175,8 +175,22 @@ def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     """
     dtype = next((x._data.dtype for x in inputs if isinstance(x, Tensor)), None)
     if dtype is not None and dtype.kind != "f":
+        if any(isinstance(x, float) for x in inputs):  # ints + 0.5: the default float dtype, as PyTorch
+            return tuple(_floating(x) if isinstance(x, Tensor) else _constant(x, get_default_dtype()) for x in inputs)
         dtype = None
     return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
+
+
+def _floating(x: Any) -> Any:
+    """An integer or boolean tensor (or array) as the default float dtype; floats unchanged.
+
+    Ops whose result is a float (``exp``, ``log``, ``sigmoid``, ``/``, ``mean``) give the
+    default dtype from integers, as PyTorch does, not NumPy's float64. Integer tensors never
+    require grad, so converting them loses no gradient.
+    """
+    if isinstance(x, Tensor):
+        return x if x._data.dtype.kind == "f" else _wrap(x._data.astype(get_default_dtype()), None, 0)
+    return x if x.dtype.kind == "f" else x.astype(get_default_dtype())
 
 
 def _constant(x: Any, dtype: Any) -> Tensor:
@@ -324,6 +338,8 @@ class Div(Op):
     from_inputs = ("a", "b")
 
     def forward(self, a, b):
+        if a.dtype.kind != "f" and b.dtype.kind != "f":  # ints / ints: the default float dtype
+            a, b = _floating(a), _floating(b)
         self.a, self.b = a, b
         return a / b
 
@@ -407,7 +423,7 @@ class Exp(Op):
     from_outputs = ("y",)
 
     def forward(self, x):
-        self.y = np.exp(x)
+        self.y = np.exp(_floating(x))
         return self.y
 
     def backward(self, g, xp=NUMPY):
@@ -421,7 +437,7 @@ class Log(Op):
 
     def forward(self, x):
         self.x = x
-        return np.log(x)
+        return np.log(_floating(x))
 
     def backward(self, g, xp=NUMPY):
         return (g / self.x,)
@@ -449,11 +465,11 @@ class Sigmoid(Op):
         # 1 / (1 + exp(-x)), in place (the same bits; no temporaries, no Python numbers to convert).
         # For x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0, the right limit: so no warning.
         with np.errstate(over="ignore"):
-            e = np.exp(np.negative(x))
-        if type(e) is np.ndarray and e.dtype.kind == "f":
+            e = np.exp(np.negative(_floating(x)))
+        if type(e) is np.ndarray:
             e += 1
             self.y = np.reciprocal(e, out=e)
-        else:  # 0-d input (NumPy returns a scalar) or integers
+        else:  # 0-d input (NumPy returns a scalar)
             self.y = 1 / (1 + e)
         return self.y
 
@@ -503,7 +519,7 @@ class Mean(Op):
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        y = np.asarray(x.mean(axis=axis, keepdims=keepdims))
+        y = np.asarray(_floating(x).mean(axis=axis, keepdims=keepdims))
         self.n = x.size // max(y.size, 1) if x.size else 1
         return y
 
@@ -741,6 +757,16 @@ def _axis(axis: Any, dim: Any) -> Any:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
+def _reduced_axis(x: Tensor, axis: Any, op: str) -> Any:
+    """A 0-d tensor has one element and no axes; like PyTorch, ``axis=0`` or ``-1`` reduces it whole."""
+    if axis is None or x._data.ndim:
+        return axis
+    for a in axis if isinstance(axis, tuple) else (axis,):
+        if a not in (0, -1):
+            raise IndexError(f"{op}: axis {a} is out of range for a 0-d tensor (use 0, -1 or None)")
+    return None
+
+
 def tanh(x: Any) -> Tensor:
     return Tanh.apply(x)
 
@@ -940,13 +966,13 @@ class _TensorMethods:
         return Log.apply(self)
 
     def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return Sum.apply(self, axis=_reduced_axis(self, _axis(axis, dim), "sum"), keepdims=keepdims or keepdim)
 
     def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return Mean.apply(self, axis=_reduced_axis(self, _axis(axis, dim), "mean"), keepdims=keepdims or keepdim)
 
     def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Max.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return Max.apply(self, axis=_reduced_axis(self, _axis(axis, dim), "max"), keepdims=keepdims or keepdim)
 
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

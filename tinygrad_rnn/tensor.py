@@ -64,24 +64,47 @@ def _float_dtype(dtype: Any) -> type:
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
-    """Arrays and NumPy scalars keep their dtype; Python floats and lists of them get the default dtype."""
+    """A new array of ``data``'s numbers: the tensor owns it (as ``torch.tensor`` copies).
+
+    Arrays and NumPy scalars keep their dtype; Python floats and lists of them get the
+    default dtype. The copy is the point: the caller's array may be refilled (a loader's
+    buffer), written by an optimizer step, or read-only, and none of that may reach the
+    numbers a recorded graph saved.
+    """
     if isinstance(data, Tensor):
         data = data._data
+    elif isinstance(data, (list, tuple)):
+        _refuse_tensors_inside(data)
     if dtype is not None:
         try:
             resolved = np.dtype(dtype)
         except TypeError:
             raise TypeError(f"unknown dtype {dtype!r}: use one of {', '.join(_DTYPES)}") from None
-        return np.asarray(data, dtype=resolved)
+        return np.array(data, dtype=resolved)
     if isinstance(data, np.ndarray):
-        return data
+        return data.copy()
     try:
-        array = np.asarray(data)
+        array = np.array(data)
     except ValueError as error:  # ragged nested lists
         raise ValueError(f"Tensor: the data is not a regular array (rows of different lengths?): {error}") from None
     if isinstance(data, np.generic):  # np.float32(1.5) stays float32
         return array
     return array.astype(_DEFAULTS.dtype) if array.dtype.kind == "f" else array
+
+
+def _refuse_tensors_inside(data: list | tuple) -> None:
+    """A list of tensors would become one constant array, cutting their gradients: refuse it."""
+    stack = [data]
+    while stack:
+        for item in stack.pop():
+            if isinstance(item, Tensor):
+                if item.requires_grad:
+                    raise TypeError(
+                        "a list of tensors that require grad would become a constant and lose their "
+                        "gradients; combine them with tr.stack(list) (or tr.concat), which keeps the graph"
+                    )
+            elif isinstance(item, (list, tuple)):
+                stack.append(item)
 
 
 class Tensor:
