@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         child = sub.add_parser(name, help=help_text, description=help_text)
         child.set_defaults(_module=module)
         importlib.import_module(module, __name__).configure(child)
+    from .options import guard_numbers
+
+    guard_numbers(parser)
     return parser
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from viz import plot
 
+from ..cli import CLIError
 from .common import Progress, add_common_options, positive, save_results
 
 
@@ -97,7 +98,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     positive("--steps and --points", args.steps, args.points)
     if not args.low < args.high:
-        raise SystemExit("--low must be smaller than --high")
+        raise CLIError("--low must be smaller than --high")
     progress = Progress(args.quiet)
     out = Path(args.out)
     result = train(args.steps, args.low, args.high, args.points)

@@ -30,6 +30,7 @@ import numpy as np
 
 from viz import plot
 
+from ..cli import CLIError
 from .common import KINDS, Progress, add_common_options, positive, save_results
 
 
@@ -227,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     positive("--steps, --hidden, --trials, --table-steps, --train-steps, --gain, --lr and --clip",
              args.steps, args.hidden, args.trials, args.table_steps, args.train_steps, args.gain, args.lr, args.clip)
     if args.trained_steps < 0:
-        raise SystemExit("--trained-steps must be >= 0")
+        raise CLIError("--trained-steps must be >= 0")
     progress = Progress(args.quiet)
     out = Path(args.out)
     results: dict = {"norms": {}, "tables": {}, "chain_check": {}}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cli import CLIError
 from .common import Progress, save_results
 
 # The lecture's sequence: (x1, x2, x3) per step.
@@ -116,9 +117,9 @@ def parse_inputs(text: str) -> list[tuple[float, ...]]:
     try:
         steps = [tuple(float(v) for v in item.split(",")) for item in text.split()]
     except ValueError:
-        raise SystemExit(f"--inputs: use triples like '1,0,0 3,1,0', got {text!r}") from None
+        raise CLIError(f"--inputs: use triples like '1,0,0 3,1,0', got {text!r}") from None
     if not steps or any(len(s) != 3 for s in steps):
-        raise SystemExit(f"--inputs: every step needs three numbers x1,x2,x3, got {text!r}")
+        raise CLIError(f"--inputs: every step needs three numbers x1,x2,x3, got {text!r}")
     return steps
 
 

@@ -1,0 +1,68 @@
+"""The command line, round three (issue 28): sizes with bounds that say why, finite floats,
+story messages with the command's prefix, and an empty --out. Every case is a subprocess, as a
+user runs it; none may print a traceback, and each must be refused at once (no work first)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# name -> (arguments, exit code, words the one-line message must contain)
+CASES: dict[str, tuple[list[str], int, list[str]]] = {
+    "demo_hidden": (["demo", "--hidden", "100000"], 2, ["--hidden", "at most 1,024"]),
+    "char_lm_hidden": (["train", "char-lm", "--hidden", "100000"], 2, ["--hidden", "at most 4,096", "GB"]),
+    "adding_lengths": (["train", "adding", "--lengths", "100000"], 2, ["--lengths", "at most 10,000", "GB"]),
+    "rtrl_steps": (["derive", "--rtrl", "--steps", "100000"], 2, ["--steps", "at most 5,000"]),
+    "difference_steps": (["derive", "--difference", "--steps", "100000"], 2, ["--steps", "at most 5,000"]),
+    "render_steps": (["render", "--steps", "100000"], 2, ["--steps", "at most 2,000", "--view cells", "overview"]),
+    "step_steps": (["step", "--steps", "100000"], 2, ["--steps", "at most 10,000"]),
+    "tour_steps": (["tour", "--steps", "100000"], 2, ["--steps", "at most 50"]),
+    "sine_noise_nan": (["train", "sine", "--noise", "nan"], 2, ["--noise", "nan is not a finite number"]),
+    "gain_nan": (["train", "gradient-flow", "--gain", "nan"], 2, ["--gain", "nan is not a finite number"]),
+    "start_nan": (["train", "error-surface", "--start", "nan", "nan"], 2, ["--start", "not a finite number"]),
+    "lr_inf": (["train", "adding", "--lr", "inf"], 2, ["--lr", "inf is not a finite number"]),
+    "seq2seq_digits_19": (["train", "seq2seq", "--digits", "19"], 2, ["--digits", "at most 18", "int64"]),
+    "seq2seq_add_digits_10": (["train", "seq2seq", "--task", "add", "--digits", "10"], 1,
+                              ["tinygrad-rnn train:", "--digits 10", "at most 9"]),
+    "story_message_prefix": (["train", "sine", "--noise", "-1"], 1, ["tinygrad-rnn train:", "--noise"]),
+    "tour_out_empty": (["tour", "--quick", "--out", ""], 2, ["--out", "empty"]),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("round_three")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.monotonic()
+    started = {
+        name: subprocess.Popen([sys.executable, "-m", "tinygrad_rnn", *argv], cwd=cwd, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, (argv, _, _) in CASES.items()
+    }
+    done = {name: (p.communicate(timeout=120), p.returncode) for name, p in started.items()}
+    return done, time.monotonic() - start, cwd
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_refused_in_one_line_naming_the_option_and_the_cost(runs, name):
+    done, _, _ = runs
+    (out, err), code = done[name]
+    expected_code, words = CASES[name][1], CASES[name][2]
+    assert "Traceback" not in err, err
+    assert code == expected_code, err
+    last = err.strip().splitlines()[-1]
+    for word in words:
+        assert word in last, last
+
+
+def test_every_refusal_comes_before_any_work(runs):
+    _, seconds, cwd = runs
+    assert seconds < 60  # all of them together: nothing was trained, drawn or allocated first
+    assert list(cwd.iterdir()) == []  # and nothing was written (the empty --out wrote no tour here)
