@@ -23,7 +23,7 @@ CASES: dict[str, tuple[list[str], int, list[str]]] = {
     "difference_steps": (["derive", "--difference", "--steps", "100000"], 2, ["--steps", "at most 5,000"]),
     "render_steps": (["render", "--steps", "100000"], 2, ["--steps", "at most 2,000", "--view cells", "overview"]),
     "step_steps": (["step", "--steps", "100000"], 2, ["--steps", "at most 10,000"]),
-    "tour_steps": (["tour", "--steps", "100000"], 2, ["--steps", "at most 50"]),
+    "tour_steps": (["tour", "--steps", "100000"], 2, ["--steps", "at most 20"]),
     "sine_noise_nan": (["train", "sine", "--noise", "nan"], 2, ["--noise", "nan is not a finite number"]),
     "gain_nan": (["train", "gradient-flow", "--gain", "nan"], 2, ["--gain", "nan is not a finite number"]),
     "start_nan": (["train", "error-surface", "--start", "nan", "nan"], 2, ["--start", "not a finite number"]),
@@ -66,3 +66,39 @@ def test_every_refusal_comes_before_any_work(runs):
     _, seconds, cwd = runs
     assert seconds < 60  # all of them together: nothing was trained, drawn or allocated first
     assert list(cwd.iterdir()) == []  # and nothing was written (the empty --out wrote no tour here)
+
+
+SHELL = "p\ng\nu\nn 0\ng {d}/nope/deeper/x.svg\ng {d}/one_new/x.svg\nq\n"
+
+
+def test_the_step_shell_names_what_a_bare_command_needs_and_creates_at_most_one_folder(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "step", "--steps", "2"], cwd=tmp_path,
+                          input=SHELL.format(d=tmp_path), capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    out = done.stdout
+    assert "p: give a tensor name" in out and "g: give a file name ending in .svg" in out
+    assert "u: give a scope or tensor" in out
+    assert "unknown command" not in out  # no wall of help for a bare command
+    assert "n: give a number of steps of at least 1" in out and "step(n)" not in out
+    assert "does not exist (g makes at most one new folder)" in out
+    assert not (tmp_path / "nope").exists()
+    assert (tmp_path / "one_new" / "x.svg").is_file()  # one missing folder is still made
+
+
+def test_step_script_takes_loss_as_the_default_variable(tmp_path):
+    script = tmp_path / "model.py"
+    script.write_text("import tinygrad_rnn as tr\nW = tr.Tensor([[0.5]], requires_grad=True, name='W')\n"
+                      "loss = (W * 2.0).tanh().sum()\n")
+    done = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "step", "--script", str(script)], cwd=tmp_path,
+                          input="c\nq\n", capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert f"loss from {script}" in done.stdout
+
+
+def test_toy_lstm_help_does_not_claim_graphviz_is_needed():
+    done = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "train", "toy-lstm", "--help"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and "--no-picture" in done.stdout
+    assert "Graphviz" not in done.stdout

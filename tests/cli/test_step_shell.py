@@ -110,7 +110,7 @@ def test_script_and_var(monkeypatch, capsys, tmp_path):
     for argv, code, message in [
         (["--var", "loss"], 1, "defines no variable 'loss'; tensors it defines: W, h, my_loss"),
         (["--var", "not_a_tensor"], 1, "is a int, not a tinygrad_rnn Tensor"),
-        ([], 2, "go together"),
+        ([], 1, "defines no variable 'loss'"),  # --var defaults to loss (issue 28)
         (["--var", "my_loss", "--steps", "5"], 2, "--script replaces"),
     ]:
         assert cli.main(["step", "--script", str(script), *argv]) == code

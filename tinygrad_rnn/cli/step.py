@@ -1,7 +1,7 @@
 """``tinygrad-rnn step``: a pdb-like prompt that walks the backward pass node by node.
 
 Over a small built-in recurrent model (``--cell rnn|lstm|gru --steps T``) or
-over the tensor a user's script computes (``--script FILE.py --var NAME``).
+over the tensor a user's script computes (``--script FILE.py``, its variable ``loss`` or ``--var NAME``).
 Commands are read one per line, so a file of commands can be piped in to make
 a handout:  ``printf 'n 3\\nu t1\\np weight_hh_l0\\n' | tinygrad-rnn step``.
 At a terminal the prompt is pdb's: long forms (``next``, ``continue``, ...),
@@ -73,7 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help="time steps of the built-in model (default 3)")
     parser.add_argument("--seed", type=seed, help="seed for the built-in model's numbers (default 0)")
     parser.add_argument("--script", type=Path, help="a Python script that computes a scalar loss")
-    parser.add_argument("--var", help="the name of the loss variable in --script")
+    parser.add_argument("--var", help="the name of the loss variable in --script (default loss)")
     parser.add_argument("--html", type=output_file(".html", ".htm"),
                         help="write the browser player to this file instead of a prompt")
     parser.add_argument("--max-nodes", type=int, default=MAX_NODES,
@@ -132,12 +132,24 @@ def _too_large(error: Exception, max_nodes: int) -> str:
             f"Unroll fewer --steps, or start step with --max-nodes {size} to draw it anyway.")
 
 
+# what a command needs when it is typed bare (instead of the whole help)
+MISSING_ARGUMENT = {
+    "p": "p: give a tensor name, e.g. p weight_hh_l0 (l lists the pending nodes)",
+    "g": "g: give a file name ending in .svg, e.g. g state.svg",
+    "u": "u: give a scope or tensor to run until, e.g. u t1",
+}
+
+
 def _draw(stepper: BackwardStepper, target: str, out: TextIO, max_nodes: int = MAX_NODES) -> None:
     import viz
 
     path = Path(target)
     if path.suffix.lower() != ".svg":
         print("g: give a file name ending in .svg, e.g. g state.svg", file=out)
+        return
+    folder = path.parent
+    if not folder.exists() and not folder.parent.exists():  # a typo must not create a tree of folders
+        print(f"g: the folder {str(folder.parent)!r} does not exist (g makes at most one new folder)", file=out)
         return
     try:
         viz.render(stepper, path, max_nodes=max_nodes)
@@ -189,8 +201,8 @@ def execute(
         if command == "q":
             return False
         if command == "n" and len(args) <= 1:
-            if args and not args[0].isdigit():
-                raise ValueError(f"n: give a number of steps, e.g. n 3 (got {args[0]!r})")
+            if args and not (args[0].isdigit() and int(args[0]) >= 1):
+                raise ValueError(f"n: give a number of steps of at least 1, e.g. n 3 (got {args[0]!r})")
             if stepper.done:
                 say("the backward pass is finished (b to go back)")
             for event in _cut(stepper.step(int(args[0]) if args else 1), "steps", full):
@@ -218,6 +230,8 @@ def execute(
             _draw(stepper, args[0], out, max_nodes)
         elif command == "h":
             say(HELP)
+        elif command in MISSING_ARGUMENT and not args:
+            say(MISSING_ARGUMENT[command])
         else:
             say(f"unknown command or wrong arguments: {line.strip()!r}\n{HELP}")
     except KeyError as error:
@@ -310,13 +324,14 @@ def _has_input(stdin: TextIO, wait: float = 1.0) -> bool:
 def run(args: argparse.Namespace) -> int:
     if args.script is not None and (args.cell, args.steps, args.seed) != (None, None, None):
         raise UsageError("--cell, --steps and --seed pick the built-in model, which --script replaces: leave them out")
-    if (args.script is None) != (args.var is None):
-        raise UsageError("--script FILE.py and --var NAME go together")
+    if args.script is None and args.var is not None:
+        raise UsageError("--var NAME names the loss in --script FILE.py: give the script too")
     if args.max_nodes < 1:
         raise UsageError("--max-nodes must be positive")
     if args.script is not None:
-        loss = _load_script(args.script, args.var)
-        where = f"{args.var} from {args.script}"
+        var = args.var or "loss"
+        loss = _load_script(args.script, var)
+        where = f"{var} from {args.script}"
     else:
         cell, steps = args.cell or "rnn", 3 if args.steps is None else args.steps
         if steps < 1:

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from ..cli import CLIError
 from ..files import check_output, write_atomic
 
 KINDS = ("rnn", "lstm", "gru")
@@ -53,6 +52,16 @@ class Progress:
             print(f"[{self.elapsed:6.1f}s] {message}", flush=True)
 
 
+class StoryError(ValueError):
+    """A story's options or data do not fit (too few sentences, a malformed --inputs, ...).
+
+    ``tinygrad-rnn train`` prints it as one line, ``tinygrad-rnn train: <message>``, exit 1;
+    a story run as a script prints it after the script's name.
+    """
+
+    code = 1
+
+
 def seed(value: str) -> int:
     """An argparse type for ``--seed``: a whole number >= 0 (what NumPy's generators accept)."""
     try:
@@ -89,12 +98,12 @@ def script_main(module: Any, argv: list[str] | None = None) -> int:
     """Run a story as a stand-alone script (what the files in ``examples/`` call)."""
     parser = argparse.ArgumentParser(description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     module.configure(parser)
-    from ..cli.options import guard_numbers
+    from .options import guard_numbers
 
     guard_numbers(parser, "train")
     try:
         return int(module.run(parser.parse_args(argv)) or 0)
-    except CLIError as error:
+    except StoryError as error:
         print(f"{parser.prog}: {error}", file=sys.stderr)
         return error.code
 
@@ -127,7 +136,7 @@ def shuffled_epoch(model: Any, opt: Any, count: int, batch: int, rng: np.random.
 def positive(name: str, *values: float) -> None:
     """Stop with a clear message when a size or count on the command line is not positive."""
     if any(v <= 0 for v in values):
-        raise CLIError(f"{name} must be positive")
+        raise StoryError(f"{name} must be positive")
 
 
 def save_results(out: str | Path, name: str, results: dict[str, Any]) -> Path:

@@ -34,8 +34,7 @@ import numpy as np
 
 from viz import plot
 
-from ..cli import CLIError
-from .common import Progress, positive, save_results
+from .common import Progress, StoryError, positive, save_results
 
 
 def final_state(w, b, steps: int, x0: float):
@@ -157,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     positive("--steps, --lr, --iterations, --clip and --grid", args.steps, args.lr, args.iterations, args.clip,
              args.grid)
     if args.grid < 2 or args.w_range[0] >= args.w_range[1] or args.b_range[0] >= args.b_range[1]:
-        raise CLIError("--grid needs at least 2 points, and each range LO < HI")
+        raise StoryError("--grid needs at least 2 points, and each range LO < HI")
     progress = Progress(args.quiet)
     ws = np.linspace(*args.w_range, args.grid)
     bs = np.linspace(args.b_range[1], args.b_range[0], args.grid)  # the top row is the largest b

@@ -1,4 +1,6 @@
-"""Number options of every command: finite floats, and sizes with an upper bound that says why.
+"""Number options of every command (and story script): finite floats, and sizes with an upper
+bound that says why. (It lives beside ``common.py``'s ``seed`` and ``output_folder`` types, which
+the ``tinygrad-rnn`` command uses too: the stories may not import the CLI.)
 
 ``guard_numbers(parser)`` is applied once to the whole ``tinygrad-rnn`` parser
 (and to a story's own parser when it runs as a script): every option declared
@@ -53,7 +55,7 @@ COMMAND_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
     ("render", "layers"): (8, "every layer multiplies the nodes drawn"),
     ("render", "hidden"): (64, "the picture shows shapes, not more of them"),
     ("step", "steps"): (10_000, "the shell walks every node of the unrolled graph"),
-    ("tour", "steps"): (50, "the tour draws every op of every time step"),
+    ("tour", "steps"): (20, "the tour draws every op of every time step"),
     ("derive", "steps"): (5_000, "the derivation builds T x T tables of terms (RTRL: T x hidden^2 per step)"),
     ("derive", "hidden"): (64, "SymPy works on hidden^2 symbols per matrix"),
 }
