@@ -319,7 +319,13 @@ def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
                 f"{root.shape}: pass grad= of the same shape, or reduce first (e.g. .sum())"
             )
         return np.ones_like(root.data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    try:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"backward(): grad must be numbers of the tensor's shape {root.shape} (a Tensor, an array or a "
+            f"number), got {type(grad).__name__} {grad!r:.40}"
+        ) from None
     if grad.shape != root.shape:
         raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}")
     return grad

@@ -149,6 +149,8 @@ class scope:
     __slots__ = ("name", "previous")
 
     def __init__(self, name: str):
+        if name is None:
+            raise TypeError("scope: give the scope a name, such as 't3' or 'encoder' (got None)")
         if type(name) is not str:
             name = str(name)
         if not name or "/" in name:

@@ -837,6 +837,7 @@ def concat(tensors: Sequence[Any], axis: int | None = None, dim: int | None = No
     axis = _axis(axis, dim)
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
+    _check_axis("concat", tensors, axis, 0)
     return Concat.apply(*tensors, axis=0 if axis is None else axis)
 
 
@@ -848,7 +849,17 @@ def stack(tensors: Sequence[Any], axis: int | None = None, dim: int | None = Non
     axis = _axis(axis, dim)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    _check_axis("stack", tensors, axis, 1)
     return Stack.apply(*tensors, axis=0 if axis is None else axis)
+
+
+def _check_axis(op: str, tensors: Sequence[Any], axis: Any, extra: int) -> None:
+    """An axis out of range for the pieces (``extra`` = 1 for the new axis of stack) is named as such."""
+    if not isinstance(axis, (int, np.integer)):
+        return
+    ndim = np.ndim(tensors[0].data if isinstance(tensors[0], Tensor) else tensors[0]) + extra
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis {axis} is out of range for {ndim - extra}-d pieces (use -{ndim} .. {ndim - 1})")
 
 
 def split(x: Tensor, split_size_or_sections: Any, axis: int | None = None, dim: int | None = None):

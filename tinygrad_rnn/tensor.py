@@ -122,6 +122,9 @@ class Tensor:
     is_parameter = False
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
+        if not isinstance(requires_grad, (bool, np.bool_)):  # 'no' would be truthy: True
+            raise TypeError(f"requires_grad must be True or False, got {type(requires_grad).__name__} "
+                            f"{requires_grad!r}")
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fbiu":
             raise TypeError(f"Tensor data must be real numbers or booleans, got dtype {array.dtype}")
@@ -200,7 +203,18 @@ class Tensor:
         return self._node is None
 
     def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis (its one number is t.item())")
         return len(self._data)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Copying or pickling keeps a tensor's numbers, never its graph (as in PyTorch): only leaves may."""
+        if self._node is not None:
+            raise RuntimeError(
+                f"only leaf tensors (made by you, not by an op) can be deep-copied or pickled; this one was made "
+                f"by {self._node.name}: copy or pickle t.detach() for its numbers, or the leaves it came from"
+            )
+        return super().__reduce_ex__(protocol)
 
     def numpy(self) -> np.ndarray:
         return self._data

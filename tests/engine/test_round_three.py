@@ -5,9 +5,11 @@ Each test is a defect the re-audit found; each failed before the fix.
 
 from __future__ import annotations
 
+import copy
 import errno
 import io
 import os
+import pickle
 import tempfile
 import time
 import zipfile
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
+from tinygrad_rnn import functional as F
 
 # --- a list of tensors is not a constant ---------------------------------------------------
 
@@ -204,3 +207,66 @@ def test_save_onto_a_read_only_filesystem_names_the_target_not_the_temporary(tmp
         tr.save({"a": np.ones(2)}, tmp_path / "x.npz")
     assert caught.value.errno == errno.EROFS
     assert "x.npz'" in str(caught.value) and ".tmp" not in str(caught.value)
+
+
+# --- smaller errors from internals: each names the argument ----------------------------------
+
+
+def _deep_graph():
+    h = tr.Tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(150):
+        h = h.tanh()
+    return h
+
+
+def test_deepcopy_of_a_deep_non_leaf_is_refused_by_the_leaf_rule_not_a_recursion_error():
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        copy.deepcopy(_deep_graph())
+
+
+def test_pickling_a_non_leaf_is_refused_by_the_leaf_rule():
+    with pytest.raises(RuntimeError, match="only leaf tensors.*detach"):
+        pickle.dumps(_deep_graph())
+
+
+def test_leaves_and_modules_still_copy_and_pickle():
+    w = tr.nn.Parameter(np.ones(2), name="w")
+    assert copy.deepcopy(w).name == "w" and pickle.loads(pickle.dumps(w)).requires_grad
+    lstm = copy.deepcopy(tr.nn.LSTM(2, 2, rng=0))
+    assert lstm.weight_hh_l0.shape == (8, 2)
+
+
+ARGUMENT_ERRORS = [
+    ("gradcheck eps=0", lambda: tr.gradcheck(lambda a: (a * a).sum(), [tr.Tensor([1.0], requires_grad=True)], eps=0),
+     ValueError, "eps must be positive"),
+    ("backward grad='abc'", lambda: (tr.Tensor(1.0, requires_grad=True) * 2).backward(grad="abc"),
+     TypeError, "backward(): grad must be numbers"),
+    ("dropout='0.5'", lambda: tr.nn.RNN(2, 2, num_layers=2, dropout="0.5"), TypeError, "dropout must be a number"),
+    ("len of 0-d", lambda: len(tr.Tensor(2.0)), TypeError, "len() of a 0-d tensor"),
+    ("load_state_dict(list)", lambda: tr.nn.RNN(2, 2).load_state_dict([1, 2]), TypeError,
+     "load_state_dict: expected a dict"),
+    ("one_hot of floats", lambda: F.one_hot(np.array([0.5, 1.0]), 3), TypeError, "one_hot: ids must be integers"),
+    ("manual_seed('abc')", lambda: tr.nn.manual_seed("abc"), TypeError, "manual_seed: the seed must be a whole"),
+    ("manual_seed(-1)", lambda: tr.nn.manual_seed(-1), ValueError, "manual_seed: the seed must be >= 0"),
+    ("batch of 0", lambda: tr.nn.RNN(2, 3)(np.ones((4, 0, 2))), tr.ShapeError, "the batch is empty"),
+    ("concat bad axis", lambda: tr.concat([tr.Tensor(np.ones((2, 2)))] * 2, axis=5), IndexError,
+     "concat: axis 5 is out of range for 2-d pieces"),
+    ("stack bad axis", lambda: tr.stack([tr.Tensor(np.ones((2, 2)))] * 2, axis=5), IndexError,
+     "stack: axis 5 is out of range"),
+    ("requires_grad='no'", lambda: tr.Tensor(1.0, requires_grad="no"), TypeError,
+     "requires_grad must be True or False"),
+    ("scope(None)", lambda: tr.scope(None), TypeError, "scope: give the scope a name"),
+]
+
+
+@pytest.mark.parametrize("case", ARGUMENT_ERRORS, ids=[c[0] for c in ARGUMENT_ERRORS])
+def test_a_bad_argument_is_named_in_the_engines_words(case):
+    _, call, kind, phrase = case
+    with pytest.raises(kind) as caught:
+        call()
+    assert phrase in str(caught.value)
+
+
+def test_softmax_takes_an_array_like_the_other_functions():
+    out = F.softmax(np.ones(3))
+    assert np.allclose(out.data, 1 / 3)

@@ -31,6 +31,10 @@ def manual_seed(seed: int) -> None:
     differ from PyTorch's (different generators): to reproduce a PyTorch model,
     copy its weights with ``load_state_dict(torch_module.state_dict())``.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: the seed must be a whole number >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: the seed must be >= 0, got {seed}")
     _GLOBAL_RNG[0] = np.random.default_rng(seed)
 
 
@@ -199,6 +203,11 @@ class Module:
         differs raises ``StateDictError`` naming every offending key and
         leaves the module unchanged.
         """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(
+                f"load_state_dict: expected a dict of name -> array (from state_dict() or tr.load), "
+                f"got {type(state_dict).__name__}"
+            )
         own = dict(self.named_parameters())
         incoming = {str(k): v for k, v in dict(state_dict).items()}
         arrays: dict[str, np.ndarray] = {}
