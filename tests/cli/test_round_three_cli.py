@@ -102,3 +102,49 @@ def test_toy_lstm_help_does_not_claim_graphviz_is_needed():
                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0 and "--no-picture" in done.stdout
     assert "Graphviz" not in done.stdout
+
+
+FULL_DISK = """
+import errno, sys
+import tinygrad_rnn.files as files
+
+def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+files._replace_with = full
+from tinygrad_rnn.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("argv", [["tour", "--quick"], ["render", "--steps", "2"], ["train", "toy-lstm"]],
+                         ids=["tour", "render", "train"])
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, argv):
+    out = ["--out", str(tmp_path / ("r.svg" if argv[0] == "render" else "out"))]
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, *argv, *out], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"tinygrad-rnn {argv[0]}: ") and "No space left on device" in last and "cannot write" in last
+    assert ".tmp" not in last
+
+
+@pytest.mark.parametrize("target", ["a_file", "read_only"])
+def test_derive_spectra_out_that_cannot_be_written_is_one_line(tmp_path, target):
+    (tmp_path / "a_file").write_text("keep\n")
+    (tmp_path / "read_only").mkdir()
+    out = tmp_path / target
+    if target == "read_only":
+        out.chmod(0o500)
+        if os.access(out, os.W_OK):
+            out = Path("/proc/tinygrad-rnn-spectra")  # root writes anywhere: /proc is read-only even for root
+    done = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "derive", "--spectra", "--out", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("tinygrad-rnn derive") and out.name in last
+    assert done.returncode in (1, 2)  # refused by --out's check (2), or, where only writing finds out, then (1)
+    if target == "a_file":
+        assert done.returncode == 2 and "--out" in last and "is a file, not a folder" in last

@@ -141,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        if error.errno is None:  # not the system's refusal: a bug, keep its traceback
+            raise
+        # a full disk, a read-only folder, a file in the way: the place, not the program
+        print(f"tinygrad-rnn {args.command}: {error.strerror if error.filename is None else error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

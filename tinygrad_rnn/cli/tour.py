@@ -33,7 +33,7 @@ import numpy as np
 
 from ..files import write_atomic
 from ..stories.common import Progress, output_folder, seed
-from . import UsageError
+from . import CLIError, UsageError
 
 TITLES = {
     "graphs": "Unrolled graphs: RNN, LSTM, GRU",
@@ -326,6 +326,10 @@ def run(args: argparse.Namespace) -> int:
             part = job()
         except Unavailable as reason:
             part = Part(TITLES[name], "unavailable", summary=[f"not available yet: {reason}"])
+        except OSError as error:  # the disk or the folder (full, read-only): no other part can be written either
+            if error.errno is None:
+                raise
+            raise CLIError(f"{TITLES[name].lower()}: {error.strerror if error.filename is None else error}") from None
         except Exception as error:  # a broken part must not hide the others; it is reported and fails the run
             traceback.print_exc()
             part = Part(TITLES[name], "failed", summary=[f"FAILED: {type(error).__name__}: {error}"])
