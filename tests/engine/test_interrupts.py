@@ -102,3 +102,24 @@ def test_a_tensor_reusing_a_dead_retained_tensors_id_does_not_keep_its_grad():
     with tr.teaching_mode(False):
         (z * z).sum().backward()
     assert z.grad is None  # only tensors retain_grad() was called on keep their grad
+
+
+def test_ctrl_c_at_random_moments_always_stops_the_quick_tour(tmp_path):
+    """The command line: a Ctrl-C during ``tour --quick`` ends it with 130 and "interrupted", never exit 0."""
+    chance = random.Random()
+    for run in range(4):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tinygrad_rnn", "tour", "--quick", "--out", str(tmp_path / f"tour{run}")],
+            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert "tour:" in child.stdout.readline()  # it is running its first part
+            time.sleep(chance.uniform(0.0, 1.5))
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=20)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+        assert child.returncode == 130, (run, child.returncode, err)
+        assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
