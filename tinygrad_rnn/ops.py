@@ -184,7 +184,7 @@ def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
 def _floating(x: Any) -> Any:
     """An integer or boolean tensor (or array) as the default float dtype; floats unchanged.
 
-    Ops whose result is a float (``exp``, ``log``, ``sigmoid``, ``/``, ``mean``) give the
+    Ops whose result is a float (``exp``, ``log``, ``sigmoid``, ``/``, ``** 0.5``, ``mean``) give the
     default dtype from integers, as PyTorch does, not NumPy's float64. Integer tensors never
     require grad, so converting them loses no gradient.
     """
@@ -366,6 +366,8 @@ class Pow(Op):
     from_inputs = ("x",)
 
     def forward(self, x, exponent):
+        if isinstance(exponent, float) and x.dtype.kind != "f":  # ints ** 0.5: the default float dtype
+            x = _floating(x)
         self.x, self.p = x, exponent
         return x**exponent
 
@@ -449,7 +451,7 @@ class Tanh(Op):
     from_outputs = ("y",)
 
     def forward(self, x):
-        self.y = np.tanh(x)
+        self.y = np.tanh(x)  # (integers give NumPy's float64: no dtype check on the hottest op)
         return self.y
 
     def backward(self, g, xp=NUMPY):

@@ -119,8 +119,8 @@ def test_a_0d_tensor_refuses_other_axes_by_name():
 @pytest.mark.parametrize(
     "compute",
     [lambda i: i + 0.5, lambda i: 0.5 * i, lambda i: i.exp(), lambda i: i / i, lambda i: i.log(),
-     lambda i: i.sigmoid(), lambda i: i.mean()],
-    ids=["int+0.5", "0.5*int", "exp", "int/int", "log", "sigmoid", "mean"],
+     lambda i: i.sigmoid(), lambda i: i.mean(), lambda i: i**0.5],
+    ids=["int+0.5", "0.5*int", "exp", "int/int", "log", "sigmoid", "mean", "int**0.5"],
 )
 def test_integers_become_the_default_float_dtype_as_in_pytorch(compute):
     tr.set_default_dtype("float32")
