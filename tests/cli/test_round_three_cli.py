@@ -148,3 +148,12 @@ def test_derive_spectra_out_that_cannot_be_written_is_one_line(tmp_path, target)
     assert done.returncode in (1, 2)  # refused by --out's check (2), or, where only writing finds out, then (1)
     if target == "a_file":
         assert done.returncode == 2 and "--out" in last and "is a file, not a folder" in last
+
+
+@pytest.mark.parametrize("argv, phrase", [(["--noise", "nan"], "nan is not a finite number"),
+                                          (["--noise", "-1"], "sine_wave.py: --noise must be >= 0")])
+def test_the_example_scripts_share_the_guards_and_the_one_line_errors(tmp_path, argv, phrase):
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "sine_wave.py"), *argv, "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "Traceback" not in done.stderr and done.returncode in (1, 2), done.stderr
+    assert phrase in done.stderr.strip().splitlines()[-1]

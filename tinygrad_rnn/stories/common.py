@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..files import check_output, write_atomic
+from .options import guard_numbers
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -98,8 +99,6 @@ def script_main(module: Any, argv: list[str] | None = None) -> int:
     """Run a story as a stand-alone script (what the files in ``examples/`` call)."""
     parser = argparse.ArgumentParser(description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     module.configure(parser)
-    from .options import guard_numbers
-
     guard_numbers(parser, "train")
     try:
         return int(module.run(parser.parse_args(argv)) or 0)
