@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES: dict[str, tuple[list[str], int, list[str]]] = {
     "demo_hidden": (["demo", "--hidden", "100000"], 2, ["--hidden", "at most 1,024"]),
     "char_lm_hidden": (["train", "char-lm", "--hidden", "100000"], 2, ["--hidden", "at most 4,096", "GB"]),
-    "adding_lengths": (["train", "adding", "--lengths", "100000"], 2, ["--lengths", "at most 10,000", "GB"]),
+    "adding_lengths": (["train", "adding", "--lengths", "100000"], 2, ["--lengths", "at most 2,000", "GB"]),
     "rtrl_steps": (["derive", "--rtrl", "--steps", "100000"], 2, ["--steps", "at most 5,000"]),
     "difference_steps": (["derive", "--difference", "--steps", "100000"], 2, ["--steps", "at most 5,000"]),
     "render_steps": (["render", "--steps", "100000"], 2, ["--steps", "at most 2,000", "--view cells", "overview"]),

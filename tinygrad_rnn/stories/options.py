@@ -24,7 +24,8 @@ SIZE_LIMITS: dict[str, tuple[int, str]] = {
     "embed": (4096, "the embedding table and the input weights grow with it"),
     "layers": (32, "each layer is a full recurrent network of its own"),
     "steps": (100_000, "time: every step is a training or unrolling step"),
-    "lengths": (10_000, "the unrolled graph of a batch keeps every time step: T = 100000 needs tens of GB"),
+    "lengths": (2_000, "the unrolled graph keeps every time step of a batch: T = 1,000 takes about 0.5 GB, "
+                       "so T = 100,000 would need about 50 GB"),
     "batch": (65_536, "every time step holds batch x hidden numbers"),
     "num_steps": (10_000, "the BPTT window is unrolled and kept whole for backward"),
     "epochs": (100_000, "time"),
