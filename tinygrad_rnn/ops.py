@@ -451,7 +451,7 @@ class Tanh(Op):
     from_outputs = ("y",)
 
     def forward(self, x):
-        self.y = np.tanh(x)  # (integers give NumPy's float64: no dtype check on the hottest op)
+        self.y = np.tanh(x)
         return self.y
 
     def backward(self, g, xp=NUMPY):
