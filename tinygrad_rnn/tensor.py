@@ -34,6 +34,7 @@ class _Defaults(threading.local):
     """The default dtype is per thread, like the switches in graph.py; new threads get float64."""
 
     dtype: type = np.float64
+    in_list: bool = False  # a list (or tuple) is being turned into one array (Tensor.__array__ refuses grads)
 
 
 _DEFAULTS = _Defaults()
@@ -73,8 +74,17 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     """
     if isinstance(data, Tensor):
         data = data._data
-    elif isinstance(data, (list, tuple)):
-        _refuse_tensors_inside(data)
+    elif isinstance(data, (list, tuple)):  # NumPy asks each tensor inside for its array: see __array__
+        _DEFAULTS.in_list = True
+        try:
+            return _to_array_of(data, dtype)
+        finally:
+            _DEFAULTS.in_list = False
+    return _to_array_of(data, dtype)
+
+
+def _to_array_of(data: Any, dtype: Any) -> np.ndarray:
+    """``data`` as a new array: of ``dtype`` if given, else by the default-dtype rule above."""
     if dtype is not None:
         try:
             resolved = np.dtype(dtype)
@@ -90,21 +100,6 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, np.generic):  # np.float32(1.5) stays float32
         return array
     return array.astype(_DEFAULTS.dtype) if array.dtype.kind == "f" else array
-
-
-def _refuse_tensors_inside(data: list | tuple) -> None:
-    """A list of tensors would become one constant array, cutting their gradients: refuse it."""
-    stack = [data]
-    while stack:
-        for item in stack.pop():
-            if isinstance(item, Tensor):
-                if item.requires_grad:
-                    raise TypeError(
-                        "a list of tensors that require grad would become a constant and lose their "
-                        "gradients; combine them with tr.stack(list) (or tr.concat), which keeps the graph"
-                    )
-            elif isinstance(item, (list, tuple)):
-                stack.append(item)
 
 
 class Tensor:
@@ -220,7 +215,16 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        """``np.asarray(t)`` is ``t.data`` (the same array, not a copy, unless a dtype asks for one)."""
+        """``np.asarray(t)`` is ``t.data`` (the same array, not a copy, unless a dtype asks for one).
+
+        Inside a list given to ``Tensor()`` (or to an op or layer), a tensor that requires grad
+        refuses: the list would become one constant array and its gradient would be cut.
+        """
+        if _DEFAULTS.in_list and self.requires_grad:
+            raise TypeError(
+                "a list of tensors that require grad would become a constant and lose their "
+                "gradients; combine them with tr.stack(list) (or tr.concat), which keeps the graph"
+            )
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
