@@ -97,8 +97,8 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     The engine's matrices are small (a batch of 64 by 128 hidden units): a second BLAS thread
     has almost nothing to do and spins waiting for work, and on a machine whose cores are
     busy the threads wait for each other. Measured on 2 shared cores (docs/performance.md):
-    the char-LM story used 14x the CPU time and 4-10x the wall time with OpenBLAS's default
-    threads than with one, for the same numbers.
+    the char-LM story used 2.4x the CPU time with OpenBLAS's default threads than with one,
+    and 7x the CPU and 2.4x the wall time when other jobs kept the cores busy; same numbers.
     """
     if any(os.environ.get(name) for name in BLAS_THREAD_VARIABLES):
         return contextlib.nullcontext()
