@@ -34,7 +34,7 @@ import numpy as np
 
 from viz import plot
 
-from .common import Progress, StoryError, positive, save_results
+from .common import Progress, StoryError, output_folder, positive, save_results
 
 
 def final_state(w, b, steps: int, x0: float):
@@ -148,7 +148,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--b-range", type=float, nargs=2, default=[-8.0, 6.0], metavar=("LO", "HI"),
                         help="b axis of the picture (default -8 6)")
     out = "tinygrad-rnn-out/error-surface"
-    parser.add_argument("--out", default=out, help=f"folder for pictures and results (default {out})")
+    parser.add_argument("--out", type=output_folder, default=out,
+                        help=f"folder for pictures and results (default {out})")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
 
 

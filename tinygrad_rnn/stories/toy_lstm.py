@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import Progress, StoryError, save_results
+from .common import Progress, StoryError, output_folder, save_results
 
 # The lecture's sequence: (x1, x2, x3) per step.
 LECTURE_INPUTS = ((1, 0, 0), (3, 1, 0), (2, 0, 0), (4, 1, 0), (2, 0, 0), (1, 0, 1), (3, -1, 0), (6, 1, 0), (1, 0, 1))
@@ -126,7 +126,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     lecture = " ".join(",".join(map(str, s)) for s in LECTURE_INPUTS)
     parser.add_argument("--inputs", default=lecture,
                         help=f"the sequence as x1,x2,x3 triples (default the lecture's: {lecture})")
-    parser.add_argument("--out", default="tinygrad-rnn-out/toy-lstm",
+    parser.add_argument("--out", type=output_folder, default="tinygrad-rnn-out/toy-lstm",
                         help="folder for the picture and results (default tinygrad-rnn-out/toy-lstm)")
     parser.add_argument("--no-picture", action="store_true", help="skip the cells-view picture")
     parser.add_argument("--quiet", action="store_true", help="print only the table")
