@@ -126,8 +126,9 @@ class JupyterLab:
                                                                          ".jp-Notebook"))
         wait.until(lambda d: d.execute_script(
             "var app = window.jupyterapp, w = app && app.shell.currentWidget;"
-            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel &&"
-            " w.sessionContext.session.kernel.status === 'idle');"))
+            "return !!(w && w.context && w.context.path === arguments[0] && w.sessionContext &&"
+            " w.sessionContext.session && w.sessionContext.session.kernel &&"
+            " w.sessionContext.session.kernel.status === 'idle');", name))
         return notebook
 
     def run_all(self, driver, notebook, timeout: float = 120):
@@ -139,10 +140,10 @@ class JupyterLab:
 
         def finished(d):
             return d.execute_script(
-                "var w = window.jupyterapp.shell.currentWidget, cells = w.content.widgets, k = w.sessionContext"
-                ".session.kernel;"
-                "var code = cells.filter(function (c) { return c.model.type === 'code'; });"
-                "return k.status === 'idle' && code.every(function (c) { return c.model.executionCount !== null; });")
+                "var w = window.jupyterapp.shell.currentWidget, s = w.sessionContext.session, k = s && s.kernel;"
+                "var code = w.content.widgets.filter(function (c) { return c.model.type === 'code'; });"
+                "return !!k && k.status === 'idle' &&"
+                " code.every(function (c) { return c.model.executionCount !== null; });")
 
         WebDriverWait(driver, timeout, poll_frequency=0.3).until(finished)
         errors = driver.execute_script(

@@ -151,6 +151,19 @@ class Drawing(graphviz.Digraph):
         data = pipe_source(self.source, format or self.format or "svg", self.renderer, self.pinned, self.summary)
         return data.decode(encoding) if encoding else data
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """The SVG, and beside it the same drawing as HTML: at its own size in a box that scrolls.
+
+        A notebook picks the HTML. Shown as a bare SVG, a wide graph is clipped at the cell's
+        edge (JupyterLab) or shrunk to its width, labels too small to read.
+        """
+        bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
+        if "image/svg+xml" in bundle and "text/html" not in set(exclude or ()):
+            from .notebook import svg_box  # the notebook's display helpers; viz.render stays light
+
+            bundle["text/html"] = svg_box(bundle["image/svg+xml"])
+        return bundle
+
     def render(
         self,
         filename: str | os.PathLike | None = None,

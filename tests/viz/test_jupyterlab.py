@@ -105,3 +105,27 @@ def test_the_widget_drives_the_kernels_stepper(chapter3):
     box.send_keys("t1", Keys.ENTER)
     WebDriverWait(driver, 20).until(lambda d: "/t1/" in widget.find_element(By.CSS_SELECTOR, ".tgr-where").text)
     assert int(widget.get_attribute("data-position")) > start + 1
+
+
+def test_a_wide_drawing_keeps_its_size_and_scrolls(jupyterlab, browser):
+    """Chapter 2's viz.draw outputs: drawn at their own size (labels as drawn), in a box that scrolls sideways
+    rather than clipped at the cell's edge or shrunk to its width."""
+    jupyterlab.run_notebook(browser, "notebooks/02_unrolled_rnn.py")
+    boxes = WebDriverWait(browser, 30).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output .tgr-drawing"))
+    shown = []
+    for box in boxes:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", box)
+        shown.append(browser.execute_script(
+            "var box = arguments[0], svg = box.querySelector('svg');"
+            "var labels = Array.from(svg.querySelectorAll('g.node text')).map(function (t) {"
+            " return t.getBoundingClientRect().height; });"
+            "return {labels: labels, width: svg.getBoundingClientRect().width,"
+            " drawn: parseFloat(svg.getAttribute('width')) * 4 / 3, box: box.clientWidth, scroll: box.scrollWidth};",
+            box))
+    assert len(shown) == 2
+    for one in shown:
+        assert min(one["labels"]) >= READABLE, f"labels {min(one['labels']):.1f} px tall"
+        assert abs(one["width"] - one["drawn"]) < 2, "the drawing keeps the size it was drawn at"
+    wide = max(shown, key=lambda one: one["width"])
+    assert wide["width"] > wide["box"] and wide["scroll"] >= wide["width"], "a wide drawing scrolls in its box"

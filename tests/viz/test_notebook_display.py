@@ -144,3 +144,12 @@ window.ready = true;
     widget._handle_custom_msg(driver.execute_script("return window.sent")[-1], [])
     driver.execute_script("window.fromKernel('message', arguments[0])", widget.message)
     assert "no pending node" in root.find_element(By.CSS_SELECTOR, ".tgr-message").text
+
+
+def test_a_drawing_shows_in_a_notebook_at_its_own_size_in_a_box_that_scrolls():
+    bundle = viz.draw(builtin_model("rnn", 4))._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")  # the SVG itself is still offered
+    shown = bundle["text/html"]
+    assert shown.startswith('<div class="tgr-drawing" style="max-width: 100%; overflow: auto;')
+    assert '<svg style="max-width: none;' in shown and ' id="' not in shown  # unshrinkable; ids cannot clash
+    assert "text/html" not in viz.draw(builtin_model("rnn", 1))._repr_mimebundle_(include=["image/png"])
