@@ -40,6 +40,14 @@ INSTALL_HELP = (
 )
 
 
+NO_PROGRAMS = (
+    "viz cannot draw here: this Python (Pyodide or JupyterLite, sys.platform 'emscripten') cannot run a "
+    "Graphviz program, and graphviz-pure has no WebAssembly build. Everything else works: the graph, the stepper, "
+    "the derivations. The DOT text needs no renderer: drawing.source, or viz.render(obj, 'graph.dot'); "
+    "draw it where Python can run programs (pip install graphviz-pure)."
+)
+
+
 class RendererNotFound(RuntimeError):
     """Neither ``graphviz-pure`` nor system Graphviz (``dot``) could be found."""
 
@@ -67,6 +75,8 @@ def find_renderer(renderer: str | None = None) -> str:
     ``TINYGRAD_RNN_RENDERER`` environment variable if set, else graphviz-pure,
     else ``dot``.
     """
+    if sys.platform == "emscripten":
+        raise RendererNotFound(NO_PROGRAMS)
     wanted = renderer or os.environ.get(ENVIRONMENT) or None
     if wanted:
         found = _locate(wanted) if os.sep not in wanted else (wanted if os.access(wanted, os.X_OK) else None)
