@@ -305,7 +305,15 @@
       }
       if (hit) { show(j); message(""); return; }
     }
-    message("run to " + target + ": no pending node is in that scope or produces a tensor of that name");
+    message(runToError(target));
+  }
+  function runToError(target) {  // word for word the kernel stepper's run_to error, which the widget shows
+    var ahead = {}, st = stateAt(position);
+    data.nodes.forEach(function (n, i) {
+      if (!st.done[i]) (n.scope ? n.scope.split("/") : []).forEach(function (s) { if (s) ahead[s] = true; });
+    });
+    return "run_to('" + target + "'): no pending node is in that scope or produces a tensor of that name; " +
+           "scope segments still ahead: " + (Object.keys(ahead).sort().join(", ") || "(none)");
   }
   function message(text) { $(".tgr-message").textContent = text; }
 
