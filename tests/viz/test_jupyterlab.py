@@ -129,3 +129,28 @@ def test_a_wide_drawing_keeps_its_size_and_scrolls(jupyterlab, browser):
         assert abs(one["width"] - one["drawn"]) < 2, "the drawing keeps the size it was drawn at"
     wide = max(shown, key=lambda one: one["width"])
     assert wide["width"] > wide["box"] and wide["scroll"] >= wide["width"], "a wide drawing scrolls in its box"
+
+
+def test_the_derivations_are_typeset_and_fit_the_cell(jupyterlab, browser):
+    """Chapter 4's derivations (Markdown with LaTeX from tr.symbolic): JupyterLab's own MathJax typesets
+    every formula, none is an error box, and nothing runs past the cell's edge."""
+    jupyterlab.run_notebook(browser, "notebooks/04_bptt_symbolic.py")
+    outputs = browser.find_elements(
+        By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type='text/markdown']")
+    assert outputs, "chapter 4 shows its derivations as Markdown"
+    seen = []
+    for output in outputs:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", output)
+        seen.append(WebDriverWait(browser, 20, poll_frequency=0.2).until(lambda d, o=output: d.execute_script(
+            "var o = arguments[0], maths = Array.from(o.querySelectorAll('mjx-container'));"
+            "var text = Array.from(o.querySelectorAll('p, li, td')).map(function (e) {"
+            " var c = e.cloneNode(true); c.querySelectorAll('code, mjx-container').forEach(function (x) {"
+            " x.remove(); }); return c.textContent; }).join(' ');"
+            "if (/\\$|\\\\(frac|sum|partial)/.test(text)) return null;"  # still typesetting
+            "return {maths: maths.length, errors: o.querySelectorAll('mjx-merror').length, width: o.clientWidth,"
+            " widest: Math.max.apply(null, [0].concat(maths.map(function (m) {"
+            " return m.getBoundingClientRect().width; }))), overflow: o.scrollWidth - o.clientWidth};", o)))
+    assert sum(one["maths"] for one in seen) >= 20
+    for one in seen:
+        assert one["errors"] == 0, "every formula typeset, none an error box"
+        assert one["widest"] <= one["width"] and one["overflow"] <= 1, "nothing runs past the cell's edge"
