@@ -11,7 +11,8 @@ server, one per session) together with the shared ``browser`` fixture:
 
 ``run_notebook`` converts the jupytext script to .ipynb in the server's temporary
 root, opens it, runs all cells through JupyterLab's own "run all" command, waits
-until every code cell has run, and returns the notebook's element.
+until every code cell has run, and returns the notebook's element. ``ui="notebook"``
+opens it in Jupyter Notebook 7 instead (same server, same renderer and CSS).
 
 The server listens on 127.0.0.1 at a free port, with a generated token, no browser,
 a temporary root and settings directories (the learner's own JupyterLab settings are
@@ -63,7 +64,8 @@ class JupyterLab:
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
             "--ServerApp.terminals_enabled=False", "--allow-root",
             f"--ServerApp.shutdown_no_activity_timeout={LIFETIME}",
@@ -115,12 +117,19 @@ class JupyterLab:
         jupytext.write(jupytext.read(source), self.root / name)
         return name
 
-    def open(self, driver, name: str, timeout: float = 60):
-        """Open a notebook in JupyterLab and wait until its kernel is idle; return the notebook element."""
+    def open(self, driver, name: str, timeout: float = 60, ui: str = "lab"):
+        """Open a notebook in JupyterLab (``ui="lab"``) or in Jupyter Notebook 7 (``ui="notebook"``, served by
+        the same server when the ``notebook`` package is installed); wait until its kernel is idle; return the
+        notebook element."""
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
-        driver.get(f"{self.url}/lab/tree/{name}?token={self.token}")
+        if ui not in ("lab", "notebook"):
+            raise ValueError(f"ui must be 'lab' or 'notebook', got {ui!r}")
+        if ui == "notebook":
+            pytest.importorskip("notebook", minversion="7", reason="Jupyter Notebook 7 is not installed (dev extra)")
+        where = "lab/tree" if ui == "lab" else "notebooks"
+        driver.get(f"{self.url}/{where}/{name}?token={self.token}")
         wait = WebDriverWait(driver, timeout, poll_frequency=0.2)
         notebook = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) "
                                                                          ".jp-Notebook"))
@@ -154,9 +163,10 @@ class JupyterLab:
         assert not errors, f"a cell failed in JupyterLab:\n{errors[0][-2000:]}"
         return notebook
 
-    def run_notebook(self, driver, script: str | Path, timeout: float = 120):
-        """``notebook`` + ``open`` + ``run_all``: the chapter run in JupyterLab; returns the notebook element."""
-        return self.run_all(driver, self.open(driver, self.notebook(script)), timeout)
+    def run_notebook(self, driver, script: str | Path, timeout: float = 120, ui: str = "lab"):
+        """``notebook`` + ``open`` + ``run_all``: the chapter run in JupyterLab (or Notebook 7: ``ui``);
+        returns the notebook element."""
+        return self.run_all(driver, self.open(driver, self.notebook(script), ui=ui), timeout)
 
 
 @pytest.fixture(scope="session")

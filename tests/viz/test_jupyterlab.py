@@ -154,3 +154,17 @@ def test_the_derivations_are_typeset_and_fit_the_cell(jupyterlab, browser):
     for one in seen:
         assert one["errors"] == 0, "every formula typeset, none an error box"
         assert one["widest"] <= one["width"] and one["overflow"] <= 1, "nothing runs past the cell's edge"
+
+
+def test_in_jupyter_notebook_7_the_explorer_reads_and_enter_runs_to(jupyterlab, browser):
+    """Notebook 7 shares JupyterLab's renderer and CSS: the same chapter, the same checks."""
+    jupyterlab.run_notebook(browser, "notebooks/03_stepping.py", ui="notebook")
+    inline = WebDriverWait(browser, 30).until(lambda d: d.find_element(
+        By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type='text/html'] "
+                         ".tgr-explorer"))
+    shown = _show(browser, inline)
+    assert min(shown["labels"]) >= READABLE, f"node labels {min(shown['labels']):.1f} px tall at first display"
+    before = int(inline.get_attribute("data-position"))
+    inline.find_element(By.CSS_SELECTOR, ".tgr-target").send_keys("t1", Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: int(inline.get_attribute("data-position")) > before)
+    assert "/t1/" in inline.find_element(By.CSS_SELECTOR, ".tgr-where").text
