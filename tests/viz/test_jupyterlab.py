@@ -61,6 +61,11 @@ def test_the_inline_explorer_is_readable_at_first_display(chapter3):
     assert len(shown["labels"]) > 50, "the graph's node labels are drawn"
     assert min(shown["labels"]) >= READABLE, f"node labels {min(shown['labels']):.1f} px tall at first display"
     assert shown["current"] and _inside(shown["current"], shown["view"]), "the current node is in view"
+    scales = driver.execute_script(  # the zoom's own idea of its scale, and the scale the drawing really has
+        "var c = arguments[0].querySelector('.tgr-canvas'), svg = c.querySelector('svg');"
+        "return [+/scale\\(([^)]+)\\)/.exec(c.style.transform)[1],"
+        " svg.getBoundingClientRect().width / (parseFloat(svg.getAttribute('width')) * 4 / 3)];", inline)
+    assert scales[0] == pytest.approx(scales[1], rel=0.01), f"zoom believes {scales[0]}, drawing at {scales[1]}"
     styled = driver.execute_script(
         "var s = getComputedStyle(arguments[0].querySelector('pre.tgr-event'));"
         "return [s.backgroundColor, s.paddingTop];", inline)
