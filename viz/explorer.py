@@ -7,9 +7,10 @@ as JSON, and a small script (``explorer.js``) that restyles the drawing for
 each frame, pans to the node being explained, and answers clicks.
 
 Everything lives inside one root element: the CSS rules are prefixed with the
-root's own ``data-tgr-explorer`` attribute, the SVG's element ids become
-``data-id`` attributes, and the script finds its root by that attribute, so
-any number of explorers can share a page (a notebook, the tour). No network.
+root's own unique id (``#tgr-<key>``: an id outranks a host page's class rules,
+such as JupyterLab's), the SVG's element ids become ``data-id`` attributes, and
+the script finds its root by its ``data-tgr-explorer`` key, so any number of
+explorers can share a page (a notebook, the tour). No network.
 
 The meaning of the colours is the one of ``viz.draw(stepper)`` and of the
 step shell's ``g`` picture (``viz.labels.STATUS_STYLE``): *current* is the step
