@@ -84,11 +84,12 @@ R g.node.pending text { fill: PENDING_FONT; }
 R g.node.partial :is(polygon, ellipse, path) { stroke-dasharray: 6 2; }
 R .tgr-canvas svg { max-width: none; max-height: none; }
 R .tgr-runto { flex: none; flex-direction: row; overflow: visible; }
-R { line-height: 1.4; text-align: left; }
+R { line-height: 1.4; text-align: left; background: #fff; }
 """
 # The host's CSS (the last three rules above): JupyterLab's .jp-RenderedHTMLCommon gives every svg in an output
 # ``max-width: 100%; height: auto`` (a 4,000 px graph drawn 570 px wide), every pre its own background and padding,
-# every form a scrolling flex column. Our rules are scoped by the root's id (``#tgr-...``): an id outranks the
+# every form a scrolling flex column, and a dark theme its own text colour on a dark page (the explorer's text is
+# dark: it keeps a white ground of its own). Our rules are scoped by the root's id (``#tgr-...``): an id outranks the
 # host's class selectors, so these rules win wherever the explorer is shown.
 
 

@@ -112,6 +112,26 @@ def test_the_widget_drives_the_kernels_stepper(chapter3):
     assert int(widget.get_attribute("data-position")) > start + 1
 
 
+def test_in_the_dark_theme_the_explorer_keeps_its_contrast(chapter3):
+    """JupyterLab Dark: the explorer's dark text stays on its own white ground, not on the dark page."""
+    driver, inline, _ = chapter3
+    driver.execute_script("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'});")
+    try:
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            "return document.body.getAttribute('data-jp-theme-light') === 'false'"))
+        colours = driver.execute_script(
+            "var root = arguments[0], page = getComputedStyle(root.parentElement.closest('.jp-Notebook'));"
+            "return [getComputedStyle(root).backgroundColor, getComputedStyle(root.querySelector('.tgr-h')).color,"
+            " page.backgroundColor];", inline)
+        assert colours[2] != "rgb(255, 255, 255)", "the theme is dark"
+        assert colours[:2] == ["rgb(255, 255, 255)", "rgb(55, 71, 79)"], colours
+    finally:
+        driver.execute_script("window.jupyterapp.commands.execute('apputils:change-theme', "
+                              "{theme: 'JupyterLab Light'});")
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            "return document.body.getAttribute('data-jp-theme-light') === 'true'"))
+
+
 @pytest.mark.parametrize("chapter, count", [("notebooks/01_engine.py", 1), ("notebooks/02_unrolled_rnn.py", 2)])
 def test_drawings_keep_their_size_and_a_wide_one_scrolls(jupyterlab, browser, chapter, count):
     """A tensor's display (chapter 1) and viz.draw (chapter 2): drawn at their own size (labels as drawn), a
