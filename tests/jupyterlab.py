@@ -6,12 +6,14 @@ notebook tests that matter run here. Use the fixture ``jupyterlab`` (a running
 server, one per session) together with the shared ``browser`` fixture:
 
     def test_chapter(jupyterlab, browser):
-        output = jupyterlab.run_notebook(browser, "notebooks/03_stepping.py")
-        explorer = output.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+        jupyterlab.run_notebook(browser, "notebooks/03_stepping.py")
+        (first, *_) = jupyterlab.outputs(browser, "text/html")   # the outputs on screen, in order
+        explorer = first.find_element(By.CSS_SELECTOR, ".tgr-explorer")
 
 ``run_notebook`` converts the jupytext script to .ipynb in the server's temporary
 root, opens it, runs all cells through JupyterLab's own "run all" command, waits
-until every code cell has run, and returns the notebook's element. ``ui="notebook"``
+until every code cell has run (failing with the first error a cell printed), and
+returns the notebook's element; ``outputs`` lists its output elements. ``ui="notebook"``
 opens it in Jupyter Notebook 7 instead (same server, same renderer and CSS).
 
 The server listens on 127.0.0.1 at a free port, with a generated token, no browser,
@@ -164,6 +166,16 @@ class JupyterLab:
             "return e.textContent; }).filter(function (t) { return /Error|Traceback/.test(t); });")
         assert not errors, f"a cell failed in JupyterLab:\n{errors[0][-2000:]}"
         return notebook
+
+    @staticmethod
+    def outputs(driver, mime: str | None = None) -> list:
+        """The output elements of the notebook on screen, in order (``mime``: only those of that MIME type,
+        e.g. "text/html", "text/markdown", "image/svg+xml")."""
+        from selenium.webdriver.common.by import By
+
+        kind = f"[data-mime-type='{mime}']" if mime else ""
+        visible = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        return driver.find_elements(By.CSS_SELECTOR, f"{visible} .jp-OutputArea-output{kind}")
 
     def run_notebook(self, driver, script: str | Path, timeout: float = 120, ui: str = "lab"):
         """``notebook`` + ``open`` + ``run_all``: the chapter run in JupyterLab (or Notebook 7: ``ui``);

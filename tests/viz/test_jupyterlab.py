@@ -162,8 +162,7 @@ def test_the_derivations_are_typeset_and_fit_the_cell(jupyterlab, browser):
     """Chapter 4's derivations (Markdown with LaTeX from tr.symbolic): JupyterLab's own MathJax typesets
     every formula, none is an error box, and nothing runs past the cell's edge."""
     jupyterlab.run_notebook(browser, "notebooks/04_bptt_symbolic.py")
-    outputs = browser.find_elements(
-        By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type='text/markdown']")
+    outputs = jupyterlab.outputs(browser, "text/markdown")
     assert outputs, "chapter 4 shows its derivations as Markdown"
     seen = []
     for output in outputs:
