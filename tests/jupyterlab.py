@@ -7,8 +7,8 @@ server, one per session) together with the shared ``browser`` fixture:
 
     def test_chapter(jupyterlab, browser):
         jupyterlab.run_notebook(browser, "notebooks/03_stepping.py")
-        (first, *_) = jupyterlab.outputs(browser, "text/html")   # the outputs on screen, in order
-        explorer = first.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+        shown = jupyterlab.outputs(browser, "text/html")  # the HTML outputs on screen, in order
+        explorer = shown[1].find_element(By.CSS_SELECTOR, ".tgr-explorer")  # cell 1 shows an event, cell 2 this
 
 ``run_notebook`` converts the jupytext script to .ipynb in the server's temporary
 root, opens it, runs all cells through JupyterLab's own "run all" command, waits
