@@ -30,6 +30,8 @@ def _grads(model):
                                             (lambda m: m.to(np.float32), np.float32),
                                             (lambda m: m.to("float32"), np.float32),
                                             (lambda m: m.to(dtype="float16"), np.float16),
+                                            (lambda m: m.to("float"), np.float32),  # torch.float, not NumPy's
+                                            (lambda m: m.to("double"), np.float64),
                                             (lambda m: m.to("cpu", np.float32), np.float32),
                                             (lambda m: m.to(tr.Tensor(np.zeros(1, np.float32))), np.float32)])
 def test_every_parameter_of_every_submodule_is_converted_in_place(convert, dtype):

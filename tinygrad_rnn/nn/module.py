@@ -22,6 +22,7 @@ import numpy as np
 from ..tensor import Parameter, Tensor, get_default_dtype
 
 _FLOAT_DTYPES = (np.float64, np.float32, np.float16)
+_TORCH_NAMES = {"float": np.float32, "double": np.float64, "half": np.float16}  # torch.float, torch.double, ...
 
 _GLOBAL_RNG = [np.random.default_rng()]
 
@@ -192,7 +193,8 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Convert every parameter of this module and its submodules to a float dtype, in place; returns self.
 
-        PyTorch's forms work: ``model.to(np.float32)``, ``model.to("float32")``, ``model.to(dtype=...)``,
+        PyTorch's forms work: ``model.to(np.float32)``, ``model.to("float32")``, ``model.to(dtype=...)``
+        (``"float"``, ``"double"`` and ``"half"`` mean what they mean in PyTorch: float32, float64, float16),
         ``model.to(some_tensor)`` (its dtype), and a device, ``"cpu"``, which changes nothing (NumPy has
         one device). As in PyTorch the parameters stay the same objects (an optimizer made before still
         updates them) with new numbers, and a gradient already in ``.grad`` is converted with them.
@@ -311,6 +313,8 @@ def _to_arguments(args: tuple, kwargs: dict) -> tuple[str | None, type | None]:
             dtype = arg
     if dtype is None:
         return device, None
+    if isinstance(dtype, str) and dtype in _TORCH_NAMES:  # "float" is float32 in PyTorch (NumPy says float64)
+        return device, _TORCH_NAMES[dtype]
     try:
         resolved = np.dtype(dtype)
     except TypeError:
