@@ -824,7 +824,8 @@ def _dtype_error(a: Tensor, b: Tensor) -> TypeError:
     )
     return TypeError(
         f"matmul: the operands have different dtypes, {a.dtype} @ {b.dtype} (shapes {a.shape} and "
-        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'))"
+        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'); "
+        f"float32 data runs in a model converted with model.float())"
     )
 
 

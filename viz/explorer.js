@@ -13,6 +13,10 @@
   Object.keys(canvases).forEach(function (view) {
     canvases[view].querySelectorAll("g.node").forEach(function (g) { elements[view][g.getAttribute("data-id")] = g; });
   });
+  Object.keys(canvases).forEach(function (v) {  // the drawing keeps its own size whatever the host's CSS says
+    var svg = canvases[v].querySelector("svg");    // (JupyterLab: max-width: 100% on every svg of an output)
+    if (svg) { svg.style.maxWidth = "none"; svg.style.maxHeight = "none"; }
+  });
   var view = data.view, position = -1, selected = null;
   var pan = {ops: null, cells: null};
 
@@ -301,7 +305,15 @@
       }
       if (hit) { show(j); message(""); return; }
     }
-    message("run to " + target + ": no pending node is in that scope or produces a tensor of that name");
+    message(runToError(target));
+  }
+  function runToError(target) {  // word for word the kernel stepper's run_to error, which the widget shows
+    var ahead = {}, st = stateAt(position);
+    data.nodes.forEach(function (n, i) {
+      if (!st.done[i]) (n.scope ? n.scope.split("/") : []).forEach(function (s) { if (s) ahead[s] = true; });
+    });
+    return "run_to('" + target + "'): no pending node is in that scope or produces a tensor of that name; " +
+           "scope segments still ahead: " + (Object.keys(ahead).sort().join(", ") || "(none)");
   }
   function message(text) { $(".tgr-message").textContent = text; }
 
@@ -320,6 +332,14 @@
   });
   $(".tgr-runto").addEventListener("submit", function (e) {
     e.preventDefault();
+    runTo($(".tgr-target").value);
+  });
+  $(".tgr-target").addEventListener("keydown", function (e) {
+    // Enter runs to the target right here rather than through the form's implicit submission: JupyterLab
+    // cancels that one (its input guard prevents the "insertLineBreak" of an Enter typed inside a cell).
+    if (e.key !== "Enter" || e.isComposing) return;
+    e.preventDefault();
+    e.stopPropagation();
     runTo($(".tgr-target").value);
   });
   root.addEventListener("keydown", function (e) {

@@ -7,9 +7,10 @@ as JSON, and a small script (``explorer.js``) that restyles the drawing for
 each frame, pans to the node being explained, and answers clicks.
 
 Everything lives inside one root element: the CSS rules are prefixed with the
-root's own ``data-tgr-explorer`` attribute, the SVG's element ids become
-``data-id`` attributes, and the script finds its root by that attribute, so
-any number of explorers can share a page (a notebook, the tour). No network.
+root's own unique id (``#tgr-<key>``: an id outranks a host page's class rules,
+such as JupyterLab's), the SVG's element ids become ``data-id`` attributes, and
+the script finds its root by its ``data-tgr-explorer`` key, so any number of
+explorers can share a page (a notebook, the tour). No network.
 
 The meaning of the colours is the one of ``viz.draw(stepper)`` and of the
 step shell's ``g`` picture (``viz.labels.STATUS_STYLE``): *current* is the step
@@ -81,7 +82,15 @@ R g.node.pending :is(polygon, ellipse, path) { fill: PENDING_FILL; stroke: PENDI
     stroke-dasharray: 3 2; }
 R g.node.pending text { fill: PENDING_FONT; }
 R g.node.partial :is(polygon, ellipse, path) { stroke-dasharray: 6 2; }
+R .tgr-canvas svg { max-width: none; max-height: none; }
+R .tgr-runto { flex: none; flex-direction: row; overflow: visible; }
+R { line-height: 1.4; text-align: left; background: #fff; }
 """
+# The host's CSS (the last three rules above): JupyterLab's .jp-RenderedHTMLCommon gives every svg in an output
+# ``max-width: 100%; height: auto`` (a 4,000 px graph drawn 570 px wide), every pre its own background and padding,
+# every form a scrolling flex column, and a dark theme its own text colour on a dark page (the explorer's text is
+# dark: it keeps a white ground of its own). Our rules are scoped by the root's id (``#tgr-...``): an id outranks the
+# host's class selectors, so these rules win wherever the explorer is shown.
 
 
 def _stepper(loss_or_stepper: Any, who: str) -> BackwardStepper:
@@ -236,11 +245,12 @@ def explorer_html(
     data.update(view=start_view, autofocus=autofocus, ops_note=note)
     uid = uuid.uuid4().hex[:12]
     selector = f'[data-tgr-explorer="{uid}"]'
+    scope = f"#tgr-{uid}"
     css = _CSS.replace("HEIGHT", height)
     for status, style in labels.STATUS_STYLE.items():
         for key, value in style.items():
             css = css.replace(f"{status.upper()}_{key.upper()}", f"{value}px" if key == "width" else str(value))
-    css = "\n".join(selector + line[1:] if line.startswith("R") else line for line in css.strip().splitlines())
+    css = "\n".join(scope + line[1:] if line.startswith("R") else line for line in css.strip().splitlines())
     frame = data["frames"][stepper.position]
     root = stepper.graph.tensors[stepper.graph.root]
     title = title or f"Backward pass of {stepper.label(root.id)}: {stepper.steps} steps"
@@ -255,8 +265,8 @@ def explorer_html(
 }})();
 //]]></script>""" if script else ""
     # data-lm-suppress-shortcuts: JupyterLab leaves the keys to the explorer while it has the focus
-    return f"""<div class="tgr-explorer" data-tgr-explorer="{uid}" tabindex="0" data-lm-suppress-shortcuts="true"
-data-p-suppress-shortcuts="true">
+    return f"""<div class="tgr-explorer" id="tgr-{uid}" data-tgr-explorer="{uid}" tabindex="0"
+data-lm-suppress-shortcuts="true" data-p-suppress-shortcuts="true">
 <style>{css}</style>
 <div class="tgr-title">{html.escape(title)}</div>
 <div class="tgr-bar">

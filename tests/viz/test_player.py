@@ -75,8 +75,11 @@ def test_every_op_node_is_in_the_svg_once_and_no_element_has_an_id(tmp_path):
     ids = [g.get("data-id") for g in svgs[0].iter(f"{SVG}g") if "node" in g.get("class", "").split()]
     graph = tr.trace(loss)
     assert sorted(i for i in ids if i.startswith("op")) == sorted(f"op{n.index}" for n in graph.nodes)
-    assert [e for e in root.iter() if e.get("id")] == []  # nothing that could clash with a second explorer
-    assert not re.search(r"<style>\s*[a-z.#]", text)  # every CSS rule is scoped to the explorer's root
+    # nothing that could clash with a second explorer: the one id is the root's own, made of its unique key
+    explorer = next(e for e in root.iter() if e.get("data-tgr-explorer"))
+    assert [e.get("id") for e in root.iter() if e.get("id")] == [f"tgr-{explorer.get('data-tgr-explorer')}"]
+    rules = re.findall(r"^[^ \n}][^{\n]*\{", re.search(r"<style>(.*?)</style>", text, re.S).group(1), re.M)
+    assert rules and all(r.startswith(f"#tgr-{explorer.get('data-tgr-explorer')}") for r in rules)  # all scoped
     data = data_of(root)
     params = {k for k, tid in enumerate(graph.tensors) if graph.tensors[tid].kind == "parameter"}
     assert {k for k, t in enumerate(data["tensors"]) if t["leaf"]} == params and len(params) == 4

@@ -156,6 +156,18 @@ def test_without_any_renderer_the_error_says_how_to_install_one(monkeypatch, tmp
     assert dot.read_text().startswith("digraph")
 
 
+def test_in_pyodide_viz_says_it_cannot_draw_and_everything_else_works(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "platform", "emscripten")  # Pyodide / JupyterLite: no graphviz-pure, no subprocesses
+    loss, _ = elman(1)
+    with pytest.raises(viz.RendererNotFound, match="Pyodide or JupyterLite.*drawing.source"):
+        viz.render(loss, tmp_path / "x.svg")
+    assert viz.render(loss, tmp_path / "x.dot").read_text().startswith("digraph")
+    stepper = loss.backward(step=True)
+    stepper.step()
+    shown = stepper._repr_html_()  # a notebook still shows the stepper, as text, with the reason
+    assert "step 1 of" in shown and "cannot run a Graphviz program" in shown
+
+
 def test_render_rejects_an_unknown_extension(tmp_path):
     loss, _ = elman(1)
     with pytest.raises(ValueError, match=r"\.svg"):
