@@ -18,7 +18,8 @@
 # b_j = w (1 − h_j²), usually below 1, so the product vanishes with distance. The LSTM's cell
 # state is updated *additively*, c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t, so along c its factor is
 # b_j = f_j, the forget gate, which the network can hold near 1. The GRU's
-# h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1} has the same kind of direct path, with factor z_t.
+# h_t = (1 − u_t) ⊙ n_t + u_t ⊙ h_{t−1} has the same kind of direct path, with factor u_t, the update gate
+# (PyTorch and d2l call it z_t; these notes write u_t, because z_k is the BPTT sensitivity).
 #
 # The LSTM cell, op by op, for two steps: find the `×` by f and the `+` that make c_t.
 
