@@ -191,7 +191,7 @@ class _Parser:
         if name == "begin":
             return self.environment(self.raw_group()), False
         if name == "\\":
-            raise TexError(rf"tex_to_mathml: a line break '\\' outside an aligned or matrix environment in {self.tex!r}")
+            raise TexError(rf"tex_to_mathml: a line break '\\' outside aligned or a matrix in {self.tex!r}")
         raise TexError(f"tex_to_mathml: unknown TeX command \\{name} in {self.tex!r}")
 
     def fence_token(self) -> str:
