@@ -56,5 +56,8 @@ def test_cli_derive_spectra_writes_readable_pictures(tmp_path, capsys):
     assert "How much of a gradient survives d steps" in products and "LSTM: σ_max(B_T…B_(T-d+1))" in products
     bound = (tmp_path / "spectra_bound.svg").read_text()
     assert "GRU measured ‖dL/dh_t‖" in bound and "under its singular-value bound" in bound
+    # the table and both pictures describe the same cells: H and T as asked (the bound picture used H = 8, T = 40)
+    assert "(H = 6, T = 30, text input)" in out and "(H = 6, text input)" in products
+    assert "(H = 6, T = 30, normal inputs)" in bound
     assert cli.main(["derive", "--out", str(tmp_path)]) == 2
     assert "--out goes with --spectra" in capsys.readouterr().err

@@ -147,8 +147,8 @@ def pictures(out: str | Path, steps: int = 60, hidden: int = 16, seed: int = 0) 
     )  # fmt: skip
     series, colours, dashed = {}, {}, []
     for n, kind in enumerate(KINDS):
-        check = bound_check(kind, steps=40, hidden=8, seed=seed)
-        distance = np.arange(40)[::-1]
+        check = bound_check(kind, steps=steps, hidden=hidden, seed=seed)  # the table's H and T
+        distance = np.arange(steps)[::-1]
         series[f"{kind.upper()} measured ‖dL/dh_t‖"] = (distance, check["measured"])
         series[f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖"] = (distance, check["bound"])
         colours[f"{kind.upper()} measured ‖dL/dh_t‖"] = colours[f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖"] = (
@@ -157,7 +157,8 @@ def pictures(out: str | Path, steps: int = 60, hidden: int = 16, seed: int = 0) 
         dashed.append(f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖")
         results[kind]["bound_check"] = check
     bound = plot.save(
-        plot.line_plot(series, title="The gradient-flow story's ‖dL/dh_t‖ (H = 8) under its singular-value bound",
+        plot.line_plot(series, title=f"The gradient-flow story's ‖dL/dh_t‖ (H = {hidden}, T = {steps}, normal "
+                       "inputs) under its singular-value bound",
                        xlabel="distance T - t", ylabel="norm", logy=True, colours=colours, dashed=dashed),
         out / "spectra_bound.svg",
     )  # fmt: skip
@@ -204,5 +205,7 @@ def derivation(steps: int = 60, hidden: int = 16, seed: int = 0, out: str | Path
     )  # fmt: skip
     if out is not None:
         names = ", ".join(f"`{p}`" for p in results["pictures"])
-        d.add(f"Pictures: {names}.")
+        d.add(f"Pictures: {names}. Both use this table's $H = {hidden}$ and $T = {steps}$; the second measures "
+              r"$\|\partial L/\partial h_t\|$ as the gradient-flow story does (random normal inputs, "
+              r"$L = \sum h_T$), so its bound is computed on those inputs, not on text.")
     return d
