@@ -200,7 +200,7 @@ class GatedWeights:
             return np.ravel(self._F(*self._args(s_prev, self.xs[T - 1], W0)))
 
         name = "(h_T, c_T)" if self.kind == "lstm" else "h_T"
-        rows = [CheckRow(f"B_{T} = ∂s_{T}/∂s_{T - 1}, {S}×{S}", B[T], engine_B,
+        rows = [CheckRow(f"B_{T} = ds_{T}/ds_{T - 1}, {S}×{S}", B[T], engine_B,
                          finite_difference_jacobian(one_step, s_prev))]  # fmt: skip
         fd = finite_difference_jacobian(lambda: self.forward_numpy(W0), W0)
         fd_states = fd[:-1].reshape(T, S, *W0.shape)
@@ -210,7 +210,7 @@ class GatedWeights:
             W.grad = None
             engine_states[T - 1].backward(np.eye(S)[p].reshape(engine_states[T - 1].shape))
             auto[p] = W.grad
-        rows.append(CheckRow(f"∂s_{T}/∂W_hh, s = {name}".replace("_T", f"_{T}"), self.closed_form(A, B, T), auto,
+        rows.append(CheckRow(f"ds_{T}/dW_hh, s = {name}".replace("_T", f"_{T}"), self.closed_form(A, B, T), auto,
                              fd_states[T - 1]))  # fmt: skip
         L, _, W = self.engine()
         L.backward()

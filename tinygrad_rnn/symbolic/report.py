@@ -180,7 +180,9 @@ def _display_html(tex: str) -> str:
 
 # outside math, LaTeX needs these (everything else in prose is ASCII)
 _LATEX_PROSE = {"…": r"\dots{}", "−": "--", "–": "--", "—": "---", "×": r"$\times$", "≈": r"$\approx$",
-                "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}  # fmt: skip
+                "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}",
+                "∂": r"$\partial$", "θ": r"$\theta$", "ℓ": r"$\ell$", "σ": r"$\sigma$", "ρ": r"$\rho$",
+                "⊙": r"$\odot$", "≤": r"$\le$", "Σ": r"$\Sigma$", "ᵀ": r"$^\top$"}  # fmt: skip
 
 
 @dataclass
@@ -454,12 +456,12 @@ class CheckTable:
             return _escape_prose(s).replace("|", r"$|$")
 
         body = [" & ".join(esc(c) for c in row) + r" \\" for row in self._cells()]
-        value = r"p{0.22\linewidth}"  # the three value columns wrap: arrays print as "[a, b, …] 3×3"
+        value = r"p{0.19\linewidth}"  # the three value columns wrap: arrays print as "[a, b, …] 3×3"
         return "\n".join(
             [
                 rf"\par\medskip\noindent\textbf{{{esc(self.title)}}}\par\smallskip",
                 r"{\footnotesize\noindent",
-                rf"\begin{{tabular}}{{@{{}}p{{0.17\linewidth}}{value * 3}l@{{}}}}",
+                rf"\begin{{tabular}}{{@{{}}p{{0.16\linewidth}}{value * 3}l@{{}}}}",
                 " & ".join(esc(c) for c in self.HEADER) + r" \\ \hline",
                 *body,
                 r"\end{tabular}}",
@@ -634,6 +636,7 @@ class Document:
                 r"\usepackage{amsmath,amssymb}",
                 r"\usepackage[margin=2cm]{geometry}",
                 r"\allowdisplaybreaks",
+                r"\sloppy",  # long inline formulas: wider spaces rather than a line sticking out
                 r"\begin{document}",
                 self.latex(),
                 r"\end{document}",
