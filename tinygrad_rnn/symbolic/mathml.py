@@ -205,7 +205,8 @@ class _Parser:
         inner = self.row(stop=("\\right",))
         self.expect("\\right")
         closing = self.fence_token()
-        parts = [_mo(opening) if opening else "", *inner, _mo(closing) if closing else ""]
+        tight = {"lspace": "0", "rspace": "0"}  # a fence hugs what it encloses
+        parts = [_mo(opening, **tight) if opening else "", *inner, _mo(closing, **tight) if closing else ""]
         return _el("mrow", *parts)
 
     def environment(self, name: str) -> str:
