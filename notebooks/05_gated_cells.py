@@ -99,3 +99,15 @@ for kind in ("rnn", "lstm"):
     display(SVG(gradient_flow.plot.heatmap(table, title=f"{kind.upper()}: |prod b_j| for each (i, k)",
                                            xlabel="i", ylabel="k", log=True, colour_label="|prod b_j|")))
 print("RNN chain check, max |autograd - closed form| =", f"{gradient_flow.chain_check('rnn', 20, seed=1):.1e}")
+
+# %% [markdown]
+# ## The whole derivation: the additive path and the recurrent weight
+#
+# The additive path is one entry of a matrix. For the recurrent weight W_hh the gated cells
+# obey chapter 4's recurrence z_k = a_k + B_k z_{k-1}, with the state's Jacobian B_k a matrix:
+# for the LSTM the state is (h_k, c_k), and B_k's c-to-c block is diag(f_k). SymPy derives one
+# step; the closed form is checked against autograd and finite differences (typeset below:
+# the derivation's HTML is MathML, which the browser renders with nothing fetched).
+
+# %%
+tr.symbolic.derive("lstm", 3, check=True)

@@ -123,7 +123,8 @@ class GatedWeights:
         return total
 
     def closed_form_gradient(self, states: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """dL/dW_hh = Σ_k g_kᵀ Z_k, g_k = ∂L/∂s_k through o_k only, summed over k first for each i (Horner)."""
+        """dL/dW_hh = Σ_k g_kᵀ Z_k, g_k = ∂L/∂s_k through the readout w_o·h_k only; summed over k first
+        for each i (Horner's rule, BPTT's order)."""
         H, T = self.H, self.T
         delta, total = np.zeros(self.S), np.zeros_like(self.values["weight_hh"])
         for i in range(T, 0, -1):
@@ -256,7 +257,7 @@ class GatedWeights:
                     Tex("B_k", "B_k"),
                     Tex(r"\begin{bmatrix} \partial h_k/\partial h_{k-1} & \partial h_k/\partial c_{k-1} \\ "
                         r"\partial c_k/\partial h_{k-1} & \operatorname{diag}(f_k) \end{bmatrix}",
-                        "[[∂h_k/∂h_{k-1}, ∂h_k/∂c_{k-1}], [∂c_k/∂h_{k-1}, diag(f_k)]]"),
+                        "⎡∂h_k/∂h_{k-1}  ∂h_k/∂c_{k-1}⎤\n      ⎣∂c_k/∂h_{k-1}  diag(f_k)    ⎦"),
                 ),
                 Equation(Tex(r"\frac{\partial h_k}{\partial c_{k-1}}", "∂h_k/∂c_{k-1}"),
                          Tex(r"\operatorname{diag}\left(o_k \odot (1 - \tanh^2 c_k) \odot f_k\right)",
@@ -280,14 +281,16 @@ class GatedWeights:
             Equation(Tex("z_k", "z_k"), Tex(r"a_k + \sum_{i=1}^{k-1} \left(B_k B_{k-1} \cdots B_{i+1}\right) a_i",
                                             "a_k + Σ_{i=1}^{k-1} (B_k B_{k-1} … B_{i+1}) a_i")),
             Equation(Tex(r"\frac{\partial L}{\partial W_{hh}}", "∂L/∂W_hh"),
-                     Tex(r"\sum_{k=1}^{T} \frac{2}{T}(o_k - y_k)\, w_o^\top \frac{\partial h_k}{\partial W_{hh}}",
-                         "Σ_k (2/T)(o_k - y_k) w_oᵀ ∂h_k/∂W_hh")),
+                     Tex(r"\sum_{k=1}^{T} \frac{2}{T}(w_o \cdot h_k - y_k)\, w_o^\top "
+                         r"\frac{\partial h_k}{\partial W_{hh}}",
+                         "Σ_k (2/T)(w_o·h_k - y_k) w_oᵀ ∂h_k/∂W_hh")),
         )  # fmt: skip
         d.add(
             f"SymPy builds the cell with $H = {self.H}$ units from symbols and differentiates one step "
             r"(Matrix.jacobian) for $a_k$ and $B_k$; the closed form assembled from them is checked against "
             "the engine's backward pass over the whole unroll and against finite differences of a NumPy forward "
-            f"pass ($T = {self.T}$, $o_k = w_o \\cdot h_k$, $L = (1/T) \\sum_k (o_k - y_k)^2$)."
+            f"pass ($T = {self.T}$, $L = (1/T) \\sum_k (w_o \\cdot h_k - y_k)^2$; $o_k$ is the LSTM's output gate, "
+            "so the readout $w_o \\cdot h_k$ gets no letter of its own)."
         )
         if check:
             d.checks.append(self.check())

@@ -470,6 +470,9 @@ class CheckTable:
             ]
         )
 
+    def _repr_html_(self) -> str:
+        return self.html()
+
     def __repr__(self) -> str:
         return self.text()
 
