@@ -1,6 +1,5 @@
 """The derivations as a person reads them: typeset in a browser, Unicode in the terminal, LaTeX that fits."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -11,8 +10,6 @@ import pytest
 from tinygrad_rnn import cli
 from tinygrad_rnn.symbolic import derive
 from tinygrad_rnn.symbolic.mathml import TexError, tex_to_mathml
-
-SCREENSHOT = os.environ.get("TGR_SCREENSHOT_DIR")
 
 
 def test_tour_derivation_page_shows_typeset_formulas_and_no_markup(tmp_path, browser):
@@ -47,8 +44,6 @@ def test_tour_derivation_page_shows_typeset_formulas_and_no_markup(tmp_path, bro
         "return [...document.querySelectorAll('.tgr-eq')].filter(e => e.scrollWidth > e.clientWidth + 1).length;"
     )
     assert overflow == 0
-    if SCREENSHOT:
-        browser.save_screenshot(str(Path(SCREENSHOT) / "derivation.png"))
 
 
 def test_notebook_html_of_a_derivation_is_mathml():

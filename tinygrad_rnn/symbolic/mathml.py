@@ -205,7 +205,10 @@ class _Parser:
         inner = self.row(stop=("\\right",))
         self.expect("\\right")
         closing = self.fence_token()
-        tight = {"lspace": "0", "rspace": "0"}  # a fence hugs what it encloses
+        # a fence hugs what it encloses, and grows only around something tall (a fraction, a big
+        # operator, a matrix): without a maths font, stretched parentheses come out wide and loose
+        tall = any(tag in "".join(inner) for tag in ("<mfrac", "<munder", "<mover", "<mtable"))
+        tight = {"lspace": "0", "rspace": "0", **({} if tall else {"stretchy": "false"})}
         parts = [_mo(opening, **tight) if opening else "", *inner, _mo(closing, **tight) if closing else ""]
         return _el("mrow", *parts)
 
