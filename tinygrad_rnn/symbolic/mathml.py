@@ -156,6 +156,10 @@ class _Parser:
             return _mo("′"), False
         if token == "&":
             raise TexError(f"tex_to_mathml: '&' outside an aligned or matrix environment in {self.tex!r}")
+        if token in "()[]|":  # a bare bracket keeps its size (\\left ... \\right is the one that grows)
+            return _mo(token, stretchy="false"), False
+        if token == "/":  # TeX's slash is an ordinary symbol: no space around it
+            return _mo(token, lspace="0", rspace="0"), False
         return _mo("−" if token == "-" else token), False
 
     def command(self, name: str) -> tuple[str | None, bool]:
