@@ -187,21 +187,24 @@ def derivation(steps: int = 60, hidden: int = 16, seed: int = 0, out: str | Path
         r"\le \prod_{j>t} \sigma_{\max}(B_j) \|\partial L/\partial s_T\|$: the singular values of one step say "
         "how much it can stretch or shrink a gradient, those of the running product how much survives a distance."
     )
+    n = min(20, steps)  # the distance the table looks at (all of T when T is shorter)
+    nth = f"{n}{'st' if n == 1 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
     rows = []
     for kind in KINDS:
         r = results[kind]
         typical = float(np.median(r["step_sv"][:, 0]))
-        rho = ("--", "--") if r["radius"] is None else (f"{r['radius']:.3g}", f"{r['radius'] ** 20:.2g}")
-        rows.append((kind.upper(), f"{typical:.3g}", f"{typical**20:.2g}", f"{r['chained'][19]:.2g}",
-                     f"{r['product_max'][19]:.2g}", f"{r['product_max'][-1]:.2g}", *rho))  # fmt: skip
+        rho = ("--", "--") if r["radius"] is None else (f"{r['radius']:.3g}", f"{r['radius'] ** n:.2g}")
+        rows.append((kind.upper(), f"{typical:.3g}", f"{typical**n:.2g}", f"{r['chained'][n - 1]:.2g}",
+                     f"{r['product_max'][n - 1]:.2g}", f"{r['product_max'][-1]:.2g}", *rho))  # fmt: skip
     d.add(
-        r"Per cell: the median largest singular value of one step and its 20th power; the product of the last 20 "
-        r"steps' largest singular values; the largest singular value of the product of those 20 Jacobians "
-        f"(what can survive 20 steps) and of all {steps}; for the RNN the spectral radius $\\rho(W_{{hh}})$ and "
-        r"its 20th power. Singular values are submultiplicative, so the product shrinks at least as fast as "
+        f"Per cell: the median largest singular value of one step and its {nth} power; the product of the last {n} "
+        f"steps' largest singular values; the largest singular value of the product of those {n} Jacobians "
+        f"(what can survive {n} steps) and of all {steps}; for the RNN the spectral radius $\\rho(W_{{hh}})$ and "
+        f"its {nth} power. Singular values are submultiplicative, so the product shrinks at least as fast as "
         r"the chained bound; when the states are far from saturation the RNN's pace is $\rho(W_{hh})^d$.",
-        table=Table(("cell", r"median $\sigma_{\max}(B_t)$", "its 20th power", r"$\prod_{20} \sigma_{\max}(B_j)$",
-                     r"$\sigma_{\max}$, 20 steps", f"{steps} steps", r"$\rho(W_{hh})$", r"$\rho^{20}$"), rows),
+        table=Table(("cell", r"median $\sigma_{\max}(B_t)$", f"its {nth} power",
+                     rf"$\prod_{{{n}}} \sigma_{{\max}}(B_j)$", rf"$\sigma_{{\max}}$, {n} steps", f"{steps} steps",
+                     r"$\rho(W_{hh})$", rf"$\rho^{{{n}}}$"), rows),
     )  # fmt: skip
     if out is not None:
         names = ", ".join(f"`{p}`" for p in results["pictures"])
