@@ -87,3 +87,16 @@ def test_standalone_latex_fits_the_page(steps, tmp_path, capsys):
     assert run.returncode == 0, log[-2000:]
     overfull = [float(w) for w in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide\)", log)]
     assert all(w <= 10 for w in overfull), f"Overfull \\hbox of {max(overfull)} pt at T = {steps}"
+
+
+def test_every_derivation_typesets_without_raw_tex():
+    """The converter knows every piece of LaTeX the derivations write (it refuses unknown commands)."""
+    from tinygrad_rnn.stories import spectra
+    from tinygrad_rnn.symbolic import Document, VectorRNN, difference, rtrl
+
+    docs = [derive("rnn", 3, "relu"), derive("jordan", 3), derive("lstm", 3), difference.document(steps=4),
+            Document([rtrl.derivation(VectorRNN(2, 3))]), Document([spectra.derivation(5, 3)])]
+    for doc in docs:
+        html = doc.html()
+        visible = re.sub(r"<[^>]+>", "", html)
+        assert html.count("<math") >= 5 and "$" not in visible and "\\" not in visible, doc.parts[0].title
