@@ -258,10 +258,6 @@ class Equation:
                 return self._sum_art(lhs, one_per_line=True)
         return f"{_text(self.lhs)} = {_text(self.rhs)}"
 
-    def html(self) -> str:
-        """The equation typeset (MathML), long sums on several aligned lines."""
-        return _display_html(_aligned([self]))
-
     def _sum_art(self, lhs: Any, one_per_line: bool) -> str:
         """``lhs = t1 + t2 - t3`` in 2-D, on one line or with each ``+ term`` on a line of its own."""
         printer = _TextPrinter({"use_unicode": True, "wrap_line": False})
