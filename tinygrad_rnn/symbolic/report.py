@@ -136,6 +136,7 @@ def tex_to_text(text: str) -> str:
         m = m.replace(r"\|", "‖").replace(r"\,", " ").replace(r"\left", "").replace(r"\right", "")
         m = re.sub(r"\\([A-Za-z]+)( ?)", word, m)  # ∂ was replaced first: ∂f, not ∂ f
         m = re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
+        m = re.sub(r"(^|[(\[])- ", r"\1-", m)  # a leading minus hugs its term: (-√349/20 - 7/20)
         m = re.sub(r"\^\{?([0-9]+)\}?", lambda d: d[1].translate(_SUPERSCRIPT_DIGITS), m)  # ρ^{20} -> ρ²⁰
         # a concrete step number is a Unicode subscript, as everywhere in the project: ℓ_1 -> ℓ₁
         return re.sub(r"(?<=[^\W\d_]|\W)_([0-9]+)\b", lambda d: d[1].translate(_SUBSCRIPT_DIGITS), m)
