@@ -16,6 +16,9 @@
 - ``GatedWeights``: the gated cells' recurrent weight W_hh by z_k = a_k + B_k z_{k-1}
   with the state's Jacobian B_k a matrix ((h, c) for the LSTM), checked three ways.
 - ``to_sympy(tensor)``: any small recorded graph as SymPy expressions.
+- ``report``: every derivation prints as terminal text (Unicode, no markup), Markdown,
+  LaTeX (long sums broken to fit the page) and HTML, typeset as MathML by ``mathml``
+  (``d.html()``, Jupyter's ``_repr_html_``; the tour's derivation.html).
 - ``difference``: difference equations classified and solved (``sympy.rsolve``),
   the summation factor that solves BPTT's recurrence, and the scalar linear RNN
   in closed form; ``linear.MatrixLinearRNN``: BPTT as powers of W, its eigenvalues.
