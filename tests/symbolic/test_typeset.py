@@ -100,3 +100,28 @@ def test_every_derivation_typesets_without_raw_tex():
         html = doc.html()
         visible = re.sub(r"<[^>]+>", "", html)
         assert html.count("<math") >= 5 and "$" not in visible and "\\" not in visible, doc.parts[0].title
+
+
+def test_gated_cells_are_written_in_the_notes_order_and_equal_what_is_differentiated():
+    import sympy as sp
+
+    from tinygrad_rnn.symbolic import GRUCell, LSTMCell
+    from tinygrad_rnn.symbolic.report import WrittenProduct, WrittenSum
+
+    def plain(e):  # the written form as ordinary SymPy, so equal expressions cancel
+        return e.replace(lambda x: isinstance(x, (WrittenSum, WrittenProduct)),
+                         lambda x: (sp.Add if isinstance(x, WrittenSum) else sp.Mul)(*x.args))
+
+    lstm, gru = LSTMCell(steps=2), GRUCell(steps=2)
+    def arguments_shown(cell, e):  # a gate with its argument in the notes' symbols (the gate itself would be i_t)
+        return e.func(*map(cell._display, e.args))
+
+    shown = {**{g: arguments_shown(lstm, e) for g, e in lstm.gates.items()}, "c": lstm._display(lstm.c_next)}
+    for g, e in lstm.written().items():
+        assert sp.expand(plain(e) - shown[g]) == 0, g
+    shown = {**{g: arguments_shown(gru, e) for g, e in gru.gates.items()}, "h": gru._display(gru.h_next)}
+    for g, e in gru.written().items():
+        assert sp.expand(plain(e) - shown[g]) == 0, g
+    text = derive("gru", steps=2).text()
+    assert "u_t = σ(w_iu⋅x_t + w_hu⋅h_{t-1} + b_u)" in text  # weight before state, bias last
+    assert "h_t = (1 - u_t)⋅n_t + u_t⋅h_{t-1}" in text

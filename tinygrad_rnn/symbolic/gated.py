@@ -37,7 +37,7 @@ import sympy as sp
 from .. import graph
 from ..tensor import Parameter, Tensor
 from .numeric import finite_difference
-from .report import CheckRow, CheckTable, Derivation, Equation, Tex
+from .report import CheckRow, CheckTable, Derivation, Equation, Tex, written_product, written_sum
 
 
 class sigma(sp.Function):
@@ -71,6 +71,14 @@ def _scopes(*names: str) -> Iterator[None]:
 def _rows(first: int, last: int, limit: int) -> list[int]:
     """The time steps a check shows: all of first..last when there are at most ``limit``, else both ends."""
     return list(range(first, last + 1)) if last - first < limit else [first, last]
+
+
+_X, _H_PREV, _C_PREV = sp.Symbol("x_t"), sp.Symbol("h_{t-1}"), sp.Symbol("c_{t-1}")
+
+
+def _affine(w: dict[str, sp.Symbol], gate: str) -> sp.Expr:
+    """``w_i? x_t + w_h? h_{t-1} + b_?`` as the notes write it (input, then state, then bias)."""
+    return written_sum(written_product(w[f"w_i{gate}"], _X), written_product(w[f"w_h{gate}"], _H_PREV), w[f"b_{gate}"])
 
 
 def _gate_params(*gates: str) -> tuple[sp.Symbol, ...]:
@@ -146,6 +154,16 @@ class LSTMCell(_GatedCell):
             }
         )
 
+    def written(self) -> dict[str, sp.Expr]:
+        """The cell's equations for display, in the notes' order (w_ii x_t + w_hi h_{t-1} + b_i;
+        f_t c_{t-1} + i_t g_t). Each equals the differentiated expression shown in the notes'
+        symbols (``_display``), which ``tests/symbolic/test_typeset.py`` checks."""
+        w = dict(zip(map(str, self.params), self.params))
+        out = {g: (sp.tanh if g == "g" else sigma)(_affine(w, g)) for g in "ifgo"}
+        f_t, i_t, g_t = sp.symbols("f_t i_t g_t")
+        out["c"] = written_sum(written_product(f_t, _C_PREV), written_product(i_t, g_t))
+        return out
+
     def engine(self, perturb: tuple[int, float] | None = None) -> tuple[list[Tensor], list[Tensor]]:
         """Unroll in engine ops; returns ([c_1..c_T], [h_1..h_T]). ``perturb=(t, d)`` adds d to c_t."""
         p = self._parameters()
@@ -213,8 +231,8 @@ class LSTMCell(_GatedCell):
         c_t, h_t = sp.Symbol("c_t"), sp.Symbol("h_t")
         d.add(
             "The scalar LSTM cell (PyTorch's equations, one unit):",
-            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
-            Equation(c_t, self._display(self.c_next)),
+            *(Equation(sp.Symbol(f"{g}_t"), e) for g, e in self.written().items() if g != "c"),
+            Equation(c_t, self.written()["c"]),
             Equation(h_t, sp.Symbol("o_t") * sp.tanh(c_t)),
         )
         d.add(
@@ -274,6 +292,19 @@ class GRUCell(_GatedCell):
         shown = shown.xreplace({self.gates[g]: sp.Symbol(f"{g}_t") for g in "ru"})
         return shown.xreplace({self.h: sp.Symbol("h_{t-1}"), self.x: sp.Symbol("x_t")})
 
+    def written(self) -> dict[str, sp.Expr]:
+        """The cell's equations for display, in the notes' order (w_ir x_t + w_hr h_{t-1} + b_r;
+        (1 - u_t) n_t + u_t h_{t-1}); each equals ``_display`` of the differentiated expression."""
+        w = dict(zip(map(str, self.params), self.params))
+        r_t, u_t, n_t = sp.Symbol("r_t"), sp.Symbol("u_t"), sp.Symbol("n_t")
+        recurrent = written_sum(written_product(w["w_hn"], _H_PREV), w["b_hn"])
+        return {
+            "r": sigma(_affine(w, "r")),
+            "u": sigma(_affine(w, "u")),
+            "n": sp.tanh(written_sum(written_product(w["w_in"], _X), w["b_in"], written_product(r_t, recurrent))),
+            "h": written_sum(written_product(written_sum(1, -u_t), n_t), written_product(u_t, _H_PREV)),
+        }
+
     def engine(self, h0: Tensor | None = None, perturb: tuple[int, float] | None = None) -> list[Tensor]:
         """Unroll in engine ops; returns [h_1..h_T]. ``perturb=(t, d)`` adds d to h_t (t = 0: to h_0)."""
         p = self._parameters()
@@ -330,8 +361,7 @@ class GRUCell(_GatedCell):
         d = Derivation("The GRU's additive path: $dh_t/dh_{t-1}$")
         d.add(
             "The scalar GRU cell (PyTorch's equations: the reset gate multiplies $w_{hn} h_{t-1} + b_{hn}$):",
-            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
-            Equation(sp.Symbol("h_t"), self._display(self.h_next)),
+            *(Equation(sp.Symbol(f"{g}_t"), e) for g, e in self.written().items()),
         )
         u, n = self.gates["u"], self.gates["n"]
         split = u + (1 - u) * sp.diff(n, self.h) + (self.h - n) * sp.diff(u, self.h)

@@ -50,6 +50,30 @@ def reader_terms(expr: sp.Expr) -> list[sp.Expr]:
     return sorted(terms, key=lambda term: bool(term.could_extract_minus_sign()))
 
 
+class WrittenSum(sp.Add):
+    """A sum shown with its terms in the order given (``written_sum``), e.g. ``w_ir x_t + w_hr h_{t-1} + b_r``."""
+
+    def as_ordered_terms(self, order: Any = None, data: bool = False) -> Any:
+        return list(self.args)
+
+
+class WrittenProduct(sp.Mul):
+    """A product shown with its factors in the order given (``written_product``), e.g. ``w_hr h_{t-1}``."""
+
+    def as_ordered_factors(self, order: Any = None) -> list[sp.Expr]:
+        return list(self.args)
+
+
+def written_sum(*terms: Any) -> sp.Expr:
+    """An unevaluated sum that prints its terms as the notes write them (subtracted terms still last)."""
+    return WrittenSum(*terms, evaluate=False)
+
+
+def written_product(*factors: Any) -> sp.Expr:
+    """An unevaluated product that prints its factors in the order given (weight before state)."""
+    return WrittenProduct(*factors, evaluate=False)
+
+
 class _ReaderOrder:
     """Mixin for SymPy printers: every sum in ``reader_terms`` order."""
 
