@@ -18,7 +18,7 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     for link in links:
         assert (out / link).is_file(), f"index.html links a missing file: {link}"
     expected = ["graphs/rnn_ops.svg", "graphs/rnn_cells.svg", "graphs/lstm_ops.svg", "graphs/lstm_cells.svg",
-                "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.md",
+                "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.html",
                 "char_lm_perplexity.svg", "char_lm_sample.txt", "gradient-flow/gradient_norms.svg",
                 "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg", "toy-lstm/toy_lstm_cells.svg",
                 "error-surface/error_surface.svg"]

@@ -135,6 +135,21 @@ def test_chapter_5_draws_the_gradient_flow_and_the_lstm_keeps_more_of_it(execute
     assert check < 1e-12
 
 
+def test_chapter_5_shows_the_gated_w_hh_derivation_typeset(executed, tmp_path, browser):
+    notebook, _ = executed["05_gated_cells.py"]
+    html = "".join(h for h in outputs(notebook, "text/html") if "tgr-derivation" in h)
+    assert "dL/dW_hh" in html and "additive path" in html  # both derivations, the W_hh check table too
+    page = tmp_path / "chapter5.html"
+    page.write_text(f'<!doctype html><meta charset="utf-8"><body style="width: 900px">{html}</body>')
+    browser.get(page.as_uri())
+    sizes = browser.execute_script(
+        "return [...document.querySelectorAll('math')].map(m => m.getBoundingClientRect().height);")
+    assert len(sizes) > 20 and min(sizes) > 0  # every formula is laid out by the browser
+    text = browser.execute_script("return document.body.innerText;")
+    assert "\\frac" not in text and "$" not in text and "**" not in text
+    assert "B_3 = ds_3/ds_2, 4×4" in text  # the LSTM's state Jacobian is 2H × 2H: h and c
+
+
 def test_chapter_6_trains_and_beats_the_unigram_baseline(executed):
     notebook, _ = executed["06_char_lm.py"]
     assert any("perplexity" in s.lower() for s in outputs(notebook, "image/svg+xml"))
