@@ -1,0 +1,1259 @@
+"""BPTT as the loop the notes write: a recorded graph folded back into ``for t`` loops.
+
+An unrolled graph holds every time step as separate nodes. Its scopes
+(``lstm/l0/fwd/t3/forget_gate``) say which step each node belongs to, and every
+step of one layer and direction repeats the same few ops. ``tr.bptt_loop(loss)``
+reads that repetition back out of the graph and writes the whole training step
+as Python, the way min-char-rnn, CS231n and d2l write it by hand::
+
+    for t in range(1, T + 1):                 # the forward, as a loop
+        hW[t] = h[t - 1] @ W_hh.T
+        ...
+    dh_next = np.zeros_like(h[T])             # the backward, the same loop reversed
+    for t in reversed(range(1, T + 1)):
+        dh = dh_out[t - 1] + dh_next          # z_t: what reaches h_t from the loss
+        ...
+        dW_hh += (h[t - 1].T @ dhW).T         # a parameter's gradient: summed over t
+        dh_next = dhW @ W_hh.T                # b_t z_t, carried to step t - 1
+
+Every backward line is an op's own backward rule (``ops.py``) with the operands'
+names filled in, so the text is exactly what ``loss.backward()`` computes, folded
+by time: its length does not depend on T. ``.run()`` executes that text (not the
+engine) on the recorded inputs and parameters and returns the gradients.
+
+How the fold works (``_Loop``): nodes whose scope holds a segment ``t<k>`` belong
+to step k of the loop named by the scope before it (``lstm/l0/fwd``). Each step's
+nodes are put in one canonical order (a topological order with ties broken by
+scope, op and operands, so the order is the same at every step), and each input
+of each op is classified: made earlier in the same step (a local), made by the
+previous step (a carry: h_{t-1}), the same tensor at every step (an invariant:
+W_hh), or a different outside tensor at every step (a sequence: x_t's input
+part). All steps must agree; then one step is the template.
+"""
+
+from __future__ import annotations
+
+import ast
+import heapq
+import html
+import io
+import keyword
+import re
+import tokenize
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .graph import trace
+from .tensor import Tensor
+
+__all__ = ["BPTTLoop", "LoopError", "bptt_loop", "highlight_html"]
+
+
+class LoopError(ValueError):
+    """The graph cannot be written as a loop over time steps (the message says what is needed)."""
+
+
+_STEP = re.compile(r"t(\d+)$")
+
+# the notes' symbol of each gate scope (GRU's update gate is u: z is the BPTT sensitivity)
+GATE_SYMBOLS = {
+    "input_gate": "i", "forget_gate": "f", "cell_gate": "g", "output_gate": "o", "cell_state": "c",
+    "hidden": "h", "reset_gate": "r", "update_gate": "u", "new_gate": "n", "output": "y",
+}
+
+# PyTorch parameter name -> the notes' symbol (weight_hh_l0 = W_hh)
+_PARAMETER_ALIASES = {"weight_ih": "W_ih", "weight_hh": "W_hh", "bias_ih": "b_ih", "bias_hh": "b_hh",
+                      "weight_ci": "w_ci", "weight_cf": "w_cf", "weight_co": "w_co"}
+
+# the order the cells compute their gates in (cells.py), so the loop body reads like the cell
+_SCOPE_ORDER = ["", "input_gate", "forget_gate", "cell_gate", "output_gate", "cell_state", "reset_gate",
+                "update_gate", "new_gate", "hidden", "output"]
+
+SUPPORTED = ("add", "sub", "mul", "div", "neg", "pow", "matmul", "tanh", "sigmoid", "relu", "exp", "log",
+             "transpose", "reshape", "split", "concat", "stack", "sum", "mean", "getitem")
+
+
+def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
+    """The notes' name of a parameter: weight_hh_l0 -> W_hh (W_hh_l1, W_hh_l0_reverse when there are several).
+
+    The one place where names are chosen, so the notation layer can take it over.
+    """
+    if not tensor_name:
+        return None
+    leaf = tensor_name.rsplit(".", 1)[-1]
+    match = re.fullmatch(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_c[ifo])(_l\d+(?:_reverse)?)", leaf)
+    if match:
+        suffix = match.group(2)
+        if single_layer and suffix == "_l0":
+            suffix = ""
+        return _PARAMETER_ALIASES[match.group(1)] + suffix
+    return _identifier(tensor_name)
+
+
+def _identifier(text: str) -> str:
+    name = re.sub(r"\W+", "_", text).strip("_") or "v"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = "v_" + name
+    return name
+
+
+def _split_scope(scope: str) -> tuple[str, int, str] | None:
+    """'lstm/l0/fwd/t3/forget_gate' -> ('lstm/l0/fwd', 3, 'forget_gate'); None outside time steps."""
+    parts = scope.split("/") if scope else []
+    for k, part in enumerate(parts):
+        match = _STEP.fullmatch(part)
+        if match:
+            return "/".join(parts[:k]), int(match.group(1)), "/".join(parts[k + 1:])
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The ops, as text: forward expression and backward rule (the rules of ops.py)
+
+
+def _unbroadcast_text(expr: str, shape: tuple, to: tuple) -> str:
+    return expr if tuple(shape) == tuple(to) else f"unbroadcast({expr}, {tuple(to)!r})"
+
+
+def _index_text(index: Any) -> str:
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for item in items:
+        if isinstance(item, slice):
+            start = "" if item.start is None else str(item.start)
+            stop = "" if item.stop is None else str(item.stop)
+            out.append(f"{start}:{stop}" + ("" if item.step is None else f":{item.step}"))
+        elif item is None:
+            out.append("None")
+        elif item is Ellipsis:
+            out.append("...")
+        elif isinstance(item, (int, np.integer)):
+            out.append(str(int(item)))
+        else:
+            raise LoopError("getitem: only basic indexing (ints, slices) can be written as a loop line")
+    return ", ".join(out)
+
+
+def _forward_text(node: Any, ins: list[str], out_shapes: list[tuple]) -> str:
+    """The op's forward as one expression over the operands' names."""
+    op = node.name
+    a = ins[0] if ins else ""
+    if op in ("add", "sub", "mul", "div", "matmul"):
+        sign = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}[op]
+        return f"{a} {sign} {ins[1]}"
+    if op == "neg":
+        return f"-{a}"
+    if op == "pow":
+        return f"{a} ** {node.p!r}"
+    if op in ("tanh", "exp", "log"):
+        return f"np.{op}({a})"
+    if op == "sigmoid":
+        return f"sigmoid({a})"
+    if op == "relu":
+        return f"np.maximum({a}, 0)"
+    if op == "transpose":
+        axes = tuple(node.axes)
+        return f"{a}.T" if axes == (1, 0) else f"{a}.transpose({axes!r})"
+    if op == "reshape":
+        return f"{a}.reshape({out_shapes[0]!r})"
+    if op == "getitem":
+        return f"{a}[{_index_text(node.index)}]"
+    if op in ("sum", "mean"):
+        args = [] if node.axis is None else [f"axis={node.axis!r}"]
+        if node.keepdims:
+            args.append("keepdims=True")
+        return f"np.asarray({a}.{op}({', '.join(args)}))"
+    if op == "split":
+        sizes = list(node.sizes)
+        if len(set(sizes)) == 1:
+            return f"np.split({a}, {len(sizes)}, axis={node.axis})"
+        cuts = list(np.cumsum(sizes)[:-1].tolist())
+        return f"np.split({a}, {cuts!r}, axis={node.axis})"
+    if op in ("concat", "stack"):
+        joiner = "np.concatenate" if op == "concat" else "np.stack"
+        listed = ins[0] if len(ins) == 1 and ins[0].startswith("[") else f"[{', '.join(ins)}]"
+        return f"{joiner}({listed}, axis={node.axis})"
+    raise LoopError(f"bptt_loop: op '{op}' has no loop template (supported: {', '.join(SUPPORTED)})")
+
+
+def _transposed(name: str) -> str:
+    """``name.T``, written ``W`` rather than ``W.T.T`` when ``name`` is itself ``W.T`` (the same array)."""
+    return name[:-2] if name.endswith(".T") else f"{name}.T"
+
+
+def _backward_texts(node: Any, ins: list[str], outs: list[str], g: list[str | None], shapes: list[tuple],
+                    out_shapes: list[tuple]) -> list[str | None]:
+    """The op's backward rule over the names: one expression per input (None: no gradient).
+
+    ``g`` holds the names of the gradients of the outputs (None for an output none reached).
+    """
+    op = node.name
+    go = g[0]
+    if op == "add":
+        return [_unbroadcast_text(go, out_shapes[0], shapes[0]), _unbroadcast_text(go, out_shapes[0], shapes[1])]
+    if op == "sub":
+        return [_unbroadcast_text(go, out_shapes[0], shapes[0]),
+                "-" + _unbroadcast_text(go, out_shapes[0], shapes[1])]
+    if op == "mul":
+        return [_unbroadcast_text(f"{go} * {ins[1]}", out_shapes[0], shapes[0]),
+                _unbroadcast_text(f"{go} * {ins[0]}", out_shapes[0], shapes[1])]
+    if op == "div":
+        return [_unbroadcast_text(f"{go} / {ins[1]}", out_shapes[0], shapes[0]),
+                _unbroadcast_text(f"-{go} * {ins[0]} / ({ins[1]} * {ins[1]})", out_shapes[0], shapes[1])]
+    if op == "neg":
+        return [f"-{go}"]
+    if op == "pow":
+        return [f"{go} * {node.p!r} * {ins[0]} ** {node.p - 1!r}"]
+    if op == "matmul":
+        a, b = shapes
+        if len(a) == 2 and len(b) == 2:
+            return [f"{go} @ {_transposed(ins[1])}", f"{_transposed(ins[0])} @ {go}"]
+        ga = _unbroadcast_text(f"{go} @ {ins[1]}.swapaxes(-1, -2)", out_shapes[0][:-1] + (b[-2],), a)
+        if len(b) == 2:
+            return [ga, f"{ins[0]}.reshape(-1, {a[-1]}).T @ {go}.reshape(-1, {out_shapes[0][-1]})"]
+        return [ga, _unbroadcast_text(f"{ins[0]}.swapaxes(-1, -2) @ {go}", out_shapes[0][:-2] + b[-2:], b)]
+    if op == "tanh":
+        return [f"{go} * (1 - {outs[0]} * {outs[0]})"]
+    if op == "sigmoid":
+        return [f"{go} * {outs[0]} * (1 - {outs[0]})"]
+    if op == "relu":
+        return [f"np.where({ins[0]} <= 0, 0, {go})"]
+    if op == "exp":
+        return [f"{go} * {outs[0]}"]
+    if op == "log":
+        return [f"{go} / {ins[0]}"]
+    if op == "transpose":
+        inverse = tuple(sorted(range(len(node.axes)), key=tuple(node.axes).__getitem__))
+        return [f"{go}.T" if inverse == (1, 0) else f"{go}.transpose({inverse!r})"]
+    if op == "reshape":
+        return [f"{go}.reshape({shapes[0]!r})"]
+    if op == "getitem":
+        return [f"scatter_add({go}, {shapes[0]!r}, ({_index_text(node.index)},))"]
+    if op in ("sum", "mean"):
+        kept = go if node.axis is None or node.keepdims else f"np.expand_dims({go}, {node.axis!r})"
+        scaled = f"{kept} / {node.n}" if op == "mean" else kept
+        return [f"np.broadcast_to({scaled}, {shapes[0]!r})"]
+    if op == "split":
+        pieces = []
+        for name, shape in zip(g, out_shapes):
+            pieces.append(name if name is not None else f"np.zeros({shape!r})")
+        return [f"np.concatenate([{', '.join(pieces)}], axis={node.axis})"]
+    if op == "concat":
+        out, start, texts = out_shapes[0], 0, []
+        for n in node.sizes:
+            index = [":"] * len(out)
+            index[node.axis] = f"{start}:{start + n}"
+            texts.append(f"{go}[{', '.join(index)}]")
+            start += n
+        return texts
+    if op == "stack":
+        moved = go if node.axis == 0 else f"np.moveaxis({go}, {node.axis}, 0)"
+        return [f"{moved}[{k}]" for k in range(len(shapes))]
+    raise LoopError(f"bptt_loop: op '{op}' has no loop template (supported: {', '.join(SUPPORTED)})")
+
+
+# ---------------------------------------------------------------------------
+# Finding the loops
+
+
+@dataclass
+class _Loop:
+    """One loop over time steps: the steps' nodes, the template, and how its inputs connect."""
+
+    prefix: str
+    steps: list[tuple[int, list[int]]]  # (t, node indices in canonical order), in execution order
+    reverse: bool
+    suffix: str = ""
+    template: list[tuple[str, str, Any]] = field(default_factory=list)  # (op, scope tail, node of the template step)
+    # per template node: per input: (kind, detail): ("local", (j, o)), ("carry", (j, o)), ("inv", tid),
+    # ("seq", (source, offset)), ("literal", text)
+    inputs: list[list[tuple[str, Any]]] = field(default_factory=list)
+    inits: dict[tuple[int, int], int] = field(default_factory=dict)  # carried (j, o) -> tensor id at the first step
+    names: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    @property
+    def first(self) -> int:
+        """The smallest t (the loop runs over first..last; backwards when ``reverse``)."""
+        return min(t for t, _ in self.steps)
+
+    @property
+    def last(self) -> int:
+        return max(t for t, _ in self.steps)
+
+
+def _out_index(graph: Any, tid: int) -> int:
+    """Which output of its producer tensor ``tid`` is (counting outputs nobody kept, too)."""
+    node = graph.nodes[graph.tensors[tid].producer].node
+    return next(k for k, ref in enumerate(node.outputs) if id(ref()) == tid)
+
+
+def _canonical(graph: Any, members: list[int]) -> list[int]:
+    """The step's nodes in a topological order that is the same at every step.
+
+    Among the nodes ready to go, the one with the smallest key goes first; the key
+    names the scope tail, the op, and each operand by its place in this order (or as
+    "outside"), so two steps built by the same code get the same order.
+    """
+    inside = set(members)
+    producer_of = {}
+    for n in members:
+        for o in graph.nodes[n].outputs:
+            producer_of[o] = n
+    deps = {n: {producer_of[t] for t in graph.nodes[n].inputs if t in producer_of} for n in members}
+    users: dict[int, list[int]] = {n: [] for n in members}
+    for n, ds in deps.items():
+        for d in ds:
+            users[d].append(n)
+    place: dict[int, int] = {}
+
+    def key(n: int) -> tuple:
+        rec = graph.nodes[n]
+        operands = []
+        for tid in rec.inputs:
+            p = producer_of.get(tid)
+            if p is not None and p in inside:
+                operands.append((0, place[p], _out_index(graph, tid)))
+            else:
+                operands.append((1, -1, tuple(graph.tensors[tid].shape)))
+        tail = _split_scope(rec.scope)[2]
+        rank = _SCOPE_ORDER.index(tail.split("/")[-1]) if tail.split("/")[-1] in _SCOPE_ORDER else len(_SCOPE_ORDER)
+        return (rank, tail, rec.op, tuple(operands), n)
+
+    waiting = {n: len(ds) for n, ds in deps.items()}
+    ready = [key(n) for n in members if waiting[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        n = heapq.heappop(ready)[-1]
+        place[n] = len(order)
+        order.append(n)
+        for u in users[n]:
+            waiting[u] -= 1
+            if waiting[u] == 0:
+                heapq.heappush(ready, key(u))
+    return order
+
+
+def _find_loops(graph: Any) -> tuple[list[_Loop], dict[int, tuple[_Loop, int, int]]]:
+    """Group the nodes by loop and step; return the loops and node index -> (loop, step number, template place)."""
+    groups: dict[str, dict[int, list[int]]] = {}
+    for rec in graph.nodes:
+        parts = _split_scope(rec.scope)
+        if parts is not None:
+            groups.setdefault(parts[0], {}).setdefault(parts[1], []).append(rec.index)
+    loops, where = [], {}
+    for prefix, steps in groups.items():
+        ts = sorted(steps)
+        if ts != list(range(ts[0], ts[0] + len(ts))):
+            raise LoopError(f"bptt_loop: the time steps under '{prefix or '(root)'}' are not consecutive "
+                            f"({', '.join(f't{t}' for t in ts[:8])}...); name them t1, t2, ..., tT")
+        by_start = sorted(ts, key=lambda t: max(steps[t]))  # a step ends after the step it reads from
+        reverse = len(ts) > 1 and by_start[0] > by_start[-1]
+        executed = sorted(ts, reverse=reverse)
+        if by_start != executed:
+            raise LoopError(f"bptt_loop: the steps under '{prefix or '(root)'}' did not run in order of t "
+                            f"(neither t1, t2, ... nor tT, ..., t1)")
+        loop = _Loop(prefix, [(t, _canonical(graph, steps[t])) for t in executed], reverse)
+        for t, members in loop.steps:
+            for place, n in enumerate(members):
+                where[n] = (loop, t, place)
+        loops.append(loop)
+    return loops, where
+
+
+# ---------------------------------------------------------------------------
+# Writing the source
+
+
+class _Writer:
+    """Collects lines with their indentation, and which graph nodes each line computes."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.owner: dict[int, list[int]] = {}  # line number (0-based) -> node indices
+
+    def add(self, indent: int, text: str, nodes: tuple[int, ...] = ()) -> int:
+        self.lines.append("    " * indent + text if text else "")
+        if nodes:
+            self.owner[len(self.lines) - 1] = list(nodes)
+        return len(self.lines) - 1
+
+
+class _Names:
+    def __init__(self) -> None:
+        self.used: set[str] = {"np", "T", "t", "inputs", "params", "grads", "sigmoid", "unbroadcast",
+                               "scatter_add", "training_step"}
+
+    def fresh(self, base: str) -> str:
+        base = _identifier(base)
+        name, k = base, 2
+        while name in self.used or keyword.iskeyword(name):
+            name, k = f"{base}_{k}", k + 1
+        self.used.add(name)
+        return name
+
+
+_HEADER = '''import numpy as np
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def unbroadcast(g, shape):
+    """Sum a gradient back to the shape of an input that was broadcast (ops.unbroadcast)."""
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def scatter_add(g, shape, index):
+    full = np.zeros(shape)
+    np.add.at(full, index, g)
+    return full
+
+'''
+
+
+class _Builder:
+    """Writes one graph's training step as loops (see the module docstring)."""
+
+    def __init__(self, loss: Tensor):
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"tr.bptt_loop: expected the loss Tensor, got {type(loss).__name__}")
+        if loss._node is None:
+            raise LoopError("tr.bptt_loop: this loss was not computed by recorded ops (nothing requires grad, or "
+                            "it ran under no_grad), so there is no graph to write as a loop")
+        if loss.data.size != 1:
+            raise LoopError(f"tr.bptt_loop: the loss must be a scalar (one number), got shape {loss.shape}")
+        self.loss = loss
+        self.graph = graph = trace(loss)
+        self.loops, self.where = _find_loops(graph)
+        if not self.loops:
+            raise LoopError(
+                "tr.bptt_loop: this graph has no time steps. A loop needs each step's ops recorded under a "
+                "scope named t1, t2, ...: the built-in tr.nn.RNN/LSTM/GRU do this; in your own loop write "
+                "`with tr.scope(f\"t{t}\"): h = ...` around each step's work")
+        self.single = sum(1 for lp in self.loops) == 1
+        self.names = _Names()
+        self.value: dict[int, str] = {}  # tensor id -> expression (outside the loops)
+        self.leaf_inputs: dict[str, Any] = {}
+        self.param_inputs: dict[str, tuple[str, np.ndarray]] = {}  # var -> (torch name, array)
+        for loop in self.loops:
+            self._classify(loop)
+        self._suffixes()
+
+    # -- analysis ---------------------------------------------------------
+
+    def _classify(self, loop: _Loop) -> None:
+        graph = self.graph
+        producer = {tid: (rec.index, _out_index(graph, tid)) for rec in graph.nodes for tid in rec.outputs}
+        kinds_per_step = []
+        for s, (_, members) in enumerate(loop.steps):
+            place = {n: j for j, n in enumerate(members)}
+            prev_place = {n: j for j, n in enumerate(loop.steps[s - 1][1])} if s > 0 else {}
+            kinds = []
+            for n in members:
+                rec = graph.nodes[n]
+                row = []
+                for tid in rec.inputs:
+                    p = producer.get(tid)
+                    if p is not None and p[0] in place:
+                        row.append(("local", (place[p[0]], p[1])))
+                    elif p is not None and p[0] in prev_place:
+                        row.append(("carry", (prev_place[p[0]], p[1])))
+                    else:
+                        row.append(("ext", tid))
+                kinds.append(row)
+            kinds_per_step.append(kinds)
+        ref = kinds_per_step[1] if len(loop.steps) > 1 else kinds_per_step[0]
+        template_nodes = [graph.nodes[n] for n in loop.steps[0][1]]
+        for t, members in loop.steps:
+            ops = [(graph.nodes[n].op, _split_scope(graph.nodes[n].scope)[2]) for n in members]
+            if ops != [(r.op, _split_scope(r.scope)[2]) for r in template_nodes]:
+                raise LoopError(self._mismatch(loop, t, "runs different ops"))
+        for j, row in enumerate(ref):
+            kinds = []
+            for i, (kind, detail) in enumerate(row):
+                column = [kinds_per_step[s][j][i] for s in range(len(loop.steps))]
+                if kind in ("local", "carry"):
+                    later = column[1:] if kind == "carry" else column
+                    if any(c != (kind, detail) for c in later):
+                        raise LoopError(self._mismatch(loop, loop.steps[0][0], "wires its ops differently"))
+                    if kind == "carry":
+                        if column[0][0] != "ext":
+                            raise LoopError(self._mismatch(loop, loop.steps[0][0], "wires its ops differently"))
+                        loop.inits[detail] = column[0][1]
+                    kinds.append((kind, detail))
+                    continue
+                if any(c[0] != "ext" for c in column):
+                    raise LoopError(self._mismatch(loop, loop.steps[0][0], "wires its ops differently"))
+                tids = [c[1] for c in column]
+                kinds.append(self._outside_kind(loop, j, i, tids))
+            loop.inputs.append(kinds)
+        loop.template = [(r.op, _split_scope(r.scope)[2], r.node) for r in template_nodes]
+        if len(loop.steps) == 1:
+            self._carries_of_single_step(loop)
+
+    def _mismatch(self, loop: _Loop, t: int, what: str) -> str:
+        return (f"bptt_loop: step t{t} under '{loop.prefix or '(root)'}' {what} than the other steps, so the "
+                "steps cannot be written as one loop body; record the same ops at every step")
+
+    def _outside_kind(self, loop: _Loop, j: int, i: int, tids: list[int]) -> tuple[str, Any]:
+        graph = self.graph
+        tensors = [graph.tensors[tid] for tid in tids]
+        producers = {r.producer for r in tensors}
+        steps = [t for t, _ in loop.steps]
+        if len(producers) == 1 and None not in producers:
+            node = graph.nodes[next(iter(producers))]
+            offsets = {t - _out_index(graph, tid) for t, tid in zip(steps, tids)}
+            if node.op == "split" and len(offsets) == 1 and len(node.node.outputs) == len(steps):
+                return ("seq", (("node", node.index), offsets.pop()))
+        if len(set(tids)) == 1:
+            rec = tensors[0]
+            if rec.producer is None and not rec.tensor.requires_grad and rec.tensor.data.size == 1 \
+                    and rec.tensor.data.ndim == 0:
+                return ("literal", _number(rec.tensor.data))
+            return ("inv", tids[0])
+        if all(r.producer is None and not r.tensor.requires_grad and r.tensor.data.size == 1 for r in tensors) \
+                and len({float(r.tensor.data.reshape(())) for r in tensors}) == 1 and tensors[0].tensor.data.ndim == 0:
+            return ("literal", _number(tensors[0].tensor.data))
+        if all(r.producer is None for r in tensors):
+            return ("seq", (("leaves", tuple(tids)), min(steps)))
+        raise LoopError(
+            f"bptt_loop: op '{loop.template[j][0] if loop.template else graph.nodes[loop.steps[0][1][j]].op}' "
+            f"in '{loop.prefix or '(root)'}' reads a different tensor at every step, made outside the steps' "
+            "scopes; compute it inside `with tr.scope(f\"t{t}\")`, or cut it from one tensor with tr.split")
+
+    def _carries_of_single_step(self, loop: _Loop) -> None:
+        """T = 1: no second step shows which inputs are carried; the built-in modules name their
+        initial states h0 and c0 (y0 for Jordan), and the state they become is the last op of
+        the 'hidden' / 'cell_state' / 'output' scope."""
+        scope_of = {"h0": "hidden", "c0": "cell_state", "y0": "output"}
+        last_in = {}
+        for j, (_, tail, _) in enumerate(loop.template):
+            last_in[tail.split("/")[-1] if tail else ""] = j
+        for j, row in enumerate(loop.inputs):
+            for i, (kind, detail) in enumerate(row):
+                if kind != "inv":
+                    continue
+                name = self.graph.tensors[detail].tensor.name
+                target = last_in.get(scope_of.get(name or "", "-"))
+                if target is not None and target > j:
+                    row[i] = ("carry", (target, 0))
+                    loop.inits[(target, 0)] = detail
+
+    def _suffixes(self) -> None:
+        if self.single:
+            return
+        for loop in self.loops:
+            match = re.search(r"(?:^|/)l(\d+)(?:/(fwd|rev))?", loop.prefix)
+            if match:
+                loop.suffix = f"_l{match.group(1)}" + ("_reverse" if match.group(2) == "rev" else "")
+            else:
+                loop.suffix = "_" + _identifier(loop.prefix or "loop")
+
+    # -- naming -------------------------------------------------------------
+
+    def _leaf_name(self, tid: int) -> str:
+        if tid in self.value:
+            return self.value[tid]
+        rec = self.graph.tensors[tid]
+        t = rec.tensor
+        if rec.kind == "parameter" or t.requires_grad:
+            base = display_name(t.name, self._single_layer()) or "param"
+        else:
+            base = _identifier(t.name) if t.name else ("x" if t.data.dtype.kind == "f" else "ids")
+            for name, data in self.leaf_inputs.items():  # the same input seen twice (x, reshaped per layer)
+                if _identifier(name).split("_")[0] == base.split("_")[0] and isinstance(data, np.ndarray) \
+                        and data.shape == t.data.shape and np.array_equal(data, t.data):
+                    self.value[tid] = name
+                    return name
+        name = self.names.fresh(base)
+        self.value[tid] = name
+        if rec.kind == "parameter" or t.requires_grad:
+            self.param_inputs[name] = (t.name or name, t.data)
+        else:
+            self.leaf_inputs[name] = t.data
+        return name
+
+    def _single_layer(self) -> bool:
+        return all(not re.search(r"(?:^|/)l[1-9]\d*(?:/|$)", lp.prefix) and "/rev" not in lp.prefix
+                   for lp in self.loops)
+
+    def _template_names(self, loop: _Loop) -> None:
+        """Names of the template's values: the notes' symbol for a gate's result, else built from operands."""
+        last_in: dict[str, int] = {}
+        for j, (_, tail, _) in enumerate(loop.template):
+            if tail:
+                last_in[tail] = j
+        carried = {key for key in loop.inits}
+        consumers: dict[tuple[int, int], list[int]] = {}
+        for j, row in enumerate(loop.inputs):
+            for kind, detail in row:
+                if kind == "local":
+                    consumers.setdefault(detail, []).append(j)
+        state_count = 0
+        for j, (_, tail, node) in enumerate(loop.template):  # first the values the notes name: h, c, i, ...
+            symbol = GATE_SYMBOLS.get(tail.split("/")[-1], _identifier(tail.split("/")[-1])) if tail else ""
+            if tail and last_in[tail] == j and len(node.outputs) == 1:
+                loop.names[(j, 0)] = self.names.fresh(symbol + loop.suffix)
+            elif not tail and (j, 0) in carried and len(node.outputs) == 1:
+                if self.graph.root in self.graph.nodes[loop.steps[-1][1][j]].outputs:  # summed into the loss
+                    loop.names[(j, 0)] = self.names.fresh("loss" + loop.suffix)
+                    continue
+                loop.names[(j, 0)] = self.names.fresh(("h" if state_count == 0 else f"s{state_count}") + loop.suffix)
+                state_count += 1
+        for j, (op, tail, node) in enumerate(loop.template):  # then the rest, named after their operands
+            symbol = GATE_SYMBOLS.get(tail.split("/")[-1], _identifier(tail.split("/")[-1])) if tail else ""
+            operands = [self._operand_base(loop, kind, detail) for kind, detail in loop.inputs[j]]
+            for o in range(len(node.outputs)):
+                if (j, o) in loop.names:
+                    continue
+                if op == "split":
+                    users = consumers.get((j, o), [])
+                    gate = {loop.template[u][1].split("/")[-1] for u in users}
+                    label = GATE_SYMBOLS.get(gate.pop(), str(o)) if len(gate) == 1 and "" not in gate else str(o)
+                    base = f"{operands[0]}_{label}"
+                elif op == "matmul":
+                    b = operands[1]
+                    base = f"{operands[0]}W" if b.startswith("W") else f"{operands[0]}_{b}"
+                elif op == "mul" and all(len(x) <= 2 and x.isidentifier() for x in operands):
+                    base = "".join(operands)
+                elif op in ("tanh", "sigmoid", "relu", "exp", "log"):
+                    base = f"{op}_{operands[0]}"
+                elif op == "add" and operands[1].startswith("b"):
+                    base = f"{operands[0]}b"
+                elif op == "add":
+                    base = f"pre_{symbol}" if symbol else "pre"
+                elif op == "sub" and operands[0] == "one":
+                    base = f"one_minus_{operands[1]}"
+                else:
+                    base = f"{symbol or 'v'}_{op}"
+                loop.names[(j, o)] = self.names.fresh(base + loop.suffix)
+
+    def _operand_base(self, loop: _Loop, kind: str, detail: Any) -> str:
+        if kind in ("local", "carry"):
+            name = loop.names.get(detail, "v")
+            return name[: -len(loop.suffix)] if loop.suffix and name.endswith(loop.suffix) else name
+        if kind == "literal":
+            return "one" if float(detail) == 1.0 else "k"
+        if kind == "inv":
+            name = self.value.get(detail) or self._leaf_name(detail)
+            return name.removesuffix(".T")
+        source, _ = detail
+        if source[0] == "node":
+            return self.seq_names.get(source[1], "xs").removesuffix("_t")
+        return "xs"
+
+    # -- emitting -------------------------------------------------------------
+
+    def build(self) -> tuple[str, dict[int, tuple[int, int | None]], dict[str, Any], dict[str, tuple]]:
+        order = self._segments()
+        self.seq_names: dict[int, str] = {}
+        w = _Writer()
+        kinds = sorted({_kind_of(lp.prefix) for lp in self.loops})
+        what = ", ".join(kinds)
+        T = max(len(lp.steps) for lp in self.loops)
+        for line in _HEADER.rstrip("\n").split("\n"):
+            w.add(0, line)
+        w.add(0, "")
+        w.add(0, "")
+        w.add(0, "def training_step(inputs, params):")
+        w.add(1, f'"""One training step of {what}: the forward as a loop over t, then backpropagation')
+        w.add(1, 'through time (BPTT): the same loop run backwards, carrying dL/dh from step t to step t - 1."""')
+        w.add(1, f"T = {T}")
+        self._forward(w, order, T)
+        self._backward(w, order)
+        w.add(1, "return grads")
+        return "\n".join(w.lines) + "\n", self._locations(w), self.leaf_inputs, self.param_inputs
+
+    def _segments(self) -> list[tuple[str, Any]]:
+        """Outside nodes and whole loops, in an order where each comes after what it reads."""
+        graph = self.graph
+        seg_of: dict[int, tuple[str, Any]] = {}
+        for rec in graph.nodes:
+            if rec.index in self.where:
+                seg_of[rec.index] = ("loop", id(self.where[rec.index][0]))
+            else:
+                seg_of[rec.index] = ("node", rec.index)
+        by_key = {("loop", id(lp)): lp for lp in self.loops}
+        start: dict[tuple, int] = {}
+        deps: dict[tuple, set] = {}
+        producer = {tid: rec.index for rec in graph.nodes for tid in rec.outputs}
+        for rec in graph.nodes:
+            key = seg_of[rec.index]
+            start[key] = min(start.get(key, rec.index), rec.index)
+            for tid in rec.inputs:
+                p = producer.get(tid)
+                if p is not None and seg_of[p] != key:
+                    deps.setdefault(key, set()).add(seg_of[p])
+        waiting = {k: len(deps.get(k, ())) for k in start}
+        users: dict[tuple, list] = {}
+        for k, ds in deps.items():
+            for d in ds:
+                users.setdefault(d, []).append(k)
+        ready = [(start[k], k) for k in start if waiting[k] == 0]
+        heapq.heapify(ready)
+        out = []
+        while ready:
+            _, k = heapq.heappop(ready)
+            out.append(("loop", by_key[k]) if k[0] == "loop" else ("node", graph.nodes[k[1]]))
+            for u in users.get(k, ()):
+                waiting[u] -= 1
+                if waiting[u] == 0:
+                    heapq.heappush(ready, (start[u], u))
+        if len(out) != len(start):
+            raise LoopError("bptt_loop: an op outside the time-step scopes reads one step's result and feeds a "
+                            "later step; put it inside `with tr.scope(f\"t{t}\")` so it is part of the step")
+        return out
+
+    def _expr(self, tid: int) -> str:
+        """An outside expression for tensor ``tid`` (a leaf, an outside node's output, or a loop's last value)."""
+        if tid in self.value:
+            return self.value[tid]
+        rec = self.graph.tensors[tid]
+        if rec.producer is None:
+            return self._leaf_name(tid)
+        loop_info = self.where.get(rec.producer)
+        if loop_info is not None:
+            loop, t, place = loop_info
+            o = _out_index(self.graph, tid)
+            index = "T" if t == len(loop.steps) + loop.first - 1 and loop.first == 1 else str(t)
+            return f"{loop.names[(place, o)]}[{index}]"
+        raise LoopError(f"bptt_loop: internal: no value for tensor {tid}")
+
+    def _seq_input(self, rec: Any) -> str | None:
+        """If a node reads one whole sequence of a loop's values (stack of h_1..h_T), its list expression."""
+        if not rec.inputs:
+            return None
+        infos = [self.where.get(self.graph.tensors[tid].producer) for tid in rec.inputs]
+        if any(info is None for info in infos) or len(rec.inputs) < 2:
+            return None
+        loops = {id(info[0]) for info in infos}
+        if len(loops) != 1:
+            return None
+        loop = infos[0][0]
+        keys = {(info[2], _out_index(self.graph, tid))
+                for info, tid in zip(infos, rec.inputs)}
+        ts = [info[1] for info in infos]
+        if len(keys) != 1 or len(ts) != len(loop.steps):
+            return None
+        name = loop.names[keys.pop()]
+        rng = _range_text(loop.first, len(loop.steps))
+        if ts == sorted(ts):
+            return f"[{name}[t] for t in {rng}]"
+        if ts == sorted(ts, reverse=True):
+            return f"[{name}[t] for t in reversed({rng})]"
+        return None
+
+    def _outside_name(self, rec: Any, ins: list[str]) -> list[str]:
+        """A name for an outside op's result: loss, xW (x @ W_ih.T), xWb (+ a bias), hs (stack of h_t), ..."""
+        op = rec.op
+        if ins and ins[0].startswith("["):  # a whole loop's values: [h[t] for t in ...]
+            base = ins[0][1:].split("[")[0]
+        else:
+            base = ins[0].split("[")[0].removesuffix(".T") if ins else "v"
+        if rec.index == self.graph.tensors[self.graph.root].producer:
+            return [self.names.fresh("loss")]
+        if op == "matmul":
+            return [self.names.fresh(f"{base}W" if ins[1].startswith("W") else f"{base}_{ins[1]}")]
+        if op == "add" and len(ins) == 2 and all(x.startswith("b_") for x in ins):
+            return [self.names.fresh("bias")]
+        if op == "add" and len(ins) == 2 and ins[1].startswith("b"):
+            return [self.names.fresh(f"{base}b")]
+        if op == "stack":
+            return [self.names.fresh(f"{base}s" if ins[0].startswith("[") else "stacked")]
+        if op == "concat" and ins[0].startswith("["):
+            return [self.names.fresh(f"{base}s")]
+        if op == "transpose":
+            return [self.names.fresh(f"{base}_T")]
+        return [self.names.fresh(f"{base}_{op}")]
+
+    def _forward(self, w: _Writer, order: list, T: int) -> None:
+        graph = self.graph
+        w.add(1, "# inputs and parameters (PyTorch names in the comments)")
+        for rec in graph.tensors.values():
+            if rec.producer is None and rec.id in {t for r in graph.nodes for t in r.inputs}:
+                if rec.kind == "parameter" or rec.tensor.requires_grad:
+                    name = self._leaf_name(rec.id)
+                    w.add(1, f'{name} = params["{self.param_inputs[name][0]}"]'
+                          + (f"  # {rec.tensor.name}" if rec.tensor.name and rec.tensor.name != name else ""))
+        w.add(1, "")
+        w.add(1, "# ---- forward ----")
+        for kind, item in order:
+            if kind == "node":
+                self._forward_node(w, item)
+            else:
+                self._forward_loop(w, item)
+        w.add(1, "")
+
+    def _ensure_leaf_lines(self, w: _Writer, tids: list[int]) -> None:
+        for tid in tids:
+            rec = self.graph.tensors[tid]
+            if rec.producer is None and tid not in self.value:
+                name = self._leaf_name(tid)
+                if name in self.leaf_inputs:
+                    w.add(1, f'{name} = inputs["{name}"]')
+
+    def _forward_node(self, w: _Writer, rec: Any) -> None:
+        alias = self._alias(rec)
+        if alias:
+            return
+        seq = self._seq_input(rec)
+        if seq is None:
+            self._ensure_leaf_lines(w, list(rec.inputs))
+            ins = [self._expr(tid) for tid in rec.inputs]
+        else:
+            ins = [seq]
+        shapes = [tuple(self.graph.tensors[tid].shape) for tid in rec.outputs]
+        text = _forward_text(rec.node, ins, shapes)
+        if rec.op == "split":
+            users = self._seq_user(rec)
+            base = ins[0].removesuffix(".T")
+            if users is not None:
+                name = self.names.fresh(f"{base}_t")
+                self.seq_names[rec.index] = name
+                w.add(1, f"{name} = {text}  # one piece per time step", (rec.index,))
+                return
+            names = [self.names.fresh(f"{base}_{k}") for k in range(len(rec.outputs))]
+            for tid, name in zip(rec.outputs, names):
+                self.value[tid] = name
+            targets = f"[{names[0]}]" if len(names) == 1 else ", ".join(names)
+            w.add(1, f"{targets} = {text}", (rec.index,))
+            return
+        (name,) = self._outside_name(rec, ins)
+        self.value[rec.outputs[0]] = name
+        w.add(1, f"{name} = {text}", (rec.index,))
+
+    def _alias(self, rec: Any) -> bool:
+        """A parameter's transpose (W_hh.T) is written where it is used, not as a line of its own."""
+        if rec.op != "transpose" or tuple(rec.node.axes) != (1, 0):
+            return False
+        src = self.graph.tensors[rec.inputs[0]]
+        if src.producer is not None:
+            return False
+        self.value[rec.outputs[0]] = self._leaf_name(src.id) + ".T"
+        return True
+
+    def _seq_user(self, rec: Any) -> Any:
+        for loop in self.loops:
+            for kinds in loop.inputs:
+                for kind, detail in kinds:
+                    if kind == "seq" and detail[0] == ("node", rec.index):
+                        return loop
+        return None
+
+    def _loop_operand(self, loop: _Loop, kind: str, detail: Any, t_expr: str = "t") -> str:
+        if kind == "local":
+            return f"{loop.names[detail]}[t]"
+        if kind == "carry":
+            return f"{loop.names[detail]}[t + 1]" if loop.reverse else f"{loop.names[detail]}[t - 1]"
+        if kind == "literal":
+            return detail
+        if kind == "inv":
+            return self._expr(detail)
+        source, offset = detail
+        name = self.seq_names[source[1]] if source[0] == "node" else self._leaf_seq(loop, source[1], offset)
+        return f"{name}[t - {offset}]" if offset else f"{name}[t]"
+
+    def _leaf_seq(self, loop: _Loop, tids: tuple, offset: int) -> str:
+        key = ("leaves", tids)
+        if key not in self.value:
+            name = self.names.fresh("xs")
+            self.value[key] = name
+            self.leaf_inputs[name] = [self.graph.tensors[tid].tensor.data for tid in tids]
+            if loop.reverse:
+                self.leaf_inputs[name] = self.leaf_inputs[name][::-1]
+        return self.value[key]
+
+    def _forward_loop(self, w: _Writer, loop: _Loop) -> None:
+        self._template_names(loop)
+        for kinds in loop.inputs:
+            for kind, detail in kinds:
+                if kind == "inv":
+                    self._ensure_leaf_lines(w, [detail])
+                elif kind == "seq" and detail[0][0] == "leaves":
+                    name = self._leaf_seq(loop, detail[0][1], detail[1])
+                    w.add(1, f'{name} = inputs["{name}"]  # one array per time step')
+        for key, tid in loop.inits.items():  # an unnamed initial state is h0 (c0, ...), as in the notes
+            rec = self.graph.tensors[tid]
+            if tid not in self.value and rec.producer is None and not rec.tensor.name:
+                name = self.names.fresh(loop.names[key].removesuffix(loop.suffix) + "0")
+                self.value[tid] = name
+                self.leaf_inputs[name] = rec.tensor.data
+                w.add(1, f'{name} = inputs["{name}"]')
+        self._ensure_leaf_lines(w, list(loop.inits.values()))
+        where = loop.prefix or "your loop"
+        w.add(1, f"# {where}: the forward, one step per t" + (" (t = T down to 1)" if loop.reverse else ""))
+        stored = [loop.names[key] for key in sorted(loop.names)]
+        carried = {loop.names[key]: self._expr(tid) for key, tid in loop.inits.items()}
+        start = loop.last + 1 if loop.reverse else loop.first - 1
+        plain = [n for n in stored if n not in carried]
+        for k in range(0, len(plain), 8):
+            chunk = plain[k:k + 8]
+            w.add(1, f"{', '.join(chunk)} = {', '.join('{}' for _ in chunk)}" + ("," if len(chunk) == 1 else ""))
+        for name, init in carried.items():
+            w.add(1, f"{name} = {{{start}: {init}}}  # the initial state")
+        rng = _range_text(loop.first, len(loop.steps))
+        w.add(1, f"for t in {'reversed(' + rng + ')' if loop.reverse else rng}:")
+        for j, (_, _, node) in enumerate(loop.template):
+            ins = [self._loop_operand(loop, kind, detail) for kind, detail in loop.inputs[j]]
+            shapes = [tuple(ref().shape) if ref() is not None else () for ref in node.outputs]
+            text = _forward_text(node, ins, shapes)
+            outs = [f"{loop.names[(j, o)]}[t]" for o in range(len(node.outputs))]
+            nodes = tuple(members[j] for _, members in loop.steps)
+            w.add(2, f"{', '.join(outs)} = {text}", nodes)
+
+    # -- backward ---------------------------------------------------------------
+
+    def _backward(self, w: _Writer, order: list) -> None:
+        w.add(1, "# ---- backward: backpropagation through time ----")
+        self.grad: dict[Any, str] = {}  # tensor id (or ('seq', node index)) -> gradient variable
+        self.assigned: set[str] = set()
+        self.backward_line: dict[int, int] = {}
+        root = self.graph.root
+        self._send_outside(w, root, f"np.ones_like({self._expr(root)})  # dL/dL = 1", ())
+        for kind, item in reversed(order):
+            if kind == "node":
+                self._backward_node(w, item)
+            else:
+                self._backward_loop(w, item)
+        w.add(1, "")
+        w.add(1, "grads = {}")
+        for var, (torch_name, _) in self.param_inputs.items():
+            g = self.grad.get(self._tid_of_var(var))
+            if g is not None and g in self.assigned:
+                w.add(1, f'grads["{torch_name}"] = {g}')
+
+    def _tid_of_var(self, var: str) -> int | None:
+        for tid, name in self.value.items():
+            if name == var:
+                return tid
+        return None
+
+    def _grad_var(self, key: Any, base: str) -> str:
+        if key not in self.grad:
+            self.grad[key] = self.names.fresh("d" + base.split("[")[0].removesuffix(".T"))
+        return self.grad[key]
+
+    def _accumulate(self, w: _Writer, indent: int, var: str, expr: str, nodes: tuple = ()) -> None:
+        if var in self.assigned:
+            w.add(indent, f"{var} = {var} + {expr}", nodes)
+        else:
+            w.add(indent, f"{var} = {expr}", nodes)
+            self.assigned.add(var)
+
+    def _send_outside(self, w: _Writer, tid: int, expr: str, nodes: tuple) -> None:
+        """A gradient for an outside tensor: a leaf, an outside node's output, or a loop's last value."""
+        rec = self.graph.tensors[tid]
+        if not rec.tensor.requires_grad:
+            return
+        if rec.producer is not None and rec.producer in self.where:
+            loop, t, place = self.where[rec.producer]
+            o = _out_index(self.graph, tid)
+            key = ("at", id(loop), place, o, t)
+            last = loop.first if loop.reverse else loop.last
+            var = self._grad_var(key, loop.names[(place, o)] + ("" if t == last else f"_{t}"))
+            loop_at = getattr(self, "loop_at", {})
+            loop_at.setdefault(id(loop), {}).setdefault((place, o), {})[t] = var
+            self.loop_at = loop_at
+            self._accumulate(w, 1, var, expr, nodes)
+            return
+        if self.value.get(tid, "").endswith(".T") and rec.producer is not None:  # W_ih.T: straight to W_ih
+            self._send_outside(w, self.graph.nodes[rec.producer].inputs[0], f"({expr}).T", nodes)
+            return
+        if rec.producer is None:
+            var = self._grad_var(tid, self._leaf_name(tid))
+        else:
+            var = self._grad_var(tid, self.value.get(tid, "v"))
+        self._accumulate(w, 1, var, expr, nodes)
+
+    def _backward_node(self, w: _Writer, rec: Any) -> None:
+        if rec.op == "transpose" and self.value.get(rec.outputs[0], "").endswith(".T") and \
+                self.graph.tensors[rec.inputs[0]].producer is None:
+            return  # an alias W.T: its users sent their gradient to W directly
+        if rec.index in self.seq_names:  # a split whose pieces feed a loop: its gradient is that loop's list
+            g = self.grad.get(("seq", rec.index))
+            if g is None:
+                return
+            self._send_outside(w, rec.inputs[0], f"np.concatenate({g}, axis={rec.node.axis})", (rec.index,))
+            return
+        outs = [self.grad.get(tid) for tid in rec.outputs]
+        outs = [g if g in self.assigned else None for g in outs]
+        if all(g is None for g in outs):
+            return
+        seq = self._seq_input(rec)
+        ins = [seq] if seq is not None else [self._expr(tid) for tid in rec.inputs]
+        shapes = [tuple(self.graph.tensors[tid].shape) for tid in rec.inputs]
+        out_shapes = [tuple(self.graph.tensors[tid].shape) for tid in rec.outputs]
+        out_names = [self.value.get(tid, "") for tid in rec.outputs]
+        if seq is not None:
+            loop = self.where[self.graph.tensors[rec.inputs[0]].producer][0]
+            place = self.where[self.graph.tensors[rec.inputs[0]].producer][2]
+            o = _out_index(self.graph, rec.inputs[0])
+            if rec.op == "stack":
+                expr = outs[0] if rec.node.axis == 0 else f"np.moveaxis({outs[0]}, {rec.node.axis}, 0)"
+                text = f"list({expr})"
+            elif rec.op == "concat":
+                text = f"np.split({outs[0]}, {len(rec.inputs)}, axis={rec.node.axis})"
+            else:
+                raise LoopError(f"bptt_loop: '{rec.op}' reads all steps of a loop; only stack/concat can")
+            name = self.names.fresh("d" + loop.names[(place, o)].removesuffix(loop.suffix) + "_out" + loop.suffix)
+            w.add(1, f"{name} = {text}  # the gradient reaching each step's output from above", (rec.index,))
+            ts = [self.where[self.graph.tensors[tid].producer][1] for tid in rec.inputs]
+            outside = getattr(self, "loop_seq", {})
+            outside.setdefault(id(loop), {}).setdefault((place, o), []).append((name, ts[0] if ts == sorted(ts)
+                                                                                  else None, ts))
+            self.loop_seq = outside
+            return
+        needed = [self.graph.tensors[tid].tensor.requires_grad for tid in rec.inputs]
+        exprs = _backward_texts(rec.node, ins, out_names, outs, shapes, out_shapes)
+        for tid, need, expr in zip(rec.inputs, needed, exprs):
+            if need and expr is not None:
+                self._send_outside(w, tid, expr, (rec.index,))
+
+    def _backward_loop(self, w: _Writer, loop: _Loop) -> None:
+        graph = self.graph
+        names = loop.names
+        seq_grads = getattr(self, "loop_seq", {}).get(id(loop), {})
+        at_grads = getattr(self, "loop_at", {}).get(id(loop), {})
+        rng = _range_text(loop.first, len(loop.steps))
+        last_t = loop.first if loop.reverse else loop.last
+        where = loop.prefix or "your loop"
+        w.add(1, f"# {where}: backpropagation through time, the forward loop reversed")
+        # the carries: dv_next holds dL/dv at step t from step t + 1 (the z of the recurrence)
+        carry_var: dict[tuple[int, int], str] = {}
+        for key in loop.inits:
+            base = names[key].removesuffix(loop.suffix)
+            var = self.names.fresh(f"d{base}_next{loop.suffix}")
+            carry_var[key] = var
+            at = at_grads.get(key, {})
+            last_ref = f"{names[key]}[{'T' if not loop.reverse and loop.first == 1 else last_t}]"
+            if last_t in at and at[last_t] in self.assigned:
+                w.add(1, f"{var} = {at.pop(last_t)}  # what reaches the last state from above")
+            else:
+                w.add(1, f"{var} = np.zeros_like({last_ref})")
+        # invariants that need a gradient: running sums over t (dW_hh += ...)
+        inv_var: dict[int, str] = {}
+        for kinds in loop.inputs:
+            for kind, detail in kinds:
+                if kind == "inv" and detail not in inv_var and graph.tensors[detail].tensor.requires_grad:
+                    target = self._inv_target(detail)
+                    var = self._grad_var(target, self._expr(target))
+                    if var in self.assigned:
+                        w.add(1, f"{var} = np.array({var})")
+                    else:
+                        w.add(1, f"{var} = np.zeros_like({self._expr(target)})")
+                        self.assigned.add(var)
+                    inv_var[detail] = var
+        seq_var: dict[Any, str] = {}
+        for kinds in loop.inputs:
+            for kind, detail in kinds:
+                if kind == "seq" and detail[0][0] == "node" and detail[0] not in seq_var:
+                    src = graph.nodes[detail[0][1]]
+                    if graph.tensors[src.inputs[0]].tensor.requires_grad:
+                        var = self.names.fresh("d" + self.seq_names[detail[0][1]])
+                        self.grad[("seq", detail[0][1])] = var
+                        seq_var[detail[0]] = var
+                        w.add(1, f"{var} = [None] * {'T' if len(loop.steps) == len(src.outputs) else len(src.outputs)}")
+        back_rng = rng if loop.reverse else f"reversed({rng})"
+        w.add(1, f"for t in {back_rng}:")
+        local: dict[tuple[int, int], str] = {}
+        assigned_local: set[str] = set()
+
+        def acc(var: str, expr: str, nodes: tuple) -> None:
+            if var in assigned_local:
+                w.add(2, f"{var} = {var} + {expr}", nodes)
+            else:
+                w.add(2, f"{var} = {expr}", nodes)
+                assigned_local.add(var)
+
+        def lvar(key: tuple[int, int]) -> str:
+            if key not in local:
+                local[key] = self.names.fresh("d" + names[key].removesuffix(loop.suffix) + loop.suffix)
+            return local[key]
+
+        # what reaches each step's values from outside the step: the carry and the layer above
+        start_nodes = {}
+        for key in sorted(set(carry_var) | set(seq_grads) | set(at_grads)):
+            terms = []
+            for name, first_t, ts in seq_grads.get(key, []):
+                if first_t is not None:
+                    terms.append(f"{name}[t - {first_t}]" if first_t else f"{name}[t]")
+                else:
+                    terms.append(f"{name}[{ts[-1]} - t]" if ts[-1] else f"{name}[-t]")
+            for t_at, var in at_grads.get(key, {}).items():
+                if var in self.assigned:
+                    terms.append(f"({var} if t == {t_at} else 0)")
+            if key in carry_var:
+                terms.append(carry_var[key])
+            if terms:
+                start_nodes[key] = w.add(2, f"{lvar(key)} = {' + '.join(terms)}")
+                assigned_local.add(lvar(key))
+        for j in reversed(range(len(loop.template))):
+            op, tail, node = loop.template[j]
+            members = tuple(m[j] for _, m in loop.steps)
+            outs = [lvar((j, o)) if lvar((j, o)) in assigned_local else None for o in range(len(node.outputs))]
+            if all(g is None for g in outs):
+                continue
+            ins = [self._loop_operand(loop, kind, detail) for kind, detail in loop.inputs[j]]
+            shapes = [tuple(t.shape) for t in node.inputs]
+            out_shapes = [tuple(ref().shape) if ref() is not None else () for ref in node.outputs]
+            out_names = [f"{names[(j, o)]}[t]" for o in range(len(node.outputs))]
+            exprs = _backward_texts(node, ins, out_names, outs, shapes, out_shapes)
+            first = len(w.lines)
+            for (kind, detail), expr in zip(loop.inputs[j], exprs):
+                if expr is None:
+                    continue
+                if kind == "local":
+                    acc(lvar(detail), expr, members)
+                elif kind == "carry":
+                    var = carry_var[detail]
+                    acc(var, expr, members)
+                elif kind == "inv" and detail in inv_var:
+                    target = self._inv_target(detail)
+                    text = f"({expr}).T" if target != detail else expr
+                    w.add(2, f"{inv_var[detail]} += {text}", members)
+                elif kind == "seq" and detail[0] in seq_var:
+                    var, offset = seq_var[detail[0]], detail[1]
+                    w.add(2, f"{var}[t - {offset}] = {expr}" if offset else f"{var}[t] = {expr}", members)
+            if len(w.lines) > first:
+                for n in members:
+                    self.backward_line[n] = first
+        for key, tid in loop.inits.items():
+            if graph.tensors[tid].tensor.requires_grad:
+                self._send_outside(w, tid, carry_var[key], ())
+
+    def _inv_target(self, tid: int) -> int:
+        """The tensor whose gradient an invariant's gradient goes to: W_hh for the alias W_hh.T."""
+        name = self.value.get(tid, "")
+        if name.endswith(".T"):
+            for other, n in self.value.items():
+                if n == name[:-2]:
+                    return other
+        return tid
+
+    def _locations(self, w: _Writer) -> dict[int, tuple[int, int | None]]:
+        """Node index -> (1-based line of the source that runs its backward, t or None outside loops)."""
+        out: dict[int, tuple[int, int | None]] = {}
+        for n, line in self.backward_line.items():
+            info = self.where.get(n)
+            out[n] = (line + 1, info[1] if info else None)
+        for line, nodes in w.owner.items():
+            for n in nodes:
+                if n not in self.where and line > self._backward_start(w):
+                    out.setdefault(n, (line + 1, None))
+        return out
+
+    def _backward_start(self, w: _Writer) -> int:
+        for k, line in enumerate(w.lines):
+            if "# ---- backward" in line:
+                return k
+        return len(w.lines)
+
+
+def _number(value: Any) -> str:
+    number = float(np.asarray(value).reshape(()))
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _kind_of(prefix: str) -> str:
+    head = prefix.split("/")[0] if prefix else ""
+    return {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "jordan": "a Jordan network"}.get(head, "a loop")
+
+
+def _range_text(first: int, count: int) -> str:
+    if first == 1:
+        return "range(1, T + 1)"
+    if first == 0:
+        return "range(T)"
+    return f"range({first}, {first} + T)"
+
+
+class BPTTLoop:
+    """The training step of a recurrent graph written as loops; see ``bptt_loop``."""
+
+    def __init__(self, loss: Tensor):
+        builder = _Builder(loss)
+        self.source, self.locations, self._inputs, self._params = builder.build()
+        self._node_ids = {id(rec.node): rec.index for rec in builder.graph.nodes}
+        self.T = max(len(lp.steps) for lp in builder.loops)
+        ast.parse(self.source)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.source.split("\n")
+
+    def locate(self, node: Any) -> tuple[int, int | None] | None:
+        """(line, t) of the loop text that computes ``node``'s backward: line 1-based, t None outside loops.
+
+        ``node`` is a recorded op (``NodeRecord.node``, a stepper event's node) or its index in ``trace(loss)``.
+        """
+        index = node if isinstance(node, int) else self._node_ids.get(id(getattr(node, "node", node)))
+        return self.locations.get(index) if index is not None else None
+
+    def run(self) -> dict[str, np.ndarray]:
+        """Execute the source (not the engine) on the recorded inputs and parameters: {parameter: gradient}."""
+        namespace: dict[str, Any] = {}
+        exec(compile(self.source, "<tr.bptt_loop>", "exec"), namespace)  # our own generated text
+        inputs = {k: (np.array(v) if not isinstance(v, list) else [np.array(a) for a in v])
+                  for k, v in self._inputs.items()}
+        params = {torch_name: np.array(array) for torch_name, array in self._params.values()}
+        with np.errstate(over="ignore"):
+            return namespace["training_step"](inputs, params)
+
+    def __repr__(self) -> str:
+        return self.source
+
+    def _repr_html_(self) -> str:
+        return highlight_html(self.source)
+
+
+def bptt_loop(loss: Tensor) -> BPTTLoop:
+    """Write the training step behind ``loss`` as the BPTT loop: forward over t, backward reversed.
+
+    ``loss`` must come from a graph whose recurrent steps were recorded under
+    scopes ``t1``, ``t2``, ... (the built-in RNN/LSTM/GRU, stacked and
+    bidirectional, do; so does a hand-written loop under ``tr.scope(f"t{t}")``).
+    Returns a ``BPTTLoop``: ``.source`` (Python text), ``.run()`` (executes it),
+    ``.locate(node)`` (line and t of a node's backward), ``_repr_html_``.
+    """
+    return BPTTLoop(loss)
+
+
+# ---------------------------------------------------------------------------
+# A small Python highlighter (standard library tokenize; no network, no Pygments)
+
+_CLASSES = {tokenize.COMMENT: "c", tokenize.STRING: "s", tokenize.NUMBER: "m"}
+
+
+def highlight_html(source: str, current: int | None = None) -> str:
+    """``source`` as <pre> HTML with keywords, comments, strings and numbers coloured; line ``current``
+    (1-based) marked. Every line is a <span class="tgr-line" data-line=N>."""
+    marks: dict[int, list[tuple[int, int, str]]] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            cls = _CLASSES.get(tok.type)
+            if tok.type == tokenize.NAME and keyword.iskeyword(tok.string):
+                cls = "k"
+            if cls and tok.start[0] == tok.end[0]:
+                marks.setdefault(tok.start[0], []).append((tok.start[1], tok.end[1], cls))
+    except (tokenize.TokenError, IndentationError):
+        marks = {}
+    out = ['<pre class="tgr-loop" style="font:12px/1.4 monospace;background:#fafafa;padding:6px">']
+    for number, line in enumerate(source.split("\n"), start=1):
+        pieces, at = [], 0
+        for start, end, cls in sorted(marks.get(number, [])):
+            pieces.append(html.escape(line[at:start]))
+            pieces.append(f'<span class="tgr-{cls}">{html.escape(line[start:end])}</span>')
+            at = end
+        pieces.append(html.escape(line[at:]))
+        extra = ' style="background:#fff3b0"' if number == current else ""
+        out.append(f'<span class="tgr-line" data-line="{number}"{extra}>{"".join(pieces)}</span>')
+    styles = ("<style>.tgr-loop .tgr-k{color:#0000b0;font-weight:bold}.tgr-loop .tgr-c{color:#707070;"
+              "font-style:italic}.tgr-loop .tgr-s{color:#a31515}.tgr-loop .tgr-m{color:#098658}"
+              ".tgr-loop .tgr-line{display:block}</style>")
+    return styles + "\n".join(out) + "</pre>"
