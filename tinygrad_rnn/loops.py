@@ -1063,6 +1063,7 @@ class _Builder:
         w.add(1, f"for t in {back_rng}:")
         local: dict[tuple[int, int], str] = {}
         assigned_local: set[str] = set()
+        commented: set[int] = set()
 
         def acc(var: str, expr: str, nodes: tuple) -> None:
             if var in assigned_local:
@@ -1077,21 +1078,24 @@ class _Builder:
             return local[key]
 
         # what reaches each step's values from outside the step: the carry and the layer above
-        start_nodes = {}
-        for key in sorted(set(carry_var) | set(seq_grads) | set(at_grads)):
+        later = "t - 1" if loop.reverse else "t + 1"
+        for key in sorted(set(carry_var) | set(seq_grads) | set(at_grads), reverse=True):
             terms = []
             for name, first_t, ts in seq_grads.get(key, []):
                 if first_t is not None:
                     terms.append(f"{name}[t - {first_t}]" if first_t else f"{name}[t]")
                 else:
-                    terms.append(f"{name}[{ts[-1]} - t]" if ts[-1] else f"{name}[-t]")
+                    terms.append(f"{name}[{ts[0]} - t]")
             for t_at, var in at_grads.get(key, {}).items():
                 if var in self.assigned:
                     terms.append(f"({var} if t == {t_at} else 0)")
             if key in carry_var:
                 terms.append(carry_var[key])
             if terms:
-                start_nodes[key] = w.add(2, f"{lvar(key)} = {' + '.join(terms)}")
+                sources = (["above"] if len(terms) > (key in carry_var) else []) + \
+                    ([f"step {later}"] if key in carry_var else [])
+                symbol = names[key].removesuffix(loop.suffix)
+                w.add(2, f"{lvar(key)} = {' + '.join(terms)}  # dL/d{symbol}_t, from {' and '.join(sources)}")
                 assigned_local.add(lvar(key))
         for j in reversed(range(len(loop.template))):
             op, tail, node = loop.template[j]
@@ -1112,11 +1116,18 @@ class _Builder:
                     acc(lvar(detail), expr, members)
                 elif kind == "carry":
                     var = carry_var[detail]
+                    fresh = var not in assigned_local
                     acc(var, expr, members)
+                    if fresh:
+                        earlier = "t + 1" if loop.reverse else "t - 1"
+                        w.lines[-1] += f"  # to {names[detail].removesuffix(loop.suffix)}_{{{earlier}}}: carried"
                 elif kind == "inv" and detail in inv_var:
                     target = self._inv_target(detail)
                     text = f"({expr}).T" if target != detail else expr
                     w.add(2, f"{inv_var[detail]} += {text}", members)
+                    if detail not in commented:
+                        commented.add(detail)
+                        w.lines[-1] += "  # this step's share: summed over t"
                 elif kind == "seq" and detail[0] in seq_var:
                     var, offset = seq_var[detail[0]], detail[1]
                     w.add(2, f"{var}[t - {offset}] = {expr}" if offset else f"{var}[t] = {expr}", members)
