@@ -1243,7 +1243,7 @@ _CLASSES = {tokenize.COMMENT: "c", tokenize.STRING: "s", tokenize.NUMBER: "m"}
 
 def highlight_html(source: str, current: int | None = None) -> str:
     """``source`` as <pre> HTML with keywords, comments, strings and numbers coloured; line ``current``
-    (1-based) marked. Every line is a <span class="tgr-line" data-line=N>."""
+    (1-based) marked. Every line is a block <span class="tgr-line" data-line=N>."""
     marks: dict[int, list[tuple[int, int, str]]] = {}
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -1267,4 +1267,4 @@ def highlight_html(source: str, current: int | None = None) -> str:
     styles = ("<style>.tgr-loop .tgr-k{color:#0000b0;font-weight:bold}.tgr-loop .tgr-c{color:#707070;"
               "font-style:italic}.tgr-loop .tgr-s{color:#a31515}.tgr-loop .tgr-m{color:#098658}"
               ".tgr-loop .tgr-line{display:block}</style>")
-    return styles + "\n".join(out) + "</pre>"
+    return styles + out[0] + "".join(out[1:]) + "</pre>"  # (each line is a block: no newlines between)

@@ -198,6 +198,70 @@ def explorer_data(
             "groups": groups, "has_grads": bool(norms)}, scale
 
 
+# --- the BPTT loop panel (tr.bptt_loop): the line of the loop each backward step runs -------------
+
+_LOOP_SCRIPT = """(function () {
+  // Follows the explorer's data-current (the node of the step just taken): marks the loop line that runs
+  // that node's backward rule, and says at which t. Self-contained: it only reads the root's attributes.
+  var panel = document.querySelector('[data-tgr-loop="UID"]');
+  var root = panel.closest(".tgr-explorer");
+  var at = JSON.parse(panel.querySelector(".tgr-loop-data").textContent);
+  var code = panel.querySelector(".tgr-loop-code"), label = panel.querySelector(".tgr-loop-at");
+  var lines = code.querySelectorAll(".tgr-line"), marked = null;
+  function update() {
+    var node = root.getAttribute("data-current"), hit = node ? at[node] : null;
+    if (marked) marked.classList.remove("tgr-loop-current");
+    marked = null;
+    if (!hit) {
+      label.textContent = node ? "this step has no line of its own" : "no step taken yet";
+      panel.setAttribute("data-line", ""); panel.setAttribute("data-t", "");
+      return;
+    }
+    marked = lines[hit[0] - 1];
+    marked.classList.add("tgr-loop-current");
+    label.textContent = "line " + hit[0] + (hit[1] === null ? ", outside the loops" : ", t = " + hit[1]);
+    panel.setAttribute("data-line", String(hit[0]));
+    panel.setAttribute("data-t", hit[1] === null ? "" : String(hit[1]));
+    code.scrollTop = Math.max(0, marked.offsetTop - code.clientHeight / 2);
+  }
+  new MutationObserver(update).observe(root, {attributes: true, attributeFilter: ["data-current"]});
+  update();
+})();"""
+
+
+def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
+    """The training step as the BPTT loop (``tr.bptt_loop``), with the line of the current step marked.
+
+    Each backward step of the explorer processes one node; the panel marks the
+    line of the loop that runs that node's rule and names the iteration
+    ("line 87, t = 3"): stepper node <-> line <-> t. Empty for a graph without
+    time steps (the loop needs them).
+    """
+    from tinygrad_rnn.loops import LoopError, bptt_loop, highlight_html
+
+    try:
+        loop = bptt_loop(stepper.graph.tensors[stepper.graph.root].tensor)
+    except LoopError:
+        return ""
+    at = {}
+    for node in stepper.graph.nodes:
+        where = loop.locate(node.node)
+        if where is not None:
+            at[node.index] = list(where)
+    uid = uuid.uuid4().hex[:12]
+    mount = f"<script>//<![CDATA[\n{_LOOP_SCRIPT.replace('UID', uid)}\n//]]></script>" if script else ""
+    return f"""<div class="tgr-loop-panel" data-tgr-loop="{uid}" data-line="" data-t="">
+<style>[data-tgr-loop="{uid}"] .tgr-loop-code {{ position: relative; max-height: 24em; overflow: auto;
+  border: 1px solid #eceff1; }}
+[data-tgr-loop="{uid}"] .tgr-loop-code pre {{ white-space: pre; word-break: normal; font-size: 11px; margin: 0; }}
+[data-tgr-loop="{uid}"] .tgr-loop-current {{ background: #ffe082; outline: 1px solid #ff8f00; }}</style>
+<div class="tgr-h">The BPTT loop (<span class="tgr-loop-at">no step taken yet</span>)</div>
+<div class="tgr-loop-code">{highlight_html(loop.source)}</div>
+<script type="application/json" class="tgr-loop-data">{json_for_script(at)}</script>
+{mount}
+</div>"""
+
+
 def explorer_html(
     loss_or_stepper: Any,
     title: str | None = None,
@@ -288,6 +352,7 @@ data-p-suppress-shortcuts="true">
 per time step.</div>
 <div class="tgr-h">Leaf gradients so far</div>
 <pre class="tgr-leaves">{html.escape(frame["leaves"])}</pre>
+{loop_panel(stepper, script)}
 </div>
 </div>
 <script type="application/json" class="tgr-data">{json_for_script(data)}</script>
