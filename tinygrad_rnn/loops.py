@@ -395,26 +395,22 @@ class _Names:
         return name
 
 
-_HEADER = '''import numpy as np
-
-
-def sigmoid(x):
+_HELPERS = {  # written at the top of the source when the body uses them
+    "sigmoid": '''def sigmoid(x):
     return 1 / (1 + np.exp(-x))
-
-
-def unbroadcast(g, shape):
+''',
+    "unbroadcast": '''def unbroadcast(g, shape):
     """Sum a gradient back to the shape of an input that was broadcast (ops.unbroadcast)."""
     extra = g.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
     return g.sum(axis=axes, keepdims=True).reshape(shape)
-
-
-def scatter_add(g, shape, index):
+''',
+    "scatter_add": '''def scatter_add(g, shape, index):
     full = np.zeros(shape)
     np.add.at(full, index, g)
     return full
-
-'''
+''',
+}
 
 
 class _Builder:
@@ -566,6 +562,9 @@ class _Builder:
             base = display_name(t.name, self._single_layer()) or "param"
         else:
             base = _identifier(t.name) if t.name else ("x" if t.data.dtype.kind == "f" else "ids")
+            if not t.name and any(self.graph.nodes[n].op == "sub" and self.graph.nodes[n].inputs[1:] == (tid,)
+                                  for n in rec.consumers):
+                base = "y"  # what a loss subtracts: the target
             for name, data in self.leaf_inputs.items():  # the same input seen twice (x, reshaped per layer)
                 if _identifier(name).split("_")[0] == base.split("_")[0] and isinstance(data, np.ndarray) \
                         and data.shape == t.data.shape and np.array_equal(data, t.data):
@@ -656,11 +655,7 @@ class _Builder:
         w = _Writer()
         kinds = sorted({_kind_of(lp.prefix) for lp in self.loops})
         what = ", ".join(kinds)
-        T = max(len(lp.steps) for lp in self.loops)
-        for line in _HEADER.rstrip("\n").split("\n"):
-            w.add(0, line)
-        w.add(0, "")
-        w.add(0, "")
+        T = self.T = max(len(lp.steps) for lp in self.loops)
         w.add(0, "def training_step(inputs, params):")
         w.add(1, f'"""One training step of {what}: the forward as a loop over t, then backpropagation')
         w.add(1, 'through time (BPTT): the same loop run backwards, carrying dL/dh from step t to step t - 1."""')
@@ -668,7 +663,12 @@ class _Builder:
         self._forward(w, order, T)
         self._backward(w, order)
         w.add(1, "return grads")
-        return "\n".join(w.lines) + "\n", self._locations(w), self.leaf_inputs, self.param_inputs
+        body = "\n".join(w.lines) + "\n"
+        header = "import numpy as np\n\n\n" + "".join(
+            text + "\n\n" for name, text in _HELPERS.items() if re.search(rf"\b{name}\(", body))
+        shift = header.count("\n")
+        locations = {n: (line + shift, t) for n, (line, t) in self._locations(w).items()}
+        return header + body, locations, self.leaf_inputs, self.param_inputs
 
     def _segments(self) -> list[tuple[str, Any]]:
         """Outside nodes and whole loops, in an order where each comes after what it reads."""
@@ -815,6 +815,8 @@ class _Builder:
             base = ins[0].removesuffix(".T")
             if users is not None:
                 name = self.names.fresh(f"{base}_t")
+                if len(rec.node.outputs) == self.T:
+                    text = text.replace(f"np.split({ins[0]}, {self.T}, ", f"np.split({ins[0]}, T, ")
                 self.seq_names[rec.index] = name
                 w.add(1, f"{name} = {text}  # one piece per time step", (rec.index,))
                 return
