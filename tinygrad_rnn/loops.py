@@ -34,6 +34,7 @@ part). All steps must agree; then one step is the template.
 from __future__ import annotations
 
 import ast
+import functools
 import heapq
 import html
 import io
@@ -55,7 +56,6 @@ class LoopError(ValueError):
     """The graph cannot be written as a loop over time steps (the message says what is needed)."""
 
 
-_STEP = re.compile(r"t(\d+)$")
 
 # the notes' symbol of each gate scope (GRU's update gate is u: z is the BPTT sensitivity)
 GATE_SYMBOLS = {
@@ -99,13 +99,13 @@ def _identifier(text: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _split_scope(scope: str) -> tuple[str, int, str] | None:
     """'lstm/l0/fwd/t3/forget_gate' -> ('lstm/l0/fwd', 3, 'forget_gate'); None outside time steps."""
     parts = scope.split("/") if scope else []
     for k, part in enumerate(parts):
-        match = _STEP.fullmatch(part)
-        if match:
-            return "/".join(parts[:k]), int(match.group(1)), "/".join(parts[k + 1:])
+        if part[:1] == "t" and part[1:].isdigit() and part[1:].isascii():
+            return "/".join(parts[:k]), int(part[1:]), "/".join(parts[k + 1:])
     return None
 
 
@@ -283,13 +283,18 @@ class _Loop:
         return max(t for t, _ in self.steps)
 
 
-def _out_index(graph: Any, tid: int) -> int:
-    """Which output of its producer tensor ``tid`` is (counting outputs nobody kept, too)."""
-    node = graph.nodes[graph.tensors[tid].producer].node
-    return next(k for k, ref in enumerate(node.outputs) if id(ref()) == tid)
+def _output_positions(graph: Any) -> dict[int, int]:
+    """Tensor id -> which output of its producer it is (counting outputs nobody kept, too)."""
+    positions = {}
+    for rec in graph.nodes:
+        for k, ref in enumerate(rec.node.outputs):
+            out = ref()
+            if out is not None:
+                positions[id(out)] = k
+    return positions
 
 
-def _canonical(graph: Any, members: list[int]) -> list[int]:
+def _canonical(graph: Any, members: list[int], position: dict[int, int]) -> list[int]:
     """The step's nodes in a topological order that is the same at every step.
 
     Among the nodes ready to go, the one with the smallest key goes first; the key
@@ -314,7 +319,7 @@ def _canonical(graph: Any, members: list[int]) -> list[int]:
         for tid in rec.inputs:
             p = producer_of.get(tid)
             if p is not None and p in inside:
-                operands.append((0, place[p], _out_index(graph, tid)))
+                operands.append((0, place[p], position[tid]))
             else:
                 operands.append((1, -1, tuple(graph.tensors[tid].shape)))
         tail = _split_scope(rec.scope)[2]
@@ -336,7 +341,7 @@ def _canonical(graph: Any, members: list[int]) -> list[int]:
     return order
 
 
-def _find_loops(graph: Any) -> tuple[list[_Loop], dict[int, tuple[_Loop, int, int]]]:
+def _find_loops(graph: Any, position: dict[int, int]) -> tuple[list[_Loop], dict[int, tuple[_Loop, int, int]]]:
     """Group the nodes by loop and step; return the loops and node index -> (loop, step number, template place)."""
     groups: dict[str, dict[int, list[int]]] = {}
     for rec in graph.nodes:
@@ -355,7 +360,7 @@ def _find_loops(graph: Any) -> tuple[list[_Loop], dict[int, tuple[_Loop, int, in
         if by_start != executed:
             raise LoopError(f"bptt_loop: the steps under '{prefix or '(root)'}' did not run in order of t "
                             f"(neither t1, t2, ... nor tT, ..., t1)")
-        loop = _Loop(prefix, [(t, _canonical(graph, steps[t])) for t in executed], reverse)
+        loop = _Loop(prefix, [(t, _canonical(graph, steps[t], position)) for t in executed], reverse)
         for t, members in loop.steps:
             for place, n in enumerate(members):
                 where[n] = (loop, t, place)
@@ -426,7 +431,8 @@ class _Builder:
             raise LoopError(f"tr.bptt_loop: the loss must be a scalar (one number), got shape {loss.shape}")
         self.loss = loss
         self.graph = graph = trace(loss)
-        self.loops, self.where = _find_loops(graph)
+        self.position = _output_positions(graph)
+        self.loops, self.where = _find_loops(graph, self.position)
         if not self.loops:
             raise LoopError(
                 "tr.bptt_loop: this graph has no time steps. A loop needs each step's ops recorded under a "
@@ -445,7 +451,7 @@ class _Builder:
 
     def _classify(self, loop: _Loop) -> None:
         graph = self.graph
-        producer = {tid: (rec.index, _out_index(graph, tid)) for rec in graph.nodes for tid in rec.outputs}
+        producer = {tid: (rec.index, self.position[tid]) for rec in graph.nodes for tid in rec.outputs}
         kinds_per_step = []
         for s, (_, members) in enumerate(loop.steps):
             place = {n: j for j, n in enumerate(members)}
@@ -504,7 +510,7 @@ class _Builder:
         steps = [t for t, _ in loop.steps]
         if len(producers) == 1 and None not in producers:
             node = graph.nodes[next(iter(producers))]
-            offsets = {t - _out_index(graph, tid) for t, tid in zip(steps, tids)}
+            offsets = {t - self.position[tid] for t, tid in zip(steps, tids)}
             if node.op == "split" and len(offsets) == 1 and len(node.node.outputs) == len(steps):
                 return ("seq", (("node", node.index), offsets.pop()))
         if len(set(tids)) == 1:
@@ -720,7 +726,7 @@ class _Builder:
         loop_info = self.where.get(rec.producer)
         if loop_info is not None:
             loop, t, place = loop_info
-            o = _out_index(self.graph, tid)
+            o = self.position[tid]
             index = "T" if t == len(loop.steps) + loop.first - 1 and loop.first == 1 else str(t)
             return f"{loop.names[(place, o)]}[{index}]"
         raise LoopError(f"bptt_loop: internal: no value for tensor {tid}")
@@ -736,7 +742,7 @@ class _Builder:
         if len(loops) != 1:
             return None
         loop = infos[0][0]
-        keys = {(info[2], _out_index(self.graph, tid))
+        keys = {(info[2], self.position[tid])
                 for info, tid in zip(infos, rec.inputs)}
         ts = [info[1] for info in infos]
         if len(keys) != 1 or len(ts) != len(loop.steps):
@@ -776,7 +782,7 @@ class _Builder:
         graph = self.graph
         w.add(1, "# inputs and parameters (PyTorch names in the comments)")
         for rec in graph.tensors.values():
-            if rec.producer is None and rec.id in {t for r in graph.nodes for t in r.inputs}:
+            if rec.producer is None and rec.consumers:
                 if rec.kind == "parameter" or rec.tensor.requires_grad:
                     name = self._leaf_name(rec.id)
                     w.add(1, f'{name} = params["{self.param_inputs[name][0]}"]'
@@ -955,7 +961,7 @@ class _Builder:
             return
         if rec.producer is not None and rec.producer in self.where:
             loop, t, place = self.where[rec.producer]
-            o = _out_index(self.graph, tid)
+            o = self.position[tid]
             key = ("at", id(loop), place, o, t)
             last = loop.first if loop.reverse else loop.last
             var = self._grad_var(key, loop.names[(place, o)] + ("" if t == last else f"_{t}"))
@@ -995,7 +1001,7 @@ class _Builder:
         if seq is not None:
             loop = self.where[self.graph.tensors[rec.inputs[0]].producer][0]
             place = self.where[self.graph.tensors[rec.inputs[0]].producer][2]
-            o = _out_index(self.graph, rec.inputs[0])
+            o = self.position[rec.inputs[0]]
             if rec.op == "stack":
                 expr = outs[0] if rec.node.axis == 0 else f"np.moveaxis({outs[0]}, {rec.node.axis}, 0)"
                 text = f"list({expr})"
