@@ -443,6 +443,18 @@ class _Builder:
         self.value: dict[int, str] = {}  # tensor id -> expression (outside the loops)
         self.leaf_inputs: dict[str, Any] = {}
         self.param_inputs: dict[str, tuple[str, np.ndarray]] = {}  # var -> (torch name, array)
+        self.param_tid: dict[str, int] = {}  # var -> tensor id
+        self.seq_names: dict[int, str] = {}  # split node index -> its list of per-step pieces (xWb_t)
+        self.T = max(len(lp.steps) for lp in self.loops)
+        # the backward's bookkeeping: gradient variables, which are assigned, where each node's rule is
+        self.grad: dict[Any, str] = {}  # tensor id, ("seq", node index) or ("at", ...) -> gradient variable
+        self.assigned: set[str] = set()
+        self.backward_line: dict[int, int] = {}  # node index -> line (0-based) of its rule's first line
+        self.backward_start = 0
+        # gradients that reach a loop's values from outside it, by loop: whole sequences (dh_out) and
+        # single steps (the last state: h_n, or a loss summed inside the loop)
+        self.loop_seq: dict[int, dict[tuple[int, int], list[tuple[str, int | None, list[int]]]]] = {}
+        self.loop_at: dict[int, dict[tuple[int, int], dict[int, str]]] = {}
         for loop in self.loops:
             self._classify(loop)
         self._suffixes()
@@ -580,6 +592,7 @@ class _Builder:
         self.value[tid] = name
         if rec.kind == "parameter" or t.requires_grad:
             self.param_inputs[name] = (t.name or name, t.data)
+            self.param_tid[name] = tid
         else:
             self.leaf_inputs[name] = t.data
         return name
@@ -657,16 +670,13 @@ class _Builder:
 
     def build(self) -> tuple[str, dict[int, tuple[int, int | None]], dict[str, Any], dict[str, tuple]]:
         order = self._segments()
-        self.seq_names: dict[int, str] = {}
         w = _Writer()
-        kinds = sorted({_kind_of(lp.prefix) for lp in self.loops})
-        what = ", ".join(kinds)
-        T = self.T = max(len(lp.steps) for lp in self.loops)
+        what = ", ".join(sorted({_kind_of(lp.prefix) for lp in self.loops}))
         w.add(0, "def training_step(inputs, params):")
         w.add(1, f'"""One training step of {what}: the forward as a loop over t, then backpropagation')
         w.add(1, 'through time (BPTT): the same loop run backwards, carrying dL/dh from step t to step t - 1."""')
-        w.add(1, f"T = {T}")
-        self._forward(w, order, T)
+        w.add(1, f"T = {self.T}")
+        self._forward(w, order)
         self._backward(w, order)
         w.add(1, "return grads")
         body = "\n".join(w.lines) + "\n"
@@ -778,7 +788,7 @@ class _Builder:
             return [self.names.fresh(f"{base}_T")]
         return [self.names.fresh(f"{base}_{op}")]
 
-    def _forward(self, w: _Writer, order: list, T: int) -> None:
+    def _forward(self, w: _Writer, order: list) -> None:
         graph = self.graph
         w.add(1, "# inputs and parameters (PyTorch names in the comments)")
         for rec in graph.tensors.values():
@@ -854,7 +864,8 @@ class _Builder:
                         return loop
         return None
 
-    def _loop_operand(self, loop: _Loop, kind: str, detail: Any, t_expr: str = "t") -> str:
+    def _loop_operand(self, loop: _Loop, kind: str, detail: Any) -> str:
+        """An operand of the loop body at iteration t: h[t - 1], xWb_t[t - 1], W_hh.T, 1, ..."""
         if kind == "local":
             return f"{loop.names[detail]}[t]"
         if kind == "carry":
@@ -918,10 +929,8 @@ class _Builder:
     # -- backward ---------------------------------------------------------------
 
     def _backward(self, w: _Writer, order: list) -> None:
+        self.backward_start = len(w.lines)
         w.add(1, "# ---- backward: backpropagation through time ----")
-        self.grad: dict[Any, str] = {}  # tensor id (or ('seq', node index)) -> gradient variable
-        self.assigned: set[str] = set()
-        self.backward_line: dict[int, int] = {}
         root = self.graph.root
         self._send_outside(w, root, f"np.ones_like({self._expr(root)})  # dL/dL = 1", ())
         for kind, item in reversed(order):
@@ -932,15 +941,9 @@ class _Builder:
         w.add(1, "")
         w.add(1, "grads = {}")
         for var, (torch_name, _) in self.param_inputs.items():
-            g = self.grad.get(self._tid_of_var(var))
+            g = self.grad.get(self.param_tid[var])
             if g is not None and g in self.assigned:
                 w.add(1, f'grads["{torch_name}"] = {g}')
-
-    def _tid_of_var(self, var: str) -> int | None:
-        for tid, name in self.value.items():
-            if name == var:
-                return tid
-        return None
 
     def _grad_var(self, key: Any, base: str) -> str:
         if key not in self.grad:
@@ -965,9 +968,7 @@ class _Builder:
             key = ("at", id(loop), place, o, t)
             last = loop.first if loop.reverse else loop.last
             var = self._grad_var(key, loop.names[(place, o)] + ("" if t == last else f"_{t}"))
-            loop_at = getattr(self, "loop_at", {})
-            loop_at.setdefault(id(loop), {}).setdefault((place, o), {})[t] = var
-            self.loop_at = loop_at
+            self.loop_at.setdefault(id(loop), {}).setdefault((place, o), {})[t] = var
             self._accumulate(w, 1, var, expr, nodes)
             return
         if self.value.get(tid, "").endswith(".T") and rec.producer is not None:  # W_ih.T: straight to W_ih
@@ -1012,10 +1013,8 @@ class _Builder:
             name = self.names.fresh("d" + loop.names[(place, o)].removesuffix(loop.suffix) + "_out" + loop.suffix)
             w.add(1, f"{name} = {text}  # the gradient reaching each step's output from above", (rec.index,))
             ts = [self.where[self.graph.tensors[tid].producer][1] for tid in rec.inputs]
-            outside = getattr(self, "loop_seq", {})
-            outside.setdefault(id(loop), {}).setdefault((place, o), []).append((name, ts[0] if ts == sorted(ts)
-                                                                                  else None, ts))
-            self.loop_seq = outside
+            first = ts[0] if ts == sorted(ts) else None
+            self.loop_seq.setdefault(id(loop), {}).setdefault((place, o), []).append((name, first, ts))
             return
         needed = [self.graph.tensors[tid].tensor.requires_grad for tid in rec.inputs]
         exprs = _backward_texts(rec.node, ins, out_names, outs, shapes, out_shapes)
@@ -1026,13 +1025,13 @@ class _Builder:
     def _backward_loop(self, w: _Writer, loop: _Loop) -> None:
         graph = self.graph
         names = loop.names
-        seq_grads = getattr(self, "loop_seq", {}).get(id(loop), {})
-        at_grads = getattr(self, "loop_at", {}).get(id(loop), {})
+        seq_grads = self.loop_seq.get(id(loop), {})
+        at_grads = self.loop_at.get(id(loop), {})
         rng = _range_text(loop.first, len(loop.steps))
         last_t = loop.first if loop.reverse else loop.last
         where = loop.prefix or "your loop"
         w.add(1, f"# {where}: backpropagation through time, the forward loop reversed")
-        # the carries: dv_next holds dL/dv at step t from step t + 1 (the z of the recurrence)
+        # the carries: dh_next holds what reaches h_t from step t + 1 (the reverse twin of z_t)
         carry_var: dict[tuple[int, int], str] = {}
         for key in loop.inits:
             base = names[key].removesuffix(loop.suffix)
@@ -1163,15 +1162,9 @@ class _Builder:
             out[n] = (line + 1, info[1] if info else None)
         for line, nodes in w.owner.items():
             for n in nodes:
-                if n not in self.where and line > self._backward_start(w):
+                if n not in self.where and line > self.backward_start:
                     out.setdefault(n, (line + 1, None))
         return out
-
-    def _backward_start(self, w: _Writer) -> int:
-        for k, line in enumerate(w.lines):
-            if "# ---- backward" in line:
-                return k
-        return len(w.lines)
 
 
 def _number(value: Any) -> str:
@@ -1193,13 +1186,20 @@ def _range_text(first: int, count: int) -> str:
 
 
 class BPTTLoop:
-    """The training step of a recurrent graph written as loops; see ``bptt_loop``."""
+    """The training step of a recurrent graph written as loops; see ``bptt_loop``.
+
+    ``source``: the Python text (a function ``training_step(inputs, params)``);
+    ``inputs`` and ``params``: the recorded arrays it runs on ({name: array},
+    parameters by their PyTorch names); ``T``: the number of time steps;
+    ``locations``: {node index in ``trace(loss)``: (1-based line, t)}.
+    """
 
     def __init__(self, loss: Tensor):
         builder = _Builder(loss)
-        self.source, self.locations, self._inputs, self._params = builder.build()
+        self.source, self.locations, self.inputs, params = builder.build()
+        self.params = {torch_name: array for torch_name, array in params.values()}
         self._node_ids = {id(rec.node): rec.index for rec in builder.graph.nodes}
-        self.T = max(len(lp.steps) for lp in builder.loops)
+        self.T = builder.T
         ast.parse(self.source)
 
     @property
@@ -1219,8 +1219,8 @@ class BPTTLoop:
         namespace: dict[str, Any] = {}
         exec(compile(self.source, "<tr.bptt_loop>", "exec"), namespace)  # our own generated text
         inputs = {k: (np.array(v) if not isinstance(v, list) else [np.array(a) for a in v])
-                  for k, v in self._inputs.items()}
-        params = {torch_name: np.array(array) for torch_name, array in self._params.values()}
+                  for k, v in self.inputs.items()}
+        params = {name: np.array(array) for name, array in self.params.items()}
         with np.errstate(over="ignore"):
             return namespace["training_step"](inputs, params)
 

@@ -79,9 +79,8 @@ def test_the_source_runs_without_the_engine():
     assert "tinygrad" not in loop.source and "import numpy as np" in loop.source
     namespace: dict = {}
     exec(loop.source, namespace)
-    params = {name: p.data.copy() for name, p in model.named_parameters()}
-    inputs = {name: np.array(v) for name, v in loop._inputs.items()}
-    by_hand = namespace["training_step"](inputs, params)
+    assert sorted(loop.params) == sorted(name for name, _ in model.named_parameters())
+    by_hand = namespace["training_step"](dict(loop.inputs), dict(loop.params))
     loss.backward()
     for name, p in model.named_parameters():
         np.testing.assert_allclose(by_hand[name], p.grad, rtol=0, atol=1e-12)
