@@ -175,6 +175,9 @@ def _forward_text(node: Any, ins: list[str], out_shapes: list[tuple]) -> str:
         joiner = "np.concatenate" if op == "concat" else "np.stack"
         listed = ins[0] if len(ins) == 1 and ins[0].startswith("[") else f"[{', '.join(ins)}]"
         return f"{joiner}({listed}, axis={node.axis})"
+    if op == "where":
+        raise LoopError("bptt_loop: op 'where' (a sequence module given lengths=, or tr.where) has no loop template "
+                        "yet: write the loop of full-length sequences (no lengths=)")
     raise LoopError(f"bptt_loop: op '{op}' has no loop template (supported: {', '.join(SUPPORTED)})")
 
 
@@ -913,7 +916,7 @@ class _Builder:
         plain = [n for n in stored if n not in carried]
         for k in range(0, len(plain), 8):
             chunk = plain[k:k + 8]
-            w.add(1, f"{', '.join(chunk)} = {', '.join('{}' for _ in chunk)}" + ("," if len(chunk) == 1 else ""))
+            w.add(1, f"{', '.join(chunk)} = {', '.join('{}' for _ in chunk)}")
         for name, init in carried.items():
             w.add(1, f"{name} = {{{start}: {init}}}  # the initial state")
         rng = _range_text(loop.first, len(loop.steps))

@@ -186,3 +186,36 @@ def test_repr_html_highlights_the_code():
     assert page.count('class="tgr-line"') == len(tr.bptt_loop(loss).source.split("\n"))
     marked = highlight_html("x = '<b>'\ny = 1", current=2)
     assert "&lt;b&gt;" in marked and 'data-line="2" style="background' in marked
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tr.nn.GRU(3, 4, reset="before", rng=0),
+    lambda: tr.nn.GRU(3, 4, num_layers=2, bias=False, rng=0),
+    lambda: tr.nn.LSTM(3, 4, peephole=True, rng=0),
+    lambda: tr.nn.RNN(3, 4, nonlinearity="relu", rng=0),
+    lambda: tr.nn.Jordan(3, 4, 2, rng=0),
+], ids=["gru-reset-before", "gru-no-bias", "lstm-peephole", "rnn-relu", "jordan"])
+def test_the_variants_fold_too(make):
+    model = make()
+    out = model(tr.Tensor(np.random.default_rng(1).normal(size=(4, 2, 3))))[0]
+    loss = tr.F.mse_loss(out, np.random.default_rng(2).normal(size=out.shape))
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    grads = loop.run()
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(grads[name], p.grad, rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_a_trainable_initial_state_gets_its_gradient_and_lengths_are_refused_clearly():
+    model = tr.nn.RNN(3, 4, rng=0)
+    h0 = tr.Tensor(np.random.default_rng(3).normal(size=(1, 2, 4)), requires_grad=True)
+    out, _ = model(tr.Tensor(np.random.default_rng(1).normal(size=(4, 2, 3))), h0)
+    loss = (out * out).mean()
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    # what dh_next holds after the last iteration is dL/dh_0: it flows on to the tensor h_0 came from
+    assert "= dh_next\n" in loop.source
+    np.testing.assert_allclose(loop.run()["param"], h0.grad, rtol=0, atol=1e-12)
+    with pytest.raises(LoopError, match="lengths="):
+        out, _ = model(tr.Tensor(np.ones((4, 2, 3))), lengths=[4, 2])
+        tr.bptt_loop(out.sum())
