@@ -134,7 +134,7 @@ print("recurrence:       ", recurrence.recurrence())
 # | $1 - h_t^2$, the factor in $a_t$ and $b_t$ | `dpre_h = dh * (1 - h[t] * h[t])` | `dpre = dh * (1 - h[t] ** 2)` |
 # | $a_t = (1 - h_t^2)\,h_{t-1}$ (times $\delta_t$) | `dW_hh += (h[t - 1].T @ dhW).T` | `dW_hh += dpre.T @ h[t - 1]` |
 # | $b_t = w_h (1 - h_t^2)$ (times $\delta_t$) | `dh_next = dhW @ W_hh` | `dh_next = dpre @ W_hh` |
-# | $z_k$'s reverse twin $\delta_t = \partial L/\partial h_t$ | `dh` (carried as `dh_next`) | `dh` (carried as `dh_next`) |
+# | $\delta_t = \partial L/\partial h_t$, the reverse twin of $z_t$ | `dh = dh_out[t - 1] + dh_next` | `dh = 2 * (h[t] - y[t - 1]) / y.size + dh_next` |
 #
 # $z_k = \partial h_k/\partial w_h$ runs *forward* (it is what RTRL carries).
 # The loop runs the same $b_t$ *backwards*: $\delta_{t-1} = e_{t-1} + b_t\,\delta_t$

@@ -145,6 +145,25 @@ def test_chapter_6_trains_and_beats_the_unigram_baseline(executed):
     assert "sample at temperature" in text
 
 
+def test_chapter_9_prints_the_loop_runs_it_and_ties_it_to_the_recurrence(executed):
+    notebook, _ = executed["09_bptt_loop.py"]
+    text = printed(notebook)
+    # the loop a reader reads: the forward over t, then the reversed loop with its carries
+    assert "def training_step(inputs, params):" in text and "for t in range(1, T + 1):" in text
+    assert "for t in reversed(range(1, T + 1)):" in text
+    assert "dh_next = dhW @ W_hh  # to h_{t - 1}: carried" in text and "dc_next = " in text
+    assert float(re.search(r"largest \|run\(\) - backward\(\)\| over 4 parameters = (\S+)", text).group(1)) <= 1e-12
+    lines = re.search(r"lines at T = 5: (\d+), at T = 50: (\d+)", text)
+    assert lines.group(1) == lines.group(2)
+    assert "the generated loop equals backward(): True" in text
+    assert "the hand-written loop equals backward(): True" in text
+    sums = re.findall(r"(sum_k e_k z_k|sum_t delta_t a_t|the loop's dW_hh)\s+= (\S+)", text)
+    assert len(sums) == 3 and max(abs(float(v) - float(sums[0][1])) for _, v in sums) < 1e-12
+    assert "a_t = df/dw_h" in text and "Eq(z[k], a[k] + b[k]*z[k - 1])" in text
+    loops = [h for h in outputs(notebook, "text/html") if 'class="tgr-loop"' in h]  # the loop, highlighted
+    assert len(loops) == 1 and '<span class="tgr-k">for</span>' in loops[0]
+
+
 def test_all_chapters_take_under_two_minutes(executed):
     seconds = sum(s for _, s in executed.values())
     print("notebook seconds:", {name: round(s, 1) for name, (_, s) in executed.items()})
