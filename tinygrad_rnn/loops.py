@@ -41,6 +41,7 @@ import io
 import keyword
 import re
 import tokenize
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1265,7 +1266,9 @@ def highlight_html(source: str, current: int | None = None) -> str:
                 marks.setdefault(tok.start[0], []).append((tok.start[1], tok.end[1], cls))
     except (tokenize.TokenError, IndentationError):
         marks = {}
-    out = ['<pre class="tgr-loop" style="font:12px/1.4 monospace;background:#fafafa;padding:6px">']
+    uid = uuid.uuid4().hex[:12]  # the styles apply to this block only (a page may hold several)
+    out = [f'<pre class="tgr-loop" data-tgr-code="{uid}" style="font:12px/1.4 monospace;background:#fafafa;'
+           'padding:6px">']
     for number, line in enumerate(source.split("\n"), start=1):
         pieces, at = [], 0
         for start, end, cls in sorted(marks.get(number, [])):
@@ -1275,7 +1278,7 @@ def highlight_html(source: str, current: int | None = None) -> str:
         pieces.append(html.escape(line[at:]))
         extra = ' style="background:#fff3b0"' if number == current else ""
         out.append(f'<span class="tgr-line" data-line="{number}"{extra}>{"".join(pieces)}</span>')
-    styles = ("<style>.tgr-loop .tgr-k{color:#0000b0;font-weight:bold}.tgr-loop .tgr-c{color:#707070;"
-              "font-style:italic}.tgr-loop .tgr-s{color:#a31515}.tgr-loop .tgr-m{color:#098658}"
-              ".tgr-loop .tgr-line{display:block}</style>")
+    rules = {"k": "color:#0000b0;font-weight:bold", "c": "color:#707070;font-style:italic", "s": "color:#a31515",
+             "m": "color:#098658", "line": "display:block;min-height:1.4em"}
+    styles = "<style>" + "".join(f'[data-tgr-code="{uid}"] .tgr-{k}{{{v}}}' for k, v in rules.items()) + "</style>"
     return styles + out[0] + "".join(out[1:]) + "</pre>"  # (each line is a block: no newlines between)

@@ -200,33 +200,7 @@ def explorer_data(
 
 # --- the BPTT loop panel (tr.bptt_loop): the line of the loop each backward step runs -------------
 
-_LOOP_SCRIPT = """(function () {
-  // Follows the explorer's data-current (the node of the step just taken): marks the loop line that runs
-  // that node's backward rule, and says at which t. Self-contained: it only reads the root's attributes.
-  var panel = document.querySelector('[data-tgr-loop="UID"]');
-  var root = panel.closest(".tgr-explorer");
-  var at = JSON.parse(panel.querySelector(".tgr-loop-data").textContent);
-  var code = panel.querySelector(".tgr-loop-code"), label = panel.querySelector(".tgr-loop-at");
-  var lines = code.querySelectorAll(".tgr-line"), marked = null;
-  function update() {
-    var node = root.getAttribute("data-current"), hit = node ? at[node] : null;
-    if (marked) marked.classList.remove("tgr-loop-current");
-    marked = null;
-    if (!hit) {
-      label.textContent = node ? "this step has no line of its own" : "no step taken yet";
-      panel.setAttribute("data-line", ""); panel.setAttribute("data-t", "");
-      return;
-    }
-    marked = lines[hit[0] - 1];
-    marked.classList.add("tgr-loop-current");
-    label.textContent = "line " + hit[0] + (hit[1] === null ? ", outside the loops" : ", t = " + hit[1]);
-    panel.setAttribute("data-line", String(hit[0]));
-    panel.setAttribute("data-t", hit[1] === null ? "" : String(hit[1]));
-    code.scrollTop = Math.max(0, marked.offsetTop - code.clientHeight / 2);
-  }
-  new MutationObserver(update).observe(root, {attributes: true, attributeFilter: ["data-current"]});
-  update();
-})();"""
+LOOP_SCRIPT = Path(__file__).with_name("loop_panel.js")
 
 
 def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
@@ -235,7 +209,8 @@ def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
     Each backward step of the explorer processes one node; the panel marks the
     line of the loop that runs that node's rule and names the iteration
     ("line 87, t = 3"): stepper node <-> line <-> t. Empty for a graph without
-    time steps (the loop needs them).
+    time steps (the loop needs them). ``script=False`` leaves out the inline
+    script (``viz/loop_panel.js``), for the widget, which mounts it itself.
     """
     from tinygrad_rnn.loops import LoopError, bptt_loop, highlight_html
 
@@ -249,7 +224,9 @@ def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
         if where is not None:
             at[node.index] = list(where)
     uid = uuid.uuid4().hex[:12]
-    mount = f"<script>//<![CDATA[\n{_LOOP_SCRIPT.replace('UID', uid)}\n//]]></script>" if script else ""
+    code = LOOP_SCRIPT.read_text(encoding="utf-8").strip()
+    mount = (f"<script>//<![CDATA[\n{code}(document.querySelector('[data-tgr-loop=\"{uid}\"]'));\n//]]></script>"
+             if script else "")  # (the notebook widget mounts the same script itself: viz/widget.py)
     return f"""<div class="tgr-loop-panel" data-tgr-loop="{uid}" data-line="" data-t="">
 <style>[data-tgr-loop="{uid}"] .tgr-loop-code {{ position: relative; max-height: 24em; overflow: auto;
   border: 1px solid #eceff1; }}

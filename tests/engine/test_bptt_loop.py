@@ -183,6 +183,7 @@ def test_repr_html_highlights_the_code():
     _, loss = model_loss("rnn", 1, False, 2)
     page = tr.bptt_loop(loss)._repr_html_()
     assert '<span class="tgr-k">for</span>' in page and '<span class="tgr-c"># ---- forward ----</span>' in page
+    assert not re.search(r"<style>\s*[a-z.#]", page)  # its styles are scoped to this block of code
     assert page.count('class="tgr-line"') == len(tr.bptt_loop(loss).source.split("\n"))
     marked = highlight_html("x = '<b>'\ny = 1", current=2)
     assert "&lt;b&gt;" in marked and 'data-line="2" style="background' in marked
