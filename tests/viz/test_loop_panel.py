@@ -71,3 +71,39 @@ def test_no_panel_without_time_steps(tmp_path):
     w = tr.Parameter(np.ones(3), name="w")
     page = viz.backward_player((w * w).sum(), tmp_path / "plain.html").read_text()
     assert "tgr-loop-panel" not in page
+
+
+def test_the_notebook_widget_mounts_the_panel_and_it_follows(browser, tmp_path):
+    """The widget's own front end (its ESM, rendered as anywidget renders it) drives the same panel."""
+    import pytest
+
+    from viz.explorer import json_for_script
+
+    pytest.importorskip("anywidget", reason="the notebook extra (anywidget) is not installed")
+    stepper = lstm_stepper()
+    widget = viz.explore(stepper)
+    page = tmp_path / "widget.html"
+    page.write_text(f"""<!DOCTYPE html><html><body><div id="el"></div><script type="module">
+const state = {{html: {json_for_script(widget.html)}, position: 0, message: ""}}, listeners = {{}};
+const model = {{get: (k) => state[k], on: (event, f) => {{ listeners[event] = f; }}, send: () => {{}}}};
+const url = URL.createObjectURL(new Blob([{json_for_script(widget._esm)}], {{type: "text/javascript"}}));
+const module = await import(url);
+module.default.render({{model, el: document.getElementById("el")}});
+window.moveTo = (k) => {{ state.position = k; listeners["change:position"](); }};
+window.mounted = true;
+</script></body></html>""", encoding="utf-8")
+    browser.get(page.as_uri())
+    browser.set_script_timeout(20)
+    browser.execute_async_script("const done = arguments[0]; (function wait() { "
+                                 "if (window.mounted) done(); else setTimeout(wait, 50); })();")
+    k = step_of(stepper, "sigmoid", "lstm/l0/fwd/t2/forget_gate")
+    seen = browser.execute_async_script("""
+        const done = arguments[1]; window.moveTo(arguments[0]);
+        setTimeout(function () {
+          const panel = document.querySelector('.tgr-loop-panel');
+          const marked = panel.querySelector('.tgr-loop-current');
+          done({text: marked ? marked.textContent : null, t: panel.getAttribute('data-t'),
+                label: panel.querySelector('.tgr-loop-at').textContent});
+        }, 0);""", k)
+    assert seen["text"].strip() == "dpre_f = df * f[t] * (1 - f[t])" and seen["t"] == "2", seen
+    assert seen["label"].endswith("t = 2")
