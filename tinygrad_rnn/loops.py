@@ -448,6 +448,7 @@ class _Builder:
         self.leaf_inputs: dict[str, Any] = {}
         self.param_inputs: dict[str, tuple[str, np.ndarray]] = {}  # var -> (torch name, array)
         self.param_tid: dict[str, int] = {}  # var -> tensor id
+        self.loaded: set[str] = set()  # inputs already read into a variable
         self.seq_names: dict[int, str] = {}  # split node index -> its list of per-step pieces (xWb_t)
         self.T = max(len(lp.steps) for lp in self.loops)
         # the backward's bookkeeping: gradient variables, which are assigned, where each node's rule is
@@ -564,14 +565,18 @@ class _Builder:
                     loop.inits[(target, 0)] = detail
 
     def _suffixes(self) -> None:
+        """With several loops, each loop's names end in PyTorch's suffix for its layer and direction."""
         if self.single:
             return
         for loop in self.loops:
-            match = re.search(r"(?:^|/)l(\d+)(?:/(fwd|rev))?", loop.prefix)
-            if match:
-                loop.suffix = f"_l{match.group(1)}" + ("_reverse" if match.group(2) == "rev" else "")
-            else:
-                loop.suffix = "_" + _identifier(loop.prefix or "loop")
+            loop.suffix = self._scope_suffix(loop.prefix) or "_" + _identifier(loop.prefix or "loop")
+
+    def _scope_suffix(self, scope: str) -> str:
+        """'lstm/l1/rev/...' -> '_l1_reverse', 'lstm/l0' -> '_l0'; '' with a single loop or no layer in the scope."""
+        match = re.search(r"(?:^|/)l(\d+)(?:/(fwd|rev))?(?:/|$)", scope)
+        if self.single or not match:
+            return ""
+        return f"_l{match.group(1)}" + ("_reverse" if match.group(2) == "rev" else "")
 
     # -- naming -------------------------------------------------------------
 
@@ -667,7 +672,7 @@ class _Builder:
             return name.removesuffix(".T")
         source, _ = detail
         if source[0] == "node":
-            return self.seq_names.get(source[1], "xs").removesuffix("_t")
+            return _bare(self.seq_names.get(source[1], "xs"))
         return "xs"
 
     # -- emitting -------------------------------------------------------------
@@ -769,28 +774,36 @@ class _Builder:
             return f"[{name}[t] for t in reversed({rng})]"
         return None
 
-    def _outside_name(self, rec: Any, ins: list[str]) -> list[str]:
-        """A name for an outside op's result: loss, xW (x @ W_ih.T), xWb (+ a bias), hs (stack of h_t), ..."""
+    def _outside_name(self, rec: Any, ins: list[str]) -> str:
+        """A name for an outside op's result: loss, xW (x @ W_ih.T), xWb (+ a bias), hs (stack of h_t), ...
+
+        With several layers or directions it ends in the suffix of the layer and direction
+        whose scope it ran in (xW_l1_reverse), like the loops' own names.
+        """
         op = rec.op
-        if ins and ins[0].startswith("["):  # a whole loop's values: [h[t] for t in ...]
-            base = ins[0][1:].split("[")[0]
-        else:
-            base = ins[0].split("[")[0].removesuffix(".T") if ins else "v"
         if rec.index == self.graph.tensors[self.graph.root].producer:
-            return [self.names.fresh("loss")]
-        if op == "matmul":
-            return [self.names.fresh(f"{base}W" if ins[1].startswith("W") else f"{base}_{ins[1]}")]
-        if op == "add" and len(ins) == 2 and all(x.startswith("b_") for x in ins):
-            return [self.names.fresh("bias")]
-        if op == "add" and len(ins) == 2 and ins[1].startswith("b"):
-            return [self.names.fresh(f"{base}b")]
-        if op == "stack":
-            return [self.names.fresh(f"{base}s" if ins[0].startswith("[") else "stacked")]
-        if op == "concat" and ins[0].startswith("["):
-            return [self.names.fresh(f"{base}s")]
-        if op == "transpose":
-            return [self.names.fresh(f"{base}_T")]
-        return [self.names.fresh(f"{base}_{op}")]
+            return self.names.fresh("loss")
+        bare = [_bare(x[1:].split("[")[0] if x.startswith("[") else x.split("[")[0].removesuffix(".T")) for x in ins]
+        base = bare[0] if bare else "v"
+        if op == "matmul" and bare[1].startswith("W_ih"):  # a layer's input projection: x_t W_ih^T for every t
+            base = "xW"
+        elif op == "matmul":
+            base = f"{base}W" if bare[1].startswith("W") else f"{base}_{bare[1]}"
+        elif op == "concat" and all(x.startswith("hs") for x in bare):  # both directions' h_t: the layer's output
+            base = "out"
+        elif op == "reshape" and len(rec.node.shape) > len(self.graph.tensors[rec.outputs[0]].shape):
+            base = f"{base}_flat"
+        elif op == "add" and len(ins) == 2 and all(x.startswith("b_") for x in ins):
+            base = "bias"
+        elif op == "add" and len(ins) == 2 and bare[1].startswith("b"):
+            base = f"{base}b"
+        elif op in ("stack", "concat") and ins[0].startswith("["):
+            base = f"{base}s"
+        elif op == "transpose":
+            base = f"{base}_T"
+        else:
+            base = f"{base}_{op}"
+        return self.names.fresh(base + self._scope_suffix(rec.scope))
 
     def _forward(self, w: _Writer, order: list) -> None:
         graph = self.graph
@@ -811,11 +824,13 @@ class _Builder:
         w.add(1, "")
 
     def _ensure_leaf_lines(self, w: _Writer, tids: list[int]) -> None:
+        """Read the inputs these tensors are from (x = inputs["x"]), once each."""
         for tid in tids:
             rec = self.graph.tensors[tid]
             if rec.producer is None and tid not in self.value:
                 name = self._leaf_name(tid)
-                if name in self.leaf_inputs:
+                if name in self.leaf_inputs and name not in self.loaded:
+                    self.loaded.add(name)
                     w.add(1, f'{name} = inputs["{name}"]')
 
     def _forward_node(self, w: _Writer, rec: Any) -> None:
@@ -832,21 +847,21 @@ class _Builder:
         text = _forward_text(rec.node, ins, shapes)
         if rec.op == "split":
             users = self._seq_user(rec)
-            base = ins[0].removesuffix(".T")
+            base = _bare(ins[0].removesuffix(".T"))
             if users is not None:
-                name = self.names.fresh(f"{base}_t")
+                name = self.names.fresh(f"{base}{self._scope_suffix(rec.scope)}_t")
                 if len(rec.node.outputs) == self.T:
                     text = text.replace(f"np.split({ins[0]}, {self.T}, ", f"np.split({ins[0]}, T, ")
                 self.seq_names[rec.index] = name
                 w.add(1, f"{name} = {text}  # one piece per time step", (rec.index,))
                 return
-            names = [self.names.fresh(f"{base}_{k}") for k in range(len(rec.outputs))]
+            names = [self.names.fresh(f"{base}_{k}{self._scope_suffix(rec.scope)}") for k in range(len(rec.outputs))]
             for tid, name in zip(rec.outputs, names):
                 self.value[tid] = name
             targets = f"[{names[0]}]" if len(names) == 1 else ", ".join(names)
             w.add(1, f"{targets} = {text}", (rec.index,))
             return
-        (name,) = self._outside_name(rec, ins)
+        name = self._outside_name(rec, ins)
         self.value[rec.outputs[0]] = name
         w.add(1, f"{name} = {text}", (rec.index,))
 
@@ -900,23 +915,29 @@ class _Builder:
                     self._ensure_leaf_lines(w, [detail])
                 elif kind == "seq" and detail[0][0] == "leaves":
                     name = self._leaf_seq(loop, detail[0][1], detail[1])
-                    w.add(1, f'{name} = inputs["{name}"]  # one array per time step')
+                    if name not in self.loaded:
+                        self.loaded.add(name)
+                        w.add(1, f'{name} = inputs["{name}"]  # one array per time step')
         for key, tid in loop.inits.items():  # an unnamed initial state is h0 (c0, ...), as in the notes
             rec = self.graph.tensors[tid]
             if tid not in self.value and rec.producer is None and not rec.tensor.name:
                 name = self.names.fresh(loop.names[key].removesuffix(loop.suffix) + "0")
                 self.value[tid] = name
                 self.leaf_inputs[name] = rec.tensor.data
+                self.loaded.add(name)
                 w.add(1, f'{name} = inputs["{name}"]')
         self._ensure_leaf_lines(w, list(loop.inits.values()))
         where = loop.prefix or "your loop"
         w.add(1, f"# {where}: the forward, one step per t" + (" (t = T down to 1)" if loop.reverse else ""))
         stored = [loop.names[key] for key in sorted(loop.names)]
         carried = {loop.names[key]: self._expr(tid) for key, tid in loop.inits.items()}
-        start = loop.last + 1 if loop.reverse else loop.first - 1
+        start = _offset_text(loop.last + 1, loop.first, len(loop.steps)) if loop.reverse else str(loop.first - 1)
         plain = [n for n in stored if n not in carried]
-        for k in range(0, len(plain), 8):
-            chunk = plain[k:k + 8]
+        while plain:  # declarations, a line of at most ~100 characters each
+            k = 1
+            while k < len(plain) and len(", ".join(plain[:k + 1])) + 4 * (k + 1) < 90:
+                k += 1
+            chunk, plain = plain[:k], plain[k:]
             w.add(1, f"{', '.join(chunk)} = {', '.join('{}' for _ in chunk)}")
         for name, init in carried.items():
             w.add(1, f"{name} = {{{start}: {init}}}  # the initial state")
@@ -1171,6 +1192,11 @@ class _Builder:
         return out
 
 
+def _bare(name: str) -> str:
+    """A name without its per-step '_t' and its layer/direction suffix: xWb_l1_reverse_t -> xWb."""
+    return re.sub(r"_l\d+(?:_reverse)?$", "", name.removesuffix("_t"))
+
+
 def _number(value: Any) -> str:
     number = float(np.asarray(value).reshape(()))
     return str(int(number)) if number.is_integer() else repr(number)
@@ -1179,6 +1205,15 @@ def _number(value: Any) -> str:
 def _kind_of(prefix: str) -> str:
     head = prefix.split("/")[0] if prefix else ""
     return {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "jordan": "a Jordan network"}.get(head, "a loop")
+
+
+def _offset_text(t: int, first: int, T: int) -> str:
+    """Step index ``t`` written against T (``T``, ``T + 1``) when the loop runs 1..T: the same text at every T."""
+    if first == 1 and t == T:
+        return "T"
+    if first == 1 and t == T + 1:
+        return "T + 1"
+    return str(t)
 
 
 def _range_text(first: int, count: int) -> str:
