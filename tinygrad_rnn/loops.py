@@ -20,8 +20,9 @@ as Python, the way min-char-rnn, CS231n and d2l write it by hand::
         dW_hh += (h[t - 1].T @ dhW).T         # a_t delta_t: this step's share of dL/dW_hh
 
 Every backward line is an op's own backward rule (``ops.py``) with the operands'
-names filled in, so the text is exactly what ``loss.backward()`` computes, folded
-by time: its length does not depend on T. ``.run()`` executes that text (not the
+names filled in, so the text computes what ``loss.backward()`` computes (to
+rounding: a few sums add up in another order), folded by time: its length does not
+depend on T. ``.run()`` executes that text (not the
 engine) on the recorded inputs and parameters and returns the gradients.
 
 How the fold works (``_Loop``): nodes whose scope holds a segment ``t<k>`` belong
