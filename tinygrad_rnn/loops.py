@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from .graph import trace
+from .ops import _is_basic
 from .tensor import Tensor
 
 __all__ = ["BPTTLoop", "LoopError", "bptt_loop", "highlight_html"]
@@ -77,7 +78,7 @@ _SCOPE_ORDER = ["", "input_gate", "forget_gate", "cell_gate", "output_gate", "ce
                 "update_gate", "new_gate", "hidden", "output"]
 
 SUPPORTED = ("add", "sub", "mul", "div", "neg", "pow", "matmul", "tanh", "sigmoid", "relu", "exp", "log",
-             "transpose", "reshape", "split", "concat", "stack", "sum", "mean", "getitem")
+             "transpose", "reshape", "split", "concat", "stack", "sum", "mean", "getitem", "embedding")
 
 
 def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
@@ -141,8 +142,12 @@ def _index_text(index: Any) -> str:
     return ", ".join(out)
 
 
-def _forward_text(node: Any, ins: list[str], out_shapes: list[tuple]) -> str:
-    """The op's forward as one expression over the operands' names."""
+def _forward_text(node: Any, ins: list[str], out_shapes: list[tuple], side: str | None = None) -> str:
+    """The op's forward as one expression over the operands' names.
+
+    ``side`` names an array the op holds besides its operands: embedding's token ids, or
+    the index arrays of advanced indexing (``x[rows, targets]``), read from ``inputs``.
+    """
     op = node.name
     a = ins[0] if ins else ""
     if op in ("add", "sub", "mul", "div", "matmul"):
@@ -164,7 +169,9 @@ def _forward_text(node: Any, ins: list[str], out_shapes: list[tuple]) -> str:
     if op == "reshape":
         return f"{a}.reshape({out_shapes[0]!r})"
     if op == "getitem":
-        return f"{a}[{_index_text(node.index)}]"
+        return f"{a}[{side}]" if side else f"{a}[{_index_text(node.index)}]"
+    if op == "embedding":
+        return f"{a}[{side}]"
     if op in ("sum", "mean"):
         args = [] if node.axis is None else [f"axis={node.axis!r}"]
         if node.keepdims:
@@ -192,7 +199,7 @@ def _transposed(name: str) -> str:
 
 
 def _backward_texts(node: Any, ins: list[str], outs: list[str], g: list[str | None], shapes: list[tuple],
-                    out_shapes: list[tuple]) -> list[str | None]:
+                    out_shapes: list[tuple], side: str | None = None) -> list[str | None]:
     """The op's backward rule over the names: one expression per input (None: no gradient).
 
     ``g`` holds the names of the gradients of the outputs (None for an output none reached).
@@ -238,7 +245,9 @@ def _backward_texts(node: Any, ins: list[str], outs: list[str], g: list[str | No
     if op == "reshape":
         return [f"{go}.reshape({shapes[0]!r})"]
     if op == "getitem":
-        return [f"scatter_add({go}, {shapes[0]!r}, ({_index_text(node.index)},))"]
+        return [f"scatter_add({go}, {shapes[0]!r}, {side or '(' + _index_text(node.index) + ',)'})"]
+    if op == "embedding":
+        return [f"scatter_add({go}.reshape(-1, {shapes[0][-1]}), {shapes[0]!r}, {side}.reshape(-1))"]
     if op in ("sum", "mean"):
         kept = go if node.axis is None or node.keepdims else f"np.expand_dims({go}, {node.axis!r})"
         scaled = f"{kept} / {node.n}" if op == "mean" else kept
@@ -453,6 +462,7 @@ class _Builder:
         self.param_inputs: dict[str, tuple[str, np.ndarray]] = {}  # var -> (torch name, array)
         self.param_tid: dict[str, int] = {}  # var -> tensor id
         self.loaded: set[str] = set()  # inputs already read into a variable
+        self.side: dict[int, str] = {}  # node index -> the variable of its ids / index arrays
         self.seq_names: dict[int, str] = {}  # split node index -> its list of per-step pieces (xWb_t)
         self.T = max(len(lp.steps) for lp in self.loops)
         # the backward's bookkeeping: gradient variables, which are assigned, where each node's rule is
@@ -517,6 +527,11 @@ class _Builder:
                 kinds.append(self._outside_kind(loop, j, i, tids))
             loop.inputs.append(kinds)
         loop.template = [(r.op, _split_scope(r.scope)[2], r.node) for r in template_nodes]
+        for op, tail, node in loop.template:
+            if op == "embedding" or (op == "getitem" and not _is_basic(node.index)):
+                raise LoopError(f"bptt_loop: '{op}' with index arrays inside the time steps ('{loop.prefix}/t.../"
+                                f"{tail}') has no loop template: look the inputs up once, before the loop (as "
+                                "tr.nn modules do)")
         if len(loop.steps) == 1:
             self._carries_of_single_step(loop)
 
@@ -592,7 +607,9 @@ class _Builder:
         if rec.kind == "parameter" or t.requires_grad:
             base = display_name(t.name, self._single_layer()) or "param"
         else:
-            base = _identifier(t.name) if t.name else ("x" if t.data.dtype.kind == "f" else "ids")
+            consumers = {self.graph.nodes[n].op for n in rec.consumers}
+            data_like = bool(consumers & {"reshape", "matmul", "transpose", "getitem", "split"})
+            base = _identifier(t.name) if t.name else ("x" if data_like else "const")
             if not t.name and any(self.graph.nodes[n].op == "sub" and self.graph.nodes[n].inputs[1:] == (tid,)
                                   for n in rec.consumers):
                 base = "y"  # what a loss subtracts: the target
@@ -604,7 +621,10 @@ class _Builder:
         name = self.names.fresh(base)
         self.value[tid] = name
         if rec.kind == "parameter" or t.requires_grad:
-            self.param_inputs[name] = (t.name or name, t.data)
+            key = t.name or name
+            if any(key == used for used, _ in self.param_inputs.values()):  # two parameters named alike
+                key = name  # (e.g. the .weight of two separate modules): keep both, under the variable's name
+            self.param_inputs[name] = (key, t.data)
             self.param_tid[name] = tid
         else:
             self.leaf_inputs[name] = t.data
@@ -744,6 +764,8 @@ class _Builder:
         if tid in self.value:
             return self.value[tid]
         rec = self.graph.tensors[tid]
+        if _is_literal(rec):
+            return _number(rec.tensor.data)
         if rec.producer is None:
             return self._leaf_name(tid)
         loop_info = self.where.get(rec.producer)
@@ -805,8 +827,8 @@ class _Builder:
             base = f"{base}s"
         elif op == "transpose":
             base = f"{base}_T"
-        else:
-            base = f"{base}_{op}"
+        else:  # named after its first operand's stem and the op: hs_exp, hs_sum (no ever-growing chains)
+            base = f"{base.split('_')[0] or 'v'}_{op}"
         return self.names.fresh(base + self._scope_suffix(rec.scope))
 
     def _forward(self, w: _Writer, order: list) -> None:
@@ -831,7 +853,7 @@ class _Builder:
         """Read the inputs these tensors are from (x = inputs["x"]), once each."""
         for tid in tids:
             rec = self.graph.tensors[tid]
-            if rec.producer is None and tid not in self.value:
+            if rec.producer is None and tid not in self.value and not _is_literal(rec):
                 name = self._leaf_name(tid)
                 if name in self.leaf_inputs and name not in self.loaded:
                     self.loaded.add(name)
@@ -848,7 +870,7 @@ class _Builder:
         else:
             ins = [seq]
         shapes = [tuple(self.graph.tensors[tid].shape) for tid in rec.outputs]
-        text = _forward_text(rec.node, ins, shapes)
+        text = _forward_text(rec.node, ins, shapes, self._side_input(w, rec))
         if rec.op == "split":
             users = self._seq_user(rec)
             base = _bare(ins[0].removesuffix(".T"))
@@ -868,6 +890,22 @@ class _Builder:
         name = self._outside_name(rec, ins)
         self.value[rec.outputs[0]] = name
         w.add(1, f"{name} = {text}", (rec.index,))
+
+    def _side_input(self, w: _Writer, rec: Any) -> str | None:
+        """Read the array an op holds besides its operands (token ids, index arrays) from ``inputs``, once."""
+        node = rec.node
+        if rec.op == "embedding":
+            array, base = node.ids, "ids"
+        elif rec.op == "getitem" and not _is_basic(node.index):
+            array, base = node.index, "index"
+        else:
+            return None
+        name = self.names.fresh(base)
+        self.leaf_inputs[name] = array
+        self.loaded.add(name)
+        self.side[rec.index] = name
+        w.add(1, f'{name} = inputs["{name}"]')
+        return name
 
     def _alias(self, rec: Any) -> bool:
         """A parameter's transpose (W_hh.T) is written where it is used, not as a line of its own."""
@@ -1046,7 +1084,7 @@ class _Builder:
             self.loop_seq.setdefault(id(loop), {}).setdefault((place, o), []).append((name, first, ts))
             return
         needed = [self.graph.tensors[tid].tensor.requires_grad for tid in rec.inputs]
-        exprs = _backward_texts(rec.node, ins, out_names, outs, shapes, out_shapes)
+        exprs = _backward_texts(rec.node, ins, out_names, outs, shapes, out_shapes, self.side.get(rec.index))
         for tid, need, expr in zip(rec.inputs, needed, exprs):
             if need and expr is not None:
                 self._send_outside(w, tid, expr, (rec.index,))
@@ -1196,6 +1234,11 @@ class _Builder:
         return out
 
 
+def _is_literal(rec: Any) -> bool:
+    """A constant number (a 0-d leaf that needs no gradient), written into the text as it is: 1, 0.5."""
+    return rec.producer is None and not rec.tensor.requires_grad and rec.tensor.data.ndim == 0
+
+
 def _bare(name: str) -> str:
     """A name without its per-step '_t' and its layer/direction suffix: xWb_l1_reverse_t -> xWb."""
     return re.sub(r"_l\d+(?:_reverse)?$", "", name.removesuffix("_t"))
@@ -1261,7 +1304,7 @@ class BPTTLoop:
         """Execute the source (not the engine) on the recorded inputs and parameters: {parameter: gradient}."""
         namespace: dict[str, Any] = {}
         exec(compile(self.source, "<tr.bptt_loop>", "exec"), namespace)  # our own generated text
-        inputs = {k: (np.array(v) if not isinstance(v, list) else [np.array(a) for a in v])
+        inputs = {k: type(v)(np.array(a) for a in v) if isinstance(v, (list, tuple)) else np.array(v)
                   for k, v in self.inputs.items()}
         params = {name: np.array(array) for name, array in self.params.items()}
         with np.errstate(over="ignore"):

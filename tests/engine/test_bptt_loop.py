@@ -220,3 +220,29 @@ def test_a_trainable_initial_state_gets_its_gradient_and_lengths_are_refused_cle
     with pytest.raises(LoopError, match="lengths="):
         out, _ = model(tr.Tensor(np.ones((4, 2, 3))), lengths=[4, 2])
         tr.bptt_loop(out.sum())
+
+
+def test_a_char_model_with_embedding_and_cross_entropy():
+    """Embedding before the loop, cross-entropy after it: both written out, keyed by the dotted names."""
+
+    class CharModel(tr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = tr.nn.Embedding(10, 3, rng=0)
+            self.rnn = tr.nn.GRU(3, 4, rng=0)
+            self.fc = tr.nn.Linear(4, 10, rng=0)
+
+        def forward(self, ids):
+            out, _ = self.rnn(self.emb(ids))
+            return self.fc(out.reshape(-1, 4))
+
+    model, rng = CharModel(), np.random.default_rng(0)
+    loss = tr.F.cross_entropy(model(rng.integers(0, 10, size=(6, 2))), rng.integers(0, 10, size=12))
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    grads = loop.run()
+    assert sorted(grads) == sorted(name for name, _ in model.named_parameters())
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(grads[name], p.grad, rtol=0, atol=1e-12, err_msg=name)
+    assert 'W_hh = params["rnn.weight_hh_l0"]  # rnn.weight_hh_l0' in loop.source
+    assert 'ids = inputs["ids"]' in loop.source and "scatter_add(" in loop.source
