@@ -99,6 +99,7 @@ def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
 
 
 def _identifier(text: str) -> str:
+    """A valid Python name made from ``text`` (a parameter's dotted name, a scope)."""
     name = re.sub(r"\W+", "_", text).strip("_") or "v"
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "v_" + name
@@ -120,10 +121,12 @@ def _split_scope(scope: str) -> tuple[str, int, str] | None:
 
 
 def _unbroadcast_text(expr: str, shape: tuple, to: tuple) -> str:
+    """``unbroadcast(expr, to)`` when the shapes differ, else ``expr`` itself (shapes are known here)."""
     return expr if tuple(shape) == tuple(to) else f"unbroadcast({expr}, {tuple(to)!r})"
 
 
 def _index_text(index: Any) -> str:
+    """A basic index (ints, slices, None, ...) as source text: ``0, 1:3``."""
     items = index if isinstance(index, tuple) else (index,)
     out = []
     for item in items:
@@ -404,6 +407,7 @@ class _Writer:
 
 
 class _Names:
+    """Fresh variable names: ``h``, then ``h_2``, ... never a keyword or a name the text already uses."""
     def __init__(self) -> None:
         self.used: set[str] = {"np", "T", "t", "inputs", "params", "grads", "sigmoid", "unbroadcast",
                                "scatter_add", "training_step"}
@@ -481,6 +485,10 @@ class _Builder:
     # -- analysis ---------------------------------------------------------
 
     def _classify(self, loop: _Loop) -> None:
+        """Find the template: one step's ops, and what each of their operands is at every step.
+
+        Raises ``LoopError`` naming the step when the steps do not all run the same ops wired the same way.
+        """
         graph = self.graph
         producer = {tid: (rec.index, self.position[tid]) for rec in graph.nodes for tid in rec.outputs}
         kinds_per_step = []
@@ -540,6 +548,8 @@ class _Builder:
                 "steps cannot be written as one loop body; record the same ops at every step")
 
     def _outside_kind(self, loop: _Loop, j: int, i: int, tids: list[int]) -> tuple[str, Any]:
+        """An operand made outside the steps: a literal (1), an invariant (W_hh.T), or a sequence
+        (one piece per step of one split, or a different leaf per step)."""
         graph = self.graph
         tensors = [graph.tensors[tid] for tid in tids]
         producers = {r.producer for r in tensors}
@@ -600,6 +610,7 @@ class _Builder:
     # -- naming -------------------------------------------------------------
 
     def _leaf_name(self, tid: int) -> str:
+        """The variable of a leaf: the notes' name of a parameter, x for data, y for a target, ..."""
         if tid in self.value:
             return self.value[tid]
         rec = self.graph.tensors[tid]
@@ -631,6 +642,7 @@ class _Builder:
         return name
 
     def _single_layer(self) -> bool:
+        """One layer, one direction: parameters are W_hh, not W_hh_l0."""
         return all(not re.search(r"(?:^|/)l[1-9]\d*(?:/|$)", lp.prefix) and "/rev" not in lp.prefix
                    for lp in self.loops)
 
@@ -686,6 +698,7 @@ class _Builder:
                 loop.names[(j, o)] = self.names.fresh(base + loop.suffix)
 
     def _operand_base(self, loop: _Loop, kind: str, detail: Any) -> str:
+        """A short stem for naming a value after its operands: h, W_hh, xWb, one (the literal 1)."""
         if kind in ("local", "carry"):
             name = loop.names.get(detail, "v")
             return name[: -len(loop.suffix)] if loop.suffix and name.endswith(loop.suffix) else name
@@ -702,6 +715,7 @@ class _Builder:
     # -- emitting -------------------------------------------------------------
 
     def build(self) -> tuple[str, dict[int, tuple[int, int | None]], dict[str, Any], dict[str, tuple]]:
+        """The whole source (header, ``training_step``), node index -> (line, t), and the recorded inputs."""
         order = self._segments()
         w = _Writer()
         what = ", ".join(sorted({_kind_of(lp.prefix) for lp in self.loops}))
@@ -832,6 +846,7 @@ class _Builder:
         return self.names.fresh(base + self._scope_suffix(rec.scope))
 
     def _forward(self, w: _Writer, order: list) -> None:
+        """Load the parameters, then the forward: outside nodes line by line, each loop as a ``for t``."""
         graph = self.graph
         w.add(1, "# inputs and parameters (PyTorch names in the comments)")
         for rec in graph.tensors.values():
@@ -860,6 +875,7 @@ class _Builder:
                     w.add(1, f'{name} = inputs["{name}"]')
 
     def _forward_node(self, w: _Writer, rec: Any) -> None:
+        """One outside op as one line (a split into per-step pieces becomes the list ``xWb_t``)."""
         alias = self._alias(rec)
         if alias:
             return
@@ -918,6 +934,7 @@ class _Builder:
         return True
 
     def _seq_user(self, rec: Any) -> Any:
+        """The loop that reads the pieces of this split one per step, if any."""
         for loop in self.loops:
             for kinds in loop.inputs:
                 for kind, detail in kinds:
@@ -940,6 +957,7 @@ class _Builder:
         return f"{name}[t - {offset}]" if offset else f"{name}[t]"
 
     def _leaf_seq(self, loop: _Loop, tids: tuple, offset: int) -> str:
+        """A different leaf at every step (x_t given as separate tensors): one input list ``xs``."""
         key = ("leaves", tids)
         if key not in self.value:
             name = self.names.fresh("xs")
@@ -950,6 +968,7 @@ class _Builder:
         return self.value[key]
 
     def _forward_loop(self, w: _Writer, loop: _Loop) -> None:
+        """One loop's forward: the per-step dicts, the initial states, then the body at t."""
         self._template_names(loop)
         for kinds in loop.inputs:
             for kind, detail in kinds:
@@ -996,6 +1015,7 @@ class _Builder:
     # -- backward ---------------------------------------------------------------
 
     def _backward(self, w: _Writer, order: list) -> None:
+        """The backward: the segments in reverse, outside nodes one rule each, loops reversed; then grads."""
         self.backward_start = len(w.lines)
         w.add(1, "# ---- backward: backpropagation through time ----")
         root = self.graph.root
@@ -1013,11 +1033,13 @@ class _Builder:
                 w.add(1, f'grads["{torch_name}"] = {g}')
 
     def _grad_var(self, key: Any, base: str) -> str:
+        """The gradient variable of ``key`` (``dW_hh`` for W_hh), made on first use."""
         if key not in self.grad:
             self.grad[key] = self.names.fresh("d" + base.split("[")[0].removesuffix(".T"))
         return self.grad[key]
 
     def _accumulate(self, w: _Writer, indent: int, var: str, expr: str, nodes: tuple = ()) -> None:
+        """``var = expr`` the first time, ``var = var + expr`` after: the sum backward() makes."""
         if var in self.assigned:
             w.add(indent, f"{var} = {var} + {expr}", nodes)
         else:
@@ -1048,6 +1070,7 @@ class _Builder:
         self._accumulate(w, 1, var, expr, nodes)
 
     def _backward_node(self, w: _Writer, rec: Any) -> None:
+        """One outside op's backward rule, sending each input its gradient."""
         if rec.op == "transpose" and self.value.get(rec.outputs[0], "").endswith(".T") and \
                 self.graph.tensors[rec.inputs[0]].producer is None:
             return  # an alias W.T: its users sent their gradient to W directly
@@ -1090,6 +1113,12 @@ class _Builder:
                 self._send_outside(w, tid, expr, (rec.index,))
 
     def _backward_loop(self, w: _Writer, loop: _Loop) -> None:
+        """One loop's backward: carries and running sums set up, then the body reversed at t.
+
+        At the top of an iteration a step value's gradient is what reaches it from outside the step
+        (the layer above: ``dh_out``) plus the carry from the step processed before (``dh_next``);
+        the body's rules then run in reverse order, each line an op's backward rule.
+        """
         graph = self.graph
         names = loop.names
         seq_grads = self.loop_seq.get(id(loop), {})
@@ -1245,11 +1274,13 @@ def _bare(name: str) -> str:
 
 
 def _number(value: Any) -> str:
+    """A 0-d constant as source: ``1`` for 1.0, else its repr."""
     number = float(np.asarray(value).reshape(()))
     return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _kind_of(prefix: str) -> str:
+    """'lstm/l0/fwd' -> 'an LSTM', for the function's docstring."""
     head = prefix.split("/")[0] if prefix else ""
     return {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "jordan": "a Jordan network"}.get(head, "a loop")
 
@@ -1264,6 +1295,7 @@ def _offset_text(t: int, first: int, T: int) -> str:
 
 
 def _range_text(first: int, count: int) -> str:
+    """The loop's range of t as source, written against T so that the text does not change with T."""
     if first == 1:
         return "range(1, T + 1)"
     if first == 0:
