@@ -408,6 +408,7 @@ class _Writer:
 
 class _Names:
     """Fresh variable names: ``h``, then ``h_2``, ... never a keyword or a name the text already uses."""
+
     def __init__(self) -> None:
         self.used: set[str] = {"np", "T", "t", "inputs", "params", "grads", "sigmoid", "unbroadcast",
                                "scatter_add", "training_step"}
