@@ -63,7 +63,7 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(".symbolic", __name__)
-    if name in ("bptt_loop", "BPTTLoop"):  # the BPTT loop writer (tinygrad_rnn/loops.py): loaded on first use
+    if name in ("bptt_loop", "BPTTLoop"):  # the BPTT loop writer (tinygrad_rnn/loops/): loaded on first use
         import importlib
 
         value = getattr(importlib.import_module(".loops", __name__), name)

@@ -1,67 +1,26 @@
-"""BPTT as the loop the notes write: a recorded graph folded back into ``for t`` loops.
+"""Writing the source: names in the notes' notation, the forward as loops, then BPTT reversed.
 
-An unrolled graph holds every time step as separate nodes. Its scopes
-(``lstm/l0/fwd/t3/forget_gate``) say which step each node belongs to, and every
-step of one layer and direction repeats the same few ops. ``tr.bptt_loop(loss)``
-reads that repetition back out of the graph and writes the whole training step
-as Python, the way min-char-rnn, CS231n and d2l write it by hand::
-
-    for t in range(1, T + 1):                 # the forward, as a loop
-        hW[t] = h[t - 1] @ W_hh.T
-        pre_h[t] = xWb_t[t - 1] + hW[t]
-        h[t] = np.tanh(pre_h[t])
-    ...
-    dh_next = np.zeros_like(h[T])             # the backward: the same loop reversed
-    for t in reversed(range(1, T + 1)):
-        dh = dh_out[t - 1] + dh_next          # delta_t = dL/dh_t: from the loss at t, and from step t + 1
-        dpre_h = dh * (1 - h[t] * h[t])       # through tanh: the factor 1 - h_t^2 of a_t and b_t
-        ...
-        dh_next = dhW @ W_hh                  # b_t delta_t: carried to step t - 1
-        dW_hh += (h[t - 1].T @ dhW).T         # a_t delta_t: this step's share of dL/dW_hh
-
-Every backward line is an op's own backward rule (``ops.py``) with the operands'
-names filled in, so the text computes what ``loss.backward()`` computes (to
-rounding: a few sums add up in another order), folded by time: its length does not
-depend on T. ``.run()`` executes that text (not the
-engine) on the recorded inputs and parameters and returns the gradients.
-
-How the fold works (``_Loop``): nodes whose scope holds a segment ``t<k>`` belong
-to step k of the loop named by the scope before it (``lstm/l0/fwd``). Each step's
-nodes are put in one canonical order (a topological order with ties broken by
-scope, op and operands, so the order is the same at every step), and each input
-of each op is classified: made earlier in the same step (a local), made by the
-previous step (a carry: h_{t-1}), the same tensor at every step (an invariant:
-W_hh), or a different outside tensor at every step (a sequence: x_t's input
-part). All steps must agree; then one step is the template.
+``Builder`` takes the loops ``fold.find_loops`` found, checks that every step runs the
+same ops wired the same way, names every value (the notes' symbol for a gate's result:
+``i f g o c h``, ``r u n``; parameters as ``W_hh`` with their PyTorch names in comments)
+and writes ``training_step(inputs, params)``: outside ops one line each, each loop as
+``for t``, then the backward in reverse, each line an op's backward rule (``rules``).
 """
 
 from __future__ import annotations
 
-import ast
-import functools
 import heapq
-import html
-import io
 import keyword
 import re
-import tokenize
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .graph import trace
-from .ops import _is_basic
-from .tensor import Tensor
-
-__all__ = ["BPTTLoop", "LoopError", "bptt_loop", "highlight_html"]
-
-
-class LoopError(ValueError):
-    """The graph cannot be written as a loop over time steps (the message says what is needed)."""
-
-
+from ..graph import trace
+from ..ops import _is_basic
+from ..tensor import Tensor
+from .fold import Loop, LoopError, find_loops, output_positions, split_scope
+from .rules import HELPERS, backward_texts, forward_text
 
 # the notes' symbol of each gate scope (GRU's update gate is u: z is the BPTT sensitivity)
 GATE_SYMBOLS = {
@@ -72,13 +31,6 @@ GATE_SYMBOLS = {
 # PyTorch parameter name -> the notes' symbol (weight_hh_l0 = W_hh)
 _PARAMETER_ALIASES = {"weight_ih": "W_ih", "weight_hh": "W_hh", "bias_ih": "b_ih", "bias_hh": "b_hh",
                       "weight_ci": "w_ci", "weight_cf": "w_cf", "weight_co": "w_co"}
-
-# the order the cells compute their gates in (cells.py), so the loop body reads like the cell
-_SCOPE_ORDER = ["", "input_gate", "forget_gate", "cell_gate", "output_gate", "cell_state", "reset_gate",
-                "update_gate", "new_gate", "hidden", "output"]
-
-SUPPORTED = ("add", "sub", "mul", "div", "neg", "pow", "matmul", "tanh", "sigmoid", "relu", "exp", "log",
-             "transpose", "reshape", "split", "concat", "stack", "sum", "mean", "getitem", "embedding")
 
 
 def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
@@ -104,292 +56,6 @@ def _identifier(text: str) -> str:
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "v_" + name
     return name
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _split_scope(scope: str) -> tuple[str, int, str] | None:
-    """'lstm/l0/fwd/t3/forget_gate' -> ('lstm/l0/fwd', 3, 'forget_gate'); None outside time steps."""
-    parts = scope.split("/") if scope else []
-    for k, part in enumerate(parts):
-        if part[:1] == "t" and part[1:].isdigit() and part[1:].isascii():
-            return "/".join(parts[:k]), int(part[1:]), "/".join(parts[k + 1:])
-    return None
-
-
-# ---------------------------------------------------------------------------
-# The ops, as text: forward expression and backward rule (the rules of ops.py)
-
-
-def _unbroadcast_text(expr: str, shape: tuple, to: tuple) -> str:
-    """``unbroadcast(expr, to)`` when the shapes differ, else ``expr`` itself (shapes are known here)."""
-    return expr if tuple(shape) == tuple(to) else f"unbroadcast({expr}, {tuple(to)!r})"
-
-
-def _index_text(index: Any) -> str:
-    """A basic index (ints, slices, None, ...) as source text: ``0, 1:3``."""
-    items = index if isinstance(index, tuple) else (index,)
-    out = []
-    for item in items:
-        if isinstance(item, slice):
-            start = "" if item.start is None else str(item.start)
-            stop = "" if item.stop is None else str(item.stop)
-            out.append(f"{start}:{stop}" + ("" if item.step is None else f":{item.step}"))
-        elif item is None:
-            out.append("None")
-        elif item is Ellipsis:
-            out.append("...")
-        elif isinstance(item, (int, np.integer)):
-            out.append(str(int(item)))
-        else:
-            raise LoopError("getitem: only basic indexing (ints, slices) can be written as a loop line")
-    return ", ".join(out)
-
-
-def _forward_text(node: Any, ins: list[str], out_shapes: list[tuple], side: str | None = None) -> str:
-    """The op's forward as one expression over the operands' names.
-
-    ``side`` names an array the op holds besides its operands: embedding's token ids, or
-    the index arrays of advanced indexing (``x[rows, targets]``), read from ``inputs``.
-    """
-    op = node.name
-    a = ins[0] if ins else ""
-    if op in ("add", "sub", "mul", "div", "matmul"):
-        sign = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}[op]
-        return f"{a} {sign} {ins[1]}"
-    if op == "neg":
-        return f"-{a}"
-    if op == "pow":
-        return f"{a} ** {node.p!r}"
-    if op in ("tanh", "exp", "log"):
-        return f"np.{op}({a})"
-    if op == "sigmoid":
-        return f"sigmoid({a})"
-    if op == "relu":
-        return f"np.maximum({a}, 0)"
-    if op == "transpose":
-        axes = tuple(node.axes)
-        return f"{a}.T" if axes == (1, 0) else f"{a}.transpose({axes!r})"
-    if op == "reshape":
-        return f"{a}.reshape({out_shapes[0]!r})"
-    if op == "getitem":
-        return f"{a}[{side}]" if side else f"{a}[{_index_text(node.index)}]"
-    if op == "embedding":
-        return f"{a}[{side}]"
-    if op in ("sum", "mean"):
-        args = [] if node.axis is None else [f"axis={node.axis!r}"]
-        if node.keepdims:
-            args.append("keepdims=True")
-        return f"np.asarray({a}.{op}({', '.join(args)}))"
-    if op == "split":
-        sizes = list(node.sizes)
-        if len(set(sizes)) == 1:
-            return f"np.split({a}, {len(sizes)}, axis={node.axis})"
-        cuts = list(np.cumsum(sizes)[:-1].tolist())
-        return f"np.split({a}, {cuts!r}, axis={node.axis})"
-    if op in ("concat", "stack"):
-        joiner = "np.concatenate" if op == "concat" else "np.stack"
-        listed = ins[0] if len(ins) == 1 and ins[0].startswith("[") else f"[{', '.join(ins)}]"
-        return f"{joiner}({listed}, axis={node.axis})"
-    if op == "where":
-        raise LoopError("bptt_loop: op 'where' (a sequence module given lengths=, or tr.where) has no loop template "
-                        "yet: write the loop of full-length sequences (no lengths=)")
-    raise LoopError(f"bptt_loop: op '{op}' has no loop template (supported: {', '.join(SUPPORTED)})")
-
-
-def _transposed(name: str) -> str:
-    """``name.T``, written ``W`` rather than ``W.T.T`` when ``name`` is itself ``W.T`` (the same array)."""
-    return name[:-2] if name.endswith(".T") else f"{name}.T"
-
-
-def _backward_texts(node: Any, ins: list[str], outs: list[str], g: list[str | None], shapes: list[tuple],
-                    out_shapes: list[tuple], side: str | None = None) -> list[str | None]:
-    """The op's backward rule over the names: one expression per input (None: no gradient).
-
-    ``g`` holds the names of the gradients of the outputs (None for an output none reached).
-    """
-    op = node.name
-    go = g[0]
-    if op == "add":
-        return [_unbroadcast_text(go, out_shapes[0], shapes[0]), _unbroadcast_text(go, out_shapes[0], shapes[1])]
-    if op == "sub":
-        return [_unbroadcast_text(go, out_shapes[0], shapes[0]),
-                "-" + _unbroadcast_text(go, out_shapes[0], shapes[1])]
-    if op == "mul":
-        return [_unbroadcast_text(f"{go} * {ins[1]}", out_shapes[0], shapes[0]),
-                _unbroadcast_text(f"{go} * {ins[0]}", out_shapes[0], shapes[1])]
-    if op == "div":
-        return [_unbroadcast_text(f"{go} / {ins[1]}", out_shapes[0], shapes[0]),
-                _unbroadcast_text(f"-{go} * {ins[0]} / ({ins[1]} * {ins[1]})", out_shapes[0], shapes[1])]
-    if op == "neg":
-        return [f"-{go}"]
-    if op == "pow":
-        return [f"{go} * {node.p!r} * {ins[0]} ** {node.p - 1!r}"]
-    if op == "matmul":
-        a, b = shapes
-        if len(a) == 2 and len(b) == 2:
-            return [f"{go} @ {_transposed(ins[1])}", f"{_transposed(ins[0])} @ {go}"]
-        ga = _unbroadcast_text(f"{go} @ {ins[1]}.swapaxes(-1, -2)", out_shapes[0][:-1] + (b[-2],), a)
-        if len(b) == 2:
-            return [ga, f"{ins[0]}.reshape(-1, {a[-1]}).T @ {go}.reshape(-1, {out_shapes[0][-1]})"]
-        return [ga, _unbroadcast_text(f"{ins[0]}.swapaxes(-1, -2) @ {go}", out_shapes[0][:-2] + b[-2:], b)]
-    if op == "tanh":
-        return [f"{go} * (1 - {outs[0]} * {outs[0]})"]
-    if op == "sigmoid":
-        return [f"{go} * {outs[0]} * (1 - {outs[0]})"]
-    if op == "relu":
-        return [f"np.where({ins[0]} <= 0, 0, {go})"]
-    if op == "exp":
-        return [f"{go} * {outs[0]}"]
-    if op == "log":
-        return [f"{go} / {ins[0]}"]
-    if op == "transpose":
-        inverse = tuple(sorted(range(len(node.axes)), key=tuple(node.axes).__getitem__))
-        return [f"{go}.T" if inverse == (1, 0) else f"{go}.transpose({inverse!r})"]
-    if op == "reshape":
-        return [f"{go}.reshape({shapes[0]!r})"]
-    if op == "getitem":
-        return [f"scatter_add({go}, {shapes[0]!r}, {side or '(' + _index_text(node.index) + ',)'})"]
-    if op == "embedding":
-        return [f"scatter_add({go}.reshape(-1, {shapes[0][-1]}), {shapes[0]!r}, {side}.reshape(-1))"]
-    if op in ("sum", "mean"):
-        kept = go if node.axis is None or node.keepdims else f"np.expand_dims({go}, {node.axis!r})"
-        scaled = f"{kept} / {node.n}" if op == "mean" else kept
-        return [f"np.broadcast_to({scaled}, {shapes[0]!r})"]
-    if op == "split":
-        pieces = []
-        for name, shape in zip(g, out_shapes):
-            pieces.append(name if name is not None else f"np.zeros({shape!r})")
-        return [f"np.concatenate([{', '.join(pieces)}], axis={node.axis})"]
-    if op == "concat":
-        out, start, texts = out_shapes[0], 0, []
-        for n in node.sizes:
-            index = [":"] * len(out)
-            index[node.axis] = f"{start}:{start + n}"
-            texts.append(f"{go}[{', '.join(index)}]")
-            start += n
-        return texts
-    if op == "stack":
-        moved = go if node.axis == 0 else f"np.moveaxis({go}, {node.axis}, 0)"
-        return [f"{moved}[{k}]" for k in range(len(shapes))]
-    raise LoopError(f"bptt_loop: op '{op}' has no loop template (supported: {', '.join(SUPPORTED)})")
-
-
-# ---------------------------------------------------------------------------
-# Finding the loops
-
-
-@dataclass
-class _Loop:
-    """One loop over time steps: the steps' nodes, the template, and how its inputs connect."""
-
-    prefix: str
-    steps: list[tuple[int, list[int]]]  # (t, node indices in canonical order), in execution order
-    reverse: bool
-    suffix: str = ""
-    template: list[tuple[str, str, Any]] = field(default_factory=list)  # (op, scope tail, node of the template step)
-    # per template node: per input: (kind, detail): ("local", (j, o)), ("carry", (j, o)), ("inv", tid),
-    # ("seq", (source, offset)), ("literal", text)
-    inputs: list[list[tuple[str, Any]]] = field(default_factory=list)
-    inits: dict[tuple[int, int], int] = field(default_factory=dict)  # carried (j, o) -> tensor id at the first step
-    names: dict[tuple[int, int], str] = field(default_factory=dict)
-
-    @property
-    def first(self) -> int:
-        """The smallest t (the loop runs over first..last; backwards when ``reverse``)."""
-        return min(t for t, _ in self.steps)
-
-    @property
-    def last(self) -> int:
-        return max(t for t, _ in self.steps)
-
-
-def _output_positions(graph: Any) -> dict[int, int]:
-    """Tensor id -> which output of its producer it is (counting outputs nobody kept, too)."""
-    positions = {}
-    for rec in graph.nodes:
-        for k, ref in enumerate(rec.node.outputs):
-            out = ref()
-            if out is not None:
-                positions[id(out)] = k
-    return positions
-
-
-def _canonical(graph: Any, members: list[int], position: dict[int, int]) -> list[int]:
-    """The step's nodes in a topological order that is the same at every step.
-
-    Among the nodes ready to go, the one with the smallest key goes first; the key
-    names the scope tail, the op, and each operand by its place in this order (or as
-    "outside"), so two steps built by the same code get the same order.
-    """
-    inside = set(members)
-    producer_of = {}
-    for n in members:
-        for o in graph.nodes[n].outputs:
-            producer_of[o] = n
-    deps = {n: {producer_of[t] for t in graph.nodes[n].inputs if t in producer_of} for n in members}
-    users: dict[int, list[int]] = {n: [] for n in members}
-    for n, ds in deps.items():
-        for d in ds:
-            users[d].append(n)
-    place: dict[int, int] = {}
-
-    def key(n: int) -> tuple:
-        rec = graph.nodes[n]
-        operands = []
-        for tid in rec.inputs:
-            p = producer_of.get(tid)
-            if p is not None and p in inside:
-                operands.append((0, place[p], position[tid]))
-            else:
-                operands.append((1, -1, tuple(graph.tensors[tid].shape)))
-        tail = _split_scope(rec.scope)[2]
-        rank = _SCOPE_ORDER.index(tail.split("/")[-1]) if tail.split("/")[-1] in _SCOPE_ORDER else len(_SCOPE_ORDER)
-        return (rank, tail, rec.op, tuple(operands), n)
-
-    waiting = {n: len(ds) for n, ds in deps.items()}
-    ready = [key(n) for n in members if waiting[n] == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        n = heapq.heappop(ready)[-1]
-        place[n] = len(order)
-        order.append(n)
-        for u in users[n]:
-            waiting[u] -= 1
-            if waiting[u] == 0:
-                heapq.heappush(ready, key(u))
-    return order
-
-
-def _find_loops(graph: Any, position: dict[int, int]) -> tuple[list[_Loop], dict[int, tuple[_Loop, int, int]]]:
-    """Group the nodes by loop and step; return the loops and node index -> (loop, step number, template place)."""
-    groups: dict[str, dict[int, list[int]]] = {}
-    for rec in graph.nodes:
-        parts = _split_scope(rec.scope)
-        if parts is not None:
-            groups.setdefault(parts[0], {}).setdefault(parts[1], []).append(rec.index)
-    loops, where = [], {}
-    for prefix, steps in groups.items():
-        ts = sorted(steps)
-        if ts != list(range(ts[0], ts[0] + len(ts))):
-            raise LoopError(f"bptt_loop: the time steps under '{prefix or '(root)'}' are not consecutive "
-                            f"({', '.join(f't{t}' for t in ts[:8])}...); name them t1, t2, ..., tT")
-        by_start = sorted(ts, key=lambda t: max(steps[t]))  # a step ends after the step it reads from
-        reverse = len(ts) > 1 and by_start[0] > by_start[-1]
-        executed = sorted(ts, reverse=reverse)
-        if by_start != executed:
-            raise LoopError(f"bptt_loop: the steps under '{prefix or '(root)'}' did not run in order of t "
-                            f"(neither t1, t2, ... nor tT, ..., t1)")
-        loop = _Loop(prefix, [(t, _canonical(graph, steps[t], position)) for t in executed], reverse)
-        for t, members in loop.steps:
-            for place, n in enumerate(members):
-                where[n] = (loop, t, place)
-        loops.append(loop)
-    return loops, where
-
-
-# ---------------------------------------------------------------------------
-# Writing the source
 
 
 class _Writer:
@@ -422,25 +88,7 @@ class _Names:
         return name
 
 
-_HELPERS = {  # written at the top of the source when the body uses them
-    "sigmoid": '''def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-''',
-    "unbroadcast": '''def unbroadcast(g, shape):
-    """Sum a gradient back to the shape of an input that was broadcast (ops.unbroadcast)."""
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape) if n == 1 and g.shape[extra + i] != 1)
-    return g.sum(axis=axes, keepdims=True).reshape(shape)
-''',
-    "scatter_add": '''def scatter_add(g, shape, index):
-    full = np.zeros(shape)
-    np.add.at(full, index, g)
-    return full
-''',
-}
-
-
-class _Builder:
+class Builder:
     """Writes one graph's training step as loops (see the module docstring)."""
 
     def __init__(self, loss: Tensor):
@@ -453,8 +101,8 @@ class _Builder:
             raise LoopError(f"tr.bptt_loop: the loss must be a scalar (one number), got shape {loss.shape}")
         self.loss = loss
         self.graph = graph = trace(loss)
-        self.position = _output_positions(graph)
-        self.loops, self.where = _find_loops(graph, self.position)
+        self.position = output_positions(graph)
+        self.loops, self.where = find_loops(graph, self.position)
         if not self.loops:
             raise LoopError(
                 "tr.bptt_loop: this graph has no time steps. A loop needs each step's ops recorded under a "
@@ -485,7 +133,7 @@ class _Builder:
 
     # -- analysis ---------------------------------------------------------
 
-    def _classify(self, loop: _Loop) -> None:
+    def _classify(self, loop: Loop) -> None:
         """Find the template: one step's ops, and what each of their operands is at every step.
 
         Raises ``LoopError`` naming the step when the steps do not all run the same ops wired the same way.
@@ -513,8 +161,8 @@ class _Builder:
         ref = kinds_per_step[1] if len(loop.steps) > 1 else kinds_per_step[0]
         template_nodes = [graph.nodes[n] for n in loop.steps[0][1]]
         for t, members in loop.steps:
-            ops = [(graph.nodes[n].op, _split_scope(graph.nodes[n].scope)[2]) for n in members]
-            if ops != [(r.op, _split_scope(r.scope)[2]) for r in template_nodes]:
+            ops = [(graph.nodes[n].op, split_scope(graph.nodes[n].scope)[2]) for n in members]
+            if ops != [(r.op, split_scope(r.scope)[2]) for r in template_nodes]:
                 raise LoopError(self._mismatch(loop, t, "runs different ops"))
         for j, row in enumerate(ref):
             kinds = []
@@ -535,7 +183,7 @@ class _Builder:
                 tids = [c[1] for c in column]
                 kinds.append(self._outside_kind(loop, j, i, tids))
             loop.inputs.append(kinds)
-        loop.template = [(r.op, _split_scope(r.scope)[2], r.node) for r in template_nodes]
+        loop.template = [(r.op, split_scope(r.scope)[2], r.node) for r in template_nodes]
         for op, tail, node in loop.template:
             if op == "embedding" or (op == "getitem" and not _is_basic(node.index)):
                 raise LoopError(f"bptt_loop: '{op}' with index arrays inside the time steps ('{loop.prefix}/t.../"
@@ -544,11 +192,11 @@ class _Builder:
         if len(loop.steps) == 1:
             self._carries_of_single_step(loop)
 
-    def _mismatch(self, loop: _Loop, t: int, what: str) -> str:
+    def _mismatch(self, loop: Loop, t: int, what: str) -> str:
         return (f"bptt_loop: step t{t} under '{loop.prefix or '(root)'}' {what} than the other steps, so the "
                 "steps cannot be written as one loop body; record the same ops at every step")
 
-    def _outside_kind(self, loop: _Loop, j: int, i: int, tids: list[int]) -> tuple[str, Any]:
+    def _outside_kind(self, loop: Loop, j: int, i: int, tids: list[int]) -> tuple[str, Any]:
         """An operand made outside the steps: a literal (1), an invariant (W_hh.T), or a sequence
         (one piece per step of one split, or a different leaf per step)."""
         graph = self.graph
@@ -576,7 +224,7 @@ class _Builder:
             f"in '{loop.prefix or '(root)'}' reads a different tensor at every step, made outside the steps' "
             "scopes; compute it inside `with tr.scope(f\"t{t}\")`, or cut it from one tensor with tr.split")
 
-    def _carries_of_single_step(self, loop: _Loop) -> None:
+    def _carries_of_single_step(self, loop: Loop) -> None:
         """T = 1: no second step shows which inputs are carried; the built-in modules name their
         initial states h0 and c0 (y0 for Jordan), and the state they become is the last op of
         the 'hidden' / 'cell_state' / 'output' scope."""
@@ -647,7 +295,7 @@ class _Builder:
         return all(not re.search(r"(?:^|/)l[1-9]\d*(?:/|$)", lp.prefix) and "/rev" not in lp.prefix
                    for lp in self.loops)
 
-    def _template_names(self, loop: _Loop) -> None:
+    def _template_names(self, loop: Loop) -> None:
         """Names of the template's values: the notes' symbol for a gate's result, else built from operands."""
         last_in: dict[str, int] = {}
         for j, (_, tail, _) in enumerate(loop.template):
@@ -698,7 +346,7 @@ class _Builder:
                     base = f"{symbol or 'v'}_{op}"
                 loop.names[(j, o)] = self.names.fresh(base + loop.suffix)
 
-    def _operand_base(self, loop: _Loop, kind: str, detail: Any) -> str:
+    def _operand_base(self, loop: Loop, kind: str, detail: Any) -> str:
         """A short stem for naming a value after its operands: h, W_hh, xWb, one (the literal 1)."""
         if kind in ("local", "carry"):
             name = loop.names.get(detail, "v")
@@ -729,7 +377,7 @@ class _Builder:
         w.add(1, "return grads")
         body = "\n".join(w.lines) + "\n"
         header = "import numpy as np\n\n\n" + "".join(
-            text + "\n\n" for name, text in _HELPERS.items() if re.search(rf"\b{name}\(", body))
+            text + "\n\n" for name, text in HELPERS.items() if re.search(rf"\b{name}\(", body))
         shift = header.count("\n")
         locations = {n: (line + shift, t) for n, (line, t) in self._locations(w).items()}
         return header + body, locations, self.leaf_inputs, self.param_inputs
@@ -887,7 +535,7 @@ class _Builder:
         else:
             ins = [seq]
         shapes = [tuple(self.graph.tensors[tid].shape) for tid in rec.outputs]
-        text = _forward_text(rec.node, ins, shapes, self._side_input(w, rec))
+        text = forward_text(rec.node, ins, shapes, self._side_input(w, rec))
         if rec.op == "split":
             users = self._seq_user(rec)
             base = _bare(ins[0].removesuffix(".T"))
@@ -943,7 +591,7 @@ class _Builder:
                         return loop
         return None
 
-    def _loop_operand(self, loop: _Loop, kind: str, detail: Any) -> str:
+    def _loop_operand(self, loop: Loop, kind: str, detail: Any) -> str:
         """An operand of the loop body at iteration t: h[t - 1], xWb_t[t - 1], W_hh.T, 1, ..."""
         if kind == "local":
             return f"{loop.names[detail]}[t]"
@@ -957,7 +605,7 @@ class _Builder:
         name = self.seq_names[source[1]] if source[0] == "node" else self._leaf_seq(loop, source[1], offset)
         return f"{name}[t - {offset}]" if offset else f"{name}[t]"
 
-    def _leaf_seq(self, loop: _Loop, tids: tuple, offset: int) -> str:
+    def _leaf_seq(self, loop: Loop, tids: tuple, offset: int) -> str:
         """A different leaf at every step (x_t given as separate tensors): one input list ``xs``."""
         key = ("leaves", tids)
         if key not in self.value:
@@ -968,7 +616,7 @@ class _Builder:
                 self.leaf_inputs[name] = self.leaf_inputs[name][::-1]
         return self.value[key]
 
-    def _forward_loop(self, w: _Writer, loop: _Loop) -> None:
+    def _forward_loop(self, w: _Writer, loop: Loop) -> None:
         """One loop's forward: the per-step dicts, the initial states, then the body at t."""
         self._template_names(loop)
         for kinds in loop.inputs:
@@ -1008,7 +656,7 @@ class _Builder:
         for j, (_, _, node) in enumerate(loop.template):
             ins = [self._loop_operand(loop, kind, detail) for kind, detail in loop.inputs[j]]
             shapes = [tuple(ref().shape) if ref() is not None else () for ref in node.outputs]
-            text = _forward_text(node, ins, shapes)
+            text = forward_text(node, ins, shapes)
             outs = [f"{loop.names[(j, o)]}[t]" for o in range(len(node.outputs))]
             nodes = tuple(members[j] for _, members in loop.steps)
             w.add(2, f"{', '.join(outs)} = {text}", nodes)
@@ -1108,12 +756,12 @@ class _Builder:
             self.loop_seq.setdefault(id(loop), {}).setdefault((place, o), []).append((name, first, ts))
             return
         needed = [self.graph.tensors[tid].tensor.requires_grad for tid in rec.inputs]
-        exprs = _backward_texts(rec.node, ins, out_names, outs, shapes, out_shapes, self.side.get(rec.index))
+        exprs = backward_texts(rec.node, ins, out_names, outs, shapes, out_shapes, self.side.get(rec.index))
         for tid, need, expr in zip(rec.inputs, needed, exprs):
             if need and expr is not None:
                 self._send_outside(w, tid, expr, (rec.index,))
 
-    def _backward_loop(self, w: _Writer, loop: _Loop) -> None:
+    def _backward_loop(self, w: _Writer, loop: Loop) -> None:
         """One loop's backward: carries and running sums set up, then the body reversed at t.
 
         At the top of an iteration a step value's gradient is what reaches it from outside the step
@@ -1211,7 +859,7 @@ class _Builder:
             shapes = [tuple(t.shape) for t in node.inputs]
             out_shapes = [tuple(ref().shape) if ref() is not None else () for ref in node.outputs]
             out_names = [f"{names[(j, o)]}[t]" for o in range(len(node.outputs))]
-            exprs = _backward_texts(node, ins, out_names, outs, shapes, out_shapes)
+            exprs = backward_texts(node, ins, out_names, outs, shapes, out_shapes)
             first = len(w.lines)
             for (kind, detail), expr in zip(loop.inputs[j], exprs):
                 if expr is None:
@@ -1302,98 +950,3 @@ def _range_text(first: int, count: int) -> str:
     if first == 0:
         return "range(T)"
     return f"range({first}, {first} + T)"
-
-
-class BPTTLoop:
-    """The training step of a recurrent graph written as loops; see ``bptt_loop``.
-
-    ``source``: the Python text (a function ``training_step(inputs, params)``);
-    ``inputs`` and ``params``: the recorded arrays it runs on ({name: array},
-    parameters by their PyTorch names); ``T``: the number of time steps;
-    ``locations``: {node index in ``trace(loss)``: (1-based line, t)}.
-    """
-
-    def __init__(self, loss: Tensor):
-        builder = _Builder(loss)
-        self.source, self.locations, self.inputs, params = builder.build()
-        self.params = {torch_name: array for torch_name, array in params.values()}
-        self._node_ids = {id(rec.node): rec.index for rec in builder.graph.nodes}
-        self.T = builder.T
-        ast.parse(self.source)
-
-    @property
-    def lines(self) -> list[str]:
-        return self.source.split("\n")
-
-    def locate(self, node: Any) -> tuple[int, int | None] | None:
-        """(line, t) of the loop text that computes ``node``'s backward: line 1-based, t None outside loops.
-
-        ``node`` is a recorded op (``NodeRecord.node``, a stepper event's node) or its index in ``trace(loss)``.
-        """
-        index = node if isinstance(node, int) else self._node_ids.get(id(getattr(node, "node", node)))
-        return self.locations.get(index) if index is not None else None
-
-    def run(self) -> dict[str, np.ndarray]:
-        """Execute the source (not the engine) on the recorded inputs and parameters: {parameter: gradient}."""
-        namespace: dict[str, Any] = {}
-        exec(compile(self.source, "<tr.bptt_loop>", "exec"), namespace)  # our own generated text
-        inputs = {k: type(v)(np.array(a) for a in v) if isinstance(v, (list, tuple)) else np.array(v)
-                  for k, v in self.inputs.items()}
-        params = {name: np.array(array) for name, array in self.params.items()}
-        with np.errstate(over="ignore"):
-            return namespace["training_step"](inputs, params)
-
-    def __repr__(self) -> str:
-        return self.source
-
-    def _repr_html_(self) -> str:
-        return highlight_html(self.source)
-
-
-def bptt_loop(loss: Tensor) -> BPTTLoop:
-    """Write the training step behind ``loss`` as the BPTT loop: forward over t, backward reversed.
-
-    ``loss`` must come from a graph whose recurrent steps were recorded under
-    scopes ``t1``, ``t2``, ... (the built-in RNN/LSTM/GRU, stacked and
-    bidirectional, do; so does a hand-written loop under ``tr.scope(f"t{t}")``).
-    Returns a ``BPTTLoop``: ``.source`` (Python text), ``.run()`` (executes it),
-    ``.locate(node)`` (line and t of a node's backward), ``_repr_html_``.
-    """
-    return BPTTLoop(loss)
-
-
-# ---------------------------------------------------------------------------
-# A small Python highlighter (standard library tokenize; no network, no Pygments)
-
-_CLASSES = {tokenize.COMMENT: "c", tokenize.STRING: "s", tokenize.NUMBER: "m"}
-
-
-def highlight_html(source: str, current: int | None = None) -> str:
-    """``source`` as <pre> HTML with keywords, comments, strings and numbers coloured; line ``current``
-    (1-based) marked. Every line is a block <span class="tgr-line" data-line=N>."""
-    marks: dict[int, list[tuple[int, int, str]]] = {}
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            cls = _CLASSES.get(tok.type)
-            if tok.type == tokenize.NAME and keyword.iskeyword(tok.string):
-                cls = "k"
-            if cls and tok.start[0] == tok.end[0]:
-                marks.setdefault(tok.start[0], []).append((tok.start[1], tok.end[1], cls))
-    except (tokenize.TokenError, IndentationError):
-        marks = {}
-    uid = uuid.uuid4().hex[:12]  # the styles apply to this block only (a page may hold several)
-    out = [f'<pre class="tgr-loop" data-tgr-code="{uid}" style="font:12px/1.4 monospace;background:#fafafa;'
-           'padding:6px">']
-    for number, line in enumerate(source.split("\n"), start=1):
-        pieces, at = [], 0
-        for start, end, cls in sorted(marks.get(number, [])):
-            pieces.append(html.escape(line[at:start]))
-            pieces.append(f'<span class="tgr-{cls}">{html.escape(line[start:end])}</span>')
-            at = end
-        pieces.append(html.escape(line[at:]))
-        extra = ' style="background:#fff3b0"' if number == current else ""
-        out.append(f'<span class="tgr-line" data-line="{number}"{extra}>{"".join(pieces)}</span>')
-    rules = {"k": "color:#0000b0;font-weight:bold", "c": "color:#707070;font-style:italic", "s": "color:#a31515",
-             "m": "color:#098658", "line": "display:block;min-height:1.4em"}
-    styles = "<style>" + "".join(f'[data-tgr-code="{uid}"] .tgr-{k}{{{v}}}' for k, v in rules.items()) + "</style>"
-    return styles + out[0] + "".join(out[1:]) + "</pre>"  # (each line is a block: no newlines between)
