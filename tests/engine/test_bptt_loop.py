@@ -246,3 +246,25 @@ def test_a_char_model_with_embedding_and_cross_entropy():
         np.testing.assert_allclose(grads[name], p.grad, rtol=0, atol=1e-12, err_msg=name)
     assert 'W_hh = params["rnn.weight_hh_l0"]  # rnn.weight_hh_l0' in loop.source
     assert 'ids = inputs["ids"]' in loop.source and "scatter_add(" in loop.source
+
+
+def test_a_hand_written_loop_that_runs_backwards_in_time():
+    """Steps recorded t = T..1 (a reverse direction written by hand): the backward loop runs t = 1..T."""
+    rng = np.random.default_rng(0)
+    W_xh = tr.Parameter(rng.normal(size=(3, 4)) * 0.5, name="W_xh")
+    W_hh = tr.Parameter(rng.normal(size=(4, 4)) * 0.5, name="W_hh")
+    xs = tr.split(tr.Tensor(rng.normal(size=(5, 1, 3))), 1, axis=0)
+    h, outputs = tr.Tensor(np.zeros((1, 4))), []
+    for t in range(5, 0, -1):
+        with tr.scope(f"t{t}"):
+            h = tr.tanh(xs[t - 1].reshape(1, 3) @ W_xh + h @ W_hh)
+        outputs.append(h)
+    loss = (tr.stack(outputs) ** 2).sum()
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    grads = loop.run()
+    for name, p in [("W_xh", W_xh), ("W_hh", W_hh)]:
+        np.testing.assert_allclose(grads[name], p.grad, rtol=0, atol=1e-12)
+    source = loop.source
+    assert "for t in reversed(range(1, T + 1)):\n        xsW[t]" in source and "hW[t] = h[t + 1] @ W_hh" in source
+    assert "    for t in range(1, T + 1):\n        dh = dh_out[T - t] + dh_next" in source

@@ -837,7 +837,7 @@ class Builder:
                 if first_t is not None:
                     terms.append(f"{name}[t - {first_t}]" if first_t else f"{name}[t]")
                 else:
-                    terms.append(f"{name}[{ts[0]} - t]")
+                    terms.append(f"{name}[{_offset_text(ts[0], loop.first, len(loop.steps))} - t]")
             for t_at, var in at_grads.get(key, {}).items():
                 if var in self.assigned:
                     terms.append(f"({var} if t == {t_at} else 0)")
