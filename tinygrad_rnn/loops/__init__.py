@@ -62,7 +62,8 @@ class BPTTLoop:
         builder = Builder(loss)
         self.source, self.locations, self.inputs, params = builder.build()
         self.params = {torch_name: array for torch_name, array in params.values()}
-        self._node_ids = {id(rec.node): rec.index for rec in builder.graph.nodes}
+        self._ops = [rec.node for rec in builder.graph.nodes]  # (held, so that an id below names this op only)
+        self._node_ids = {id(op): index for index, op in enumerate(self._ops)}
         self.T = builder.T
         ast.parse(self.source)
 

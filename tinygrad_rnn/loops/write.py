@@ -108,7 +108,7 @@ class Builder:
                 "tr.bptt_loop: this graph has no time steps. A loop needs each step's ops recorded under a "
                 "scope named t1, t2, ...: the built-in tr.nn.RNN/LSTM/GRU do this; in your own loop write "
                 "`with tr.scope(f\"t{t}\"): h = ...` around each step's work")
-        self.single = sum(1 for lp in self.loops) == 1
+        self.single = len(self.loops) == 1
         self.names = _Names()
         self.value: dict[int, str] = {}  # tensor id -> expression (outside the loops)
         self.leaf_inputs: dict[str, Any] = {}
