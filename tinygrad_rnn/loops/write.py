@@ -341,7 +341,7 @@ class Builder:
                 elif op == "add":
                     base = f"pre_{symbol}" if symbol else "pre"
                 elif op == "sub" and operands[0] == "one":
-                    base = f"one_minus_{operands[1]}"
+                    base = f"{operands[1]}_bar"  # 1 - u, written u_bar (so its gradient reads du_bar)
                 else:
                     base = f"{symbol or 'v'}_{op}"
                 loop.names[(j, o)] = self.names.fresh(base + loop.suffix)
