@@ -27,4 +27,27 @@
   }
   new MutationObserver(update).observe(root, {attributes: true, attributeFilter: ["data-current"]});
   update();
+
+  // line -> step: a click on a line of the loop goes to the backward step that runs it, at the t
+  // shown now (else the first such step). Pages only: the notebook widget's view follows its kernel.
+  var positions = null;
+  code.addEventListener("click", function (e) {
+    var line = e.target.closest ? e.target.closest(".tgr-line") : null;
+    if (!line || !root.tgrExplorer) return;
+    if (!positions) {
+      positions = {};
+      JSON.parse(root.querySelector(".tgr-data").textContent).frames.forEach(function (f, k) {
+        if (f.node !== null) positions[f.node] = k;
+      });
+    }
+    var number = +line.getAttribute("data-line"), t = panel.getAttribute("data-t"), best = null;
+    Object.keys(at).forEach(function (node) {
+      if (at[node][0] !== number || positions[node] === undefined) return;
+      var here = t !== "" && String(at[node][1]) === t;
+      if (best === null || (here && !best.here) || (here === best.here && positions[node] < best.k)) {
+        best = {k: positions[node], here: here};
+      }
+    });
+    if (best !== null) root.tgrExplorer.show(best.k);
+  });
 })

@@ -107,3 +107,21 @@ window.mounted = true;
         }, 0);""", k)
     assert seen["text"].strip() == "dpre_f = df * f[t] * (1 - f[t])" and seen["t"] == "2", seen
     assert seen["label"].endswith("t = 2")
+
+
+def test_a_click_on_a_line_goes_to_the_step_that_runs_it(browser, tmp_path):
+    """line -> step: at t = 3, a click on the forget gate's line goes to that gate's step at t = 3."""
+    stepper = lstm_stepper()
+    browser.get(viz.backward_player(stepper, tmp_path / "click.html").as_uri())
+    root = browser.find_element("css selector", ".tgr-explorer")
+    browser.execute_async_script(PANEL, root, step_of(stepper, "mul", "lstm/l0/fwd/t3/hidden"))
+    line = next(el for el in root.find_elements("css selector", ".tgr-loop-panel .tgr-line")
+                if el.text.strip() == "dpre_f = df * f[t] * (1 - f[t])")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", line)
+    line.click()
+    target = next(n.index for n in stepper.graph.nodes if n.op == "sigmoid" and n.scope == "lstm/l0/fwd/t3/forget_gate")
+    assert root.get_attribute("data-current") == str(target)
+    assert root.get_attribute("data-position") == str(step_of(stepper, "sigmoid", "lstm/l0/fwd/t3/forget_gate"))
+    panel = root.find_element("css selector", ".tgr-loop-panel")
+    assert panel.get_attribute("data-t") == "3"
+    assert panel.find_element("css selector", ".tgr-loop-current").text.strip() == "dpre_f = df * f[t] * (1 - f[t])"
