@@ -165,9 +165,21 @@ print("all three agree:", abs(forward_sum - backward_sum) < 1e-12
       and abs(backward_sum - from_text["weight_hh_l0"][0, 0]) < 1e-12)
 
 # %% [markdown]
-# In a notebook the loop shows highlighted; the explorer (`viz.backward_player`)
-# shows it beside the graph and marks the line each backward step runs, at its
-# $t$. On the command line: `tinygrad-rnn derive --loop --cell lstm`.
+# In a notebook the loop shows highlighted:
 
 # %%
 generated
+
+# %% [markdown]
+# The explorer shows the same loop beside the graph. Each backward step runs
+# one node's rule; the panel below the leaf gradients marks that line of the
+# loop and says at which $t$ ("line 54, t = 2"). Click the explorer and press
+# → to step; click a line of the loop to go to the step that runs it. On the
+# command line: `tinygrad-rnn derive --loop --cell lstm`.
+
+# %%
+small = tr.nn.RNN(1, 2, rng=0)
+small_out, _ = small(tr.Tensor(np.random.default_rng(7).normal(size=(3, 1, 1))))
+stepper = tr.BackwardStepper(tr.F.mse_loss(small_out, np.zeros(small_out.shape)))
+stepper.step(4)
+stepper
