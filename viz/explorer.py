@@ -208,10 +208,10 @@ def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
 
     Each backward step of the explorer processes one node; the panel marks the
     line of the loop that runs that node's rule and names the iteration
-    ("line 87, t = 3"); a click on a line goes to the step that runs it, at the t
-    shown: stepper node <-> line <-> t. Empty for a graph without
-    time steps (the loop needs them). ``script=False`` leaves out the inline
-    script (``viz/loop_panel.js``), for the widget, which mounts it itself.
+    ("line 87, t = 3"); a click on a line goes to the step that runs it, at the
+    t shown: stepper node <-> line <-> t. Empty for a graph without time steps
+    (the loop needs them). ``script=False`` leaves out the inline script
+    (``viz/loop_panel.js``), for the widget, which mounts it itself.
     """
     from tinygrad_rnn.loops import LoopError, bptt_loop, highlight_html
 
