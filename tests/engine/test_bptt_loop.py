@@ -268,3 +268,22 @@ def test_a_hand_written_loop_that_runs_backwards_in_time():
     source = loop.source
     assert "for t in reversed(range(1, T + 1)):\n        xsW[t]" in source and "hW[t] = h[t + 1] @ W_hh" in source
     assert "    for t in range(1, T + 1):\n        dh = dh_out[T - t] + dh_next" in source
+
+
+def test_a_loop_over_lstm_cell_with_a_loss_summed_inside_the_steps():
+    cell, head = tr.nn.LSTMCell(3, 4, rng=0), tr.nn.Linear(4, 1, rng=0)
+    xs = np.random.default_rng(0).normal(size=(6, 2, 3))
+    state, loss = None, 0
+    for t in range(1, 7):
+        with tr.scope(f"t{t}"):
+            state = cell(xs[t - 1], state)
+            loss = loss + (head(state[0]) ** 2).mean()
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    grads = loop.run()
+    for model in (cell, head):
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(grads[name], p.grad, rtol=0, atol=1e-12, err_msg=name)
+    for line in ("hW[t] = h[t - 1] @ W_hh_T[t]", "c[t] = fc[t] + ig[t]", "loss[t] = loss[t - 1] + ",
+                 "dc_next = dfc * f[t]"):
+        assert line in loop.source, line

@@ -41,9 +41,9 @@ def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
     if not tensor_name:
         return None
     leaf = tensor_name.rsplit(".", 1)[-1]
-    match = re.fullmatch(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_c[ifo])(_l\d+(?:_reverse)?)", leaf)
-    if match:
-        suffix = match.group(2)
+    match = re.fullmatch(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_c[ifo])(_l\d+(?:_reverse)?)?", leaf)
+    if match:  # (a cell's own parameters have no layer suffix: LSTMCell.weight_hh is W_hh too)
+        suffix = match.group(2) or ""
         if single_layer and suffix == "_l0":
             suffix = ""
         return _PARAMETER_ALIASES[match.group(1)] + suffix
@@ -319,7 +319,7 @@ class Builder:
                 loop.names[(j, 0)] = self.names.fresh(("h" if state_count == 0 else f"s{state_count}") + loop.suffix)
                 state_count += 1
         for j, (op, tail, node) in enumerate(loop.template):  # then the rest, named after their operands
-            symbol = GATE_SYMBOLS.get(tail.split("/")[-1], _identifier(tail.split("/")[-1])) if tail else ""
+            symbol = GATE_SYMBOLS.get(tail.split("/")[-1], "")  # (a gate's: pre_i; a module's scope adds nothing)
             operands = [self._operand_base(loop, kind, detail) for kind, detail in loop.inputs[j]]
             for o in range(len(node.outputs)):
                 if (j, o) in loop.names:
@@ -336,6 +336,10 @@ class Builder:
                     base = "".join(operands)
                 elif op in ("tanh", "sigmoid", "relu", "exp", "log"):
                     base = f"{op}_{operands[0]}"
+                elif op == "transpose":
+                    base = f"{operands[0]}_T"
+                elif op == "add" and all(x.startswith("b_") for x in operands):
+                    base = "bias"
                 elif op == "add" and operands[1].startswith("b"):
                     base = f"{operands[0]}b"
                 elif op == "add":
