@@ -287,3 +287,14 @@ def test_a_loop_over_lstm_cell_with_a_loss_summed_inside_the_steps():
     for line in ("hW[t] = h[t - 1] @ W_hh_T[t]", "c[t] = fc[t] + ig[t]", "loss[t] = loss[t - 1] + ",
                  "dc_next = dfc * f[t]"):
         assert line in loop.source, line
+
+
+def test_work_between_the_steps_outside_their_scopes_is_refused_with_what_to_do():
+    w = tr.Parameter(np.full((2, 2), 0.5), name="W")
+    h = tr.Tensor(np.ones((1, 2)))
+    for t in range(1, 4):
+        with tr.scope(f"t{t}"):
+            h = tr.tanh(h @ w)
+        h = h * 0.9  # outside the step's scope, yet part of the recurrence
+    with pytest.raises(LoopError, match=r"'matmul'.*different tensor at every step.*tr\.scope"):
+        tr.bptt_loop(h.sum())
