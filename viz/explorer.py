@@ -207,6 +207,48 @@ def explorer_data(
             "groups": groups, "has_grads": bool(norms)}, scale
 
 
+# --- the BPTT loop panel (tr.bptt_loop): the line of the loop each backward step runs -------------
+
+LOOP_SCRIPT = Path(__file__).with_name("loop_panel.js")
+
+
+def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
+    """The training step as the BPTT loop (``tr.bptt_loop``), with the line of the current step marked.
+
+    Each backward step of the explorer processes one node; the panel marks the
+    line of the loop that runs that node's rule and names the iteration
+    ("line 87, t = 3"); a click on a line goes to the step that runs it, at the
+    t shown: stepper node <-> line <-> t. Empty for a graph without time steps
+    (the loop needs them). ``script=False`` leaves out the inline script
+    (``viz/loop_panel.js``), for the widget, which mounts it itself.
+    """
+    from tinygrad_rnn.loops import LoopError, bptt_loop, highlight_html
+
+    try:
+        loop = bptt_loop(stepper.graph.tensors[stepper.graph.root].tensor)
+    except LoopError:
+        return ""
+    at = {}
+    for node in stepper.graph.nodes:
+        where = loop.locate(node.node)
+        if where is not None:
+            at[node.index] = list(where)
+    uid = uuid.uuid4().hex[:12]
+    code = LOOP_SCRIPT.read_text(encoding="utf-8").strip()
+    mount = (f"<script>//<![CDATA[\n{code}(document.querySelector('[data-tgr-loop=\"{uid}\"]'));\n//]]></script>"
+             if script else "")  # (the notebook widget mounts the same script itself: viz/widget.py)
+    return f"""<div class="tgr-loop-panel" data-tgr-loop="{uid}" data-line="" data-t="">
+<style>[data-tgr-loop="{uid}"] .tgr-loop-code {{ position: relative; max-height: 24em; overflow: auto;
+  border: 1px solid #eceff1; }}
+[data-tgr-loop="{uid}"] .tgr-loop-code pre {{ white-space: pre; word-break: normal; font-size: 11px; margin: 0; }}
+[data-tgr-loop="{uid}"] .tgr-loop-current {{ background: #ffe082; outline: 1px solid #ff8f00; }}</style>
+<div class="tgr-h">The BPTT loop (<span class="tgr-loop-at">no step taken yet</span>)</div>
+<div class="tgr-loop-code">{highlight_html(loop.source)}</div>
+<script type="application/json" class="tgr-loop-data">{json_for_script(at)}</script>
+{mount}
+</div>"""
+
+
 def explorer_html(
     loss_or_stepper: Any,
     title: str | None = None,
@@ -298,6 +340,7 @@ data-lm-suppress-shortcuts="true" data-p-suppress-shortcuts="true">
 per time step.</div>
 <div class="tgr-h">Leaf gradients so far</div>
 <pre class="tgr-leaves">{html.escape(frame["leaves"])}</pre>
+{loop_panel(stepper, script)}
 </div>
 </div>
 <script type="application/json" class="tgr-data">{json_for_script(data)}</script>

@@ -29,10 +29,11 @@ except ModuleNotFoundError as missing:  # pragma: no cover - depends on the inst
 
 from tinygrad_rnn.stepper import BackwardStepper
 
-from .explorer import SCRIPT, _stepper, explorer_html
+from .explorer import LOOP_SCRIPT, SCRIPT, _stepper, explorer_html
 
 _ESM = (
     "const mount = " + SCRIPT.read_text(encoding="utf-8").strip() + ";\n"
+    + "const mountLoop = " + LOOP_SCRIPT.read_text(encoding="utf-8").strip() + ";\n"
     + """
 function render({ model, el }) {
   el.innerHTML = model.get("html");
@@ -40,6 +41,7 @@ function render({ model, el }) {
   const data = JSON.parse(root.querySelector(".tgr-data").textContent);
   data.start = model.get("position");
   const view = mount(root, data, { request: (message) => model.send(message) });
+  root.querySelectorAll(".tgr-loop-panel").forEach(mountLoop);  // the BPTT loop beside the graph
   model.on("change:position", () => view.show(model.get("position")));
   model.on("change:message", () => view.message(model.get("message")));
 }

@@ -56,6 +56,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="singular values of the step Jacobians and their products for RNN, LSTM, GRU on text input "
         "(default --hidden 16 --steps 60); --out DIR writes the pictures",
     )
+    topic.add_argument(
+        "--loop",
+        action="store_true",
+        help="the BPTT loop instead: the training step of a small --cell rnn|lstm|gru written as Python, "
+        "forward over t then the same loop reversed (tr.bptt_loop); --check runs it against backward()",
+    )
     parser.add_argument("--out", type=output_folder,
                         help="with --spectra: a folder for spectra_products.svg and spectra_bound.svg")
     parser.add_argument(
@@ -118,6 +124,10 @@ def _refuse_unused(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.loop:  # tr.bptt_loop's text: no SymPy (see derive_loop.py)
+        from . import derive_loop
+
+        return derive_loop.run(args)
     _refuse_unused(args)
     if args.steps < 1 or args.hidden < 1:
         raise UsageError("--steps and --hidden must be positive")
