@@ -294,12 +294,18 @@
       var i = frames[j].next;
       if (i === null) continue;
       var n = data.nodes[i], have = n.scope ? n.scope.split("/") : [];
-      var hit = n.outputs.some(function (k) { return data.tensors[k].label === target; }) ||
-                target === n.op + "#" + i;
+      var hit = n.outputs.some(function (k) {
+        return data.tensors[k].label === target || data.tensors[k].plain === target;
+      }) || target === n.op + "#" + i;
       for (var a = 0; !hit && want.length && a + want.length <= have.length; a++) {
         hit = want.every(function (s, b) { return have[a + b] === s; });
       }
-      if (hit) { show(j); message(""); return; }
+      if (hit) {
+        show(j);
+        var made = n.outputs.map(function (k) { return data.tensors[k].label; }).join(", ");
+        message("stopped just before the first node of " + target + ": " + n.op + " -> " + made + " (next)");
+        return;
+      }
     }
     message("run to " + target + ": no pending node is in that scope or produces a tensor of that name");
   }

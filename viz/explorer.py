@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tinygrad_rnn.notation import plain
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
@@ -184,7 +185,8 @@ def explorer_data(
         nodes.append({"op": node.op, "scope": node.scope, "formula": node.formula,
                       "inputs": [number[t] for t in node.inputs], "outputs": outputs,
                       "colour": look(max(known)) if known else None})
-    tensors = [{"label": stepper.label(rec.id), "kind": rec.kind, "shape": str(rec.shape),
+    tensors = [{"label": stepper.label(rec.id), "plain": plain(stepper.label(rec.id)), "kind": rec.kind,
+                "shape": str(rec.shape),
                 "value": format_array(rec.tensor.data), "producer": rec.producer,
                 "requires_grad": bool(rec.tensor.requires_grad), "leaf": uses[rec.id] > 0, "uses": uses[rec.id]}
                for rec in stepper.graph.tensors.values()]

@@ -34,12 +34,12 @@ def test_piped_session_through_a_subprocess():
     assert done.returncode == 0, done.stderr
     assert "(step) n 3\n" in out  # piped commands are echoed after the prompt
     assert "local rule d tanh(x)/dx = 1 - tanh(x)^2" in out
-    assert "dL/dweight_hh_l0.T += … (weight_hh_l0's contribution 2 of 3, from t=2)" in out
-    assert "contributions so far: 2 of 3" in out and "being collected in dL/dweight_hh_l0.T = " in out
+    assert "dL/dW_hhᵀ += … (W_hh's contribution 2 of 3, from t=2)" in out
+    assert "contributions so far: 2 of 3" in out and "being collected in dL/dW_hhᵀ = " in out
     assert "undid step" in out
     assert "unknown command or wrong arguments: 'zzz'" in out and "u SCOPE" in out
-    assert "dL/dweight_hh_l0.T += … (weight_hh_l0's contribution 3 of 3, from t=1)" in out
-    assert "weight_hh_l0.grad += … (3 of 3 contributions, collected in weight_hh_l0.T)" in out
+    assert "dL/dW_hhᵀ += … (W_hh's contribution 3 of 3, from t=1)" in out
+    assert "W_hh.grad += … (3 of 3 contributions, collected in W_hhᵀ)" in out
     assert "finished: " in out
 
 
