@@ -97,10 +97,10 @@ def fill(node: Any, position: int, names: list[str], outputs: list[str], upstrea
     y = (outputs[0], out.data) if out is not None and outputs else None
     other = 1 - position if len(inputs) == 2 else None
     tokens: tuple | None = None
-    if op == "add":
-        tokens = (dy,) if np.shape(g) == np.shape(inputs[position]) else ("Σ ", dy)
+    if op == "add":  # the local derivative is 1 (summed over the axes the input was broadcast along)
+        tokens = (dy, " · 1") if np.shape(g) == np.shape(inputs[position]) else ("Σ ", dy, " · 1")
     elif op == "sub":
-        tokens = (dy,) if position == 0 else ("−", dy)
+        tokens = (dy, " · 1") if position == 0 else (dy, " · (−1)")
     elif op == "mul":
         tokens = (dy, " ⊙ ", (names[other], inputs[other]))
     elif op == "div":

@@ -1,0 +1,66 @@
+"""The explorer speaks the notes' language: at every step of an LSTM and a GRU (T = 3), in headless Chromium,
+the step text names tensors as the picture labels them (c₃, f₃, sᶠ₃), never by engine ids such as add#39,
+and most steps show the local rule filled in with the operands' names and numbers joined by an operator."""
+
+import re
+
+import pytest
+
+import viz
+from tinygrad_rnn.cli.step import builtin_model
+
+ENGINE_ID = re.compile(r"\w+#\d+")
+# a rule filled in: "... = [0.447 0.293] ⊙ [0.512 0.618] = [...]": numbers, an operator, numbers
+FILLED = re.compile(r"^  sends {6}dL/d.* [+]?= .+ = .*[\]\d)] (⊙|@|/|·) [\[(\d−].* = ", re.M)
+
+LOOK = """
+var root = arguments[0], k = arguments[1];
+var canvas = Array.from(root.querySelectorAll('.tgr-canvas')).filter(function (c) {
+  return c.style.display !== 'none'; })[0];
+var cur = canvas.querySelector('g.node.current');
+var a = cur ? cur.querySelector('a') : null;
+var boxes = {};
+(k || []).forEach(function (n) {
+  var box = canvas.querySelector('g.node[data-id="v' + n + '"]');
+  boxes[n] = box ? Array.from(box.querySelectorAll('text')).map(function (t) { return t.textContent; }) : null;
+});
+return {text: root.querySelector('.tgr-event').textContent, id: cur ? cur.getAttribute('data-id') : null,
+        tooltip: a ? a.getAttributeNS('http://www.w3.org/1999/xlink', 'title') : null, boxes: boxes};
+"""
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_every_step_names_tensors_as_the_picture_labels_them_and_fills_in_its_rule(browser, tmp_path, cell):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    loss = builtin_model(cell, 3)
+    path = viz.backward_player(loss, tmp_path / "p.html")
+    browser.get(path.as_uri())
+    root = browser.find_elements(By.CSS_SELECTOR, ".tgr-explorer")[0]
+    data = browser.execute_script("return JSON.parse(arguments[0].querySelector('.tgr-data').textContent);", root)
+    labels = [t["label"] for t in data["tensors"]]
+    steps, filled = data["steps"], 0
+    for k in range(1, steps + 1):
+        root.send_keys(Keys.ARROW_RIGHT)
+        node = data["nodes"][data["frames"][k]["node"]]
+        seen = browser.execute_script(LOOK, root, node["outputs"])
+        text = seen["text"]
+        assert text.startswith(f"step {k} of {steps}: "), (k, text)
+        assert not ENGINE_ID.search(text), (k, text)
+        assert seen["id"] == f"op{data['frames'][k]['node']}"
+        named = text.splitlines()[0].split(" -> ", 1)[1].split(", ")
+        assert named == [labels[n] for n in node["outputs"]]
+        for name, n in zip(named, node["outputs"]):
+            box = seen["boxes"][str(n)]
+            if box is not None:  # a tensor drawn as a box (h₃, c₃, f₃, W_hh, loss): its title is the same name
+                assert box[0] == name, (k, name, box)
+            else:  # an intermediate drawn as an edge: the op's own label says what it makes
+                assert f"makes {', '.join(named)} (node #" in seen["tooltip"], (k, name, seen["tooltip"])
+        filled += bool(FILLED.search(text))
+    assert filled >= 0.6 * steps, f"only {filled} of {steps} steps show a filled-in rule with an operator"
+    # the names the text uses for the recurrent parameter and the gates are the notes'
+    whole = "\n".join(f["text"] for f in data["frames"])
+    assert "W_hh.grad += …" in whole
+    gates = ("i₃", "f₃", "g₃", "o₃", "c₂") if cell == "lstm" else ("r₃", "u₃", "n₃", "h₂")
+    assert all(f"dL/d{g}" in whole for g in gates)
