@@ -202,7 +202,7 @@ def test_the_shell_takes_pdb_long_forms(runs):
     assert "(step) next\nstep 1 of 17" in out
     assert "(step) step 2\nstep 2 of 17" in out and "step 3 of 17" in out
     assert "(step) where\nstep 3 of 17 done" in out
-    assert "(step) list\n-> " in out
+    assert "(step) list\nnext -> " in out
     assert "(step) back\nundid step 3" in out
     assert "(step) print weight_hh_l0\nW_hh (weight_hh_l0): parameter, shape (2, 2)" in out
     assert "finished: 17 of 17 steps" in out

@@ -55,7 +55,8 @@ def test_built_in_cells_follow_the_scope_convention(monkeypatch, capsys, cell, g
     assert code == 0
     assert f"next: sigmoid at {cell}/l0/fwd/t2/{gates}" in out
     listing = out.split("(step) l\n")[1].splitlines()
-    assert listing[0].startswith("-> sigmoid#") and listing[0].endswith(f"{cell}/l0/fwd/t2/{gates}")
+    assert listing[0].startswith(f"next -> sigmoid -> {gates[0]}₂ ")
+    assert listing[0].endswith(f"{cell}/l0/fwd/t2/{gates}")
 
 
 def test_ctrl_c_at_the_prompt_exits_with_code_0():
