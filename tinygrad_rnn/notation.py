@@ -24,7 +24,9 @@ graph. The table of every symbol is ``docs/notation.md``. The rules, in order:
    direction (``←h₃``).
 6. The input and recurrent projections are written as in PyTorch's docs:
    ``W_hh h₂``, ``W_hr h₂+b_hr`` (GRU's reset part of it), ``W_ih x₃+b``.
-7. Any other tensor is the expression of its operands' names when that is
+7. In a user's own loop (``with tr.scope(f"t{t}")``), the one tensor that leaves
+   each time step's scope is its state ``h_t``.
+8. Any other tensor is the expression of its operands' names when that is
    short (``f₃⊙c₂``, ``tanh(c₃)``, ``1−u₃``), else the op with its time step
    (``tanh₃``, ``split₃[1]``). Names are unique in a graph: a repeat gets a ′.
 
@@ -111,6 +113,11 @@ class Notation:
         self._debug: dict[int, str] = {}
         self._proj: dict[int, tuple[str, str, bool, str, str]] = {}  # tid -> (side i|h, operand, bias?, ←, ⁽ˡ⁾)
         self._used: set[str] = set()
+        self._carried: dict[str, int] = {}  # time-step scope of a user's loop -> how many tensors leave it
+        for node in nodes:
+            if node.scope and _TIME.match(node.scope.rsplit("/", 1)[-1]):
+                leaving = sum(self._leaves_scope(graph.tensors[t], node.scope) for t in node.outputs)
+                self._carried[node.scope] = self._carried.get(node.scope, 0) + leaving
         leaf_count: dict[str, int] = {}
         for rec in graph.tensors.values():
             if rec.producer is None:
@@ -234,6 +241,8 @@ class Notation:
         if path and path[-1] in GATE_SYMBOLS and self._leaves_scope(rec, node.scope):
             symbol = GATE_SYMBOLS[path[-1]]
             return self._symbol(("δ" if path[0] == "backward" else "") + symbol, path)
+        if path and self._carried.get(node.scope) == 1 and self._leaves_scope(rec, node.scope):
+            return self._symbol("h", path)  # the one tensor a step of a user's loop hands on: its state h_t
         pre = self._preactivation(rec)
         if pre is not None:
             return pre

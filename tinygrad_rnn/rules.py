@@ -107,10 +107,15 @@ def fill(node: Any, position: int, names: list[str], outputs: list[str], upstrea
         tokens = (dy, " / ", (names[1], inputs[1])) if position == 0 else \
             ("−", dy, " ⊙ ", y, " / ", (names[1], inputs[1]))
     elif op == "matmul":
-        if position == 0:
-            tokens = (dy, " @ ", (transposed(names[1]), np.swapaxes(inputs[1], -1, -2)))
+        a, b = inputs
+        if position == 0 and b.ndim == 1:  # Y = A @ b with a column b: dL/dA is the outer product dL/dY bᵀ
+            tokens = (dy, " ⊗ ", (names[1], b))
+        elif position == 0:
+            tokens = (dy, " @ ", (transposed(names[1]) if a.ndim > 1 else names[1], np.swapaxes(b, -1, -2)))
+        elif a.ndim == 1:  # Y = a @ B with a row a: dL/dB is the outer product a dL/dY
+            tokens = ((names[0], a), " ⊗ ", dy)
         else:
-            tokens = ((transposed(names[0]), np.swapaxes(inputs[0], -1, -2)), " @ ", dy)
+            tokens = ((transposed(names[0]), np.swapaxes(a, -1, -2)), " @ ", dy)
     elif op == "tanh" and y is not None:
         tokens = (dy, " ⊙ (1 − ", y, "²)")
     elif op == "sigmoid" and y is not None:

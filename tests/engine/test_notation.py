@@ -62,12 +62,22 @@ def test_elman_rnn_pre_activation_is_s_and_a_user_loop_keeps_its_names_and_falls
         with tr.scope(f"t{t}"):
             h = (x + h @ W).tanh()
     graph, notation, names = named(h.sum())
-    assert names[0] == ["h₀ @ W_hh"] and names[1] == ["x₁+h₀ @ W_hh"] and names[2] == ["tanh(x₁+h₀ @ W_hh)"]
-    assert names[3] == ["matmul₂"]  # its expression is too long: the op and its time step
-    assert names[5] == ["tanh(x₂+matmul₂)"]
+    # the one tensor each step of the loop hands on is its state h_t; the rest read as their expressions
+    assert [names[i] for i in range(9)] == [["h₀ @ W_hh"], ["x₁+h₀ @ W_hh"], ["h₁"], ["h₁ @ W_hh"], ["x₂+h₁ @ W_hh"],
+                                            ["h₂"], ["h₂ @ W_hh"], ["x₃+h₂ @ W_hh"], ["h₃"]]
     assert plain("tanh₂") == "tanh2" and plain("sᶠ⁽²⁾₃") == "sf23"
     assert notation.find("x1") == notation.find("x₁") != []
-    assert notation.debug_id(graph.nodes[3].outputs[0]) == "matmul#3"  # the engine id, as a debugging detail
+    assert notation.debug_id(graph.nodes[2].outputs[0]) == "tanh#2"  # the engine id, as a debugging detail
+    alpha, beta, gamma = (tr.Tensor(np.ones(2), requires_grad=True, name=n) for n in ("alpha", "beta", "gamma"))
+    with tr.scope("t3"):
+        u = alpha * beta + gamma * alpha
+        v = u.exp()
+    graph, notation, names = named(u.sum() + v.sum())
+    # alpha⊙beta+gamma⊙alpha is too long for a name: the op and its time step
+    assert sorted(by_scope(graph, notation, "t3")) == sorted(["alpha⊙beta", "gamma⊙alpha", "add₃", "exp(add₃)"])
+    user = tr.Tensor(np.ones(2), requires_grad=True) * 2.0
+    user.name = "my state"
+    assert named(user.sum())[2][0] == ["my state"]  # name= wins
 
 
 def test_importing_the_notation_layer_pulls_in_no_viz():
