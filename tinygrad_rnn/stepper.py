@@ -583,7 +583,8 @@ class BackwardStepper:
           step k processed, the one ``text`` describes (None for k = 0);
           ``next``: the node step k+1 will process (None at the end);
         - ``text``: the event of step k in full (upstream, local rule, what it
-          sent); ``where``: what ``where()`` says at position k;
+          sent); ``rules``: its filled-in rules as plain data (``Filled.to_dict``);
+          ``where``: what ``where()`` says at position k;
         - ``done``: indices of every processed node; ``known``: tensor numbers
           (see ``tensor_numbers``) whose gradient is known at position k;
         - ``grads``: {tensor number: {"text", "norm"}} for the gradients that
@@ -661,6 +662,7 @@ class BackwardStepper:
                 "node": None if event is None else event.index,
                 "next": None if upcoming is None else upcoming.index,
                 "text": "no step taken yet" if event is None else str(event),
+                "rules": [] if event is None else [s.rule.to_dict() for s in event.sent if s.rule is not None],
                 "where": self._where_text(upcoming, () if following is None else following.upstream),
                 "done": list(done),
                 "known": list(known),

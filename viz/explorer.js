@@ -165,6 +165,7 @@
     slider.value = k;
     $(".tgr-counter").textContent = "step " + k + " of " + steps;
     $(".tgr-event").textContent = f.text;
+    $(".tgr-rule").innerHTML = f.math || "";
     $(".tgr-where").textContent = f.where;
     $(".tgr-leaves").textContent = f.leaves;
     if (canvases.ops) styleOps(f, st);

@@ -29,7 +29,7 @@ from tinygrad_rnn.notation import plain
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
-from . import labels
+from . import labels, mathml
 from .draw import TIME as TIME_STEP
 from .draw import GraphTooLarge, draw
 
@@ -64,6 +64,9 @@ R .tgr-side { flex: 0 1 38%; min-width: 16em; overflow: auto; }
 R .tgr-h { font-weight: bold; margin: 6px 0 2px; color: #37474f; }
 R pre { background: #f6f8fa; padding: 5px; margin: 0 0 4px; font-size: 11.5px; white-space: pre-wrap;
     word-break: break-word; }
+R .tgr-rule { overflow-x: auto; }
+R .tgr-rule .tgr-formula { margin: 2px 0 6px; text-align: left; }
+R .tgr-rule math { font-size: 15px; }
 R .tgr-legend { font-size: 11.5px; line-height: 1.7; }
 R .tgr-swatch { display: inline-block; width: 1.6em; height: 0.95em; vertical-align: middle; margin-right: 4px;
     border: 1px solid #546e7a; box-sizing: border-box; }
@@ -196,6 +199,8 @@ def explorer_data(
         group["colour"] = look(max(known)) if known else None
     slim = [{key: f[key] for key in ("node", "next", "text", "where", "grads", "contributions", "leaves")}
             for f in frames]  # "done" and "known" follow from "node" and "grads" of frames 0..k
+    for frame, full in zip(slim, frames):  # the step's rules typeset (MathML: the browser renders it, no network)
+        frame["math"] = mathml.rules(full["rules"])
     return {"steps": stepper.steps, "start": start, "frames": slim, "nodes": nodes, "tensors": tensors,
             "groups": groups, "has_grads": bool(norms)}, scale
 
@@ -283,6 +288,7 @@ data-p-suppress-shortcuts="true">
 <div class="tgr-side">
 {legend}
 <div class="tgr-h">This step (&#8594;/n step, &#8592;/p back, Home/End)</div>
+<div class="tgr-rule">{frame["math"]}</div>
 <pre class="tgr-event">{html.escape(frame["text"])}</pre>
 <pre class="tgr-where">{html.escape(frame["where"])}</pre>
 <div class="tgr-h">Clicked</div>

@@ -27,7 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 OP_SYMBOLS = {
     "add": "+",
     "sub": "\u2212",
-    "mul": "\u00d7",
+    "mul": "\u2299",  # ⊙, the element-wise product, as the step text writes it
     "div": "\u00f7",
     "neg": "\u2212x",
     "matmul": "@",

@@ -24,7 +24,11 @@ var boxes = {};
   var box = canvas.querySelector('g.node[data-id="v' + n + '"]');
   boxes[n] = box ? Array.from(box.querySelectorAll('text')).map(function (t) { return t.textContent; }) : null;
 });
+var maths = Array.from(root.querySelectorAll('.tgr-rule math'));
+var typeset = maths.filter(function (m) { var r = m.getBoundingClientRect();
+  return r.height > 20 && m.querySelector('mfrac') !== null; }).length;
 return {text: root.querySelector('.tgr-event').textContent, id: cur ? cur.getAttribute('data-id') : null,
+        maths: maths.length, typeset: typeset,
         tooltip: a ? a.getAttributeNS('http://www.w3.org/1999/xlink', 'title') : null, boxes: boxes};
 """
 
@@ -57,7 +61,11 @@ def test_every_step_names_tensors_as_the_picture_labels_them_and_fills_in_its_ru
                 assert box[0] == name, (k, name, box)
             else:  # an intermediate drawn as an edge: the op's own label says what it makes
                 assert f"makes {', '.join(named)} (node #" in seen["tooltip"], (k, name, seen["tooltip"])
-        filled += bool(FILLED.search(text))
+        rules = len(FILLED.findall(text))
+        filled += bool(rules)
+        # the same rules typeset: one MathML formula per filled-in rule, rendered (a fraction ∂L/∂…, with height)
+        assert seen["maths"] == seen["typeset"] == data["frames"][k]["math"].count("<math ")
+        assert seen["maths"] >= 1 if rules else True
     assert filled >= 0.6 * steps, f"only {filled} of {steps} steps show a filled-in rule with an operator"
     # the names the text uses for the recurrent parameter and the gates are the notes'
     whole = "\n".join(f["text"] for f in data["frames"])
