@@ -76,8 +76,8 @@ def superscript(text: str) -> str:
 
 
 def plain(name: str) -> str:
-    """The name typed on a keyboard: 'h₃' -> 'h3', 'sᶠ₃' -> 'sf3', 'W_hh⁽²⁾' -> 'W_hh2'."""
-    return name.translate(_PLAIN).replace(REVERSE, "<-")
+    """The name typed on a keyboard: 'h₃' -> 'h3', 'sᶠ₃' -> 'sf3', 'W_hh⁽²⁾' -> 'W_hh2', 'W_hhᵀ' -> 'W_hh.T'."""
+    return name.translate(_PLAIN).replace(REVERSE, "<-").replace("ᵀ", ".T")
 
 
 def _compound(name: str) -> bool:
@@ -197,7 +197,7 @@ class Notation:
             short = _LETTER_DIGITS.match(rec.name)
             return f"{short.group(1)}{subscript(short.group(2))}" if short else rec.name
         if rec.kind == "constant" and rec.tensor.size == 1:
-            return f"{float(rec.tensor.data.reshape(-1)[0]):g}"
+            return f"{float(rec.tensor.data.reshape(-1)[0]):.3g}"
         return rec.kind
 
     def _leaves_scope(self, rec: Any, scope: str) -> bool:
@@ -236,6 +236,8 @@ class Notation:
     def _node_name(self, node: Any, rec: Any, suffix: str) -> str:
         path = node.scope.split("/") if node.scope else []
         self._track_projection(node, rec)
+        if node.op == "transpose" and node.inputs and node.inputs[0] in self._torch:
+            self._torch[rec.id] = self._torch[node.inputs[0]] + ".T"  # weight_hh_l0.T, PyTorch's spelling of W_hhᵀ
         if rec.name:
             return self._leaf_name(rec)
         if path and path[-1] in GATE_SYMBOLS and self._leaves_scope(rec, node.scope):

@@ -362,7 +362,7 @@ class BackwardStepper:
         if self.done:
             return f"<BackwardStepper finished: {self.steps}/{self.steps} steps>"
         node = self.current
-        where = f" @ {node.scope}" if node.scope else ""
+        where = f" at {node.scope}" if node.scope else ""
         name = ", ".join(self._output_labels(node))
         return (f"<BackwardStepper step {self.position}/{self.steps}, next: {node.op} -> {name}{where} "
                 f"(node #{node.index})>")

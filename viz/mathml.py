@@ -111,7 +111,11 @@ def _operand_end(text: str, start: int) -> int:
                 return j + 1
         return len(text)
     atom = _ATOM.match(text, start)
-    return atom.end() if atom and atom.end() > start else len(text)
+    if not atom or atom.end() == start:
+        return len(text)
+    if atom.group(2) in _FUNCTIONS and text[atom.end():atom.end() + 1] == "(":  # tanh(c₃): the call is the name
+        return _operand_end(text, atom.end())
+    return atom.end()
 
 
 def numbers(text: str) -> str:
