@@ -25,7 +25,8 @@ graph. The table of every symbol is ``docs/notation.md``. The rules, in order:
 6. The input and recurrent projections are written as in PyTorch's docs:
    ``W_hh h₂``, ``W_hr h₂+b_hr`` (GRU's reset part of it), ``W_ih x₃+b``.
 7. In a user's own loop (``with tr.scope(f"t{t}")``), the one tensor that leaves
-   each time step's scope is its state ``h_t``.
+   each time step's scope is its state ``h_t``, and what its nonlinearity was applied
+   to is ``s_t`` (h_t = tanh(s_t)).
 8. Any other tensor is the expression of its operands' names when that is
    short (``f₃⊙c₂``, ``tanh(c₃)``, ``1−u₃``), else the op with its time step
    (``tanh₃``, ``split₃[1]``). Names are unique in a graph: a repeat gets a ′.
@@ -220,6 +221,12 @@ class Notation:
 
     def _preactivation(self, rec: Any) -> str | None:
         """'sᶠ₃' for a gate's pre-activation, 's₃' for the stacked pre-activations split into the gates."""
+        if len(rec.consumers) == 1:  # a user's loop: h_t = tanh(s_t), h_t the one tensor its step hands on
+            consumer = self.graph.nodes[rec.consumers[0]]
+            if consumer.op in NONLINEAR and self._carried.get(consumer.scope) == 1 and any(
+                self._leaves_scope(self.graph.tensors[t], consumer.scope) for t in consumer.outputs
+            ):
+                return self._symbol(PREACTIVATION, consumer.scope.split("/"))
         gate = self._gate_input(rec)
         if gate is not None:
             path = self.graph.nodes[rec.consumers[0]].scope.split("/")

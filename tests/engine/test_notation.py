@@ -62,9 +62,9 @@ def test_elman_rnn_pre_activation_is_s_and_a_user_loop_keeps_its_names_and_falls
         with tr.scope(f"t{t}"):
             h = (x + h @ W).tanh()
     graph, notation, names = named(h.sum())
-    # the one tensor each step of the loop hands on is its state h_t; the rest read as their expressions
-    assert [names[i] for i in range(9)] == [["h₀ @ W_hh"], ["x₁+h₀ @ W_hh"], ["h₁"], ["h₁ @ W_hh"], ["x₂+h₁ @ W_hh"],
-                                            ["h₂"], ["h₂ @ W_hh"], ["x₃+h₂ @ W_hh"], ["h₃"]]
+    # the one tensor each step of the loop hands on is its state h_t = tanh(s_t); the rest read as expressions
+    assert [names[i] for i in range(9)] == [["h₀ @ W_hh"], ["s₁"], ["h₁"], ["h₁ @ W_hh"], ["s₂"],
+                                            ["h₂"], ["h₂ @ W_hh"], ["s₃"], ["h₃"]]
     assert plain("tanh₂") == "tanh2" and plain("sᶠ⁽²⁾₃") == "sf23"
     assert notation.find("x1") == notation.find("x₁") != []
     assert notation.debug_id(graph.nodes[2].outputs[0]) == "tanh#2"  # the engine id, as a debugging detail
