@@ -114,6 +114,7 @@ class Notation:
         self._debug: dict[int, str] = {}
         self._proj: dict[int, tuple[str, str, bool, str, str]] = {}  # tid -> (side i|h, operand, bias?, ←, ⁽ˡ⁾)
         self._used: set[str] = set()
+        self.symbols: set[int] = set()  # tensors named by their scope: h₃ c₃ f₃ (gate outputs) and a loop's h_t
         self._carried: dict[str, int] = {}  # time-step scope of a user's loop -> how many tensors leave it
         for node in nodes:
             if node.scope and _TIME.match(node.scope.rsplit("/", 1)[-1]):
@@ -248,9 +249,11 @@ class Notation:
         if rec.name:
             return self._leaf_name(rec)
         if path and path[-1] in GATE_SYMBOLS and self._leaves_scope(rec, node.scope):
+            self.symbols.add(rec.id)
             symbol = GATE_SYMBOLS[path[-1]]
             return self._symbol(("δ" if path[0] == "backward" else "") + symbol, path)
         if path and self._carried.get(node.scope) == 1 and self._leaves_scope(rec, node.scope):
+            self.symbols.add(rec.id)
             return self._symbol("h", path)  # the one tensor a step of a user's loop hands on: its state h_t
         pre = self._preactivation(rec)
         if pre is not None:

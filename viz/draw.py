@@ -511,23 +511,16 @@ def _darker(colour: str) -> str:
 
 def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
     """The title of a tensor's box: its display name (``tinygrad_rnn.notation``), for tensors that are
-    named or leave a gate scope (h₃, c₃, f₃, ...); None for the other intermediates (drawn as edges).
+    named or named by their scope (h₃, c₃, f₃, a loop's h_t); None for the other intermediates (drawn as edges).
 
     The name is the one the step text, the shell and the explorer use. Its time step is
     written with Unicode subscript digits, not an HTML <sub>: Graphviz sizes a line without
     the subscript's drop, so a <sub> digit ran into the shape line drawn under it.
     """
-    if not rec.name and rec.producer is not None:
-        scope = graph.nodes[rec.producer].scope
-        path = segments(scope)
-        if not path or path[-1] not in GATE_SYMBOLS:
-            return None
-        inside = all(graph.nodes[c].scope == scope for c in rec.consumers)
-        if rec.consumers and inside and rec.id != graph.root:
-            return None
-    elif rec.producer is None and not rec.name:
+    notation = names_of(graph)
+    if not rec.name and rec.id not in notation.symbols:
         return None
-    return text(names_of(graph).name(rec.id))
+    return text(notation.name(rec.id))
 
 
 class _OpsView(_View):

@@ -72,3 +72,23 @@ def test_every_step_names_tensors_as_the_picture_labels_them_and_fills_in_its_ru
     assert "W_hh.grad += …" in whole
     gates = ("i₃", "f₃", "g₃", "o₃", "c₂") if cell == "lstm" else ("r₃", "u₃", "n₃", "h₂")
     assert all(f"dL/d{g}" in whole for g in gates)
+
+
+def test_the_readme_engine_example_draws_clean_with_its_states_named():
+    """README's "engine in one screen": W_hh @ h with a 1-D h draws as one @ per step, no reshape,
+    h₀ and every h_t in a box under its name."""
+    import numpy as np
+
+    import tinygrad_rnn as tr
+
+    rng = np.random.default_rng(0)
+    W_hh = tr.Parameter(rng.standard_normal((3, 3)), name="W_hh")
+    h = tr.Tensor(np.zeros(3), name="h0")
+    for t in range(1, 4):
+        with tr.scope(f"t{t}"):
+            h = (W_hh @ h + 1.0).tanh()
+    svg = viz.draw(h.sum()).pipe(format="svg", encoding="utf-8")
+    ops = re.findall(r'class="node op op(?:-|&#45;)(\w+)', svg)
+    assert sorted(ops) == sorted(["matmul", "add", "tanh"] * 3 + ["sum"])  # no reshape before or after the @
+    boxes = re.findall(r'class="node tensor[^"]*">.*?<text[^>]*>([^<]+)</text>', svg, re.S)
+    assert {"h₀", "h₁", "h₂", "h₃", "W_hh", "loss"} <= set(boxes)
