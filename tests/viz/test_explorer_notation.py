@@ -92,3 +92,22 @@ def test_the_readme_engine_example_draws_clean_with_its_states_named():
     assert sorted(ops) == sorted(["matmul", "add", "tanh"] * 3 + ["sum"])  # no reshape before or after the @
     boxes = re.findall(r'class="node tensor[^"]*">.*?<text[^>]*>([^<]+)</text>', svg, re.S)
     assert {"h₀", "h₁", "h₂", "h₃", "W_hh", "loss"} <= set(boxes)
+
+
+def test_run_to_says_where_it_stopped_and_why_and_takes_typed_names(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    path = viz.backward_player(builtin_model("lstm", 3), tmp_path / "p.html")
+    browser.get(path.as_uri())
+    root = browser.find_elements(By.CSS_SELECTOR, ".tgr-explorer")[0]
+    for target, expected in (("t2", "stopped just before the first node of t2: mul -> h₂ (next)"),
+                             ("c1", "stopped just before the first node of c1: add -> c₁ (next)")):
+        box = root.find_element(By.CSS_SELECTOR, ".tgr-target")
+        box.clear()
+        box.send_keys(target)
+        root.find_element(By.CSS_SELECTOR, ".tgr-runto button").click()
+        message = root.find_element(By.CSS_SELECTOR, ".tgr-message").text
+        assert message == expected
+        nxt = root.find_elements(By.CSS_SELECTOR, "g.node.next")  # the node it names is the one marked next
+        assert len(nxt) == 1 and "makes " + expected.split(" -> ")[1].split(" (next)")[0] in \
+            nxt[0].find_element(By.CSS_SELECTOR, "a").get_attribute("xlink:title")
