@@ -114,6 +114,7 @@ class Notation:
         self._debug: dict[int, str] = {}
         self._proj: dict[int, tuple[str, str, bool, str, str]] = {}  # tid -> (side i|h, operand, bias?, ←, ⁽ˡ⁾)
         self._used: set[str] = set()
+        self._scope_marks: dict[str, tuple[str, str]] = {}  # scope path -> (prefix, superscript + subscript)
         self.symbols: set[int] = set()  # tensors named by their scope: h₃ c₃ f₃ (gate outputs) and a loop's h_t
         self._carried: dict[str, int] = {}  # time-step scope of a user's loop -> how many tensors leave it
         for node in nodes:
@@ -184,9 +185,13 @@ class Notation:
         return prefix, mark
 
     def _symbol(self, letter: str, path: list[str]) -> str:
-        prefix, mark = self._marks(path)
-        t = next((m.group(1) for m in map(_TIME.match, path) if m), None)
-        return f"{prefix}{letter}{mark}{subscript(t) if t else ''}"
+        key = "/".join(path)
+        marks = self._scope_marks.get(key)
+        if marks is None:  # once per scope path: a long unroll has few of them and many nodes in each
+            prefix, mark = self._marks(path)
+            t = next((m.group(1) for m in map(_TIME.match, path) if m), None)
+            marks = self._scope_marks[key] = (prefix, mark + (subscript(t) if t else ""))
+        return f"{marks[0]}{letter}{marks[1]}"
 
     def _leaf_name(self, rec: Any) -> str:
         if rec.name:
