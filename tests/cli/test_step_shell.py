@@ -142,3 +142,21 @@ def test_the_ops_view_of_a_long_unroll_is_drawn_tiled(tmp_path):
     # a regular unroll is laid out one step at a time and tiled, so its ops view is no longer refused
     page = viz.backward_player(builtin_model("rnn", 300), tmp_path / "ops.html", view="ops").read_text()
     assert 'data-id="op0"' in page and 'data-id="op900"' in page  # the first op and one of step 300
+
+
+@pytest.mark.parametrize("cell, named", [("lstm", ("dL/dc₂ += dL/d(f₃⊙c₂) ⊙ f₃ = [", "sᶠ₃", "o₃")),
+                                         ("gru", ("dL/dsⁿ₃ = dL/dn₃ ⊙ (1 − n₃²) = [", "u₃", "r₃"))])
+def test_the_shell_speaks_the_notes_names_and_never_engine_ids(cell, named):
+    """A subprocess session over LSTM / GRU T=3: every line names tensors as the notes do, no add#39."""
+    commands = "n 12\nl\nw\np c2\np h2\nu t2\nc\nq\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn", "step", "--cell", cell, "--steps", "3"],
+        input=commands, capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    ids = [line for line in out.splitlines() if re.search(r"\w+#\d+", line) and "(node #" not in line]
+    assert ids == []  # the stepper's repr may add "(node #16)" as a debugging detail, nothing else
+    assert all(n in out for n in named)
+    assert "stopped just before the first node of t2: " in out
+    assert "next -> " in out and "h₂: intermediate" in out
