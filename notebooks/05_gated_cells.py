@@ -18,9 +18,10 @@
 # b_j = w (1 − h_j²), usually below 1, so the product vanishes with distance. The LSTM's cell
 # state is updated *additively*, c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t, so along c its factor is
 # b_j = f_j, the forget gate, which the network can hold near 1. The GRU's
-# h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1} has the same kind of direct path, with factor z_t.
+# h_t = (1 − u_t) ⊙ n_t + u_t ⊙ h_{t−1} has the same kind of direct path, with factor u_t, its
+# update gate (z_t in PyTorch's docs; here u, since z_k is BPTT's sensitivity: see docs/notation.md).
 #
-# The LSTM cell, op by op, for two steps: find the `×` by f and the `+` that make c_t.
+# The LSTM cell, op by op, for two steps: find the `⊙` by f and the `+` that make c_t.
 
 # %%
 import numpy as np
