@@ -91,6 +91,17 @@ def wrap(name: str) -> str:
     return f"({name})" if _compound(name) else name
 
 
+def alias(torch_name: str, layers: bool = True) -> str | None:
+    """The notes' name of a PyTorch recurrent parameter: 'weight_hh_l0' -> 'W_hh⁽¹⁾' ('W_hh' with
+    ``layers=False``, for a one-layer model), 'bias_ih_l1_reverse' -> '←b_ih⁽²⁾'; None for other names."""
+    match = _TORCH.match(torch_name)
+    if match is None:
+        return None
+    kind, side, layer, reverse = match.groups()
+    mark = superscript(f"({int(layer) + 1})") if layer is not None and layers else ""
+    return f"{REVERSE if reverse else ''}{'W' if kind == 'weight' else 'b'}_{side}{mark}"
+
+
 def gradient(name: str) -> str:
     """The gradient's name: 'dL/dc₃', 'dL/d(f₃⊙c₂)'."""
     return f"dL/d{wrap(name)}"
@@ -195,12 +206,10 @@ class Notation:
 
     def _leaf_name(self, rec: Any) -> str:
         if rec.name:
-            torch = _TORCH.match(rec.name)
-            if torch and rec.kind == "parameter":
-                kind, side, layer, reverse = torch.groups()
+            notes = alias(rec.name, self._layers) if rec.kind == "parameter" else None
+            if notes is not None:
                 self._torch[rec.id] = rec.name
-                mark = superscript(f"({int(layer) + 1})") if layer is not None and self._layers else ""
-                return f"{REVERSE if reverse else ''}{kind[0].upper() if kind == 'weight' else 'b'}_{side}{mark}"
+                return notes
             short = _LETTER_DIGITS.match(rec.name)
             return f"{short.group(1)}{subscript(short.group(2))}" if short else rec.name
         if rec.kind == "constant" and rec.tensor.size == 1:
