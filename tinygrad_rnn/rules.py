@@ -67,7 +67,7 @@ class Filled:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for viewers: the operands as names and short numbers."""
         return {
-            "target": self.target, "op": "+=" if self.accumulates else "=",
+            "target": self.target, "lhs": gradient(self.target), "op": "+=" if self.accumulates else "=",
             "tokens": [t if isinstance(t, str) else {"name": t[0], "value": short(t[1])} for t in self.tokens],
             "result": short(self.result),
         }

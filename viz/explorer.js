@@ -165,7 +165,7 @@
     slider.value = k;
     $(".tgr-counter").textContent = "step " + k + " of " + steps;
     $(".tgr-event").textContent = f.text;
-    $(".tgr-rule").innerHTML = f.math || "";
+    $(".tgr-rule").innerHTML = (f.rules || []).map(ruleMath).join("");
     $(".tgr-where").textContent = f.where;
     $(".tgr-leaves").textContent = f.leaves;
     if (canvases.ops) styleOps(f, st);
@@ -177,6 +177,19 @@
   }
 
   // --- what a click shows ------------------------------------------------------------------
+  function ruleMath(r) {  // viz/mathml.py's rule(), from the expressions the page ships once (data.math)
+    var M = data.math, left = "<mtd style=\"text-align: left\">";
+    function num(v) {
+      var shape = /^\(\d+(?:, \d+)*,?\)/.exec(v), head = shape ? "<mtext>" + esc(shape[0]) + "</mtext>" : "";
+      return "<mrow>" + head + "<mn>" + esc(shape ? v.slice(shape[0].length) : v) + "</mn></mrow>";
+    }
+    var names = r.tokens.map(function (t) { return M[typeof t === "string" ? t : t.name]; }).join("");
+    var values = r.tokens.map(function (t) { return typeof t === "string" ? M[t] : num(t.value); }).join("");
+    return "<div class=\"tgr-formula\"><math class=\"tgr-math\"><mtable columnalign=\"left\"><mtr>" + left +
+      "<mrow>" + M[r.lhs] + "<mo>" + (r.op === "+=" ? "+=" : "=") + "</mo>" + names + "</mrow></mtd></mtr><mtr>" +
+      left + "<mrow><mspace width=\"1.5em\"/><mo>=</mo>" + values + "<mo>=</mo>" + num(r.result) +
+      "</mrow></mtd></mtr></mtable></math></div>";
+  }
   function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
   function gradText(k) {
     var st = stateAt(position), g = st.grads[k];

@@ -199,10 +199,15 @@ def explorer_data(
         group["colour"] = look(max(known)) if known else None
     slim = [{key: f[key] for key in ("node", "next", "text", "where", "grads", "contributions", "leaves")}
             for f in frames]  # "done" and "known" follow from "node" and "grads" of frames 0..k
-    for frame, full in zip(slim, frames):  # the step's rules typeset (MathML: the browser renders it, no network)
-        frame["math"] = mathml.rules(full["rules"])
+    typeset: dict[str, str] = {}  # each name and operator of the rules typeset once (MathML; no network)
+    for frame, full in zip(slim, frames):
+        frame["rules"] = full["rules"]
+        for rule in full["rules"]:
+            for text in mathml.pieces(rule):
+                if text not in typeset:
+                    typeset[text] = mathml.expression(text)
     return {"steps": stepper.steps, "start": start, "frames": slim, "nodes": nodes, "tensors": tensors,
-            "groups": groups, "has_grads": bool(norms)}, scale
+            "math": typeset, "groups": groups, "has_grads": bool(norms)}, scale
 
 
 def explorer_html(
@@ -288,7 +293,7 @@ data-p-suppress-shortcuts="true">
 <div class="tgr-side">
 {legend}
 <div class="tgr-h">This step (&#8594;/n step, &#8592;/p back, Home/End)</div>
-<div class="tgr-rule">{frame["math"]}</div>
+<div class="tgr-rule">{"".join(mathml.rule(r, data["math"]) for r in frame["rules"])}</div>
 <pre class="tgr-event">{html.escape(frame["text"])}</pre>
 <pre class="tgr-where">{html.escape(frame["where"])}</pre>
 <div class="tgr-h">Clicked</div>

@@ -16,8 +16,6 @@ import html
 import re
 from typing import Any
 
-from tinygrad_rnn.notation import gradient
-
 _SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾ʰⁱᶠᵍᵒʳⁿᵘˣᵀ′", "0123456789()hifgornuxT′")
 # a symbol: optional ← (reverse direction), letters with an optional _subscript (W_hh), then
@@ -119,26 +117,30 @@ def _operand_end(text: str, start: int) -> int:
 
 
 def numbers(text: str) -> str:
-    """Short numbers ('[0.447 0.293]', '(1, 8)[0.0129 …]') as a MathML row, the shape as text."""
+    """Short numbers ('[0.447 0.293]', '(1, 8)[0.0129 …]') as one MathML number, the shape as text
+    (one element per array keeps a page of thousands of steps small)."""
     shape = re.match(r"^\(\d+(?:, \d+)*,?\)", text)
     head = f"<mtext>{_e(shape.group())}</mtext>" if shape else ""
-    rest = text[shape.end():] if shape else text
-    parts = re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|\[|\]|…", rest)
-    cells = "<mspace width=\"0.3em\"/>".join(
-        f"<mn>{_e(p)}</mn>" if p[-1].isdigit() else f"<mo>{_e(p)}</mo>" for p in parts
-    )
-    return f"<mrow>{head}{cells}</mrow>"
+    return f"<mrow>{head}<mn>{_e(text[shape.end():] if shape else text)}</mn></mrow>"
 
 
-def rule(filled: dict[str, Any]) -> str:
-    """One filled-in rule (``Filled.to_dict()``) as a two-line MathML formula in a <div>: names, then numbers."""
-    lhs = expression(gradient(filled["target"]))
-    names = "".join(expression(t) if isinstance(t, str) else expression(t["name"]) for t in filled["tokens"])
-    values = "".join(expression(t) if isinstance(t, str) else numbers(t["value"]) for t in filled["tokens"])
+def pieces(filled: dict[str, Any]) -> list[str]:
+    """Every text of a rule that is typeset as an expression: its left side, operand names, operators."""
+    return [filled["lhs"], *(t if isinstance(t, str) else t["name"] for t in filled["tokens"])]
+
+
+def rule(filled: dict[str, Any], typeset: dict[str, str] | None = None) -> str:
+    """One filled-in rule (``Filled.to_dict()``) as a two-line MathML formula in a <div>: names, then numbers.
+
+    ``typeset``: expressions made already, by text (the explorer's page ships them once, see
+    ``explorer.js``'s ``ruleMath``, which assembles the same markup)."""
+    ml = typeset if typeset is not None else {text: expression(text) for text in pieces(filled)}
+    names = "".join(ml[t if isinstance(t, str) else t["name"]] for t in filled["tokens"])
+    values = "".join(ml[t] if isinstance(t, str) else numbers(t["value"]) for t in filled["tokens"])
     op = "+=" if filled["op"] == "+=" else "="
     return (
         '<div class="tgr-formula"><math class="tgr-math"><mtable columnalign="left">'
-        f'<mtr><mtd style="{LEFT}"><mrow>{lhs}<mo>{op}</mo>{names}</mrow></mtd></mtr>'
+        f'<mtr><mtd style="{LEFT}"><mrow>{ml[filled["lhs"]]}<mo>{op}</mo>{names}</mrow></mtd></mtr>'
         f'<mtr><mtd style="{LEFT}"><mrow><mspace width="1.5em"/><mo>=</mo>{values}<mo>=</mo>{numbers(filled["result"])}'
         "</mrow></mtd></mtr></mtable></math></div>"
     )
