@@ -201,7 +201,8 @@
   }
   function tensorInfo(k) {
     var t = data.tensors[k], parts = [];
-    parts.push("<b>" + esc(t.label) + "</b>: " + esc(t.kind) + ", shape " + esc(t.shape));
+    parts.push("<b>" + esc(t.label) + "</b>" + (t.torch ? " (PyTorch: " + esc(t.torch) + ")" : "") + ": " +
+               esc(t.kind) + ", shape " + esc(t.shape));
     if (t.producer !== null) parts.push("made by " + esc(data.nodes[t.producer].op) + " at " +
                                          esc(data.nodes[t.producer].scope || "(top level)"));
     parts.push("<pre>value = " + esc(t.value) + "\ngradient dL/d" + esc(t.label) + " = " +

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tinygrad_rnn.notation import plain
+from tinygrad_rnn.notation import names_of, plain
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
@@ -188,7 +188,9 @@ def explorer_data(
         nodes.append({"op": node.op, "scope": node.scope, "formula": node.formula,
                       "inputs": [number[t] for t in node.inputs], "outputs": outputs,
                       "colour": look(max(known)) if known else None})
+    names = names_of(stepper.graph)
     tensors = [{"label": stepper.label(rec.id), "plain": plain(stepper.label(rec.id)), "kind": rec.kind,
+                "torch": names.torch_name(rec.id),
                 "shape": str(rec.shape),
                 "value": format_array(rec.tensor.data), "producer": rec.producer,
                 "requires_grad": bool(rec.tensor.requires_grad), "leaf": uses[rec.id] > 0, "uses": uses[rec.id]}

@@ -280,6 +280,7 @@ def test_clicking_a_node_shows_its_gradient_and_a_parameter_its_contributions_pe
     settled_state(browser, root)
     root.find_element(By.CSS_SELECTOR, f'g.node[data-id="v{numbers[W.id]}"]').click()
     info = root.find_element(By.CSS_SELECTOR, ".tgr-info")
+    assert "W_hh (PyTorch: weight_hh_l0): parameter" in info.text  # the notes' alias and PyTorch's name
     assert f"gradient dL/dW_hh = {format_array(W.tensor.grad)}" in info.text
     assert "3 of 3 so far" in info.text
     bars = info.find_elements(By.CSS_SELECTOR, "rect.tgr-bar")
