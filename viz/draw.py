@@ -185,10 +185,12 @@ def _highlighted(graph: tr.Graph, target: Any) -> set:
             raise ValueError("draw: the highlight tensor is not part of this graph (does the loss depend on it?)")
     else:
         start = {tid for tid, rec in graph.tensors.items() if rec.name == str(target)}
+        start = start or set(names_of(graph).find(str(target)))  # the notes' name: c₃, typed c3; W_hh
         if not start:
             names = sorted({rec.name for rec in graph.tensors.values() if rec.name})
             raise ValueError(
-                f"draw: no tensor named {str(target)!r} in this graph; named tensors: {', '.join(names) or 'none'}"
+                f"draw: no tensor named {str(target)!r} in this graph; named tensors: {', '.join(names) or 'none'} "
+                f"(or the notes' names the step text uses, such as h3 for h₃)"
             )
     downstream = set(start)
     for node in graph.nodes:

@@ -241,6 +241,8 @@ def test_highlight_marks_exactly_the_paths_from_the_loss_to_the_parameter():
     assert viz.draw(loss, highlight="W").source == viz.draw(loss, highlight=W).source
     with pytest.raises(ValueError, match="named tensors: V, W, x"):
         viz.draw(loss, highlight="U")
+    lstm = toy_loss("lstm", 3)  # the notes' names work too, typed or not: c2 is c₂
+    assert viz.draw(lstm, highlight="c2").source == viz.draw(lstm, highlight="c₂").source != viz.draw(lstm).source
     with pytest.raises(ValueError, match="not part of this graph"):
         viz.draw(loss, highlight=tr.Parameter(np.ones(2), name="elsewhere"))
 
