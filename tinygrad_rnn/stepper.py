@@ -404,7 +404,8 @@ class BackwardStepper:
         for position, (tid, needed, g) in enumerate(zip(node.inputs, node.node.needs, result.grad_inputs)):
             if not needed or g is None:
                 continue
-            summed = tid in self._owner or len(self.graph.tensors[tid].consumers) > 1
+            summed = (tid in self._owner or len(self.graph.tensors[tid].consumers) > 1
+                      or node.inputs.count(tid) > 1)  # '+=': one piece of a sum; '=': all of dL/d(input)
             rule = fill(node, position, names, list(outputs), result.grad_outputs, g, summed)
             accumulation = None
             if tid in self._owner:

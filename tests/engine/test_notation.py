@@ -83,3 +83,15 @@ def test_elman_rnn_pre_activation_is_s_and_a_user_loop_keeps_its_names_and_falls
 def test_importing_the_notation_layer_pulls_in_no_viz():
     code = "import sys, tinygrad_rnn.notation; assert 'viz' not in sys.modules and 'sympy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_gradient_in_pieces_is_written_plus_equals_and_a_whole_one_equals():
+    from tinygrad_rnn.stepper import BackwardStepper
+
+    a = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True, name="a")
+    b = a.tanh()
+    events = BackwardStepper((b * b).sum()).run()  # b is read twice by one node: two pieces of dL/db
+    (total, mul, tanh) = events
+    assert str(total.sent[0].rule).startswith("dL/d(tanh(a)⊙tanh(a)) = dL/dsum · 1 = ")  # all of it
+    assert [str(s.rule).split(" = ")[0] for s in mul.sent] == ["dL/dtanh(a) += dL/d(tanh(a)⊙tanh(a)) ⊙ tanh(a)"] * 2
+    assert str(tanh.sent[0].rule).startswith("dL/da += dL/dtanh(a) ⊙ (1 − tanh(a)²) = ")  # a leaf: added into
