@@ -298,6 +298,9 @@ class Notation:
             if b.endswith("ᵀ") and not _compound(b[:-1]):  # x @ Wᵀ is the notes' W x
                 return f"{b[:-1]} {wrap(a)}"
             return f"{wrap(a)} @ {wrap(b)}"
+        if node.op in ("stack", "concat") and names:  # the outputs of every step: [h₁, h₂, h₃] or [h₁ … h₂₀]
+            listed = "[" + ", ".join(names) + "]"
+            return listed if len(listed) <= EXPRESSION_LIMIT or len(names) < 3 else f"[{names[0]} … {names[-1]}]"
         if node.op in ("sum", "mean") and len(names) == 1:
             return f"{'Σ' if node.op == 'sum' else 'mean'} {wrap(names[0])}"
         return None
