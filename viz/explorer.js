@@ -243,6 +243,10 @@
     var status = nodeStatus(i, f, st);
     var parts = ["<b>" + esc(n.op) + "</b> at " + esc(n.scope || "(top level)") + " (" + status + ")",
                  "<pre>local rule " + esc(n.formula) + "</pre>"];
+    for (var j = 1; j <= position; j++) {  // once processed: its rule filled in with this pass's numbers
+      if (frames[j].node === i) { parts.push("<div class='tgr-rule'>" + (frames[j].rules || []).map(ruleMath).join("") +
+                                             "</div>"); break; }
+    }
     n.outputs.forEach(function (k) {
       parts.push("<pre>output " + esc(data.tensors[k].label) + " = " + esc(data.tensors[k].value) +
                  "\ngradient = " + esc(gradText(k)) + "</pre>");

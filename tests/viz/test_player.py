@@ -266,12 +266,14 @@ def test_clicking_a_node_shows_its_gradient_and_a_parameter_its_contributions_pe
     stepper = tr.BackwardStepper(loss)
     browser.get(viz.backward_player(loss, tmp_path / "p.html").as_uri())
     root = explorers(browser)[0]
-    root.send_keys(Keys.ARROW_RIGHT * 2)
-    event = stepper.step(2)[-1]
+    root.send_keys(Keys.ARROW_RIGHT * 3)
+    event = stepper.step(3)[-1]  # tanh -> h₃
     settled_state(browser, root)
     root.find_element(By.CSS_SELECTOR, f'g.node[data-id="op{event.index}"]').click()
     info = root.find_element(By.CSS_SELECTOR, ".tgr-info").text
     assert f"local rule {event.formula}" in info
+    typeset = root.find_elements(By.CSS_SELECTOR, ".tgr-info .tgr-rule math")  # and filled in, typeset
+    assert len(typeset) == sum(s.rule is not None for s in event.sent) > 0
     assert f"gradient = {format_array(event.upstream[0])}" in info
     root.send_keys(Keys.END)
     stepper.run()
