@@ -112,7 +112,7 @@ class Notation:
 
     >>> notation = names_of(tr.trace(loss))
     >>> notation.name(tensor_id)      # 'c₃'
-    >>> notation.torch_name(tid)      # 'weight_hh_l0' for W_hh, None for tensors that are not parameters
+    >>> notation.torch_name(tid)      # 'weight_hh_l0' for W_hh ('weight_hh_l0.T' for W_hhᵀ), else None
     >>> notation.debug_id(tid)        # 'add#15' (the engine's id: for debugging only)
     """
 
@@ -158,7 +158,8 @@ class Notation:
         return self._names[tid]
 
     def torch_name(self, tid: int) -> str | None:
-        """PyTorch's name of a parameter shown under an alias (``weight_hh_l0`` for W_hh), else None."""
+        """PyTorch's name of a parameter shown under an alias (``weight_hh_l0`` for W_hh, ``weight_hh_l0.T``
+        for its transpose W_hhᵀ), else None."""
         return self._torch.get(tid)
 
     def debug_id(self, tid: int) -> str:
