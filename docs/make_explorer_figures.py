@@ -3,7 +3,7 @@
     python docs/make_explorer_figures.py        # from the repository root
 
 - docs/explorer.png: the explorer over an LSTM unrolled 3 steps, in the middle of the backward
-  pass (step 30 of 44), with weight_hh_l0 clicked: its contributions per time step so far.
+  pass (step 30 of 44), with W_hh (weight_hh_l0) clicked: its contributions per time step so far.
 - docs/notebook.png: chapter 3 (notebooks/03_stepping.py) run in real JupyterLab (started as the
   tests start it, tests/jupyterlab.py), the inline explorer after three presses of the right arrow.
 """

@@ -21,7 +21,7 @@
 # h_t = (1 − u_t) ⊙ n_t + u_t ⊙ h_{t−1} has the same kind of direct path, with factor u_t, the update gate
 # (PyTorch and d2l call it z_t; these notes write u_t, because z_k is the BPTT sensitivity).
 #
-# The LSTM cell, op by op, for two steps: find the `×` by f and the `+` that make c_t.
+# The LSTM cell, op by op, for two steps: find the `⊙` by f and the `+` that make c_t.
 
 # %%
 import numpy as np

@@ -382,6 +382,10 @@ class Pow(Op):
 
 
 class MatMul(Op):
+    """Y = A @ B with NumPy's (and PyTorch's) rules: a 1-D A is a row vector, a 1-D B a column
+    vector, and the added axis is dropped from Y. ``W_hh @ h`` with a 1-D h is this one node,
+    so the picture and the stepper show the product the code wrote, with its operands."""
+
     name = "matmul"
     formula = "Y = A @ B:  dL/dA = dL/dY @ B^T,  dL/dB = A^T @ dL/dY"
     from_inputs = ("a", "b")
@@ -389,20 +393,31 @@ class MatMul(Op):
     @staticmethod
     def explain(shapes):
         a, b = shapes
+        a = (1, *a) if len(a) == 1 else a
+        b = (*b, 1) if len(b) == 1 else b
         if len(a) < 2 or len(b) < 2:
             return None
         if a[-1] != b[-2]:
-            return f"cannot multiply {a} @ {b}: inner dimensions {a[-1]} != {b[-2]}"
+            return f"cannot multiply {shapes[0]} @ {shapes[1]}: inner dimensions {a[-1]} != {b[-2]}"
         return _broadcast_explain([a[:-2], b[:-2]])
 
     def forward(self, a, b):
-        if a.ndim < 2 or b.ndim < 2:
-            raise ValueError("matmul primitive needs 2-D or batched operands (use tr.matmul)")
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul of a scalar (use *)")
         self.a, self.b = a, b
         return a @ b
 
     def backward(self, g, xp=NUMPY):
         a, b = self.a, self.b
+        if a.ndim == 1 or b.ndim == 1:  # the 2-D rule on the row / column the 1-D operand stands for
+            a2 = a.reshape(1, -1) if a.ndim == 1 else a
+            b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+            out = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])
+            ga, gb = self._rule(a2, b2, g.reshape(out))
+            return (None if ga is None else ga.reshape(a.shape)), (None if gb is None else gb.reshape(b.shape))
+        return self._rule(a, b, g)
+
+    def _rule(self, a, b, g):
         ga = unbroadcast(g @ b.swapaxes(-1, -2), a.shape) if self.needs[0] else None
         gb = None
         if self.needs[1]:
@@ -795,19 +810,9 @@ def matmul(a: Any, b: Any) -> Tensor:
         a, b = _as_tensors((a, b))
     if a._data.dtype != b._data.dtype:
         raise _dtype_error(a, b)
-    if a._data.ndim >= 2 and b._data.ndim >= 2:
-        return MatMul.apply(a, b)
-    if a.ndim == 0 or b.ndim == 0:
+    if a._data.ndim == 0 or b._data.ndim == 0:
         raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
-    a2 = a.reshape(1, -1) if a.ndim == 1 else a
-    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-    out = MatMul.apply(a2, b2)
-    shape = out.shape
-    if a.ndim == 1:
-        shape = shape[:-2] + shape[-1:]
-    if b.ndim == 1:
-        shape = shape[:-1]
-    return out.reshape(shape)
+    return MatMul.apply(a, b)
 
 
 def _dtype_error(a: Tensor, b: Tensor) -> TypeError:

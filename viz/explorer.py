@@ -26,10 +26,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tinygrad_rnn.notation import names_of, plain
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
-from . import labels
+from . import labels, mathml
 from .draw import TIME as TIME_STEP
 from .draw import GraphTooLarge, draw
 
@@ -64,6 +65,9 @@ R .tgr-side { flex: 0 1 38%; min-width: 16em; overflow: auto; }
 R .tgr-h { font-weight: bold; margin: 6px 0 2px; color: #37474f; }
 R pre { background: #f6f8fa; padding: 5px; margin: 0 0 4px; font-size: 11.5px; white-space: pre-wrap;
     word-break: break-word; }
+R .tgr-rule { overflow-x: auto; }
+R .tgr-rule .tgr-formula { margin: 2px 0 6px; text-align: left; }
+R .tgr-rule math { font-size: 15px; }
 R .tgr-legend { font-size: 11.5px; line-height: 1.7; }
 R .tgr-swatch { display: inline-block; width: 1.6em; height: 0.95em; vertical-align: middle; margin-right: 4px;
     border: 1px solid #546e7a; box-sizing: border-box; }
@@ -193,7 +197,10 @@ def explorer_data(
         nodes.append({"op": node.op, "scope": node.scope, "formula": node.formula,
                       "inputs": [number[t] for t in node.inputs], "outputs": outputs,
                       "colour": look(max(known)) if known else None})
-    tensors = [{"label": stepper.label(rec.id), "kind": rec.kind, "shape": str(rec.shape),
+    names = names_of(stepper.graph)
+    tensors = [{"label": stepper.label(rec.id), "plain": plain(stepper.label(rec.id)), "kind": rec.kind,
+                "torch": names.torch_name(rec.id),
+                "shape": str(rec.shape),
                 "value": format_array(rec.tensor.data), "producer": rec.producer,
                 "requires_grad": bool(rec.tensor.requires_grad), "leaf": uses[rec.id] > 0, "uses": uses[rec.id]}
                for rec in stepper.graph.tensors.values()]
@@ -203,8 +210,15 @@ def explorer_data(
         group["colour"] = look(max(known)) if known else None
     slim = [{key: f[key] for key in ("node", "next", "text", "where", "grads", "contributions", "leaves")}
             for f in frames]  # "done" and "known" follow from "node" and "grads" of frames 0..k
+    typeset: dict[str, str] = {}  # each name and operator of the rules typeset once (MathML; no network)
+    for frame, full in zip(slim, frames):
+        frame["rules"] = full["rules"]
+        for rule in full["rules"]:
+            for text in mathml.pieces(rule):
+                if text not in typeset:
+                    typeset[text] = mathml.expression(text)
     return {"steps": stepper.steps, "start": start, "frames": slim, "nodes": nodes, "tensors": tensors,
-            "groups": groups, "has_grads": bool(norms)}, scale
+            "math": typeset, "groups": groups, "has_grads": bool(norms)}, scale
 
 
 # --- the BPTT loop panel (tr.bptt_loop): the line of the loop each backward step runs -------------
@@ -333,6 +347,7 @@ data-lm-suppress-shortcuts="true" data-p-suppress-shortcuts="true">
 <div class="tgr-side">
 {legend}
 <div class="tgr-h">This step (&#8594;/n step, &#8592;/p back, Home/End)</div>
+<div class="tgr-rule">{"".join(mathml.rule(r, data["math"]) for r in frame["rules"])}</div>
 <pre class="tgr-event">{html.escape(frame["text"])}</pre>
 <pre class="tgr-where">{html.escape(frame["where"])}</pre>
 <div class="tgr-h">Clicked</div>

@@ -13,6 +13,7 @@ from typing import Any
 import tinygrad_rnn as tr
 from tinygrad_rnn.stepper import BackwardStepper, StepEvent, format_array
 
+from . import mathml
 from .draw import GraphTooLarge, draw
 from .explorer import _inline_svg, explorer_html
 from .render import RendererNotFound, RenderError
@@ -87,4 +88,6 @@ def stepper_html(stepper: BackwardStepper) -> str:
 def event_html(event: StepEvent) -> str:
     """One step: the headline in bold, then upstream, local rule and what was sent."""
     head, _, rest = str(event).partition("\n")
-    return f"<div {BOX}><b>{html.escape(head)}</b><pre style='margin: 2px 0'>{html.escape(rest)}</pre></div>"
+    math = mathml.rules([s.rule.to_dict() for s in event.sent if s.rule is not None])
+    return (f"<div {BOX}><b>{html.escape(head)}</b>{math}"
+            f"<pre style='margin: 2px 0'>{html.escape(rest)}</pre></div>")

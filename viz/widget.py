@@ -101,9 +101,14 @@ class Explorer(anywidget.AnyWidget):
         self._sync()
 
     def run_to(self, name_or_scope: str) -> None:
-        """``stepper.run_to``: step until the next node is in that scope (errors show in the view)."""
-        self.stepper.run_to(name_or_scope)
+        """``stepper.run_to``: step until the next node is in that scope (errors show in the view);
+        the view says where it stopped and why, as the page and the shell do."""
+        moved = self.stepper.run_to(name_or_scope)
         self._sync()
+        node = self.stepper.current
+        if moved and node is not None:
+            made = ", ".join(self.stepper.label(t) for t in node.outputs)
+            self.message = f"stopped just before the first node of {name_or_scope}: {node.op} -> {made} (next)"
 
 
 def explore(loss_or_stepper: Any, **options: Any) -> Explorer:

@@ -71,6 +71,7 @@ def test_the_widget_steps_the_real_stepper_and_its_view_follows():
     assert stepper.position == 1 and widget.position == 1 and sent == [1]
     widget._handle_custom_msg({"action": "run_to", "target": "t1"}, [])
     assert stepper.current.scope.split("/")[3] == "t1" and widget.position == stepper.position > 1
+    assert widget.message == "stopped just before the first node of t1: tanh -> h₁ (next)"
     assert h2.grad is not None  # the kernel's tensors hold what the view shows
     widget._handle_custom_msg({"action": "run_to", "target": "t9"}, [])
     assert "no pending node" in widget.message and widget.position == stepper.position

@@ -27,6 +27,7 @@ import numpy as np
 from .. import nn
 from ..files import printable
 from ..graph import NodeRecord, trace
+from ..notation import names_of
 from ..stepper import BackwardStepper
 from ..stories.common import seed
 from ..tensor import Tensor
@@ -39,12 +40,15 @@ PROMPT = "(step) "
 HELP = """commands:
   n [k]       next: process k nodes (default 1) and show what each did
   c           continue to the end of the pass
-  u SCOPE     run until the current node is in SCOPE (e.g. t1) or produces the tensor SCOPE
+  u SCOPE     run until the next node is in SCOPE (e.g. t1) or makes the tensor SCOPE (e.g. c2 for c₂),
+              and stop just before it
   b           back: undo the last step
-  w           where: steps done and the node about to be processed
-  l           list the pending nodes, the current one first
-  p NAME      print tensor NAME's value and its gradient so far (e.g. p weight_hh_l0)
-  g FILE.svg  draw the current state (done / current / pending nodes, gradients so far)
+  w           where: steps done and the next node
+  l           list the pending nodes, the next one first
+  p NAME      print tensor NAME's value and its gradient so far (e.g. p c2, p W_hh, p weight_hh_l0)
+  g FILE.svg  draw the state (current / next / done / pending nodes, gradients so far)
+words: current = the step just taken (what the step text describes); next = the node the next step
+processes; done = processed; pending = not reached yet. Names are the notes' (c₂, f₃, W_hh): type c2.
   h           this help
   q           quit (or Ctrl-D)
 The long forms work too, as in pdb: next (or step, s), continue, until, back, where, list, print,
@@ -166,8 +170,18 @@ def _pending_list(stepper: BackwardStepper) -> list[str]:
     pending = stepper.pending()
     if not pending:
         return ["nothing pending: the backward pass is finished"]
-    return [f"{'->' if k == 0 else '  '} {node.op}#{node.index}  {node.scope or '(top level)'}"
-            for k, node in enumerate(pending)]
+    names = names_of(stepper.graph)
+    return [f"{'next ->' if k == 0 else '       '} {node.op} -> {', '.join(names.name(t) for t in node.outputs)}  "
+            f"{node.scope or '(top level)'}" for k, node in enumerate(pending)]
+
+
+def stopped_before(stepper: BackwardStepper, target: str) -> str:
+    """Where ``u TARGET`` stopped and why: just before the first pending node of TARGET, which is next."""
+    node = stepper.current
+    if node is None:
+        return stepper.where()
+    made = ", ".join(names_of(stepper.graph).name(t) for t in node.outputs)
+    return f"stopped just before the first node of {target}: {node.op} -> {made} (next)\n{stepper.where()}"
 
 
 def _cut(items: list, what: str, full: bool) -> list:
@@ -215,7 +229,7 @@ def execute(
             events = stepper.run_to(args[0])
             for summary in _cut([event.summary() for event in events], "steps", full):
                 say(summary)
-            say(stepper.where() if events else f"already there:\n{stepper.where()}")
+            say(stopped_before(stepper, args[0]) if events else f"already there:\n{stepper.where()}")
         elif command == "b" and not args:
             undone = stepper.back()
             say(f"undid {undone.headline()}")
