@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import keyword
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -51,8 +52,9 @@ def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
 
 
 def _identifier(text: str) -> str:
-    """A valid Python name made from ``text`` (a parameter's dotted name, a scope)."""
-    name = re.sub(r"\W+", "_", text).strip("_") or "v"
+    """A valid Python name made from ``text`` (a parameter's dotted name, a scope, a name such as ``x₁``:
+    NFKC folds subscript digits to plain ones, as Python does for the names it reads)."""
+    name = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", text)).strip("_") or "v"
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "v_" + name
     return name
