@@ -113,6 +113,7 @@ class StepEvent:
     outputs: tuple[str, ...]  # labels of the node's outputs
     upstream: tuple[np.ndarray | None, ...]  # dL/d(output) for each output
     sent: tuple[Sent, ...]  # one per input that requires grad
+    hooks: tuple[str, ...] = ()  # one line per gradient a hook (register_hook) replaced at this step
 
     @property
     def name(self) -> str:
@@ -152,6 +153,7 @@ class StepEvent:
         if all(g is None for g in self.upstream):
             lines.append("  (no gradient reached this node: nothing to send)")
             return "\n".join(lines)
+        lines.extend(f"  hook       {line}" for line in self.hooks)
         lines.append(f"  local rule {self.formula}")
         for s in self.sent:
             head = f"  sends      dL/d{s.to} = "
@@ -444,9 +446,23 @@ class BackwardStepper:
             outputs=self._output_labels(node),
             upstream=result.grad_outputs,
             sent=tuple(sent),
+            hooks=self._hook_lines(result.hooks),
         )
+        hooked = {self._labels.get(id(c.tensor)): c.tensor for c in result.hooks if c.tensor._node is None}
+        for a in event.accumulations:  # a leaf hook ran at this step: .grad now holds the hooked sum
+            if a.leaf in hooked:
+                a.total = np.array(hooked[a.leaf].grad, copy=True)
         self._events.append(event)
         return event
+
+    def _hook_lines(self, changes: tuple) -> tuple[str, ...]:
+        """The step text for gradients that hooks replaced at this step (see hooks.py)."""
+        lines = []
+        for change in changes:
+            label = self._labels.get(id(change.tensor), "a hooked tensor")
+            leaf = change.tensor._node is None
+            lines.append(change.describe(label) + (f", before it is added into {label}.grad" if leaf else ""))
+        return tuple(lines)
 
     def step(self, n: int = 1) -> Events:
         """Process the next ``n`` nodes (fewer if the pass ends) and return their events."""
