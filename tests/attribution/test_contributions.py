@@ -118,3 +118,9 @@ def test_connectivity_errors():
         tr.connectivity(out, tr.Tensor(np.ones((3, 1, 2))), unit=0)
     with pytest.raises(ValueError, match="0..2"):
         tr.connectivity(out, x, unit=5)
+
+
+def test_norm_gives_the_size_of_each_entry():
+    model, losses = model_and_losses("gru")
+    sizes = tr.contributions(losses, model.weight_hh_l0, norm=True)
+    np.testing.assert_allclose(sizes, np.linalg.norm(FIXTURE["gru_C"], axis=(2, 3)), rtol=1e-9, atol=1e-14)

@@ -90,7 +90,7 @@ def _through_views(g: np.ndarray, chain: list) -> np.ndarray:
     return g
 
 
-def contributions(losses: Sequence[Tensor], param: Tensor) -> np.ndarray:
+def contributions(losses: Sequence[Tensor], param: Tensor, norm: bool = False) -> np.ndarray:
     """C[t~, t]: the part of dL_t~/d``param`` that flows through the parameter's use at step t.
 
     ``losses``: the loss terms L_1..L_T~ (one-element tensors, e.g. the
@@ -103,6 +103,8 @@ def contributions(losses: Sequence[Tensor], param: Tensor) -> np.ndarray:
     - ``C.sum(axis=(0, 1))`` is the gradient of L_1 + ... + L_T~ (BPTT's sum);
     - C[t~, t] = 0 whenever step t comes after loss t~'s step (causality).
 
+    ``norm=True`` returns only each entry's size ||C[t~, t]|| (Frobenius), shape
+    (T~, T): the heatmap's numbers, without T~ T copies of a large weight.
     Cost: T~ backward passes, one per loss term; ``.grad`` is not touched.
     """
     losses = _checked_losses(losses, "contributions")
@@ -128,8 +130,11 @@ def contributions(losses: Sequence[Tensor], param: Tensor) -> np.ndarray:
     outputs: list[Tensor] = []
     for node, _, _ in uses:
         outputs.extend(ref() for ref in node.outputs)
-    result = np.zeros((len(losses), len(steps), *param.shape), dtype=param.dtype)
+    result = np.zeros((1 if norm else len(losses), len(steps), *param.shape), dtype=param.dtype)
+    sizes = np.zeros((len(losses), len(steps)))
     for row, loss in enumerate(losses):
+        if norm:
+            result[0] = 0.0  # one row of pieces at a time
         deltas = dict(zip(map(id, outputs), grad(loss, outputs, allow_unused=True)))
         for node, k, chain in uses:
             upstream = [deltas.get(id(ref())) for ref in node.outputs]
@@ -138,8 +143,10 @@ def contributions(losses: Sequence[Tensor], param: Tensor) -> np.ndarray:
             upstream = [None if d is None else d.data for d in upstream]
             piece = node.backward(upstream[0] if len(upstream) == 1 else tuple(upstream))[k]
             if piece is not None:
-                result[row, column[time_step(node.scope)]] += _through_views(piece, chain)
-    return result
+                result[0 if norm else row, column[time_step(node.scope)]] += _through_views(piece, chain)
+        if norm:
+            sizes[row] = np.sqrt((result[0].reshape(len(steps), -1) ** 2).sum(axis=1))
+    return sizes if norm else result
 
 
 def connectivity(
