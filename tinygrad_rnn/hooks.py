@@ -21,6 +21,11 @@ in ``backward()`` and ``tr.grad``, a Tensor with a graph under
 ``create_graph=True`` (return a Tensor built from it, and the hook's own
 arithmetic is recorded and differentiated too).
 
+Where hooks run: ``backward()`` and the stepper (whose step text says what a
+hook changed, and by how much), ``tr.grad`` and ``create_graph=True``. Not in
+``reference_backward`` (the textbook walk, kept bare) and not in a ``tr.compile``
+replay, which refuses a graph with a hook rather than skip it.
+
 Cost: the table below is empty unless someone registered a hook, and the
 backward walk checks it once per node, so a pass without hooks runs the same
 loop it always did.

@@ -170,3 +170,21 @@ def test_a_handle_used_as_a_context_manager_removes_the_hook():
         pass
     loss.backward()
     assert_grads(p, "none")
+
+
+def test_tr_compile_refuses_a_graph_with_a_hook_instead_of_skipping_it():
+    W = tr.Tensor(np.eye(2), requires_grad=True, name="W_hh")
+    W.register_hook(lambda g: g * 2)
+    step = tr.compile(lambda x: ((W @ x).tanh()).sum())
+    with pytest.raises(TypeError, match="'W_hh' has a gradient hook .* a replay cannot run"):
+        step(np.ones(2))
+
+
+def test_stepping_back_and_forth_with_hooks_lands_on_the_hooked_gradients():
+    p, hs, loss = build()
+    hs[2].register_hook(lambda g: np.zeros_like(g))
+    stepper = loss.backward(step=True)
+    stepper.step(30)
+    stepper.back()
+    stepper.run()
+    assert_grads(p, "replace")
