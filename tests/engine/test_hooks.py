@@ -188,3 +188,27 @@ def test_stepping_back_and_forth_with_hooks_lands_on_the_hooked_gradients():
     stepper.back()
     stepper.run()
     assert_grads(p, "replace")
+
+
+def test_a_hook_on_a_leaf_read_by_slices_sees_the_whole_sum_once():
+    """x[t] at every step adds into x's gradient in place (backward's scatter path); the hook still
+    runs once, on the sum, and what it returns is what lands in x.grad."""
+    xs = FIXTURE["in_xs"]
+
+    def run(hook=None):
+        x = tr.Tensor(xs.copy(), requires_grad=True, name="x")
+        calls = []
+        if hook is not None:
+            x.register_hook(lambda g: calls.append(g.copy()) or hook(g))
+        W = tr.Tensor(FIXTURE["in_W_xh"], requires_grad=True)
+        h = tr.Tensor(np.zeros((xs.shape[1], W.shape[0])))
+        for t in range(len(xs)):
+            h = (h + x[t] @ W.T).tanh()
+        h.sum().backward()
+        return x.grad, calls
+
+    plain, _ = run()
+    doubled, calls = run(lambda g: 2 * g)
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], plain, rtol=1e-12)
+    np.testing.assert_allclose(doubled, 2 * plain, rtol=1e-12)

@@ -166,13 +166,15 @@ def pictures(result: dict, out: Path) -> list[Path]:
     for key, what, colour in (("connectivity", "||dy_t~/dx_t||", "||dy/dx||"),
                               ("contributions", "||C[t~, t]|| for W_hh", "||C||")):
         figures = []
+        steps = range(1, len(result["text"]) + 1)  # steps counted from 1, as the text page counts them
         reach_key = "reach" if key == "connectivity" else "contributions_reach"
         for state, name in (("init", "at initialisation"), ("trained", "after training")):
             for kind in kinds:
                 m = result["models"][kind][state]
                 figures.append({
                     "svg": plot.heatmap(m[key], title=f"{kind.upper()} {name}", log=True, xlabel="input step t",
-                                        ylabel="output step t~", colour_label=colour, width=400, height=360),
+                                        ylabel="output step t~", colour_label=colour, width=400, height=360,
+                                        xticks=steps, yticks=steps),
                     "answer": f"{kind.upper()} {name}: reaches back {m[reach_key]:.0f} steps",
                 })
         html = pages.heatmap_page(figures, title=f"{what}: every output step against every input step",
