@@ -10,7 +10,8 @@ piece), *before* the gradient goes on:
   ``W_hh.grad`` (the hook sees the sum over every time step, not the pieces).
 
 ``fn(grad)`` returns None (it only looked: logging, a norm per step) or a
-replacement gradient of the same shape (``lambda g: 0 * g`` cuts the path
+replacement gradient of the same shape (the array it receives is read-only, as
+it may be shared with other gradients: return a new one, do not write into it) (``lambda g: 0 * g`` cuts the path
 through this tensor; ``lambda g: np.clip(g, -1, 1)`` clips it per step).
 Several hooks on one tensor run in the order they were registered, each
 receiving what the previous one returned. ``register_hook`` returns a handle:
@@ -103,8 +104,12 @@ def run(tensor: Any, grad: Any, label: str = "") -> Any:
     from .tensor import Tensor
 
     for fn in hooks_of(tensor):
-        result = fn(grad)
-        if result is None:
+        shown = grad
+        if isinstance(grad, np.ndarray):  # read-only: the array may be shared with other gradients
+            shown = grad.view()
+            shown.flags.writeable = False
+        result = fn(shown)
+        if result is None or result is shown:
             continue
         name = getattr(fn, "__name__", type(fn).__name__)
         where = label or (repr(tensor.name) if tensor.name else f"a tensor of shape {tensor.shape}")

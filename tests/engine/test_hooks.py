@@ -212,3 +212,19 @@ def test_a_hook_on_a_leaf_read_by_slices_sees_the_whole_sum_once():
     assert len(calls) == 1
     np.testing.assert_allclose(calls[0], plain, rtol=1e-12)
     np.testing.assert_allclose(doubled, 2 * plain, rtol=1e-12)
+
+
+def test_a_hook_cannot_write_into_a_gradient_others_share_and_returning_it_changes_nothing():
+    p, hs, loss = build()
+
+    def in_place(g):
+        g *= 0
+
+    hs[2].register_hook(in_place)
+    with pytest.raises(ValueError, match="read-only"):
+        loss.backward()
+    p, hs, loss = build()
+    hs[2].register_hook(lambda g: g)  # the same gradient back: no change, and the stepper says none
+    events = loss.backward(step=True).run()
+    assert not any(e.hooks for e in events)
+    assert_grads(p, "none")
