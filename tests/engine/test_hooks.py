@@ -228,3 +228,12 @@ def test_a_hook_cannot_write_into_a_gradient_others_share_and_returning_it_chang
     events = loss.backward(step=True).run()
     assert not any(e.hooks for e in events)
     assert_grads(p, "none")
+
+
+def test_the_explorers_frames_carry_the_hook_line():
+    p, hs, loss = build()
+    hs[2].name = "h₃"
+    hs[2].register_hook(lambda g: np.zeros_like(g))
+    frames = loss.backward(step=True).frames()
+    texts = [f["text"] for f in frames if "hook changed" in f["text"]]
+    assert len(texts) == 1 and "hook changed dL/dh₃" in texts[0] and "-> 0 " in texts[0]
