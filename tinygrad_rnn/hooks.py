@@ -149,9 +149,10 @@ class HookChange:
         self.tensor, self.before, self.after = tensor, before, after
 
     def describe(self, label: str) -> str:
-        """One line for the step text: what the hook did to dL/d(label), and by how much."""
+        """One line for the step text (after its ``hook`` label): what the hook did to dL/d(label),
+        and by how much."""
         before = np.asarray(getattr(self.before, "data", self.before))
         after = np.asarray(getattr(self.after, "data", self.after))
         change = float(np.linalg.norm(after - before))
-        return (f"hook changed dL/d{label}: norm {np.linalg.norm(before):.4g} -> {np.linalg.norm(after):.4g} "
-                f"(changed by {change:.4g})")
+        return (f"changed dL/d{label}: norm {np.linalg.norm(before):.4g} -> {np.linalg.norm(after):.4g}, "
+                f"a change of norm {change:.4g}")

@@ -113,7 +113,7 @@ class StepEvent:
     outputs: tuple[str, ...]  # labels of the node's outputs
     upstream: tuple[np.ndarray | None, ...]  # dL/d(output) for each output
     sent: tuple[Sent, ...]  # one per input that requires grad
-    hooks: tuple[str, ...] = ()  # one line per gradient a hook (register_hook) replaced at this step
+    hooks: tuple[str, ...] = ()  # per gradient a hook (register_hook) replaced here: "changed dL/dh₃: norm ..."
 
     @property
     def name(self) -> str:

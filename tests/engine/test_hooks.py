@@ -139,7 +139,8 @@ def test_the_stepper_gives_the_same_numbers_and_says_what_the_hook_changed():
     assert len(hooked) == 1
     text = str(hooked[0])
     norm = float(np.linalg.norm(FIXTURE["observe_dh"][2]))
-    assert "hook changed" in text and f"{norm:.4g} -> 0" in text, text
+    assert "  hook       changed dL/dtanh#" in text, text
+    assert f"norm {norm:.4g} -> 0, a change of norm {norm:.4g}" in text, text
 
 
 def test_the_stepper_reports_a_leaf_hook_at_the_leafs_last_use():
@@ -235,5 +236,5 @@ def test_the_explorers_frames_carry_the_hook_line():
     hs[2].name = "h₃"
     hs[2].register_hook(lambda g: np.zeros_like(g))
     frames = loss.backward(step=True).frames()
-    texts = [f["text"] for f in frames if "hook changed" in f["text"]]
-    assert len(texts) == 1 and "hook changed dL/dh₃" in texts[0] and "-> 0 " in texts[0]
+    texts = [f["text"] for f in frames if "  hook  " in f["text"]]
+    assert len(texts) == 1 and "hook       changed dL/dh₃: norm" in texts[0] and "-> 0, a change" in texts[0]
