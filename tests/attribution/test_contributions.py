@@ -124,3 +124,16 @@ def test_norm_gives_the_size_of_each_entry():
     model, losses = model_and_losses("gru")
     sizes = tr.contributions(losses, model.weight_hh_l0, norm=True)
     np.testing.assert_allclose(sizes, np.linalg.norm(FIXTURE["gru_C"], axis=(2, 3)), rtol=1e-9, atol=1e-14)
+
+
+def test_hidden_states_are_the_h_t_inside_the_output_and_a_hook_on_one_cuts_there():
+    model, losses = model_and_losses("gru")
+    out = losses[0]._node.inputs[0]._node.inputs[0]._node.inputs[0]  # losses[t] = sum(out[t] * V_t)
+    hs = tr.attribution.hidden_states(out)
+    assert len(hs) == 5 and all(np.array_equal(h.data, out.data[t]) for t, h in enumerate(hs))
+    with hs[2].register_hook(lambda g: np.zeros_like(g)):
+        C = tr.contributions(losses, model.weight_hh_l0)
+    assert not C[2:, :3].any()  # every path from the losses at steps 3..5 through steps 1..3 is cut
+    np.testing.assert_allclose(C[:2], FIXTURE["gru_C"][:2], rtol=1e-9, atol=1e-13)  # losses 1, 2: untouched
+    with pytest.raises(ValueError, match="hidden_states: expected the output"):
+        tr.attribution.hidden_states(losses[0])

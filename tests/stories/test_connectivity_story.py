@@ -24,9 +24,9 @@ def test_reach_counts_steps_back_until_a_row_falls_below_one_percent():
 
 
 def test_a_small_run_measures_every_model_before_and_after_training():
-    r = story.train(TEXT, kinds=("rnn", "gru"), hidden=8, embed=4, batches=3, window=12, batch=4, num_steps=8,
-                    max_chars=None)
-    assert set(r["models"]) == {"rnn", "gru"} and len(r["text"]) == 12
+    r = story.train(TEXT, kinds=("rnn", "lstm", "gru"), hidden=8, embed=4, batches=3, window=12, batch=4,
+                    num_steps=8, max_chars=None)
+    assert set(r["models"]) == {"rnn", "lstm", "gru"} and len(r["text"]) == 12
     for m in r["models"].values():
         assert m["batches"] == 3
         for state in ("init", "trained"):
@@ -35,6 +35,14 @@ def test_a_small_run_measures_every_model_before_and_after_training():
             assert not np.triu(K, 1).any() and not np.triu(C, 1).any()  # nothing reaches the future
             assert (np.diag(K) > 0).all()
         assert not np.allclose(m["init"]["connectivity"], m["trained"]["connectivity"])  # training changed it
+    for kind, m in r["models"].items():  # the hook zeroing dL/dh_6: no loss at or after step 6 reaches steps 1..5
+        cut, step = m["cut"]["contributions"], m["cut"]["step"]
+        assert step == 6 and m["cut"]["grad_change"] > 0
+        blocked = cut[step - 1:, 1: step - 1]  # (step 1 reads h_0 = 0: nothing flows there anyway)
+        assert (not blocked.any()) == (kind != "lstm"), kind  # the LSTM's cell state c gets past a cut h
+        assert m["cut"]["reaches_past_cut"] == (kind == "lstm")
+        np.testing.assert_allclose(cut[: step - 1], m["trained"]["contributions"][: step - 1])  # earlier losses
+    assert "the LSTM still reaches steps before 6" in story.cut_answer(r)
 
 
 def test_the_command_writes_the_pages_and_prints_question_and_answer(tmp_path, capsys):

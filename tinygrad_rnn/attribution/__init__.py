@@ -38,7 +38,7 @@ from ..tensor import Tensor
 
 VIEW_OPS = ("transpose", "reshape", "split")  # ops that only rearrange a parameter's numbers
 
-__all__ = ["contributions", "connectivity", "time_steps"]
+__all__ = ["contributions", "connectivity", "hidden_states", "time_steps"]
 
 
 def _uses(losses: Sequence[Tensor], param: Tensor) -> tuple[list, dict]:
@@ -147,6 +147,20 @@ def contributions(losses: Sequence[Tensor], param: Tensor, norm: bool = False) -
         if norm:
             sizes[row] = np.sqrt((result[0].reshape(len(steps), -1) ** 2).sum(axis=1))
     return sizes if norm else result
+
+
+def hidden_states(output: Tensor) -> list[Tensor]:
+    """The hidden states h_1..h_T inside the ``output`` of a one-layer, one-direction ``nn.RNN``,
+    ``nn.LSTM`` or ``nn.GRU`` (the tensors it stacked), so a hook can be put on one of them:
+    ``hidden_states(output)[5].register_hook(lambda g: 0 * g)`` cuts every gradient through h_6.
+    (An LSTM's cell state c_t is not among them: its gradient still flows past a cut h_t.)"""
+    node = getattr(output, "_node", None)
+    if node is None or node.name != "stack" or getattr(node, "axis", 0) != 0:
+        raise ValueError(
+            "hidden_states: expected the output of a one-layer, one-direction nn.RNN/LSTM/GRU (the stack of h_1..h_T, "
+            f"recorded with gradients); got {'a leaf' if node is None else 'the result of ' + node.name}"
+        )
+    return list(node.inputs)
 
 
 def connectivity(

@@ -9,7 +9,9 @@ a held-out passage:
 - connectivity ||d y_t~ / d x_t|| (``tr.connectivity``): how much the logit of
   the true next character at step t~ depends on the character read at step t;
 - contributions ||C[t~, t]|| (``tr.contributions``): how much of the gradient of
-  the loss at step t~ with respect to W_hh flows through W_hh's use at step t.
+  the loss at step t~ with respect to W_hh flows through W_hh's use at step t;
+- the same with a hook (``register_hook``) that zeroes dL/dh_k in the middle of
+  the passage: which entries vanish, and how much W_hh's gradient changes.
 
 The *reach* of a row t~ is how many steps back its values stay above 1% of
 the row's largest; the story reports the median over the passage's second
@@ -37,6 +39,7 @@ from .common import KINDS, Progress, add_common_options, positive, save_results
 FLOOR = 0.01  # the reach: steps back until a row falls below this fraction of its largest value
 
 QUESTIONS = {
+    "cut": "What does cutting dL/dh_k at one step with a hook remove from W_hh's gradient?",
     "connectivity": "How far back does each model's prediction depend on the characters it read, "
                     "at initialisation and after training?",
     "contributions": "Which steps' uses of W_hh make up the gradient of each step's loss?",
@@ -72,6 +75,29 @@ def measure(model: Any, ids: np.ndarray) -> dict[str, Any]:
     nll = float(np.mean([loss.item() for loss in losses]))
     return {"connectivity": K, "contributions": C, "reach": reach(K), "contributions_reach": reach(C),
             "ppl": float(np.exp(nll))}
+
+
+def cut(model: Any, ids: np.ndarray, step: int) -> dict[str, Any]:
+    """W_hh's contributions with dL/dh_step zeroed by a hook (``register_hook``), and how much
+    that changes W_hh's gradient of the summed loss: ||g_cut - g|| / ||g||."""
+    from .. import functional as F
+    from ..attribution import contributions, hidden_states
+    from ..higher_order import grad
+
+    inputs, targets = ids[:-1].reshape(-1, 1), ids[1:].reshape(-1, 1)
+    output, _ = model.rnn(model.embedding(inputs))
+    logits = model.readout(output)
+    losses = [F.cross_entropy(logits[t], targets[t]) for t in range(len(inputs))]
+    total = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
+    W = model.rnn.weight_hh_l0
+    (full,) = grad(total, [W])
+    with hidden_states(output)[step - 1].register_hook(lambda g: np.zeros_like(g)):
+        C = contributions(losses, W, norm=True)
+        (kept,) = grad(total, [W])
+    change = float(np.linalg.norm(kept.data - full.data) / np.linalg.norm(full.data))
+    before = C[step - 1:, : step - 1]  # losses at or after the cut, uses before it
+    return {"step": step, "contributions": C, "grad_change": change,
+            "reaches_past_cut": bool(np.any(before > 1e-12 * C.max()))}
 
 
 def train_for(model: Any, train_ids: np.ndarray, batches: int, batch: int, num_steps: int, lr: float,
@@ -135,7 +161,7 @@ def train(text: str, kinds: tuple[str, ...] = KINDS, hidden: int = 64, embed: in
         after = measure(model, ids)
         progress(f"{kind.upper()}: {run['seconds']:.0f} s, training perplexity {run['train_ppl']:.2f}; "
                  f"connectivity now reaches back {after['reach']:.0f} steps")
-        models[kind] = {"init": before, "trained": after, **run}
+        models[kind] = {"init": before, "trained": after, "cut": cut(model, ids, len(ids) // 2), **run}
     return {"text": shown[:-1], "next": shown[1:], "hidden": hidden, "embed": embed, "batches": batches,
             "floor": FLOOR, "models": models}
 
@@ -147,6 +173,18 @@ def answer(result: dict, key: str = "reach") -> str:
         reaches = ", ".join(f"{kind.upper()} {m[state][key]:.0f}" for kind, m in result["models"].items())
         parts.append(f"{name}: {reaches} steps back")
     return "Median reach (values above 1% of the row's largest), " + "; ".join(parts) + "."
+
+
+def cut_answer(result: dict) -> str:
+    """The measured answer to the hook question."""
+    models = result["models"]
+    step = next(iter(models.values()))["cut"]["step"]
+    changes = ", ".join(f"{kind.upper()} {m['cut']['grad_change']:.0%}" for kind, m in models.items())
+    past = [kind.upper() for kind, m in models.items() if m["cut"]["reaches_past_cut"]]
+    verb = "reaches" if len(past) == 1 else "reach"
+    tail = (f"; the {' and '.join(past)} still {verb} steps before {step}: its cell state c carries the gradient "
+            f"past the cut h" if past else f"; no loss after step {step} reaches W_hh's uses before it any more")
+    return f"After training, a hook zeroing dL/dh_{step} changes W_hh's gradient by {changes}{tail}."
 
 
 def pictures(result: dict, out: Path) -> list[Path]:
@@ -168,17 +206,27 @@ def pictures(result: dict, out: Path) -> list[Path]:
         figures = []
         steps = range(1, len(result["text"]) + 1)  # steps counted from 1, as the text page counts them
         reach_key = "reach" if key == "connectivity" else "contributions_reach"
-        for state, name in (("init", "at initialisation"), ("trained", "after training")):
+        states = (("init", "at initialisation"), ("trained", "after training"))
+        if key == "contributions":
+            states += (("cut", "after training, dL/dh_k zeroed"),)
+        for state, name in states:
             for kind in kinds:
                 m = result["models"][kind][state]
+                if state == "cut":
+                    name = name.replace("_k", f"_{m['step']}")
+                    answer_text = f"{kind.upper()}: W_hh's gradient changes by {m['grad_change']:.0%}"
+                else:
+                    answer_text = f"{kind.upper()} {name}: reaches back {m[reach_key]:.0f} steps"
                 figures.append({
                     "svg": plot.heatmap(m[key], title=f"{kind.upper()} {name}", log=True, xlabel="input step t",
                                         ylabel="output step t~", colour_label=colour, width=400, height=360,
                                         xticks=steps, yticks=steps),
-                    "answer": f"{kind.upper()} {name}: reaches back {m[reach_key]:.0f} steps",
+                    "answer": answer_text,
                 })
-        html = pages.heatmap_page(figures, title=f"{what}: every output step against every input step",
-                                  intro=QUESTIONS[key] + " " + answer(result, reach_key))
+        intro = QUESTIONS[key] + " " + answer(result, reach_key)
+        if key == "contributions":
+            intro += " " + QUESTIONS["cut"] + " " + cut_answer(result)
+        html = pages.heatmap_page(figures, title=f"{what}: every output step against every input step", intro=intro)
         written.append(write_atomic(out / f"{key}_heatmaps.html", html))
     return written
 
@@ -218,5 +266,7 @@ def run(args: argparse.Namespace) -> int:
     print(answer(result))
     print(QUESTIONS["contributions"])
     print(answer(result, "contributions_reach"))
+    print(QUESTIONS["cut"])
+    print(cut_answer(result))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
