@@ -64,10 +64,11 @@ _SCRIPT = """
         span.classList.toggle('tgr-hovered', t === step);
       });
       const next = data.text[step + 1] === undefined ? '' : data.text[step + 1];
+      let first = 0;  // the farthest shaded character (gaps allowed: a model may skip its neighbours)
+      while (first < step && !shade(row[first], top)) first += 1;
       panel.querySelector('.tgr-status').textContent =
         `step ${step + 1}: reading "${data.text[step]}", predicting the next character ` +
-        `"${next === '\\n' ? '⏎' : next}": its strongest dependence is ${step - row.slice(0, step + 1).indexOf(top)} ` +
-        `step(s) back`;
+        `"${next === '\\n' ? '⏎' : next}": the shading reaches back ${step - first} character(s)`;
     });
   }
   document.querySelectorAll('.tgr-char').forEach(function (span) {

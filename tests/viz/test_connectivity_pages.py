@@ -23,8 +23,11 @@ def tenfold_decay(T: int) -> np.ndarray:
 def text_page(browser, tmp_path):
     T = len(TEXT)
     flat = np.tril(np.ones((T, T)))  # a model that depends on everything it read, equally
+    gap = np.tril(np.full((T, T), 1e-9)) + np.eye(T)  # on itself and on the first character, nothing between
+    gap[:, 0] = 1.0
     html = pages.text_page(TEXT, [{"label": "RNN <after training>", "matrix": tenfold_decay(T), "note": "reach 2"},
-                                  {"label": "GRU after training", "matrix": flat}],
+                                  {"label": "GRU after training", "matrix": flat},
+                                  {"label": "a model that skips its neighbours", "matrix": gap}],
                            question="How far back does it reach?", answer="RNN: 2 steps", after="!")
     path = tmp_path / "text.html"
     path.write_text(html)
@@ -75,10 +78,16 @@ def test_hovering_a_character_shades_the_earlier_ones_by_dependence(text_page):
     assert all(not bg for bg, _ in shades[k + 1:])  # a prediction never depends on later characters
     status = text_page.find_element(By.CSS_SELECTOR, ".tgr-panel[data-panel='0'] .tgr-status").text
     assert f'step {k + 1}: reading "{TEXT[k]}", predicting the next character "{TEXT[k + 1]}"' in status
+    assert "the shading reaches back 2 character(s)" in status
     # the other panel shows the same step at once: its model depends on all 11 characters equally
+    status = text_page.find_element(By.CSS_SELECTOR, ".tgr-panel[data-panel='1'] .tgr-status").text
+    assert f"the shading reaches back {k} character(s)" in status  # the flat model: back to the first one
     other = shading(text_page, 1)
     assert [t for t, (bg, _) in enumerate(other) if bg] == list(range(k + 1))
     assert len({bg for bg, _ in other[: k + 1]}) == 1
+    assert [t for t, (bg, _) in enumerate(shading(text_page, 2)) if bg] == [0, k]  # gaps stay unshaded
+    status = text_page.find_element(By.CSS_SELECTOR, ".tgr-panel[data-panel='2'] .tgr-status").text
+    assert f"the shading reaches back {k} character(s)" in status  # to the farthest shaded one, past the gap
 
 
 def test_hovering_another_character_moves_the_shading_and_the_last_step_predicts_what_follows(text_page):
