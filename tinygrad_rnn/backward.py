@@ -162,9 +162,8 @@ def _slots(pending: dict, node: Any) -> list:
     return slots
 
 
-def _walk(
-    order: list, pending: dict, cursor: list, retain: bool, retain_graph: bool, leaf_hooks: tuple | None = None
-) -> Iterator[NodeEvent | None]:
+def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: bool,
+          leaf_hooks: tuple | None = None) -> Iterator[NodeEvent | None]:
     """The chain rule at each node in reverse topological order, one node per ``next()``.
 
     (One generator serves both step() and run(): the same code, so the same
@@ -179,55 +178,72 @@ def _walk(
         cursor[0] = position
         node = order[position]
         slots = pending.pop(id(node), None)
-        changes: tuple = ()
         if slots is None:  # no gradient reached this node: nothing depends on it
             event = NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if cursor[1] else None
-        else:
-            if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
-                check_unchanged(node)
-            grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
-            if hooks:
-                grad_outputs, changes = _hook_outputs(node, grad_outputs)
-            if retain:
-                for ref, g in zip(node.outputs, grad_outputs):
-                    if g is not None:
-                        out = ref()
-                        if out is not None:
-                            out.grad = g
-            elif retained:  # only the tensors someone called retain_grad() on
-                for ref, g in zip(node.outputs, grad_outputs):
+            if hooks or leaf_hooks is not None:  # (a hook may remove every hook half-way)
+                _note_hooks(event, (), leaf_hooks, position)
+            yield event
+            if not retain_graph:
+                release(node)
+            continue
+        if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
+            check_unchanged(node)
+        grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
+        changes = ()
+        if hooks:
+            grad_outputs, changes = _hook_outputs(node, grad_outputs)
+        if retain:
+            for ref, g in zip(node.outputs, grad_outputs):
+                if g is not None:
                     out = ref()
-                    if g is not None and out is not None and id(out) in retained:
+                    if out is not None:
                         out.grad = g
-            if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
-                _scatter(pending, node, grad_outputs[0], cursor[2])
-                event = NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if cursor[1] else None
-            else:
-                grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
-                if cursor[2]:
-                    check_finite(node, grad_inputs, "gradient")
-                for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
-                    if needed and g is not None:
-                        parent = t._node
-                        if parent is None:
-                            _to_leaf(t, g)
-                            continue
-                        into = pending.get(id(parent))
-                        if into is None:  # _slots(pending, parent), inlined: this loop is the hot path
-                            n = len(parent.outputs)
-                            into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
-                        if into[t._index] is None:
-                            into[t._index] = g  # borrowed
-                        else:
-                            _accumulate(into, t._index, g)
-                event = NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if cursor[1] else None
-        if leaf_hooks is not None and position in leaf_hooks[0]:
-            changes += _hook_leaves(leaf_hooks[0].pop(position), leaf_hooks[1])
-        if changes and event is not None:
-            event.hooks = changes
+        elif retained:  # only the tensors someone called retain_grad() on
+            for ref, g in zip(node.outputs, grad_outputs):
+                out = ref()
+                if g is not None and out is not None and id(out) in retained:
+                    out.grad = g
+        if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
+            _scatter(pending, node, grad_outputs[0], cursor[2])
+            event = NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if cursor[1] else None
+            if hooks or leaf_hooks is not None:  # (a hook may remove every hook half-way)
+                _note_hooks(event, changes, leaf_hooks, position)
+            if not retain_graph:
+                release(node)
+            yield event
+            continue
+        grad_inputs = node.backward(grad_outputs[0] if len(grad_outputs) == 1 else tuple(grad_outputs))
+        if cursor[2]:
+            check_finite(node, grad_inputs, "gradient")
+        for t, needed, g in zip(node.inputs, node.needs, grad_inputs):
+            if needed and g is not None:
+                parent = t._node
+                if parent is None:
+                    _to_leaf(t, g)
+                    continue
+                into = pending.get(id(parent))
+                if into is None:  # _slots(pending, parent), inlined: this loop is the hot path
+                    n = len(parent.outputs)
+                    into = pending[id(parent)] = [None, 0] if n == 1 else [None] * n + [0]
+                if into[t._index] is None:
+                    into[t._index] = g  # borrowed
+                else:
+                    _accumulate(into, t._index, g)
+        event = NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if cursor[1] else None
+        if hooks or leaf_hooks is not None:
+            _note_hooks(event, changes, leaf_hooks, position)
         if not retain_graph:
             release(node)
         yield event
+
+
+def _note_hooks(event: NodeEvent | None, changes: tuple, leaf_hooks: tuple | None, position: int) -> None:
+    """After the node at ``position``: run the hooks of the leaves it was the last use of, and put
+    every gradient a hook replaced at this step (``changes``: its outputs') on the event."""
+    if leaf_hooks is not None and position in leaf_hooks[0]:
+        changes += _hook_leaves(leaf_hooks[0].pop(position), leaf_hooks[1])
+    if changes and event is not None:
+        event.hooks = changes
 
 
 def _hook_outputs(node: Any, grad_outputs: Any) -> tuple[list, tuple]:

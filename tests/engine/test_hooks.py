@@ -238,3 +238,17 @@ def test_the_explorers_frames_carry_the_hook_line():
     frames = loss.backward(step=True).frames()
     texts = [f["text"] for f in frames if "  hook  " in f["text"]]
     assert len(texts) == 1 and "hook       changed dL/dh₃: norm" in texts[0] and "-> 0, a change" in texts[0]
+
+
+def test_a_hook_that_removes_every_hook_half_way_still_lets_the_leaves_get_their_gradient():
+    p, hs, loss = build()
+    handles = [p["W_hh"].register_hook(lambda g: g * 2)]
+
+    def once(g):
+        for handle in handles:
+            handle.remove()
+
+    handles.append(hs[3].register_hook(once))
+    p["W_hh"].grad = np.ones_like(p["W_hh"].data)
+    loss.backward()
+    np.testing.assert_allclose(p["W_hh"].grad, 1 + FIXTURE["none_W_hh"], rtol=1e-10)  # no doubling, none lost
