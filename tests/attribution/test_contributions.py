@@ -85,6 +85,8 @@ def test_clear_errors():
         tr.contributions([tr.Tensor(np.ones(3))], model.weight_hh_l0)
     with pytest.raises(ValueError, match="no loss term depends on"):
         tr.contributions(losses, tr.Tensor(np.ones(2), requires_grad=True))
+    with pytest.raises(TypeError, match="must be a parameter .* got a tensor an op computed"):
+        tr.contributions(losses, model.weight_hh_l0 * 2)
     W = tr.Tensor(np.eye(2), requires_grad=True, name="W")
     with pytest.raises(ValueError, match="outside any time step"):
         tr.contributions([(W @ tr.Tensor(np.ones(2))).sum()], W)

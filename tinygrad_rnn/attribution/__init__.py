@@ -109,10 +109,10 @@ def contributions(losses: Sequence[Tensor], param: Tensor, norm: bool = False) -
     """
     losses = _checked_losses(losses, "contributions")
     if not isinstance(param, Tensor) or not param.requires_grad or param._node is not None:
-        raise TypeError("contributions: param must be a parameter (a leaf tensor that requires grad), "
-                        f"got {type(param).__name__}" + ("" if not isinstance(param, Tensor) else
-                                                         f" (leaf: {param._node is None}, "
-                                                         f"requires_grad: {param.requires_grad})"))
+        what = type(param).__name__ if not isinstance(param, Tensor) else (
+            "a tensor an op computed" if param._node is not None else "a tensor that does not require grad")
+        raise TypeError(f"contributions: param must be a parameter (a leaf tensor that requires grad, such as "
+                        f"rnn.weight_hh_l0), got {what}")
     uses, _ = _uses(losses, param)
     label = repr(param.name) if param.name else f"the parameter of shape {param.shape}"
     if not uses:
