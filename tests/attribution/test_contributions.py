@@ -29,6 +29,7 @@ def test_each_entry_is_the_gradient_through_a_per_step_copy_of_the_weight(kind):
     model, losses = model_and_losses(kind)
     C = tr.contributions(losses, model.weight_hh_l0)
     assert C.shape == FIXTURE[f"{kind}_C"].shape
+    assert tr.attribution.time_steps(losses, model.weight_hh_l0) == [1, 2, 3, 4, 5]  # the columns
     np.testing.assert_allclose(C, FIXTURE[f"{kind}_C"], rtol=1e-9, atol=1e-13)
 
 
