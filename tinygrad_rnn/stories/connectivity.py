@@ -135,7 +135,7 @@ def passage(text: str, length: int) -> str:
     return text[start: start + length + 1]
 
 
-def train(text: str, kinds: tuple[str, ...] = KINDS, hidden: int = 64, embed: int = 16, batches: int = 150,
+def train(text: str, kinds: tuple[str, ...] = KINDS, hidden: int = 64, embed: int = 16, batches: int = 1500,
           window: int = 48, batch: int = 32, num_steps: int = 32, lr: float = 0.01, clip: float = 1.0,
           max_chars: int | None = 150_000, seed: int = 0, progress: Progress | None = None) -> dict:
     """Measure, train (``batches`` batches each), measure again, for each cell kind: the numbers behind the
@@ -236,7 +236,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kinds", default="rnn,lstm,gru", help="cells to compare, comma-separated (default all)")
     parser.add_argument("--hidden", type=int, default=64, help="hidden size of every model (default 64)")
     parser.add_argument("--embed", type=int, default=16, help="embedding size (default 16)")
-    parser.add_argument("--batches", type=int, default=150, help="training batches per model (default 150)")
+    parser.add_argument("--batches", type=int, default=1500,
+                        help="training batches per model (default 1500: about a minute for all three)")
     parser.add_argument("--window", type=int, default=48, help="characters of the measured passage (default 48)")
     parser.add_argument("--max-chars", type=int, default=150_000, help="train on the first N characters")
     add_common_options(parser, "connectivity")
