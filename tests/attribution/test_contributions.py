@@ -140,3 +140,21 @@ def test_hidden_states_are_the_h_t_inside_the_output_and_a_hook_on_one_cuts_ther
     np.testing.assert_allclose(C[:2], FIXTURE["gru_C"][:2], rtol=1e-9, atol=1e-13)  # losses 1, 2: untouched
     with pytest.raises(ValueError, match="hidden_states: expected the output"):
         tr.attribution.hidden_states(losses[0])
+
+
+def test_a_weight_read_through_a_split_view_is_itemized_too():
+    """Cho's GRU (reset before the matmul) splits W_hh^T into two pieces used at every step, so each
+    step has two uses: they land in the same column, and the table still sums to the gradient."""
+    tr.manual_seed(4)
+    cell = tr.nn.GRUCell(2, 3, reset="before")
+    xs = np.random.default_rng(4).normal(size=(4, 1, 2))
+    h, losses = tr.Tensor(np.zeros((1, 3))), []
+    for t in range(4):
+        with tr.scope(f"t{t + 1}"):
+            h = cell(tr.Tensor(xs[t]), h)
+        losses.append((h * h).sum())
+    C = tr.contributions(losses, cell.weight_hh)
+    assert C.shape == (4, 4, 9, 3)
+    (g,) = tr.grad(sum(losses[1:], losses[0]), [cell.weight_hh])
+    np.testing.assert_allclose(C.sum(axis=(0, 1)), g.data, rtol=1e-10, atol=1e-14)
+    assert C[3, 1, :6].any() and C[3, 1, 6:].any()  # both pieces (update/reset rows, new-gate rows) itemized
