@@ -69,6 +69,12 @@ def __getattr__(name: str) -> object:
 
         module = importlib.import_module(".attribution", __name__)
         return module if name == "attribution" else getattr(module, name)
+    if name in ("bptt_loop", "BPTTLoop"):  # the BPTT loop writer (tinygrad_rnn/loops/): loaded on first use
+        import importlib
+
+        value = getattr(importlib.import_module(".loops", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 
