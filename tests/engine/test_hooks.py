@@ -139,7 +139,7 @@ def test_the_stepper_gives_the_same_numbers_and_says_what_the_hook_changed():
     assert len(hooked) == 1
     text = str(hooked[0])
     norm = float(np.linalg.norm(FIXTURE["observe_dh"][2]))
-    assert "  hook       changed dL/dtanh#" in text, text
+    assert "  hook       changed dL/dh₃: " in text, text  # the notation layer names the tanh output h₃
     assert f"norm {norm:.4g} -> 0, a change of norm {norm:.4g}" in text, text
 
 
