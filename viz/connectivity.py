@@ -38,6 +38,7 @@ h1 { font-size: 22px; } h2 { font-size: 17px; margin: 18px 0 6px; }
 .tgr-grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
 .tgr-panels { display: grid; grid-template-columns: 1fr 1fr; gap: 0 12px; }
 .tgr-grid figure { margin: 0; } .tgr-grid figcaption { font-size: 15px; margin: 4px 0; }
+.tgr-grid svg { max-width: 100%; height: auto; }
 """
 
 # Hovering step t~ in any panel colours every panel's characters 0..t~ by its row t~.

@@ -31,6 +31,7 @@ def text_page(browser, tmp_path):
                            question="How far back does it reach?", answer="RNN: 2 steps", after="!")
     path = tmp_path / "text.html"
     path.write_text(html)
+    browser.set_window_size(1400, 900)  # the shared browser may have been resized by another test
     browser.get(path.as_uri())
     return browser
 
@@ -113,6 +114,7 @@ def test_the_heatmap_grid_is_readable(browser, tmp_path):
                 "answer": f"{kind}: reaches back 2 steps"} for kind in ("RNN", "LSTM", "GRU")]
     path = tmp_path / "heat.html"
     path.write_text(pages.heatmap_page(figures, title="connectivity", intro="How far back?"))
+    browser.set_window_size(1400, 900)  # the shared browser may have been resized by another test
     browser.get(path.as_uri())
     svgs = browser.find_elements(By.CSS_SELECTOR, "figure svg")
     assert len(svgs) == 3
