@@ -147,7 +147,7 @@ def test_chapter_5_shows_the_gated_w_hh_derivation_typeset(executed, tmp_path, b
     assert len(sizes) > 20 and min(sizes) > 0  # every formula is laid out by the browser
     text = browser.execute_script("return document.body.innerText;")
     assert "\\frac" not in text and "$" not in text and "**" not in text
-    assert "B_3 = ds_3/ds_2, 4×4" in text  # the LSTM's state Jacobian is 2H × 2H: h and c
+    assert "B_3 = d(h_3, c_3)/d(h_2, c_2), 4×4" in text  # the LSTM's state Jacobian is 2H × 2H: h and c
 
 
 def test_chapter_6_trains_and_beats_the_unigram_baseline(executed):
