@@ -199,7 +199,7 @@ def test_chapter_9s_explorer_marks_the_loop_line_of_each_step_in_a_browser(execu
         step = re.search(r"/t(\d+)(/|$)", node["scope"])
         if node["op"] == "tanh" and step:
             assert panel.find_element(By.CSS_SELECTOR, ".tgr-loop-current").text.strip() == \
-                "dpre_h = dh * (1 - h[t] * h[t])"
+                "ds = dh * (1 - h[t] * h[t])"
             assert panel.get_attribute("data-t") == step.group(1)
             assert panel.find_element(By.CSS_SELECTOR, ".tgr-loop-at").text.endswith(f"t = {step.group(1)}")
             seen.add(step.group(1))
