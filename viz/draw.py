@@ -108,7 +108,12 @@ def draw(
         legend say, and the gradients known so far are shown).
     view: "ops" draws every primitive op (see all_tensors for the tensors);
         "cells" draws one node per time step of each layer and direction
-        (edges carry h and c), which stays readable for hundreds of steps.
+        (edges carry h and c), which stays readable for hundreds of steps;
+        "rolled" draws one step of each layer and direction once, its
+        recurrent edges (h, c) as a loop back into it labelled with T
+        ("× 20"): the notes' folded picture, the same size for any T
+        (``viz.rolled``; the drawing's ``.rolled`` maps every recorded node
+        to the node drawn for it and its t).
     values: show each tensor's numbers (tiny tensors) or norm, min and max.
     grads: show gradients and colour nodes and edges by gradient norm (log
         scale). Default: on for a stepper, off otherwise.
@@ -133,8 +138,8 @@ def draw(
     The result displays inline in Jupyter; ``viz.render(drawing, "g.svg")``
     writes a file and ``drawing.source`` is the DOT text.
     """
-    if view not in ("ops", "cells"):
-        raise ValueError(f"draw: view must be 'ops' or 'cells', got {view!r}")
+    if view not in ("ops", "cells", "rolled"):
+        raise ValueError(f"draw: view must be 'ops', 'cells' or 'rolled', got {view!r}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if layout not in ("auto", "full"):
@@ -144,10 +149,18 @@ def draw(
         if grads is None:
             grads = source.status is not None
         marked = _highlighted(source.graph, highlight) if highlight is not None else None
-        builder = _OpsView if view == "ops" else _CellsView
+        builder = _builder(view)
         drawing = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer).build()
     drawing.renderer = renderer
     return drawing
+
+
+def _builder(view: str) -> type:
+    if view == "rolled":
+        from .rolled import _RolledView
+
+        return _RolledView
+    return _OpsView if view == "ops" else _CellsView
 
 
 def _source(obj: Any) -> _Source:
@@ -534,6 +547,26 @@ class _OpsView(_View):
     """Every primitive op (a circle) and the tensors that have a name (boxes), clustered by scope."""
 
     def build(self) -> Drawing:
+        self.collect()
+        if self.layout == "auto":
+            from .tiled import tile
+
+            tiled = tile(self)
+            if tiled is not None:
+                return tiled
+        total = len(self.items)
+        if total > self.max_nodes:
+            raise GraphTooLarge(
+                f"draw: the ops view of this graph has {total} nodes ({len(self.graph.nodes)} ops, "
+                f"{total - len(self.graph.nodes)} tensors) and no regular time steps to tile, more than "
+                f"max_nodes={self.max_nodes}: Graphviz's full layout would take minutes and the picture would be a "
+                f"hairball. Use view='cells' (one node per time step), unroll fewer time steps, or pass "
+                f"max_nodes={total} to draw it anyway."
+            )
+        return self.emit_full()
+
+    def collect(self) -> None:
+        """Every node of the picture (``self.items``) and every edge (``self.links``), not yet placed."""
         g = self.graph
         boxed = [tid for tid, rec in g.tensors.items() if self.all_tensors or self.boxed(rec)]
         op_path = {n.index: segments(n.scope) for n in g.nodes}
@@ -567,21 +600,6 @@ class _OpsView(_View):
                     on = self.marked is not None and ("tensor", tid) in self.marked
                     style = self.edge_style(tid, on)
                     self.links.append(_Link(f"op{node.index}", here, self.tid_name[tid], here, style, tid))
-        if self.layout == "auto":
-            from .tiled import tile
-
-            tiled = tile(self)
-            if tiled is not None:
-                return tiled
-        total = len(self.items)
-        if total > self.max_nodes:
-            raise GraphTooLarge(
-                f"draw: the ops view of this graph has {total} nodes ({len(g.nodes)} ops, {len(boxed)} "
-                f"tensors) and no regular time steps to tile, more than max_nodes={self.max_nodes}: Graphviz's "
-                f"full layout would take minutes and the picture would be a hairball. Use view='cells' "
-                f"(one node per time step), unroll fewer time steps, or pass max_nodes={total} to draw it anyway."
-            )
-        return self.emit_full()
 
     def emit_full(self) -> Drawing:
         """Today's picture: Graphviz lays out the whole graph, clusters and all."""

@@ -35,9 +35,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, default=2, help="hidden size (default 2)")
     parser.add_argument(
         "--view",
-        choices=("ops", "cells"),
+        choices=("ops", "cells", "rolled"),
         default="ops",
-        help="ops: every primitive; cells: one node per time step (default ops)",
+        help="ops: every primitive; cells: one node per time step; rolled: one step drawn once, "
+        "its recurrence a loop labelled with T (default ops)",
     )
     parser.add_argument("--values", action="store_true", help="show the numbers on every tensor")
     parser.add_argument("--grads", action="store_true", help="show gradients, colour by their size")
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 1 or args.layers < 1 or args.hidden < 1:
         raise UsageError("--steps, --layers and --hidden must be positive")
-    if args.max_nodes is not None and args.view == "cells":
-        raise UsageError("--max-nodes limits the ops view; --view cells draws one node per time step at any size")
+    if args.max_nodes is not None and args.view != "ops":
+        raise UsageError(f"--max-nodes limits the ops view; --view {args.view} draws any number of time steps")
     if args.max_nodes is not None and args.max_nodes < 1:
         raise UsageError("--max-nodes must be positive")
     out = Path(args.out or f"{args.cell}.svg")

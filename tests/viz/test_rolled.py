@@ -1,0 +1,92 @@
+"""The rolled view: one step drawn once, its recurrence a loop labelled with T, the same size for any T."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+import viz
+from tinygrad_rnn import cli
+from tinygrad_rnn.cli.render import toy_loss
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def rolled_svg(cell, T, **kw):
+    drawing = viz.draw(toy_loss(cell, T, **kw), view="rolled")
+    return drawing, ET.fromstring(drawing.pipe(format="svg"))
+
+
+def with_class(svg, cls):
+    return [g for g in svg.iter(SVG + "g") if cls in g.get("class", "").split()]
+
+
+def texts(g):
+    return ["".join(t.itertext()) for t in g.iter(SVG + "text")]
+
+
+def size(svg):
+    return svg.get("width"), svg.get("height")
+
+
+@pytest.mark.parametrize("cell, loops", [("rnn", {"h"}), ("lstm", {"h", "c"}), ("gru", {"h"})])
+def test_rolled_is_one_step_with_a_loop_labelled_with_T_and_the_same_size_for_any_T(cell, loops):
+    small_drawing, small = rolled_svg(cell, 3)
+    big_drawing, big = rolled_svg(cell, 20)
+    assert size(small) == size(big)
+    ops_small = [g for g in with_class(small, "node") if g.get("id").startswith("op")]
+    ops_big = [g for g in with_class(big, "node") if g.get("id").startswith("op")]
+    assert len(ops_small) == len(ops_big)
+    # one copy of the step: as many ops as step t = 2 of the recorded graph plus those outside the steps
+    graph = tr.trace(toy_loss(cell, 20))
+    in_t2 = [n for n in graph.nodes if "t2" in n.scope.split("/")]
+    outside = [n for n in graph.nodes if not any(re.fullmatch(r"t\d+", s) for s in n.scope.split("/"))]
+    assert len(ops_big) == len(in_t2) + len(outside)
+    assert len(with_class(big, "rolled")) == 1  # one time-step box
+    edges = with_class(big, "loop")
+    labels = [" ".join(texts(e)) for e in edges if texts(e)]
+    assert {lab.split("ₜ₋₁")[0].strip() for lab in labels} == loops
+    assert all("× 20" in lab for lab in labels)
+    assert all("× 3" in lab for e in with_class(small, "loop") for lab in [" ".join(texts(e))] if lab)
+    boxes = ["".join(texts(g)) for g in with_class(big, "tensor")]
+    assert any(b.startswith("hₜ") for b in boxes)  # the step is left open: hₜ, not h₂
+    assert not any(b.startswith("h₂") for b in boxes)
+
+
+def test_rolled_bidirectional_stack_draws_each_layer_and_direction_once():
+    _, svg = rolled_svg("lstm", 12, layers=2, bidirectional=True)
+    assert len(with_class(svg, "rolled")) == 4
+    labels = [" ".join(texts(e)) for e in with_class(svg, "loop") if texts(e)]
+    assert len(labels) == 8  # h and c in each of the four rows
+    assert sum("ₜ₊₁" in lab for lab in labels) == 4  # a reverse row hands its state from t+1 to t
+    assert all("× 12" in lab for lab in labels)
+
+
+def test_rolled_map_sends_every_step_to_the_op_drawn_for_it():
+    loss = toy_loss("lstm", 20)
+    graph = tr.trace(loss)
+    drawing = viz.draw(loss, view="rolled")
+    shown = {int(g.get("id")[2:]) for g in with_class(ET.fromstring(drawing.pipe(format="svg")), "node")
+             if g.get("id").startswith("op")}
+    for node in graph.nodes:
+        rep, t, T = drawing.rolled[node.index]
+        assert rep in shown and graph.nodes[rep].op == node.op
+        if "t7" in node.scope.split("/"):
+            assert (t, T) == (7, 20)
+            assert graph.nodes[rep].scope == node.scope.replace("t7", "t2")
+
+
+def test_rolled_refuses_a_graph_without_time_steps():
+    x = tr.Tensor(np.ones(3), requires_grad=True, name="x")
+    with pytest.raises(ValueError, match="rolled.*regular unroll"):
+        viz.draw((x * x).sum(), view="rolled")
+
+
+def test_cli_render_view_rolled(tmp_path, capsys):
+    out = tmp_path / "rolled.svg"
+    assert cli.main(["render", "--cell", "lstm", "--steps", "20", "--view", "rolled", "--out", str(out)]) == 0
+    assert "rolled view" in capsys.readouterr().out
+    svg = ET.fromstring(out.read_bytes())
+    assert len(with_class(svg, "loop")) == 2 and len(with_class(svg, "rolled")) == 1
