@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import labels
-from .draw import TIME, Drawing, _attrs, _HTML, _OpsView, _segment_label, text
+from .draw import _HTML, TIME, Drawing, _attrs, _OpsView, _segment_label, text
 from .tiled import _Irregular, _Tiler
 
 LOOP_COLOUR = "#6a1b9a"  # the recurrence: purple, apart from gradient reds and highlight blue
