@@ -501,9 +501,9 @@
     g.setAttribute("data-id", "fold:" + scope);
     g.setAttribute("data-scope", scope);
     parent.appendChild(g);
-    var pad = 6;
+    var pad = 8, label = 14;  // over the scope's own box and its label line
     var fold = {scope: scope, g: g, members: members, nodes: m.nodes, edges: boundary(m.nodes),
-                box: {x: x0 - pad, y: y0 - pad, w: x1 - x0 + 2 * pad, h: y1 - y0 + 2 * pad}};
+                box: {x: x0 - pad, y: y0 - pad - label, w: x1 - x0 + 2 * pad, h: y1 - y0 + 2 * pad + label}};
     folds[v][scope] = fold;
     drawFold(fold);
     stepX[v] = null;

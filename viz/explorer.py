@@ -81,7 +81,8 @@ R g.node.pending :is(polygon, ellipse, path) { fill: PENDING_FILL; stroke: PENDI
     stroke-dasharray: 3 2; }
 R g.node.pending text { fill: PENDING_FONT; }
 R g.node.partial :is(polygon, ellipse, path) { stroke-dasharray: 6 2; }
-R .tgr-overview { display: flex; align-items: center; gap: 4px; margin: 0 0 4px; font-size: 11px; color: #455a64; }
+R .tgr-overview { display: flex; align-items: center; gap: 4px; margin: 0 0 4px; font-size: 11px; color: #455a64;
+    white-space: nowrap; }
 R .tgr-overview-strip { flex: 1 1 auto; min-width: 0; height: 22px; border: 1px solid #b0bec5; cursor: pointer;
     display: block; }
 R .tgr-overview-window { fill: rgba(21, 101, 192, 0.12); stroke: #0d47a1; stroke-width: 2px;
@@ -288,14 +289,14 @@ def explorer_html(
     long = _time_steps(stepper) > LONG_UNROLL
     views: dict[str, str] = {}
     note = ""
-    if view in ("ops", "auto"):
+    if view in ("ops", "auto", "rolled"):
         try:
             views["ops"] = _inline_svg(draw(stepper.graph, max_nodes=max_nodes).pipe(format="svg", encoding="utf-8"))
         except GraphTooLarge as error:
             if view == "ops":
                 raise
             note = str(error).split(":")[1].strip()
-    if view == "cells" or (view == "auto" and (long or "ops" not in views)):
+    if view == "cells" or (view in ("auto", "rolled") and (long or "ops" not in views)):
         views["cells"] = _inline_svg(draw(stepper.graph, view="cells").pipe(format="svg", encoding="utf-8"))
     rolled = _rolled(stepper, views) if view in ("auto", "rolled") else None
     start_view = "cells" if "cells" in views and (view == "cells" or long or "ops" not in views) else "ops"

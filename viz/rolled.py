@@ -20,6 +20,7 @@ light the gate the backward pass is in and to say "t = 7 of 20".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import labels
@@ -61,7 +62,8 @@ class _RolledView(_OpsView):
         for item in self.items:
             if item.name in keep:  # an initial state (h0, c0) recorded in step 1 is drawn beside its row
                 path = item.path if tiler.place[item.name][0] == "step" else tiler.path[item.name]
-                self.cluster(path).lines.append(self.open_step(item.stmt, item.path))
+                self.cluster(path).lines.append(self.open_step(item.stmt, item.path) if path == item.path
+                                                else item.stmt)
         seen: set = set()
         for link in self.links:
             tail, head = self.mapped(link.tail), self.mapped(link.head)
@@ -102,12 +104,14 @@ class _RolledView(_OpsView):
         return out
 
     def open_step(self, stmt: str, path: tuple) -> str:
-        """Write the representative step's subscript as an open t: h₂ becomes hₜ."""
+        """Write the representative step's t as an open t in the labels of its tensors: h₂ (or a
+        tensor named h2) becomes hₜ."""
         cut = next((i for i, seg in enumerate(path) if TIME.match(seg)), None)
         if cut is None:
             return stmt
-        sub = labels.subscript(path[cut][1:])
-        return stmt.replace(f"</i>{sub}", f"</i>{T_OPEN}")
+        t = path[cut][1:]
+        stmt = re.sub(rf"(?<=[A-Za-z\u03b1-\u03c9>]){labels.subscript(t)}(?![\u2080-\u2089])", T_OPEN, stmt)
+        return re.sub(rf"<b>([A-Za-z]+){t}</b>", rf"<b><i>\1</i>{T_OPEN}</b>", stmt)
 
     def loop_edge(self, link: Any, tail: str, head: str, step: int, T: int, labelled: bool = True) -> str:
         """The recurrence: the tensor leaving step t comes back in at step t+1 (t-1 for a reverse row)."""
