@@ -38,6 +38,9 @@ LAYER = re.compile(r"^l(\d+)$")
 KINDS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan"}
 DIRECTIONS = {"fwd": "forward", "rev": "reverse"}
 FONT = "Helvetica"
+# off the highlighted paths: a pale fill under grey text (contrast 5.0:1, WCAG's 4.5:1 for small text), not
+# grey text on the saturated gradient colour (down to 1.1:1)
+FADED = dict(color="#b0bec5", fillcolor="#f5f7f8", fontcolor="#546e7a")
 FAN_LIMIT = 3  # cells view: a tensor used by more steps of a row than this gets one edge to the row
 
 
@@ -493,7 +496,7 @@ class _View:
             if ("tensor", rec.id) in self.marked:
                 style.update(color="#1565c0", penwidth=2.5)
             elif rec.id != g.root:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
+                style.update(FADED)
         tooltip = f"{rec.name or 'tensor'} {rec.shape} ({kind})"
         return f"{self.tid_name[rec.id]} " + _attrs(
             label=_HTML("<" + "<br/>".join(rows) + ">"),
@@ -667,7 +670,7 @@ class _OpsView(_View):
             if ("node", node.index) in self.marked:
                 style.update(color="#1565c0", penwidth=2.5)
             else:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
+                style.update(FADED)
         if status in ("current", "next", "pending"):
             style.update(_status_style(status, style["style"]))
         classes = f"op op-{node.op}" + (f" {status}" if status else "")
@@ -910,7 +913,7 @@ class _CellsView(_View):
             if self.group_on_path(key):
                 style.update(color="#1565c0", penwidth=2.5)
             else:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
+                style.update(FADED)
         statuses = {self.status.get(i, "done") for i in nodes} if self.status is not None else set()
         status = None
         if statuses:
