@@ -82,7 +82,8 @@ R g.node.pending :is(polygon, ellipse, path) { fill: PENDING_FILL; stroke: PENDI
 R g.node.pending text { fill: PENDING_FONT; }
 R g.node.partial :is(polygon, ellipse, path) { stroke-dasharray: 6 2; }
 R .tgr-overview { display: flex; align-items: center; gap: 4px; margin: 0 0 4px; font-size: 11px; color: #455a64;
-    white-space: nowrap; }
+    white-space: nowrap; height: 24px; }
+R .tgr-overview + .tgr-main { height: calc(HEIGHT - 28px); }
 R .tgr-overview-strip { flex: 1 1 auto; min-width: 0; height: 22px; border: 1px solid #b0bec5; cursor: pointer;
     display: block; }
 R .tgr-overview-window { fill: rgba(21, 101, 192, 0.12); stroke: #0d47a1; stroke-width: 2px;
