@@ -30,7 +30,7 @@ from tinygrad_rnn.files import write_atomic
 from tinygrad_rnn.graph import gc_paused
 
 from . import labels
-from .labels import ColourScale, dot_string, summary, text
+from .labels import ColourScale, dot_string, summary, summary_of, text
 from .render import FORMATS, Drawing, pipe_source
 
 TIME = tr.graph.TIME_STEP
@@ -462,9 +462,9 @@ class _View:
             rows.append(f"<b>{title}</b>")
         rows.append(f'<font point-size="8">{text(rec.shape)}</font>')
         if self.values:
-            rows.append(f'<font point-size="9">{text(summary(rec.tensor.data))}</font>')
+            rows.append(f'<font point-size="9">{text(summary_of(rec.tensor.data, "value"))}</font>')
         if self.show_grads and tid in self.grads:
-            rows.append(f'<font point-size="9">grad {text(summary(self.grads[tid]))}</font>')
+            rows.append(f'<font point-size="9">{text(summary_of(self.grads[tid], "grad"))}</font>')
         return rows
 
     def tensor_line(self, rec: tr.TensorRecord) -> str:
@@ -632,9 +632,9 @@ class _OpsView(_View):
     def edge_tooltip(self, rec: tr.TensorRecord) -> str:
         lines = [f"tensor {rec.shape}"]
         if self.values:
-            lines.append("value " + summary(rec.tensor.data).replace("\n", " "))
+            lines.append(summary_of(rec.tensor.data, "value").replace("\n", ", "))
         if self.show_grads and rec.id in self.grads:
-            lines.append("grad " + summary(self.grads[rec.id]).replace("\n", " "))
+            lines.append(summary_of(self.grads[rec.id], "grad").replace("\n", ", "))
         return "\n".join(lines)
 
     def tensor_path(self, rec: tr.TensorRecord, op_path: dict) -> tuple:

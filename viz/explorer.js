@@ -212,19 +212,24 @@
     });
     order.sort(function (a, b) { return (a === "-" ? 1e9 : +a) - (b === "-" ? 1e9 : +b); });
     var max = Math.max.apply(null, order.map(function (key) { return byT[key]; })) || 1;
-    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80;
+    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80, top = 34;  // top: room for values
     var w = Math.max(200, bw * order.length);
     var bars = order.map(function (key, j) {
       var bh = Math.max(1, byT[key] / max * h);
-      return "<rect class='tgr-bar' data-t='" + key + "' x='" + (j * bw + 1) + "' y='" + (h - bh) + "' width='" +
-             (bw - 2) + "' height='" + bh + "'><title>t=" + key + ": ||contribution|| = " +
+      return "<rect class='tgr-bar' data-t='" + key + "' x='" + (j * bw + 1) + "' y='" + (top + h - bh) +
+             "' width='" + (bw - 2) + "' height='" + bh + "'><title>t=" + key + ": ||contribution|| = " +
              byT[key].toPrecision(4) + "</title></rect>" +
-             (order.length <= 20 ? "<text x='" + (j * bw + bw / 2) + "' y='" + (h + 11) +
-             "' text-anchor='middle'>" + key + "</text>" : "");
+             (order.length <= 20 ? "<text x='" + (j * bw + bw / 2) + "' y='" + (top + h + 11) +
+             "' text-anchor='middle'>" + key + "</text>" + barValue(j * bw + bw / 2, top + h - bh - 3, byT[key]) : "");
     }).join("");
-    return head + "<svg class='tgr-chart' width='" + (w + 4) + "' height='" + (h + 26) + "' viewBox='0 0 " + (w + 4) +
-           " " + (h + 26) + "'>" + bars + "<text x='" + (w / 2) + "' y='" + (h + 24) +
+    var height = top + h + 26;
+    return head + "<svg class='tgr-chart' width='" + (w + 4) + "' height='" + height + "' viewBox='0 0 " + (w + 4) +
+           " " + height + "'>" + bars + "<text x='" + (w / 2) + "' y='" + (height - 2) +
            "' text-anchor='middle'>bar height: ||contribution_t||, against t</text></svg>";
+  }
+  function barValue(x, y, value) {  // the bar's number, written upwards above it (issue 23: bars carry values)
+    return "<text class='tgr-bar-value' transform='translate(" + x + "," + y + ") rotate(-90)' " +
+           "dominant-baseline='middle'>" + value.toPrecision(2) + "</text>";
   }
   function nodeInfo(i) {
     var n = data.nodes[i], st = stateAt(position), f = frames[position];

@@ -97,6 +97,8 @@ R g.node.tgr-lit text { fill: CURRENT_FONT !important; }
 R g.tgr-folded rect { fill: #e3f2fd; stroke: #1565c0; stroke-width: 1.5px; stroke-dasharray: 5 3; }
 R g.tgr-folded text { fill: #0d2a4a; font-size: 12px; }
 R g.node.tgr-selected :is(polygon, ellipse, path) { stroke: #ff6f00 !important; stroke-width: 3px !important; }
+R .tgr-side pre { white-space: pre; overflow-x: auto; word-break: normal; }
+R .tgr-chart text.tgr-bar-value { font-size: 8.5px; fill: #0d47a1; }
 R .tgr-fold { font-size: 11.5px; margin: 1px 2px; padding: 1px 5px; cursor: pointer; }
 """
 

@@ -203,3 +203,39 @@ def test_fit_width_fits_the_whole_width(browser, tmp_path, steps):
         return inside and (steps == 3 or abs(box["width"] - port["width"]) <= 4)  # less its 1 px borders
 
     WebDriverWait(browser, 5, poll_frequency=0.1).until(fitted)
+
+
+def test_bars_carry_their_values_and_matrices_keep_their_rows_on_one_line(browser, tmp_path):
+    import numpy as np
+    from selenium.webdriver.common.keys import Keys
+
+    loss = builtin_model("lstm", 3)
+    stepper = tr.BackwardStepper(loss)
+    stepper.run()
+    W = next(r for r in stepper.graph.parameters() if r.name == "weight_hh_l0")
+    root = root_of(browser, viz.backward_player(loss, tmp_path / "p.html"))
+    root.send_keys(Keys.END)
+    browser.execute_script("""
+        var g = arguments[0].querySelector('g.node[data-id="v' + arguments[1] + '"]');
+        ['pointerdown', 'pointerup'].forEach(function (type) {
+          g.dispatchEvent(new PointerEvent(type, {bubbles: true, button: 0}));
+        });""", root, stepper.tensor_numbers()[W.id])
+    values = browser.execute_script("return Array.from(arguments[0].querySelectorAll('.tgr-chart .tgr-bar-value'))"
+                                    ".map(function (t) { return t.textContent; })", root)
+    pieces = {a.t: np.linalg.norm(a.grad) for e in stepper.events for a in e.accumulations
+              if a.leaf == "weight_hh_l0" and a.contribution}
+    assert [float(v) for v in values] == pytest.approx([pieces[t] for t in (1, 2, 3)], rel=0.05)
+    # mid-pass, the leaf panel prints dL/dweight_hh_l0ᵀ (2 x 8) as it is being collected: rows wider than the
+    # panel. Each row stays one line on screen (the panel scrolls sideways) instead of breaking in the middle.
+    root.send_keys(Keys.HOME + Keys.ARROW_RIGHT * 30)
+    lines = browser.execute_script("""
+        var pre = arguments[0].querySelector('.tgr-leaves'), range = document.createRange(), out = [];
+        var text = pre.firstChild, rows = text.textContent.split('\\n'), at = 0;
+        rows.forEach(function (row) {
+          range.setStart(text, at); range.setEnd(text, at + row.length); at += row.length + 1;
+          out.push([row, range.getClientRects().length, range.getBoundingClientRect().width]);
+        });
+        return {rows: out, width: pre.clientWidth, scroll: pre.scrollWidth};""", root)
+    assert any(row.strip().startswith("[") for row, _, _ in lines["rows"])
+    assert lines["scroll"] > lines["width"]  # wider than the panel: it would have wrapped
+    assert all(boxes == 1 for row, boxes, _ in lines["rows"] if row), lines
