@@ -127,13 +127,12 @@ class _RolledView(_OpsView):
         return f"{tail} -> {head} " + _attrs(label=_HTML(f"<{label}>") if labelled else None, fontsize=11, **style)
 
     def tensor_lines(self, tid: int, title: str | None) -> list[str]:
-        """As in the ops view, with the time axis of a whole sequence (x, the outputs) written T."""
+        """As in the ops view, with the time axis of a whole sequence (x, the outputs: its first axis) written T."""
         rows = super().tensor_lines(tid, title)
-        shape = tuple(self.graph.tensors[tid].shape)
-        T = self.seq_T
-        if T is not None and T in shape:
-            k = shape.index(T)
-            named = "(" + ", ".join("T" if i == k else str(n) for i, n in enumerate(shape)) + ")"
+        rec = self.graph.tensors[tid]
+        shape = tuple(rec.shape)
+        if self.seq_T is not None and len(shape) >= 2 and shape[0] == self.seq_T and rec.kind != "parameter":
+            named = "(" + ", ".join(["T", *map(str, shape[1:])]) + ")"
             old = f'<font point-size="8">{text(shape)}</font>'
             rows = [f'<font point-size="8">{text(named)}</font>' if row == old else row for row in rows]
         return rows

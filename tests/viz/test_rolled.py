@@ -90,3 +90,13 @@ def test_cli_render_view_rolled(tmp_path, capsys):
     assert "rolled view" in capsys.readouterr().out
     svg = ET.fromstring(out.read_bytes())
     assert len(with_class(svg, "loop")) == 2 and len(with_class(svg, "rolled")) == 1
+
+
+def test_only_the_time_axis_of_a_sequence_is_written_T():
+    # T = 3 and hidden size 3 (the tour's sizes): a (3, 3) weight and a (1, 3) state keep their numbers
+    rnn = tr.nn.RNN(2, 3, rng=0)
+    output, _ = rnn(tr.Tensor(np.random.default_rng(0).standard_normal((3, 1, 2)), name="x"))
+    svg = ET.fromstring(viz.draw(output.sum(), view="rolled").pipe(format="svg"))
+    boxes = {"".join(texts(g)) for g in with_class(svg, "tensor")}
+    assert "weight_hh_l0(3, 3)" in boxes and "x(T, 2)" in boxes  # x as the module records it: (T·N, input)
+    assert any(b.startswith("hₜ") and b.endswith("(1, 3)") for b in boxes)

@@ -219,7 +219,8 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     part.body += [f"<p>{html.escape(line)}. Longer runs: <code>tinygrad-rnn train char-lm --help</code>.</p>",
                   _img(curve, out, "perplexity"),
                   f'<p><a href="{sample.name}">A sample</a> at temperature {r["temperature"]}, starting from '
-                  f"<code>{html.escape(repr(r['sample'][:4]))}</code>:</p><pre class=\"text\">{html.escape(r['sample'])}</pre>"]
+                  f"<code>{html.escape(repr(r['sample'][:4]))}</code>:</p>",
+                  f'<pre class="text">{html.escape(r["sample"])}</pre>']
     return part
 
 
