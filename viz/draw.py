@@ -102,6 +102,7 @@ def draw(
     all_tensors: bool = False,
     layout: str = "auto",
     renderer: str | None = None,
+    elide: int | None = None,
 ) -> Drawing:
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
 
@@ -137,6 +138,10 @@ def draw(
         graph (today's picture for short unrolls, slow for long ones).
     renderer: "graphviz-pure", "dot" or a path (see ``viz.find_renderer``):
         lays out the tiled template and draws the picture.
+    elide: ops view of a long regular unroll: keep this many time steps at
+        each end and leave out the middle, the first step after the gap
+        labelled "… 194 steps …" (``viz.elide``; ``tinygrad-rnn render`` keeps
+        3 unless given ``--full``). None (the default) draws every step.
 
     The result displays inline in Jupyter; ``viz.render(drawing, "g.svg")``
     writes a file and ``drawing.source`` is the DOT text.
@@ -153,7 +158,9 @@ def draw(
             grads = source.status is not None
         marked = _highlighted(source.graph, highlight) if highlight is not None else None
         builder = _builder(view)
-        drawing = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer).build()
+        view_ = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer)
+        view_.elide = elide
+        drawing = view_.build()
     drawing.renderer = renderer
     return drawing
 
@@ -338,6 +345,8 @@ class _View:
         self.norm = {tid: float(np.linalg.norm(g)) for tid, g in self.grads.items()}
         self.scale = ColourScale(list(self.norm.values()))
         self.tid_name = {tid: f"v{k}" for k, tid in enumerate(self.graph.tensors)}
+        self.elide: int | None = None  # ops view: steps kept at each end of a long unroll (viz.elide)
+        self.step_labels: dict[tuple, str] = {}  # a time step's label when it is not its segment's (elided)
 
     # --- clusters -------------------------------------------------------
     def cluster(self, path: tuple) -> _Cluster:
@@ -356,7 +365,7 @@ class _View:
 
     def cluster_attrs(self, path: tuple) -> str:
         seg = path[-1]
-        label = _HTML(f"<{text(_segment_label(seg))}>")
+        label = _HTML(f"<{text(self.step_labels.get(path, _segment_label(seg)))}>")
         name = self.tree[path].name
         if TIME.match(seg):
             return _attrs(
@@ -551,6 +560,10 @@ class _OpsView(_View):
 
     def build(self) -> Drawing:
         self.collect()
+        if self.elide is not None and self.layout == "auto":
+            from .elide import elide
+
+            elide(self, self.elide)
         if self.layout == "auto":
             from .tiled import tile
 

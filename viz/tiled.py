@@ -746,7 +746,7 @@ class _Tiler:
                 x0, y0, x1, y1 = boxes[path]
                 attrs = view.cluster_attrs_for(path)
                 size = 12 if TIME.match(path[-1]) else 9 if path[-1] in labels.GATE_SYMBOLS else 13
-                half = 0.3 * size * len(_segment_label(path[-1]))
+                half = 0.3 * size * len(view.step_labels.get(path, _segment_label(path[-1])))
                 label_at = f"{X(x0) + 8 + half:.1f},{Y(y0) - 4 - size / 2:.1f}"
                 extra = f' bb="{X(x0):.1f},{Y(y1):.1f},{X(x1):.1f},{Y(y0):.1f}" lp="{label_at}"'
                 body.append(f"{indent}subgraph {view.cluster(path).name} {{\n{indent}\tgraph {attrs[:-1]}{extra}]\n")

@@ -25,6 +25,7 @@ from ..tensor import Tensor
 from . import CLIError, UsageError, option_words, output_file
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+ELIDE_KEEP = 3  # time steps kept at each end of a long unroll's ops view, unless --full
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="graphviz-pure or dot, or a path (default: $TINYGRAD_RNN_RENDERER, else graphviz-pure, else dot)",
     )
+    parser.add_argument(
+        "--full", action="store_true",
+        help=f"ops view: draw every time step (default: past {2 * ELIDE_KEEP + 3} steps, keep {ELIDE_KEEP} at each end "
+        "and write how many were left out between them)",
+    )
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--out", type=output_file(".svg", ".png", ".dot", ".gv"), default=None,
                         help="output file: .svg, .png or .dot (default <cell>.svg; missing folders are made)")
@@ -67,6 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import viz
+    from viz.elide import MIN_LEFT_OUT
 
     if args.steps < 1 or args.layers < 1 or args.hidden < 1:
         raise UsageError("--steps, --layers and --hidden must be positive")
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             max_nodes=args.max_nodes or 500,
             layout=args.layout,
             renderer=args.renderer,
+            elide=None if args.full else ELIDE_KEEP,
         )
         viz.render(drawing, out)
     except viz.GraphTooLarge as error:
@@ -106,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(option_words(str(error))) from None
     seconds = time.perf_counter() - start
     graph = trace(loss)
+    left_out = args.steps - 2 * ELIDE_KEEP
+    if args.view == "ops" and not args.full and args.layout == "auto" and left_out >= MIN_LEFT_OUT:
+        print(f"render: t = {ELIDE_KEEP + 1}..{args.steps - ELIDE_KEEP} ({left_out} steps) left out of the picture; "
+              "--full draws every step", file=sys.stderr)
     print(
         f"wrote {out}: {args.cell}, T={args.steps}, {args.layers} layer(s)"
         f"{', bidirectional' if args.bidirectional else ''}, {args.view} view of {len(graph.nodes)} ops, "
