@@ -740,25 +740,9 @@ class _Tiler:
             stmt = self.items[name].stmt
             return f'{stmt[:-1]} pos="{pt((x, y))}!" width={w / 72:.3f} height={h / 72:.3f}]'
 
-        def write(path: tuple, depth: int) -> None:
-            indent = "\t" * depth
-            if path:
-                x0, y0, x1, y1 = boxes[path]
-                attrs = view.cluster_attrs_for(path)
-                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in labels.GATE_SYMBOLS else 13
-                half = 0.3 * size * len(view.step_labels.get(path, _segment_label(path[-1])))
-                label_at = f"{X(x0) + 8 + half:.1f},{Y(y0) - 4 - size / 2:.1f}"
-                extra = f' bb="{X(x0):.1f},{Y(y1):.1f},{X(x1):.1f},{Y(y0):.1f}" lp="{label_at}"'
-                body.append(f"{indent}subgraph {view.cluster(path).name} {{\n{indent}\tgraph {attrs[:-1]}{extra}]\n")
-            for name in members.get(path, ()):
-                body.append(f"{indent}\t{node_stmt(name)}\n")
-            for child in children.get(path, ()):
-                write(child, depth + 1)
-            if path:
-                body.append(f"{indent}}}\n")
-
-        write((), 0)
         labelled: set = set()
+        edge_lines: list[str] = []
+        drawn: list[list] = []  # every edge's points, for placing the cluster labels clear of them
         for link in view.links:
             a, b = self.unit(link.tail), self.unit(link.head)
             if a == b:
@@ -781,7 +765,28 @@ class _Tiler:
                 y = self.rail_y(row, self.rails_above[row][link.tail], True) - 4
                 x = self.step_origin(row, 1)[0] + 6 + 0.55 * 9 * len(re.sub(r"<[^>]*>|&[#\w]+;", "", text)) / 2
                 style.update(label=_HTML(f"<{text}>"), lp=pt((x, y)), fontcolor="#37474f")
-            body.append(f"\t{link.tail} -> {link.head} " + _attrs(pos=spline, **style) + "\n")
+            edge_lines.append(f"\t{link.tail} -> {link.head} " + _attrs(pos=spline, **style) + "\n")
+            drawn.append(points)
+        def write(path: tuple, depth: int) -> None:
+            indent = "\t" * depth
+            if path:
+                x0, y0, x1, y1 = boxes[path]
+                attrs = view.cluster_attrs_for(path)
+                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in labels.GATE_SYMBOLS else 13
+                half = 0.3 * size * len(view.step_labels.get(path, _segment_label(path[-1])))
+                cx, cy = _clear_corner(drawn, x0, x1, y0 + 4 + size / 2, half, size)
+                label_at = f"{X(cx):.1f},{Y(cy):.1f}"
+                extra = f' bb="{X(x0):.1f},{Y(y1):.1f},{X(x1):.1f},{Y(y0):.1f}" lp="{label_at}"'
+                body.append(f"{indent}subgraph {view.cluster(path).name} {{\n{indent}\tgraph {attrs[:-1]}{extra}]\n")
+            for name in members.get(path, ()):
+                body.append(f"{indent}\t{node_stmt(name)}\n")
+            for child in children.get(path, ()):
+                write(child, depth + 1)
+            if path:
+                body.append(f"{indent}}}\n")
+
+        write((), 0)
+        body.extend(edge_lines)
         if view.show_grads and view.norm:
             legend = _attrs(shape="plaintext", label=_HTML(view.scale.legend()), id_="legend")
             body.append(f'\tlegend {legend[:-1]} pos="{X(left + 100):.1f},{Y(top + LEGEND / 2):.1f}!"]\n')
@@ -791,6 +796,33 @@ class _Tiler:
             y = top + below + STATUS_LEGEND / 2
             body.append(f'\tstatus_legend {legend[:-1]} pos="{X(left + 180):.1f},{Y(y):.1f}!"]\n')
         return drawing
+
+
+def _clear_corner(drawn: list[list], x0: float, x1: float, y: float, half: float, size: float) -> tuple:
+    """Where a cluster's label goes: at the left of its top line, as Graphviz puts it, unless an edge runs
+    through it there (an LSTM's c_{t-1} entering "cell state" at its top left); then at the right."""
+    spots = [(x0 + 8 + half, y), (x1 - 8 - half, y)]
+    for cx, cy in spots:
+        box = (cx - half - 1, cy - 0.6 * size, cx + half + 1, cy + 0.6 * size)
+        if not any(_crosses(points, box) for points in drawn):
+            return cx, cy
+    return spots[0]
+
+
+def _crosses(points: list, box: tuple) -> bool:
+    """Does the spline (Graphviz's: a start point, then three points per cubic piece) come into the box?"""
+    for i in range(0, len(points) - 3, 3):
+        p0, p1, p2, p3 = points[i : i + 4]
+        if max(p[0] for p in (p0, p1, p2, p3)) < box[0] or min(p[0] for p in (p0, p1, p2, p3)) > box[2]:
+            continue
+        for k in range(17):
+            u = k / 16
+            a, b, c, d = (1 - u) ** 3, 3 * (1 - u) ** 2 * u, 3 * (1 - u) * u * u, u ** 3
+            x = a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0]
+            y = a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]
+            if box[0] < x < box[2] and box[1] < y < box[3]:
+                return True
+    return False
 
 
 def _legend_room(view: Any) -> float:
