@@ -58,6 +58,10 @@ class _RolledView(_OpsView):
         self.rep = {row: 2 if tiler.T[row] >= 2 else 1 for row in tiler.rows}
         self.step_names = tiler.steps
         self.rows = tiler.rows
+        self.where: tuple | None = None  # a stepper's position: (row, t) of its current (else next) node
+        if self.status is not None:
+            self.status = self.rolled_status()
+            self.collect()  # the ops again, styled by the rolled status
         keep = {name for name, where in tiler.place.items() if where[0] != "step" or where[2] == self.rep[where[1]]}
         for item in self.items:
             if item.name in keep:  # an initial state (h0, c0) recorded in step 1 is drawn beside its row
@@ -82,6 +86,20 @@ class _RolledView(_OpsView):
         drawing = self.emit()
         drawing.rolled = self.node_map()
         return drawing
+
+    def rolled_status(self) -> dict[int, str]:
+        """A stepper's node status on the drawn step: the op standing for the current (next) node is current
+        (next), whatever its t; the rest of the step stays plain. Remembers the current node's (row, t)."""
+        status: dict[int, str] = {}
+        for kind in ("next", "current"):  # current wins where both fall on one drawn op
+            for index, state in self.status.items():
+                if state == kind:
+                    name = f"op{index}"
+                    status[int(self.mapped(name)[2:])] = kind
+                    where = self.place.get(name)
+                    if where is not None and where[0] == "step" and (kind == "current" or self.where is None):
+                        self.where = (where[1], where[2])
+        return {i: status.get(i, "done") for i in range(len(self.graph.nodes))}
 
     def mapped(self, name: str) -> str:
         """The node of the rolled picture that stands for ``name`` (its copy in the representative step)."""
@@ -150,6 +168,8 @@ class _RolledView(_OpsView):
         if not TIME.match(seg):
             return super().cluster_attrs(path)
         label = f"{text(_segment_label('t1'))} &#8230; T: every step, drawn once"
+        if self.where is not None and self.where[0] == path[:-1]:
+            label += f"; the backward pass is at <b>t = {self.where[1]} of {self.T[path[:-1]]}</b>"
         return _attrs(
             label=_HTML(f"<{label}>"),
             id_=self.tree[path].name,

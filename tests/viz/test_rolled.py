@@ -100,3 +100,19 @@ def test_only_the_time_axis_of_a_sequence_is_written_T():
     boxes = {"".join(texts(g)) for g in with_class(svg, "tensor")}
     assert "weight_hh_l0(3, 3)" in boxes and "x(T, 2)" in boxes  # x as the module records it: (T·N, input)
     assert any(b.startswith("hₜ") and b.endswith("(1, 3)") for b in boxes)
+
+
+def test_a_stepper_drawn_rolled_lights_the_op_it_is_at_and_says_which_t():
+    loss = toy_loss("lstm", 20)
+    graph = tr.trace(loss)
+    stepper = tr.BackwardStepper(loss)
+    events = stepper.run()
+    k = next(k for k, e in enumerate(events, 1) if "/t7/" in e.scope + "/" and "forget_gate" in e.scope)
+    stepper.reset()
+    stepper.step(k)
+    svg = ET.fromstring(viz.draw(stepper, view="rolled").pipe(format="svg"))
+    current = [g for g in with_class(svg, "current") if g.get("id").startswith("op")]
+    assert len(current) == 1
+    drawn = graph.nodes[int(current[0].get("id")[2:])]
+    assert drawn.op == events[k - 1].op and drawn.scope == events[k - 1].scope.replace("/t7/", "/t2/")
+    assert any("t = 7 of 20" in "".join(texts(g)) for g in with_class(svg, "rolled"))
