@@ -742,7 +742,7 @@ class _Tiler:
 
         labelled: set = set()
         edge_lines: list[str] = []
-        drawn: list[list] = []  # every edge's points, for placing the cluster labels clear of them
+        drawn = _Splines()  # every edge's points, for placing the cluster labels clear of them
         for link in view.links:
             a, b = self.unit(link.tail), self.unit(link.head)
             if a == b:
@@ -766,7 +766,7 @@ class _Tiler:
                 x = self.step_origin(row, 1)[0] + 6 + 0.55 * 9 * len(re.sub(r"<[^>]*>|&[#\w]+;", "", text)) / 2
                 style.update(label=_HTML(f"<{text}>"), lp=pt((x, y)), fontcolor="#37474f")
             edge_lines.append(f"\t{link.tail} -> {link.head} " + _attrs(pos=spline, **style) + "\n")
-            drawn.append(points)
+            drawn.add(points)
         def write(path: tuple, depth: int) -> None:
             indent = "\t" * depth
             if path:
@@ -798,30 +798,72 @@ class _Tiler:
         return drawing
 
 
-def _clear_corner(drawn: list[list], x0: float, x1: float, y: float, half: float, size: float) -> tuple:
+class _Splines:
+    """The cubic pieces of the edges drawn so far, found by where they are: a grid of CELL-point squares,
+    so that a label's check looks at the few pieces near it, not at all of a long unroll's edges. A long
+    straight piece (a rail runs the width of the picture) is filed under its band of rows or columns."""
+
+    CELL = 60.0
+    BIG = 32  # a piece over more cells than this is filed by its row band, its column band, or with all
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple, list[tuple]] = {}
+        self.big: list[tuple] = []
+
+    def span(self, lo: float, hi: float) -> range:
+        return range(int(lo // self.CELL), int(hi // self.CELL) + 1)
+
+    def add(self, points: list) -> None:
+        for i in range(0, len(points) - 3, 3):
+            piece = tuple(points[i : i + 4])
+            xs, ys = [p[0] for p in piece], [p[1] for p in piece]
+            columns, rows = self.span(min(xs), max(xs)), self.span(min(ys), max(ys))
+            if len(columns) * len(rows) <= self.BIG:
+                keys = [(c, r) for c in columns for r in rows]
+            elif len(rows) <= 2:
+                keys = [("row", r) for r in rows]
+            elif len(columns) <= 2:
+                keys = [("column", c) for c in columns]
+            else:
+                self.big.append(piece)
+                continue
+            for key in keys:
+                self.buckets.setdefault(key, []).append(piece)
+
+    def near(self, box: tuple) -> list[tuple]:
+        columns, rows = self.span(box[0], box[2]), self.span(box[1], box[3])
+        keys = [(c, r) for c in columns for r in rows] + [("row", r) for r in rows] + [("column", c) for c in columns]
+        found: dict[int, tuple] = {id(piece): piece for piece in self.big}
+        for key in keys:
+            for piece in self.buckets.get(key, ()):
+                found[id(piece)] = piece
+        return list(found.values())
+
+
+def _clear_corner(drawn: _Splines, x0: float, x1: float, y: float, half: float, size: float) -> tuple:
     """Where a cluster's label goes: at the left of its top line, as Graphviz puts it, unless an edge runs
     through it there (an LSTM's c_{t-1} entering "cell state" at its top left); then at the right."""
     spots = [(x0 + 8 + half, y), (x1 - 8 - half, y)]
     for cx, cy in spots:
         box = (cx - half - 1, cy - 0.6 * size, cx + half + 1, cy + 0.6 * size)
-        if not any(_crosses(points, box) for points in drawn):
+        if not any(_crosses(piece, box) for piece in drawn.near(box)):
             return cx, cy
     return spots[0]
 
 
-def _crosses(points: list, box: tuple) -> bool:
-    """Does the spline (Graphviz's: a start point, then three points per cubic piece) come into the box?"""
-    for i in range(0, len(points) - 3, 3):
-        p0, p1, p2, p3 = points[i : i + 4]
-        if max(p[0] for p in (p0, p1, p2, p3)) < box[0] or min(p[0] for p in (p0, p1, p2, p3)) > box[2]:
-            continue
-        for k in range(17):
-            u = k / 16
-            a, b, c, d = (1 - u) ** 3, 3 * (1 - u) ** 2 * u, 3 * (1 - u) * u * u, u ** 3
-            x = a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0]
-            y = a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1]
-            if box[0] < x < box[2] and box[1] < y < box[3]:
-                return True
+def _crosses(piece: tuple, box: tuple) -> bool:
+    """Does a cubic Bezier piece (four points) come into the box?"""
+    p0, p1, p2, p3 = piece
+    xs, ys = (p0[0], p1[0], p2[0], p3[0]), (p0[1], p1[1], p2[1], p3[1])
+    if max(xs) < box[0] or min(xs) > box[2] or max(ys) < box[1] or min(ys) > box[3]:
+        return False
+    for k in range(17):
+        u = k / 16
+        a, b, c, d = (1 - u) ** 3, 3 * (1 - u) ** 2 * u, 3 * (1 - u) * u * u, u ** 3
+        x = a * xs[0] + b * xs[1] + c * xs[2] + d * xs[3]
+        y = a * ys[0] + b * ys[1] + c * ys[2] + d * ys[3]
+        if box[0] < x < box[2] and box[1] < y < box[3]:
+            return True
     return False
 
 
