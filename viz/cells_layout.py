@@ -326,7 +326,10 @@ class _Grid:
             return [(x, bottom), (x, rail), *end], at
         # between blocks and tensors: straight on to a column further out, else round by a channel
         if self.column_x.get(head, (b[0], b[2]))[0] > self.column_x.get(tail, (a[0], a[2]))[1]:
-            points = [(a[2], ty), (b[0], hy)]
+            # out of the tail's column and into the head's level with them: the slant runs between the
+            # columns, not across a wider neighbour's label
+            out, into = self.column_x.get(tail, (a[0], a[2]))[1], self.column_x.get(head, (b[0], b[2]))[0]
+            points = [(a[2], ty), (out + 4, ty), (into - 4, hy), (b[0], hy)]
         else:
             r = next((cells[h][0] for t, h, _ in self.edges if t == head and h in cells), 0)
             gap = self.channel[r]
