@@ -5,7 +5,10 @@ a toy loss (mean squared error against a fixed random target) forward and
 backward, and writes the picture with ``viz`` (imported here, inside ``run``,
 never by the engine itself). The ops view of these unrolls is tiled (one step
 laid out, T copies placed along the time axis), so ``--steps 1000`` takes
-seconds; ``--layout full`` asks Graphviz for the whole graph instead.
+seconds; ``--layout full`` asks Graphviz for the whole graph instead. Past 9
+steps the ops picture keeps three steps at each end and says how many it left
+out between them (``--full`` draws every step). ``--view rolled`` draws one
+step once, its recurrence a loop labelled with T: the same picture for any T.
 """
 
 from __future__ import annotations
