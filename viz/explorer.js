@@ -491,7 +491,8 @@
     var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, hidden = {};
     m.ids.forEach(function (id) {
       var b = elements[v][id].getBBox();
-      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y);
+      x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
       hidden[id] = true;
     });
     var parent = elements[v][m.ids[0]].parentNode, edges = [];
@@ -629,6 +630,23 @@
       jumpTo(Math.max(1, Math.min(T, Math.floor((e.clientX - r.left) / r.width * T) + 1)));
     });
   }
+  function foldSteps() {  // every time step of the ops view folded: the cells view, unfolding in place
+    if (view !== "ops") setView("ops");
+    var scopes = {};
+    data.nodes.forEach(function (n) {
+      var parts = segs(n.scope), cut = -1;
+      parts.forEach(function (p, j) { if (cut < 0 && /^t\d+$/.test(p)) cut = j; });
+      if (cut >= 0) scopes[parts.slice(0, cut + 1).join("/")] = true;
+    });
+    var folded = 0;
+    Object.keys(scopes).forEach(function (s) { if (collapseScope(s, "ops")) folded += 1; });
+    return folded;
+  }
+  var foldStepsButton = $(".tgr-foldsteps");
+  if (foldStepsButton) {
+    if (!canvases.ops) foldStepsButton.style.display = "none";
+    foldStepsButton.addEventListener("click", function () { foldSteps(); });
+  }
   function wholeAndPart(f) {
     styleRolled(f);
     if (follow.checked) followFolds(f);
@@ -646,5 +664,6 @@
   return {show: show, message: message, position: function () { return position; },
           collapse: function (scope) { return collapseScope(scope, view); },
           expand: function (scope) { return expandScope(scope, view); },
-          folded: function () { return Object.keys(folds[view] || {}); }};
+          folded: function () { return Object.keys(folds[view] || {}); },
+          foldSteps: function () { return foldSteps(); }};
 })

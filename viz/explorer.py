@@ -346,6 +346,8 @@ data-p-suppress-shortcuts="true">
 <button type="button" class="tgr-zoomin" title="zoom in (+)">+</button>
 <button type="button" class="tgr-fit">fit width</button>
 <button type="button" class="tgr-all">show all</button>
+<button type="button" class="tgr-foldsteps" title="fold every time step into one box; click one to unfold it in place">
+fold steps</button>
 <label><input type="checkbox" class="tgr-follow" checked="checked"/> follow</label>
 <form class="tgr-runto"><input class="tgr-target" type="text" placeholder="scope, e.g. t1"/>
 <button type="submit">run to</button></form>

@@ -239,3 +239,32 @@ def test_bars_carry_their_values_and_matrices_keep_their_rows_on_one_line(browse
     assert any(row.strip().startswith("[") for row, _, _ in lines["rows"])
     assert lines["scroll"] > lines["width"]  # wider than the panel: it would have wrapped
     assert all(boxes == 1 for row, boxes, _ in lines["rows"] if row), lines
+
+
+def test_fold_steps_then_a_click_unfolds_one_step_in_place(browser, tmp_path):
+    """The cells view's promise kept in the ops view: every step one box, and a step opens where it is."""
+    from selenium.webdriver.common.by import By
+
+    loss = builtin_model("lstm", 3)
+    graph = tr.trace(loss)
+    root = root_of(browser, viz.backward_player(loss, tmp_path / "p.html"))
+    root.find_element(By.CSS_SELECTOR, ".tgr-all").click()
+    settle(browser, root)
+    in_t2 = [f"op{n.index}" for n in graph.nodes if "/t2/" in n.scope + "/"]
+    boxes = """var ids = arguments[1], root = arguments[0];
+        return ids.map(function (id) {
+          var g = root.querySelector('.tgr-canvas[data-view="ops"] g.node[data-id="' + id + '"]');
+          var r = g.getBoundingClientRect();
+          return getComputedStyle(g).display === 'none' ? null : [Math.round(r.left), Math.round(r.top)];
+        });"""
+    before = browser.execute_script(boxes, root, in_t2)
+    visible = browser.execute_script(VISIBLE, root)
+    root.find_element(By.CSS_SELECTOR, ".tgr-foldsteps").click()
+    assert sorted(browser.execute_script("return arguments[0].tgrExplorer.folded()", root)) == [
+        "lstm/l0/fwd/t1", "lstm/l0/fwd/t2", "lstm/l0/fwd/t3"]
+    assert len(browser.execute_script(VISIBLE, root)) < len(visible) - 30
+    assert browser.execute_script(boxes, root, in_t2) == [None] * len(in_t2)
+    root.find_element(By.CSS_SELECTOR, 'g.tgr-folded[data-scope="lstm/l0/fwd/t2"] rect').click()
+    assert browser.execute_script(boxes, root, in_t2) == before  # unfolded in place: every op where it was
+    assert browser.execute_script("return arguments[0].tgrExplorer.folded()", root) == [
+        "lstm/l0/fwd/t1", "lstm/l0/fwd/t3"]
