@@ -1,4 +1,5 @@
-"""How long ``tinygrad-rnn derive --check`` takes for T = 5, 10, 50 and 2000, and ``--difference --check``.
+"""How long ``tinygrad-rnn derive --check`` takes for T = 5, 10, 50 and 2000, ``--difference --check``, and
+``--cell lstm|gru --check`` (the additive path and the W_hh recurrence with a matrix B_k).
 
     python benchmarks/derive_timing.py        # from the repository root
 
@@ -28,6 +29,10 @@ def main() -> None:
     runs["tinygrad-rnn derive --difference --check"] = [
         sys.executable, "-m", "tinygrad_rnn", "derive", "--difference", "--check",
     ]  # fmt: skip
+    for cell in ("lstm", "gru"):
+        runs[f"tinygrad-rnn derive --cell {cell} --check"] = [
+            sys.executable, "-m", "tinygrad_rnn", "derive", "--cell", cell, "--check",
+        ]  # fmt: skip
     best: dict[str, float] = {}
     for _ in range(REPEATS):
         for name, cmd in runs.items():

@@ -3,16 +3,13 @@
     python docs/make_explorer_figures.py        # from the repository root
 
 - docs/explorer.png: the explorer over an LSTM unrolled 3 steps, in the middle of the backward
-  pass (step 30 of 44), with weight_hh_l0 clicked: its contributions per time step so far.
-- docs/notebook.png: chapter 3 (notebooks/03_stepping.py) executed in a kernel of this
-  interpreter and rendered to HTML by the small renderer below (code, Markdown, every output).
+  pass (step 30 of 44), with W_hh (weight_hh_l0) clicked: its contributions per time step so far.
+- docs/notebook.png: chapter 3 (notebooks/03_stepping.py) run in real JupyterLab (started as the
+  tests start it, tests/jupyterlab.py), the inline explorer after three presses of the right arrow.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
 import sys
 import tempfile
 import time
@@ -21,19 +18,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import jupytext  # noqa: E402
-import nbclient  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import viz  # noqa: E402
+from tests.jupyterlab import JupyterLab  # noqa: E402
 from tinygrad_rnn.cli.step import builtin_model  # noqa: E402
 from tinygrad_rnn.stepper import BackwardStepper  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-BULLET = re.compile(r"^\s*(- |\d+\. )")
 
 
 def browser(width: int, height: int) -> webdriver.Chrome:
@@ -72,87 +69,29 @@ def explorer_png(folder: Path) -> Path:
         driver.quit()
 
 
-def markdown(text: str) -> str:
-    """Enough Markdown for the chapters: headings, lists, paragraphs, `code`, **bold**, *italic*."""
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        inline = [html.escape(line) for line in lines]
-        inline = [re.sub(r"`([^`]+)`", r"<code>\1</code>", s) for s in inline]
-        inline = [re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", s) for s in inline]
-        inline = [re.sub(r"\*([^*]+)\*", r"<i>\1</i>", s) for s in inline]
-        heading = re.match(r"^(#+) ", lines[0])
-        if heading:
-            level = len(heading.group(1))
-            blocks.append(f"<h{level}>{inline[0][level + 1:]}</h{level}>")
-        elif all(re.match(r"^\s*[-0-9]", line) for line in lines[:1]) and lines[0].lstrip()[:2] in ("- ", "1."):
-            items = [BULLET.sub("", i) for i in re.split(r"\n(?=\s*(?:- |\d+\. ))", "\n".join(inline))]
-            blocks.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
-        else:
-            blocks.append("<p>" + " ".join(inline) + "</p>")
-    return "\n".join(blocks)
-
-
-def notebook_html(notebook) -> str:
-    parts = []
-    count = 0
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            parts.append(f'<div class="md">{markdown(cell.source)}</div>')
-            continue
-        count += 1
-        parts.append(f'<div class="in"><span>[{count}]:</span><pre>{html.escape(cell.source)}</pre></div>')
-        for out in cell.outputs:
-            data = out.get("data", {})
-            if out.get("output_type") == "stream":
-                body = f"<pre>{html.escape(out['text'])}</pre>"
-            elif "application/vnd.jupyter.widget-view+json" in data:
-                body = "<pre>(the live widget: the same explorer, driving the stepper in the kernel)</pre>"
-            elif "text/html" in data:
-                body = data["text/html"]
-            elif "image/svg+xml" in data:
-                body = data["image/svg+xml"]
-            elif "text/markdown" in data:
-                body = markdown(data["text/markdown"])
-            else:
-                body = f"<pre>{html.escape(data.get('text/plain', ''))}</pre>"
-            parts.append(f'<div class="out">{body}</div>')
-    style = ("body { font-family: Helvetica, Arial, sans-serif; max-width: 1240px; margin: 12px auto; }"
-             ".in { display: flex; gap: 8px; } .in span { color: #303f9f; font-family: monospace; width: 3em; }"
-             ".in pre { flex: 1; background: #f5f5f5; border: 1px solid #e0e0e0; padding: 6px; margin: 4px 0; }"
-             ".out { margin-left: 3.6em; } .out > pre { margin: 2px 0; } .md { margin: 0 0 0 3.6em; }")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>chapter 3</title><style>{style}</style>"
-            f"</head><body>{''.join(parts)}</body></html>")
-
-
 def notebook_png(folder: Path) -> Path:
-    kernels = folder / "kernels" / "tinygrad-rnn"
-    kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "tinygrad-rnn", "language": "python"}))
-    import os
-
-    os.environ["JUPYTER_PATH"] = str(folder)
-    os.environ["PYTHONPATH"] = str(ROOT)
-    notebook = jupytext.read(ROOT / "notebooks" / "03_stepping.py")
-    nbclient.NotebookClient(notebook, kernel_name="tinygrad-rnn", timeout=300,
-                            resources={"metadata": {"path": str(ROOT)}}).execute()
-    page = folder / "chapter3.html"
-    page.write_text(notebook_html(notebook), encoding="utf-8")
-    driver = browser(1280, 1500)
+    """Chapter 3 run in real JupyterLab (the tests' server: 127.0.0.1, a token, a temporary root), the
+    inline explorer after three presses of the right arrow, as a learner sees it at first display."""
+    (folder / "lab").mkdir()
+    lab = JupyterLab(folder / "lab", folder / "lab.log")
+    driver = browser(1400, 1000)
     try:
-        driver.get(page.as_uri())
-        root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
-        root.send_keys(Keys.ARROW_RIGHT * 3)
-        time.sleep(0.5)
-        driver.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top - 640)", root)
-        time.sleep(0.2)
+        lab.run_notebook(driver, "notebooks/03_stepping.py")
+        driver.execute_script("window.jupyterapp.commands.execute('application:toggle-left-area');")
+        root = driver.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .tgr-explorer")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", root)
+        ActionChains(driver).move_to_element(root.find_element(By.CSS_SELECTOR, ".tgr-counter")).click().perform()
+        ActionChains(driver).send_keys(Keys.ARROW_RIGHT * 3).perform()
+        WebDriverWait(driver, 10).until(lambda d: root.get_attribute("data-position") == "7")
+        cell = root.find_element(By.XPATH, "ancestor::*[contains(@class, 'jp-CodeCell')]")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", cell)
+        time.sleep(0.5)  # the pan's 0.25 s transition
         out = ROOT / "docs" / "notebook.png"
         driver.save_screenshot(str(out))
         return out
     finally:
         driver.quit()
+        lab.stop()
 
 
 def main() -> int:

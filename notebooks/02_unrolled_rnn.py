@@ -56,14 +56,14 @@ viz.draw(loss, view="cells")
 #
 # where a_t is the pre-activation at step t. The stepper counts those terms as the backward
 # pass delivers them (one frame per step; chapter 3 watches them arrive). Here we collect
-# each contribution to `weight_hh_l0` and check that they add up to what `backward()` gives.
+# each contribution to `weight_hh_l0` (the events call it W_hh, the notes' name) and check that they add up to what `backward()` gives.
 
 # %%
 stepper = tr.BackwardStepper(loss)
 pieces = {}
 for event in stepper.run():
     for a in event.accumulations:
-        if a.leaf == "weight_hh_l0" and a.contribution is not None:
+        if a.leaf == "W_hh" and a.contribution is not None:
             pieces[a.t] = a.grad
 stepper.reset()
 loss.backward()

@@ -18,9 +18,10 @@
 # b_j = w (1 − h_j²), usually below 1, so the product vanishes with distance. The LSTM's cell
 # state is updated *additively*, c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t, so along c its factor is
 # b_j = f_j, the forget gate, which the network can hold near 1. The GRU's
-# h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1} has the same kind of direct path, with factor z_t.
+# h_t = (1 − u_t) ⊙ n_t + u_t ⊙ h_{t−1} has the same kind of direct path, with factor u_t, the update gate
+# (PyTorch and d2l call it z_t; these notes write u_t, because z_k is the BPTT sensitivity).
 #
-# The LSTM cell, op by op, for two steps: find the `×` by f and the `+` that make c_t.
+# The LSTM cell, op by op, for two steps: find the `⊙` by f and the `+` that make c_t.
 
 # %%
 import numpy as np
@@ -98,3 +99,15 @@ for kind in ("rnn", "lstm"):
     display(SVG(gradient_flow.plot.heatmap(table, title=f"{kind.upper()}: |prod b_j| for each (i, k)",
                                            xlabel="i", ylabel="k", log=True, colour_label="|prod b_j|")))
 print("RNN chain check, max |autograd - closed form| =", f"{gradient_flow.chain_check('rnn', 20, seed=1):.1e}")
+
+# %% [markdown]
+# ## The whole derivation: the additive path and the recurrent weight
+#
+# The additive path is one entry of a matrix. For the recurrent weight W_hh the gated cells
+# obey chapter 4's recurrence z_k = a_k + B_k z_{k-1}, with the state's Jacobian B_k a matrix:
+# for the LSTM the state is (h_k, c_k), and B_k's c-to-c block is diag(f_k). SymPy derives one
+# step; the closed form is checked against autograd and finite differences (typeset below:
+# the derivation's HTML is MathML, which the browser renders with nothing fetched).
+
+# %%
+tr.symbolic.derive("lstm", 3, check=True)

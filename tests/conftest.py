@@ -31,3 +31,6 @@ def browser():
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+from tests.jupyterlab import jupyterlab  # noqa: E402,F401  (the JupyterLab fixture, for any test that opens a notebook)

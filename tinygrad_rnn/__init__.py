@@ -63,6 +63,12 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(".symbolic", __name__)
+    if name in ("bptt_loop", "BPTTLoop"):  # the BPTT loop writer (tinygrad_rnn/loops/): loaded on first use
+        import importlib
+
+        value = getattr(importlib.import_module(".loops", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 

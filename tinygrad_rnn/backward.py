@@ -42,14 +42,21 @@ from .graph import (
 )
 
 # Intermediate tensors whose .grad backward() keeps (Tensor.retain_grad()), by id; weak, so a
-# tensor that dies leaves the table (and a new tensor reusing its id is not mistaken for it).
+# tensor that dies is not kept alive (and a new tensor reusing its id is not mistaken for it:
+# the reference must still point at it). Dead entries are swept out when the table has doubled,
+# not by a weakref callback: Python ignores an exception raised in a callback, so a Ctrl-C
+# arriving while one ran would be lost (issue 28).
 RETAINED: dict[int, weakref.ref] = {}
+_SWEEP_AT = [64]
 
 
 def retain(tensor: Any) -> None:
     """Mark a non-leaf tensor so that backward() keeps its ``.grad`` (``Tensor.retain_grad``)."""
-    key = id(tensor)
-    RETAINED[key] = weakref.ref(tensor, lambda _, key=key: RETAINED.pop(key, None))
+    if len(RETAINED) >= _SWEEP_AT[0]:
+        for key in [key for key, ref in RETAINED.items() if ref() is None]:
+            del RETAINED[key]
+        _SWEEP_AT[0] = max(64, 2 * len(RETAINED))
+    RETAINED[id(tensor)] = weakref.ref(tensor)
 
 
 def release(node: Any) -> None:
@@ -179,7 +186,7 @@ def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: 
         elif retained:  # only the tensors someone called retain_grad() on
             for ref, g in zip(node.outputs, grad_outputs):
                 out = ref()
-                if g is not None and out is not None and id(out) in retained:
+                if g is not None and out is not None and id(out) in retained and retained[id(out)]() is out:
                     out.grad = g
         if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
             _scatter(pending, node, grad_outputs[0], cursor[2])
@@ -312,7 +319,13 @@ def seed_grad(root: Any, grad: Any = None) -> np.ndarray:
                 f"{root.shape}: pass grad= of the same shape, or reduce first (e.g. .sum())"
             )
         return np.ones_like(root.data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    try:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"backward(): grad must be numbers of the tensor's shape {root.shape} (a Tensor, an array or a "
+            f"number), got {type(grad).__name__} {grad!r:.40}"
+        ) from None
     if grad.shape != root.shape:
         raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {root.shape}")
     return grad

@@ -75,6 +75,15 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = printable(data).encode("utf-8") if isinstance(data, str) else data
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK
+    try:
+        _replace_with(path, payload, mode)
+    except OSError as error:  # a full disk, a read-only place: name the file asked for, not the temporary
+        raise type(error)(error.errno, f"cannot write {str(path)!r}: {error.strerror or error}") from None
+    return path
+
+
+def _replace_with(path: Path, payload: bytes, mode: int) -> None:
+    """Write ``payload`` to a temporary file beside ``path``, flush it to disk, and rename it to ``path``."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, mode)
@@ -87,4 +96,3 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return path

@@ -22,6 +22,7 @@ def softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
     a constant: no gradient flows through it.
     """
     axis = axis if dim is None else dim
+    x = x if isinstance(x, Tensor) else Tensor(x)
     with scope("softmax"):
         shifted = x - Tensor(x.data.max(axis=axis, keepdims=True))
         e = shifted.exp()
@@ -31,6 +32,7 @@ def softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
 def log_softmax(x: Tensor, axis: int = -1, dim: int | None = None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log sum_j exp(x_j - m): never overflows."""
     axis = axis if dim is None else dim
+    x = x if isinstance(x, Tensor) else Tensor(x)
     with scope("log_softmax"):
         shifted = x - Tensor(x.data.max(axis=axis, keepdims=True))
         return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
@@ -130,6 +132,8 @@ def dropout(
 def one_hot(ids: Any, num_classes: int, dtype: Any = None) -> Tensor:
     """A constant tensor with a 1 at each id: shape ids.shape + (num_classes,)."""
     ids = np.asarray(getattr(ids, "data", ids))
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: ids must be integers (class numbers), got dtype {ids.dtype}; use ids.astype(int)")
     if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
         raise IndexError(f"one_hot: ids must be in [0, {num_classes}), got min {ids.min()}, max {ids.max()}")
     eye = np.eye(num_classes, dtype=dtype or Tensor(0.0).dtype)

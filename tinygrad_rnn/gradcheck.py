@@ -10,6 +10,7 @@ with a fixed random v, which checks the whole vector-Jacobian product.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -55,6 +56,11 @@ def gradcheck(
     True, or raises ``GradcheckError`` naming the input, the element and both
     numbers (returns False instead with ``raise_exception=False``).
     """
+    for name, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"gradcheck: {name} must be a finite number >= 0, got {value!r}")
+    if eps == 0:
+        raise ValueError("gradcheck: eps must be positive: the differences divide by 2 * eps (try eps=1e-6)")
     inputs = list(inputs)
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not checked:

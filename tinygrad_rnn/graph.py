@@ -22,7 +22,6 @@ threads that train the *same* parameters still race on their ``.grad``.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import re
 import threading
@@ -58,7 +57,8 @@ SWITCHES = _Switches()
 # a write into W is found even through the view W.T that a matmul saved.
 WRITES = [0]  # (a list, so an op reads it in one step)
 _WRITTEN: dict[int, tuple[int, Any, Any, str]] = {}  # id(root) -> (number, ref(root), ref(array written), label)
-_WRITES_LOCK = threading.RLock()  # (re-entrant: a weakref callback can fire inside note_write)
+_WRITES_LOCK = threading.Lock()
+_SWEEP_AT = [256]  # sweep the entries of freed buffers out of _WRITTEN when it grows this big
 
 
 def _root(array: np.ndarray) -> np.ndarray:
@@ -69,21 +69,22 @@ def _root(array: np.ndarray) -> np.ndarray:
 
 
 def note_write(array: np.ndarray, label: str) -> int:
-    """Count one in-place write into ``array`` (``label`` names its tensor); return its number."""
+    """Count one in-place write into ``array`` (``label`` names its tensor); return its number.
+
+    A freed buffer's entry is swept out later (when the table has doubled), never by a weakref
+    callback: Python ignores an exception raised in a callback, so a Ctrl-C arriving while one
+    ran would be lost (issue 28). A stale entry is harmless: its reference no longer points at
+    the buffer, so ``written_since`` ignores it.
+    """
     root = _root(array)
-    key = id(root)
     with _WRITES_LOCK:
         WRITES[0] += 1
-        _WRITTEN[key] = (WRITES[0], weakref.ref(root, functools.partial(_forget, key)), weakref.ref(array), label)
+        if len(_WRITTEN) >= _SWEEP_AT[0]:
+            for key in [key for key, entry in _WRITTEN.items() if entry[1]() is None]:
+                del _WRITTEN[key]
+            _SWEEP_AT[0] = max(256, 2 * len(_WRITTEN))
+        _WRITTEN[id(root)] = (WRITES[0], weakref.ref(root), weakref.ref(array), label)
         return WRITES[0]
-
-
-def _forget(key: int, ref: Any) -> None:
-    """A written buffer was freed: drop its entry (unless a newer buffer took its id)."""
-    with _WRITES_LOCK:
-        entry = _WRITTEN.get(key)
-        if entry is not None and entry[1] is ref:
-            del _WRITTEN[key]
 
 
 def written_since(array: np.ndarray, count: int) -> tuple[int, np.ndarray | None, str] | None:
@@ -148,6 +149,8 @@ class scope:
     __slots__ = ("name", "previous")
 
     def __init__(self, name: str):
+        if name is None:
+            raise TypeError("scope: give the scope a name, such as 't3' or 'encoder' (got None)")
         if type(name) is not str:
             name = str(name)
         if not name or "/" in name:
@@ -313,18 +316,25 @@ def gc_paused() -> Iterator[None]:
 
 
 # A graph built in user code (a loop of h = (W @ h).tanh(), no gc_paused around it) has no
-# pause to sit in. There, the collector is left on, but after a full collection that found
-# no garbage while a big graph is being recorded, the survivors are *frozen* (gc.freeze: moved
+# pause to sit in. There, the collector is left on, but once a full collection has walked
+# a big graph being recorded, the survivors are *frozen* (gc.freeze: moved
 # to a generation the collector never scans, an O(1) list splice), so later collections walk
 # only what is new. backward() unfreezes them (the graph it consumed is usually garbage soon),
 # so nothing frozen stays out of the collector's sight for longer than one recording. The
 # same freeze ends a gc_paused() block during a big recording: the objects made in the pause
 # (the unrolled graph, a trace of it) would otherwise all be walked by the next collection.
+#
+# No code of ours runs *inside* the collector (no gc.callbacks): Python ignores an exception
+# raised in a gc callback, so a Ctrl-C that arrived while one ran was lost and the program
+# went on. Instead the recording itself looks, every CHECK_EVERY recorded nodes, at the
+# collector's counters (gc.get_stats) to see whether a full collection has run meanwhile.
 RECORDED = [0]  # nodes recorded since the last backward (ops.Op.apply counts them)
 FREEZE_AFTER = 10_000  # ... and a graph this big is worth freezing for
+CHECK_EVERY = 1024  # recorded nodes between looks at the collector's counters (a power of two)
 MAX_FREEZES = 8  # freezes without a backward before everything is given back anyway
 _frozen_by_us = [False]
 _freezes = [0]
+_full_collections = [0]  # how many full collections had run when the recording last looked
 
 
 def _freeze_if_big() -> None:
@@ -344,9 +354,13 @@ def _freeze_if_big() -> None:
     _freezes[0] += 1
 
 
-def _freeze_big_graph(phase: str, info: dict) -> None:
-    """gc callback: after a fruitless full collection during a big recording, freeze the survivors."""
-    if phase == "stop" and info["generation"] == 2 and info["collected"] == 0:
+def recorded_many() -> None:
+    """Called by the recording every CHECK_EVERY nodes: if a full collection ran since the last
+    look, it walked the whole big graph being recorded, so freeze what is alive now (garbage
+    made since that collection is frozen too, and collected after the next backward)."""
+    collections = gc.get_stats()[2]["collections"]
+    if collections != _full_collections[0]:
+        _full_collections[0] = collections
         _freeze_if_big()
 
 
@@ -356,10 +370,6 @@ def recording_consumed() -> None:
     if _frozen_by_us[0]:
         _frozen_by_us[0] = False
         gc.unfreeze()
-
-
-if _freeze_big_graph not in gc.callbacks:
-    gc.callbacks.append(_freeze_big_graph)
 
 
 # ---------------------------------------------------------------------------

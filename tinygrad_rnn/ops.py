@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .graph import RECORDED, SWITCHES, WRITES, check_finite
-from .tensor import Tensor
+from .graph import CHECK_EVERY, RECORDED, SWITCHES, WRITES, check_finite, recorded_many
+from .tensor import Tensor, get_default_dtype
 
 _wrap = Tensor._wrap  # bound once: ops call it for every result
+CHECK_MASK = CHECK_EVERY - 1  # RECORDED & CHECK_MASK == 0 every CHECK_EVERY recorded nodes
 
 
 class ShapeError(ValueError):
@@ -146,6 +147,8 @@ class Op:
         results = tuple([_wrap(o, parent, i) for i, o in enumerate(out)]) if multiple else _wrap(out, parent, 0)
         if record:
             RECORDED[0] += 1
+            if not RECORDED[0] & CHECK_MASK:
+                recorded_many()  # (now and then: has a full collection found the graph all alive?)
         if record or anomaly:
             node.inputs, node.needs, node.scope, node.writes = inputs, needs, scope, WRITES[0]
             node.outputs = tuple([weakref.ref(r) for r in results]) if multiple else (weakref.ref(results),)
@@ -172,8 +175,22 @@ def _as_tensors(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     """
     dtype = next((x._data.dtype for x in inputs if isinstance(x, Tensor)), None)
     if dtype is not None and dtype.kind != "f":
+        if any(isinstance(x, float) for x in inputs):  # ints + 0.5: the default float dtype, as PyTorch
+            return tuple(_floating(x) if isinstance(x, Tensor) else _constant(x, get_default_dtype()) for x in inputs)
         dtype = None
     return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
+
+
+def _floating(x: Any) -> Any:
+    """An integer or boolean tensor (or array) as the default float dtype; floats unchanged.
+
+    Ops whose result is a float (``exp``, ``log``, ``sigmoid``, ``/``, ``** 0.5``, ``mean``) give the
+    default dtype from integers, as PyTorch does, not NumPy's float64. Integer tensors never
+    require grad, so converting them loses no gradient.
+    """
+    if isinstance(x, Tensor):
+        return x if x._data.dtype.kind == "f" else _wrap(x._data.astype(get_default_dtype()), None, 0)
+    return x if x.dtype.kind == "f" else x.astype(get_default_dtype())
 
 
 def _constant(x: Any, dtype: Any) -> Tensor:
@@ -321,6 +338,8 @@ class Div(Op):
     from_inputs = ("a", "b")
 
     def forward(self, a, b):
+        if a.dtype.kind != "f" and b.dtype.kind != "f":  # ints / ints: the default float dtype
+            a, b = _floating(a), _floating(b)
         self.a, self.b = a, b
         return a / b
 
@@ -347,6 +366,8 @@ class Pow(Op):
     from_inputs = ("x",)
 
     def forward(self, x, exponent):
+        if isinstance(exponent, float) and x.dtype.kind != "f":  # ints ** 0.5: the default float dtype
+            x = _floating(x)
         self.x, self.p = x, exponent
         return x**exponent
 
@@ -361,6 +382,10 @@ class Pow(Op):
 
 
 class MatMul(Op):
+    """Y = A @ B with NumPy's (and PyTorch's) rules: a 1-D A is a row vector, a 1-D B a column
+    vector, and the added axis is dropped from Y. ``W_hh @ h`` with a 1-D h is this one node,
+    so the picture and the stepper show the product the code wrote, with its operands."""
+
     name = "matmul"
     formula = "Y = A @ B:  dL/dA = dL/dY @ B^T,  dL/dB = A^T @ dL/dY"
     from_inputs = ("a", "b")
@@ -368,20 +393,31 @@ class MatMul(Op):
     @staticmethod
     def explain(shapes):
         a, b = shapes
+        a = (1, *a) if len(a) == 1 else a
+        b = (*b, 1) if len(b) == 1 else b
         if len(a) < 2 or len(b) < 2:
             return None
         if a[-1] != b[-2]:
-            return f"cannot multiply {a} @ {b}: inner dimensions {a[-1]} != {b[-2]}"
+            return f"cannot multiply {shapes[0]} @ {shapes[1]}: inner dimensions {a[-1]} != {b[-2]}"
         return _broadcast_explain([a[:-2], b[:-2]])
 
     def forward(self, a, b):
-        if a.ndim < 2 or b.ndim < 2:
-            raise ValueError("matmul primitive needs 2-D or batched operands (use tr.matmul)")
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul of a scalar (use *)")
         self.a, self.b = a, b
         return a @ b
 
     def backward(self, g, xp=NUMPY):
         a, b = self.a, self.b
+        if a.ndim == 1 or b.ndim == 1:  # the 2-D rule on the row / column the 1-D operand stands for
+            a2 = a.reshape(1, -1) if a.ndim == 1 else a
+            b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+            out = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])
+            ga, gb = self._rule(a2, b2, g.reshape(out))
+            return (None if ga is None else ga.reshape(a.shape)), (None if gb is None else gb.reshape(b.shape))
+        return self._rule(a, b, g)
+
+    def _rule(self, a, b, g):
         ga = unbroadcast(g @ b.swapaxes(-1, -2), a.shape) if self.needs[0] else None
         gb = None
         if self.needs[1]:
@@ -404,7 +440,7 @@ class Exp(Op):
     from_outputs = ("y",)
 
     def forward(self, x):
-        self.y = np.exp(x)
+        self.y = np.exp(_floating(x))
         return self.y
 
     def backward(self, g, xp=NUMPY):
@@ -418,7 +454,7 @@ class Log(Op):
 
     def forward(self, x):
         self.x = x
-        return np.log(x)
+        return np.log(_floating(x))
 
     def backward(self, g, xp=NUMPY):
         return (g / self.x,)
@@ -446,11 +482,11 @@ class Sigmoid(Op):
         # 1 / (1 + exp(-x)), in place (the same bits; no temporaries, no Python numbers to convert).
         # For x << 0, exp(-x) overflows to inf and 1/(1+inf) = 0, the right limit: so no warning.
         with np.errstate(over="ignore"):
-            e = np.exp(np.negative(x))
-        if type(e) is np.ndarray and e.dtype.kind == "f":
+            e = np.exp(np.negative(_floating(x)))
+        if type(e) is np.ndarray:
             e += 1
             self.y = np.reciprocal(e, out=e)
-        else:  # 0-d input (NumPy returns a scalar) or integers
+        else:  # 0-d input (NumPy returns a scalar)
             self.y = 1 / (1 + e)
         return self.y
 
@@ -500,7 +536,7 @@ class Mean(Op):
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        y = np.asarray(x.mean(axis=axis, keepdims=keepdims))
+        y = np.asarray(_floating(x).mean(axis=axis, keepdims=keepdims))
         self.n = x.size // max(y.size, 1) if x.size else 1
         return y
 
@@ -738,6 +774,16 @@ def _axis(axis: Any, dim: Any) -> Any:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
+def _reduced_axis(x: Tensor, axis: Any, op: str) -> Any:
+    """A 0-d tensor has one element and no axes; like PyTorch, ``axis=0`` or ``-1`` reduces it whole."""
+    if axis is None or x._data.ndim:
+        return axis
+    for a in axis if isinstance(axis, tuple) else (axis,):
+        if a not in (0, -1):
+            raise IndexError(f"{op}: axis {a} is out of range for a 0-d tensor (use 0, -1 or None)")
+    return None
+
+
 def tanh(x: Any) -> Tensor:
     return Tanh.apply(x)
 
@@ -764,19 +810,9 @@ def matmul(a: Any, b: Any) -> Tensor:
         a, b = _as_tensors((a, b))
     if a._data.dtype != b._data.dtype:
         raise _dtype_error(a, b)
-    if a._data.ndim >= 2 and b._data.ndim >= 2:
-        return MatMul.apply(a, b)
-    if a.ndim == 0 or b.ndim == 0:
+    if a._data.ndim == 0 or b._data.ndim == 0:
         raise ShapeError(f"matmul: scalars can't be matrix-multiplied (shapes {a.shape} and {b.shape}); use *")
-    a2 = a.reshape(1, -1) if a.ndim == 1 else a
-    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-    out = MatMul.apply(a2, b2)
-    shape = out.shape
-    if a.ndim == 1:
-        shape = shape[:-2] + shape[-1:]
-    if b.ndim == 1:
-        shape = shape[:-1]
-    return out.reshape(shape)
+    return MatMul.apply(a, b)
 
 
 def _dtype_error(a: Tensor, b: Tensor) -> TypeError:
@@ -793,7 +829,8 @@ def _dtype_error(a: Tensor, b: Tensor) -> TypeError:
     )
     return TypeError(
         f"matmul: the operands have different dtypes, {a.dtype} @ {b.dtype} (shapes {a.shape} and "
-        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'))"
+        f"{b.shape}){where}; {fix} (a float32 model needs float32 input: tr.Tensor(data, dtype='float32'); "
+        f"float32 data runs in a model converted with model.float())"
     )
 
 
@@ -808,6 +845,7 @@ def concat(tensors: Sequence[Any], axis: int | None = None, dim: int | None = No
     axis = _axis(axis, dim)
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
+    _check_axis("concat", tensors, axis, 0)
     return Concat.apply(*tensors, axis=0 if axis is None else axis)
 
 
@@ -819,7 +857,17 @@ def stack(tensors: Sequence[Any], axis: int | None = None, dim: int | None = Non
     axis = _axis(axis, dim)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    _check_axis("stack", tensors, axis, 1)
     return Stack.apply(*tensors, axis=0 if axis is None else axis)
+
+
+def _check_axis(op: str, tensors: Sequence[Any], axis: Any, extra: int) -> None:
+    """An axis out of range for the pieces (``extra`` = 1 for the new axis of stack) is named as such."""
+    if not isinstance(axis, (int, np.integer)):
+        return
+    ndim = np.ndim(tensors[0].data if isinstance(tensors[0], Tensor) else tensors[0]) + extra
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis {axis} is out of range for {ndim - extra}-d pieces (use -{ndim} .. {ndim - 1})")
 
 
 def split(x: Tensor, split_size_or_sections: Any, axis: int | None = None, dim: int | None = None):
@@ -937,13 +985,13 @@ class _TensorMethods:
         return Log.apply(self)
 
     def sum(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Sum.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return Sum.apply(self, axis=_reduced_axis(self, _axis(axis, dim), "sum"), keepdims=keepdims or keepdim)
 
     def mean(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Mean.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return Mean.apply(self, axis=_reduced_axis(self, _axis(axis, dim), "mean"), keepdims=keepdims or keepdim)
 
     def max(self, axis: Any = None, keepdims: bool = False, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return Max.apply(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return Max.apply(self, axis=_reduced_axis(self, _axis(axis, dim), "max"), keepdims=keepdims or keepdim)
 
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

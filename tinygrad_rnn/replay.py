@@ -321,6 +321,8 @@ def _generate(plan: _Plan) -> Callable | None:
             sends.append((ins[1], _unbroadcast(f"({g} * {v[0]})", out_shape, shapes[ins[1]]), [g, v[0]]))
         elif op == "matmul":
             a, b = shapes[ins[0]], shapes[ins[1]]
+            if len(a) < 2 or len(b) < 2:  # a 1-D operand (W_hh @ h): not compiled, the engine runs it
+                return None
             out_shape = shapes[outs[0]]
             ga_shape = out_shape[:-1] + (b[-2],)
             swapped = f"s{ins[1]}"  # b's swapped view: the same at every step that reuses b (W_hh^T)

@@ -17,6 +17,7 @@ import contextlib
 import glob
 import math
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = ["save", "load"]
 def _as_array(key: Any, value: Any) -> np.ndarray:
     if not isinstance(key, str) or not key:
         raise TypeError(f"tr.save: keys must be non-empty strings, got {key!r}")
+    if "\0" in key:
+        raise ValueError(f"tr.save: the key {key!r} holds a NUL byte, which a zip member name cannot; rename it")
     if isinstance(value, Tensor):
         value = value.data
     if not isinstance(value, (np.ndarray, np.generic)):
@@ -72,7 +75,19 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
     if not path.parent.exists():
         raise FileNotFoundError(f"tr.save: the directory {str(path.parent)!r} does not exist")
     _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as error:  # name the file asked for, not the hidden temporary beside it
+        raise type(error)(error.errno, f"tr.save: cannot write {str(path)!r}: {error.strerror}") from None
+    try:
+        _write(fd, tmp, path, arrays)
+    except OSError as error:
+        raise type(error)(error.errno, f"tr.save: cannot write {str(path)!r}: {error.strerror}") from None
+    _sync_directory(path.parent)
+
+
+def _write(fd: int, tmp: str, path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write the archive into the temporary ``tmp`` (open as ``fd``), then rename it to ``path``."""
     try:
         with os.fdopen(fd, "wb") as raw:
             with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
@@ -86,7 +101,6 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
         with contextlib.suppress(FileNotFoundError):  # gone already if os.replace had finished
             os.unlink(tmp)
         raise
-    _sync_directory(path.parent)
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -141,6 +155,11 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"tr.load: no checkpoint at {str(path)!r}")
     if path.is_dir():
         raise IsADirectoryError(f"tr.load: {str(path)!r} is a directory, not a checkpoint file")
+    if not stat.S_ISREG(path.stat().st_mode):  # /dev/zero never ends; a FIFO blocks the first read
+        raise ValueError(
+            f"tr.load: {str(path)!r} is not a regular file (a device, a pipe or a socket); "
+            f"a checkpoint is a file written by tr.save(state_dict, path)"
+        )
     if not zipfile.is_zipfile(path):
         raise ValueError(
             f"tr.load: {str(path)!r} is not an .npz checkpoint (not a zip archive); "
@@ -149,7 +168,7 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     invalid = f"tr.load: {str(path)!r} is not a valid .npz checkpoint"
     try:
         too_big = _size_problem(path)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as error:
         raise ValueError(f"{invalid}: {error}") from None
     if too_big:
         raise ValueError(f"{invalid}: {too_big}")
@@ -163,8 +182,10 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 f"unpickling can run arbitrary code"
             ) from None
         raise ValueError(f"{invalid}: {error}") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as error:
         raise ValueError(f"{invalid}: {error}") from None
+    except MemoryError:
+        raise MemoryError(f"tr.load: {str(path)!r} holds more numbers than fit in memory") from None
     for key, value in loaded.items():
         if not isinstance(value, np.ndarray):  # NumPy hands back raw bytes for a non-.npy member
             raise ValueError(f"{invalid}: {key!r} is not a .npy array")
@@ -172,6 +193,9 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 _DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data more than about 1032 : 1
+_BOMB_RATIO, _BOMB_SIZE = 100, 64 * 2**20  # a compressed member past both is refused as a zip bomb
+_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
+            zipfile.ZIP_LZMA: "lzma"}
 
 
 def _size_problem(path: Path) -> str | None:
@@ -187,6 +211,23 @@ def _size_problem(path: Path) -> str | None:
         for info in archive.infolist():
             if not info.filename.endswith(".npy"):
                 continue
+            if info.flag_bits & 0x1:
+                return f"{info.filename!r} is encrypted; checkpoints are never encrypted"
+            if info.compress_type not in _METHODS:
+                return (
+                    f"{info.filename!r} uses compression method {info.compress_type}, which cannot be read "
+                    f"(only {', '.join(_METHODS.values())})"
+                )
+            if (
+                info.compress_type != zipfile.ZIP_STORED
+                and info.file_size > _BOMB_SIZE
+                and info.file_size > _BOMB_RATIO * max(info.compress_size, 1)
+            ):
+                return (
+                    f"{info.filename!r} would expand {info.compress_size:,} bytes into {info.file_size:,} "
+                    f"(more than {_BOMB_RATIO} to 1): refused as a zip bomb; if it is genuine, load it "
+                    f"with np.load and save it again with tr.save (which does not compress)"
+                )
             limit = on_disk if info.compress_type == zipfile.ZIP_STORED else on_disk * _DEFLATE_MAX_RATIO
             if info.file_size > limit:
                 return f"{info.filename!r} claims {info.file_size:,} bytes; a file of {on_disk:,} bytes can't hold that"

@@ -39,6 +39,8 @@ import numpy as np
 
 from .backward import BackwardPass, seed_grad
 from .graph import NodeRecord, TensorRecord, gc_paused, time_step, trace
+from .notation import gradient, names_of, subscript
+from .rules import Filled, fill
 
 FULL_ARRAY_SIZE = 16  # arrays with at most this many elements print in full
 
@@ -81,7 +83,7 @@ class Accumulation:
 
     @property
     def target(self) -> str:
-        return f"{self.leaf}.grad" if self.into == self.leaf else f"dL/d{self.into}"
+        return f"{self.leaf}.grad" if self.into == self.leaf else gradient(self.into)
 
     def __str__(self) -> str:
         when = f", from t={self.t}" if self.t is not None else ""
@@ -98,6 +100,7 @@ class Sent:
     to: str  # label of the input tensor
     grad: np.ndarray | None
     accumulation: Accumulation | None  # set when the input is a leaf that requires grad, or a view of one
+    rule: Filled | None = None  # the local rule with the operands' names and numbers (None: no short rule)
 
 
 @dataclass(repr=False)
@@ -147,15 +150,18 @@ class StepEvent:
     def __str__(self) -> str:
         lines = [self.headline()]
         for label, g in zip(self.outputs, self.upstream):
-            head = f"  upstream   dL/d{label} = "
+            head = f"  upstream   {gradient(label)} = "
             lines.append(head + format_array(g, len(head)))
         if all(g is None for g in self.upstream):
             lines.append("  (no gradient reached this node: nothing to send)")
             return "\n".join(lines)
         lines.append(f"  local rule {self.formula}")
         for s in self.sent:
-            head = f"  sends      dL/d{s.to} = "
-            lines.append(head + format_array(s.grad, len(head)))
+            if s.rule is not None:
+                lines.append(f"  sends      {s.rule}")
+            else:
+                head = f"  sends      {gradient(s.to)} = "
+                lines.append(head + format_array(s.grad, len(head)))
             a = s.accumulation
             if a is not None:
                 lines.append(f"             {a}")
@@ -222,26 +228,9 @@ class BackwardStepper:
         return owner, view_nodes
 
     def _make_labels(self) -> dict[int, str]:
-        """A readable label per tensor: its name; ``W.T`` for an unnamed transpose of a named W;
-        else ``op#index`` (``[i]`` for the i-th of several outputs) or ``kind#k`` for leaves."""
-        labels: dict[int, str] = {}
-        leaf_count: dict[str, int] = {}
-        for rec in self.graph.tensors.values():
-            if rec.name:
-                labels[rec.id] = rec.name
-            elif rec.producer is not None:
-                node = self.graph.nodes[rec.producer]
-                source = self.graph.tensors[node.inputs[0]].name if node.inputs else None
-                suffix = f"[{rec.tensor._index}]" if len(node.node.outputs) > 1 else ""
-                if node.op == "transpose" and source:
-                    labels[rec.id] = f"{source}.T"
-                else:
-                    labels[rec.id] = f"{node.op}#{node.index}{suffix}"
-            else:
-                k = leaf_count.get(rec.kind, 0)
-                leaf_count[rec.kind] = k + 1
-                labels[rec.id] = f"{rec.kind}#{k}"
-        return labels
+        """The one display name per tensor, in the notes' notation (``tinygrad_rnn.notation``): c₃, f₃, W_hh."""
+        notation = names_of(self.graph)
+        return {tid: notation.name(tid) for tid in self.graph.tensors}
 
     def _count_uses(self) -> dict[int, int]:
         """For each leaf that requires grad: how many uses, directly or through its views, it has.
@@ -324,9 +313,10 @@ class BackwardStepper:
         return ids
 
     def _output_labels(self, node: NodeRecord) -> tuple[str, ...]:
-        """A label per output position (outputs nobody kept get ``op#index[i]``)."""
+        """A label per output position (outputs nobody kept get the op, its time step and ``[i]``)."""
+        t = time_step(node.scope)
         return tuple(
-            self._labels[tid] if tid is not None else f"{node.op}#{node.index}[{i}]"
+            self._labels[tid] if tid is not None else f"{node.op}{subscript(str(t)) if t else ''}[{i}]"
             for i, tid in enumerate(self._output_ids(node))
         )
 
@@ -364,7 +354,7 @@ class BackwardStepper:
         position = self.steps - 1 - node.index
         lines = [f"step {position} of {self.steps} done; next: {node.op}{where} -> {', '.join(labels)}"]
         for label, g in zip(labels, upstream):
-            head = f"  upstream waiting: dL/d{label} = "
+            head = f"  upstream waiting: {gradient(label)} = "
             lines.append(head + format_array(g, len(head)))
         return "\n".join(lines)
 
@@ -372,8 +362,10 @@ class BackwardStepper:
         if self.done:
             return f"<BackwardStepper finished: {self.steps}/{self.steps} steps>"
         node = self.current
-        where = f" @ {node.scope}" if node.scope else ""
-        return f"<BackwardStepper step {self.position}/{self.steps}, next: {node.op}#{node.index}{where}>"
+        where = f" at {node.scope}" if node.scope else ""
+        name = ", ".join(self._output_labels(node))
+        return (f"<BackwardStepper step {self.position}/{self.steps}, next: {node.op} -> {name}{where} "
+                f"(node #{node.index})>")
 
     def _repr_html_(self) -> str:
         """Jupyter: the explorer inline (static HTML+JS, so it works without a kernel)."""
@@ -407,9 +399,14 @@ class BackwardStepper:
         result = backward_pass.step()
         gathering = node.index in self._view_nodes
         sent = []
-        for tid, needed, g in zip(node.inputs, node.node.needs, result.grad_inputs):
+        names = [self._labels[tid] for tid in node.inputs]
+        outputs = self._output_labels(node)
+        for position, (tid, needed, g) in enumerate(zip(node.inputs, node.node.needs, result.grad_inputs)):
             if not needed or g is None:
                 continue
+            summed = (tid in self._owner or len(self.graph.tensors[tid].consumers) > 1
+                      or node.inputs.count(tid) > 1)  # '+=': one piece of a sum; '=': all of dL/d(input)
+            rule = fill(node, position, names, list(outputs), result.grad_outputs, g, summed)
             accumulation = None
             if tid in self._owner:
                 leaf, prior = self._owner[tid], before[tid]
@@ -433,7 +430,7 @@ class BackwardStepper:
                     self._labels[leaf], self._labels[tid], number, self._uses[leaf], time_step(node.scope), g,
                     total, gathered, ", ".join(self._labels[out] for out in node.outputs),
                 )
-            sent.append(Sent(self._labels[tid], g, accumulation))
+            sent.append(Sent(self._labels[tid], g, accumulation, rule))
         event = StepEvent(
             step=self.position + 1,
             steps=self.steps,
@@ -441,7 +438,7 @@ class BackwardStepper:
             op=node.op,
             scope=node.scope,
             formula=node.formula,
-            outputs=self._output_labels(node),
+            outputs=outputs,
             upstream=result.grad_outputs,
             sent=tuple(sent),
         )
@@ -459,9 +456,9 @@ class BackwardStepper:
         """Process every remaining node; afterwards .grad is exactly what backward() gives."""
         return self.step(self.steps - self.position) if not self.done else Events()
 
-    def _matches(self, node: NodeRecord, target: str) -> bool:
-        """``target`` names one of the node's outputs, or is a run of segments of its scope."""
-        if any(self._labels[t] == target for t in node.outputs) or target == f"{node.op}#{node.index}":
+    def _matches(self, node: NodeRecord, target: str, found: set[int]) -> bool:
+        """``target`` names one of the node's outputs (their ids: ``found``), or is a run of segments of its scope."""
+        if any(t in found for t in node.outputs) or target == f"{node.op}#{node.index}":
             return True
         want = [s for s in target.split("/") if s]
         have = node.scope.split("/") if node.scope else []
@@ -475,8 +472,9 @@ class BackwardStepper:
         named h2. If the current node already matches, nothing happens.
         Raises ValueError (and does not move) if no pending node matches.
         """
+        found = set(names_of(self.graph).find(name_or_scope))
         for ahead, node in enumerate(self.pending()):
-            if self._matches(node, name_or_scope):
+            if self._matches(node, name_or_scope, found):
                 return self.step(ahead) if ahead else Events()
         scopes = sorted({s for n in self.pending() for s in n.scope.split("/") if s})
         raise ValueError(
@@ -517,13 +515,15 @@ class BackwardStepper:
 
     # --- looking ----------------------------------------------------------
     def lookup(self, name: str) -> list[TensorRecord]:
-        """Tensors of the graph whose name (or label such as ``tanh#7``) is ``name``."""
-        found = [rec for rec in self.graph.tensors.values() if self._labels[rec.id] == name]
+        """Tensors of the graph that ``name`` names: its display name (``h₃``, typed ``h3``), a PyTorch
+        name (``weight_hh_l0``) or an engine id (``tanh#7``, a debugging detail)."""
+        found = [self.graph.tensors[tid] for tid in names_of(self.graph).find(name)]
         if not found:
-            names = sorted({self._labels[t] for t in self.graph.tensors if self.graph.tensors[t].name})
+            names = sorted({self._labels[t] for t in self.graph.tensors if self.graph.tensors[t].kind != "constant"})
+            shown = ", ".join(names[:30]) + (f", … ({len(names) - 30} more)" if len(names) > 30 else "")
             raise KeyError(
-                f"no tensor named {name!r} in this graph; named tensors: {', '.join(names) or '(none)'} "
-                f"(unnamed ones go by labels such as tanh#7, shown in the events)"
+                f"no tensor named {name!r} in this graph; its tensors: {shown or '(none)'} "
+                f"(type h3 for h₃, or the PyTorch name such as weight_hh_l0)"
             )
         return found
 
@@ -534,9 +534,9 @@ class BackwardStepper:
         for rec in self.lookup(name):
             label = self._labels[rec.id]
             head = f"{label} = "
-            lines = [f"{label}: {rec.kind}, shape {rec.shape}"]
+            lines = [f"{names_of(self.graph).full(rec.id)}: {rec.kind}, shape {rec.shape}"]
             lines.append(head + format_array(rec.tensor.data, len(head)))
-            head = f"dL/d{label} = "
+            head = f"{gradient(label)} = "
             if rec.id in known:
                 lines.append(head + format_array(known[rec.id], len(head)))
             elif not rec.tensor.requires_grad:
@@ -546,7 +546,7 @@ class BackwardStepper:
             if rec.id in self._uses:
                 lines.append("contributions so far: {} of {}".format(*self.contributions(rec.id)))
                 for view, partial in self.collecting(rec.id).items():
-                    head = f"being collected in dL/d{view} = "
+                    head = f"being collected in {gradient(view)} = "
                     lines.append(head + format_array(partial, len(head)))
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
@@ -584,7 +584,8 @@ class BackwardStepper:
           step k processed, the one ``text`` describes (None for k = 0);
           ``next``: the node step k+1 will process (None at the end);
         - ``text``: the event of step k in full (upstream, local rule, what it
-          sent); ``where``: what ``where()`` says at position k;
+          sent); ``rules``: its filled-in rules as plain data (``Filled.to_dict``);
+          ``where``: what ``where()`` says at position k;
         - ``done``: indices of every processed node; ``known``: tensor numbers
           (see ``tensor_numbers``) whose gradient is known at position k;
         - ``grads``: {tensor number: {"text", "norm"}} for the gradients that
@@ -649,10 +650,12 @@ class BackwardStepper:
             for tid in leaves:
                 head = f"{self._labels[tid]}.grad = "
                 value = format_array(totals[tid], len(head)) if tid in totals else "(nothing yet)"
-                panel.append(f"{head}{value}\n  {got.get(tid, 0)} of {self._uses[tid]} contributions so far")
+                torch = names_of(self.graph).torch_name(tid)
+                also = f" (PyTorch: {torch}.grad)" if torch else ""
+                panel.append(f"{head}{value}\n  {got.get(tid, 0)} of {self._uses[tid]} contributions so far{also}")
                 for view, partial in collecting.items():
                     if self._owner[view] == tid:
-                        head = f"  being collected in dL/d{self._labels[view]} = "
+                        head = f"  being collected in {gradient(self._labels[view])} = "
                         panel.append(head + format_array(partial, len(head)))
             frames.append({
                 "position": k,
@@ -660,6 +663,7 @@ class BackwardStepper:
                 "node": None if event is None else event.index,
                 "next": None if upcoming is None else upcoming.index,
                 "text": "no step taken yet" if event is None else str(event),
+                "rules": [] if event is None else [s.rule.to_dict() for s in event.sent if s.rule is not None],
                 "where": self._where_text(upcoming, () if following is None else following.upstream),
                 "done": list(done),
                 "known": list(known),

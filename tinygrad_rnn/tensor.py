@@ -34,6 +34,7 @@ class _Defaults(threading.local):
     """The default dtype is per thread, like the switches in graph.py; new threads get float64."""
 
     dtype: type = np.float64
+    in_list: bool = False  # a list (or tuple) is being turned into one array (Tensor.__array__ refuses grads)
 
 
 _DEFAULTS = _Defaults()
@@ -64,19 +65,36 @@ def _float_dtype(dtype: Any) -> type:
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:
-    """Arrays and NumPy scalars keep their dtype; Python floats and lists of them get the default dtype."""
+    """A new array of ``data``'s numbers: the tensor owns it (as ``torch.tensor`` copies).
+
+    Arrays and NumPy scalars keep their dtype; Python floats and lists of them get the
+    default dtype. The copy is the point: the caller's array may be refilled (a loader's
+    buffer), written by an optimizer step, or read-only, and none of that may reach the
+    numbers a recorded graph saved.
+    """
     if isinstance(data, Tensor):
         data = data._data
+    elif isinstance(data, (list, tuple)):  # NumPy asks each tensor inside for its array: see __array__
+        _DEFAULTS.in_list = True
+        try:
+            return _to_array_of(data, dtype)
+        finally:
+            _DEFAULTS.in_list = False
+    return _to_array_of(data, dtype)
+
+
+def _to_array_of(data: Any, dtype: Any) -> np.ndarray:
+    """``data`` as a new array: of ``dtype`` if given, else by the default-dtype rule above."""
     if dtype is not None:
         try:
             resolved = np.dtype(dtype)
         except TypeError:
             raise TypeError(f"unknown dtype {dtype!r}: use one of {', '.join(_DTYPES)}") from None
-        return np.asarray(data, dtype=resolved)
+        return np.array(data, dtype=resolved)
     if isinstance(data, np.ndarray):
-        return data
+        return data.copy()
     try:
-        array = np.asarray(data)
+        array = np.array(data)
     except ValueError as error:  # ragged nested lists
         raise ValueError(f"Tensor: the data is not a regular array (rows of different lengths?): {error}") from None
     if isinstance(data, np.generic):  # np.float32(1.5) stays float32
@@ -99,6 +117,9 @@ class Tensor:
     is_parameter = False
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
+        if not isinstance(requires_grad, (bool, np.bool_)):  # 'no' would be truthy: True
+            raise TypeError(f"requires_grad must be True or False, got {type(requires_grad).__name__} "
+                            f"{requires_grad!r}")
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fbiu":
             raise TypeError(f"Tensor data must be real numbers or booleans, got dtype {array.dtype}")
@@ -177,13 +198,33 @@ class Tensor:
         return self._node is None
 
     def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis (its one number is t.item())")
         return len(self._data)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Copying or pickling keeps a tensor's numbers, never its graph (as in PyTorch): only leaves may."""
+        if self._node is not None:
+            raise RuntimeError(
+                f"only leaf tensors (made by you, not by an op) can be deep-copied or pickled; this one was made "
+                f"by {self._node.name}: copy or pickle t.detach() for its numbers, or the leaves it came from"
+            )
+        return super().__reduce_ex__(protocol)
 
     def numpy(self) -> np.ndarray:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        """``np.asarray(t)`` is ``t.data`` (the same array, not a copy, unless a dtype asks for one)."""
+        """``np.asarray(t)`` is ``t.data`` (the same array, not a copy, unless a dtype asks for one).
+
+        Inside a list given to ``Tensor()`` (or to an op or layer), a tensor that requires grad
+        refuses: the list would become one constant array and its gradient would be cut.
+        """
+        if _DEFAULTS.in_list and self.requires_grad:
+            raise TypeError(
+                "a list of tensors that require grad would become a constant and lose their "
+                "gradients; combine them with tr.stack(list) (or tr.concat), which keeps the graph"
+            )
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
         return self._data if dtype is None else self._data.astype(dtype, copy=False)

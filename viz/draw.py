@@ -28,6 +28,7 @@ import numpy as np
 import tinygrad_rnn as tr
 from tinygrad_rnn.files import write_atomic
 from tinygrad_rnn.graph import gc_paused
+from tinygrad_rnn.notation import GATE_SYMBOLS, names_of
 
 from . import labels
 from .labels import ColourScale, dot_string, summary, summary_of, text
@@ -207,10 +208,12 @@ def _highlighted(graph: tr.Graph, target: Any) -> set:
             raise ValueError("draw: the highlight tensor is not part of this graph (does the loss depend on it?)")
     else:
         start = {tid for tid, rec in graph.tensors.items() if rec.name == str(target)}
+        start = start or set(names_of(graph).find(str(target)))  # the notes' name: c₃, typed c3; W_hh
         if not start:
             names = sorted({rec.name for rec in graph.tensors.values() if rec.name})
             raise ValueError(
-                f"draw: no tensor named {str(target)!r} in this graph; named tensors: {', '.join(names) or 'none'}"
+                f"draw: no tensor named {str(target)!r} in this graph; named tensors: {', '.join(names) or 'none'} "
+                f"(or the notes' names the step text uses, such as h3 for h₃)"
             )
     downstream = set(start)
     for node in graph.nodes:
@@ -257,7 +260,7 @@ def _segment_label(seg: str) -> str:
         return f"layer {layer.group(1)}"
     if seg in DIRECTIONS:
         return DIRECTIONS[seg]
-    if seg in labels.GATE_SYMBOLS:
+    if seg in GATE_SYMBOLS:
         return seg.replace("_", " ")
     return seg
 
@@ -378,7 +381,7 @@ class _View:
                 fontsize=12,
                 labeljust="l",
             )
-        if seg in labels.GATE_SYMBOLS:
+        if seg in GATE_SYMBOLS:
             return _attrs(
                 label=label,
                 id_=name,
@@ -469,6 +472,9 @@ class _View:
         rows = []
         if title:
             rows.append(f"<b>{title}</b>")
+            torch = names_of(self.graph).torch_name(tid)
+            if torch:  # the notes' alias above, PyTorch's name under it: W_hh, weight_hh_l0
+                rows.append(f'<font point-size="8">{text(torch)}</font>')
         rows.append(f'<font point-size="8">{text(rec.shape)}</font>')
         if self.values:
             rows.append(f'<font point-size="9">{text(summary_of(rec.tensor.data, "value"))}</font>')
@@ -506,7 +512,7 @@ class _View:
                 style.update(color="#1565c0", penwidth=2.5)
             elif rec.id != g.root:
                 style.update(FADED)
-        tooltip = f"{rec.name or 'tensor'} {rec.shape} ({kind})"
+        tooltip = f"{names_of(g).full(rec.id)} {rec.shape} ({kind})"
         return f"{self.tid_name[rec.id]} " + _attrs(
             label=_HTML("<" + "<br/>".join(rows) + ">"),
             id_=self.tid_name[rec.id],
@@ -531,28 +537,17 @@ def _darker(colour: str) -> str:
 
 
 def _symbol_title(graph: tr.Graph, rec: tr.TensorRecord) -> str | None:
-    """'h₃' for the tensor that leaves a gate scope (hidden, forget_gate, ...).
+    """The title of a tensor's box: its display name (``tinygrad_rnn.notation``), for tensors that are
+    named or named by their scope (h₃, c₃, f₃, a loop's h_t); None for the other intermediates (drawn as edges).
 
-    The step is written with Unicode subscript digits, not an HTML <sub>: Graphviz
-    sizes a line without the subscript's drop, so a <sub> digit ran into the
-    shape line drawn under it.
+    The name is the one the step text, the shell and the explorer use. Its time step is
+    written with Unicode subscript digits, not an HTML <sub>: Graphviz sizes a line without
+    the subscript's drop, so a <sub> digit ran into the shape line drawn under it.
     """
-    if rec.name:
-        return text(rec.name)
-    if rec.producer is None:
+    notation = names_of(graph)
+    if not rec.name and rec.id not in notation.symbols:
         return None
-    scope = graph.nodes[rec.producer].scope
-    path = segments(scope)
-    if not path or path[-1] not in labels.GATE_SYMBOLS:
-        return None
-    inside = all(graph.nodes[c].scope == scope for c in rec.consumers)
-    if rec.consumers and inside and rec.id != graph.root:
-        return None
-    symbol = labels.GATE_SYMBOLS[path[-1]]
-    if path[0] == "backward":  # made by the recorded backward rule of that gate: its adjoint, δ
-        symbol = f"δ{symbol}"
-    t = next((seg[1:] for seg in path if TIME.match(seg)), None)
-    return f"<i>{symbol}</i>{labels.subscript(t)}" if t else f"<i>{symbol}</i>"
+    return text(notation.name(rec.id))
 
 
 class _OpsView(_View):
@@ -594,6 +589,7 @@ class _OpsView(_View):
             self.items.append(_Item(self.tid_name[tid], self.tensor_line(rec), tensor_path[tid], "tensor",
                                     rec.producer is None))
         self.links: list[_Link] = []
+        self.edge_names: dict[int, tuple[str, str]] = {}  # unboxed tensor -> the one edge that shows its name
         boxed_set = set(boxed)
         for node in g.nodes:
             here = op_path[node.index]
@@ -608,8 +604,9 @@ class _OpsView(_View):
                     style["constraint"] = False  # keeps the time steps of stacked layers aligned
                 if tid in boxed_set:
                     self.links.append(_Link(self.tid_name[tid], there, f"op{node.index}", here, style, tid))
-                else:  # an anonymous intermediate: an edge from the op that made it, details on hover
+                else:  # an anonymous intermediate: an edge from the op that made it, its name on it, details on hover
                     style["tooltip"] = self.edge_tooltip(rec)
+                    self.edge_names.setdefault(tid, (f"op{rec.producer}", f"op{node.index}"))
                     self.links.append(_Link(f"op{rec.producer}", there, f"op{node.index}", here, style, tid))
             for tid in node.outputs:
                 if tid in boxed_set:
@@ -625,7 +622,12 @@ class _OpsView(_View):
         def reversed_time(path: tuple) -> bool:
             return "rev" in path and _time_index(path) is not None
 
+        named = {ends: tid for tid, ends in self.edge_names.items()}
         for link in self.links:
+            tid = named.get((link.tail, link.head))
+            if tid is not None and tid == link.tensor:
+                name = text(names_of(self.graph).name(tid))
+                link.style.update(label=_HTML(f'<<font point-size="8" color="#455a64">{name}</font>>'))
             if reversed_time(link.tail_path) and reversed_time(link.head_path):
                 # the reverse direction runs from t = T down to 1: drawn right to left
                 self.edges.append(f"{link.head} -> {link.tail} " + _attrs(dir="back", **link.style))
@@ -687,7 +689,8 @@ class _OpsView(_View):
         if status in ("current", "next", "pending"):
             style.update(_status_style(status, style["style"]))
         classes = f"op op-{node.op}" + (f" {status}" if status else "")
-        tooltip = f"{node.op} at {node.scope or '(top level)'}\n{node.formula}"
+        made = ", ".join(names_of(self.graph).name(t) for t in node.outputs)
+        tooltip = f"{node.op} at {node.scope or '(top level)'}\n{node.formula}\nmakes {made} (node #{node.index})"
         return f"op{node.index} " + _attrs(
             label=_HTML(f"<{text(symbol)}>"), id_=f"op{node.index}", class_=classes, tooltip=tooltip, **style
         )
@@ -877,7 +880,7 @@ class _CellsView(_View):
         if rec.producer is None:
             return None
         path = segments(self.graph.nodes[rec.producer].scope)
-        return f"<i>{labels.GATE_SYMBOLS[path[-1]]}</i>" if path and path[-1] in labels.GATE_SYMBOLS else None
+        return f"<i>{GATE_SYMBOLS[path[-1]]}</i>" if path and path[-1] in GATE_SYMBOLS else None
 
     def on_path(self, tid: int) -> bool:
         return self.marked is not None and ("tensor", tid) in self.marked

@@ -13,6 +13,10 @@
   Object.keys(canvases).forEach(function (view) {
     canvases[view].querySelectorAll("g.node").forEach(function (g) { elements[view][g.getAttribute("data-id")] = g; });
   });
+  Object.keys(canvases).forEach(function (v) {  // the drawing keeps its own size whatever the host's CSS says
+    var svg = canvases[v].querySelector("svg");    // (JupyterLab: max-width: 100% on every svg of an output)
+    if (svg) { svg.style.maxWidth = "none"; svg.style.maxHeight = "none"; }
+  });
   var view = data.view, position = -1, selected = null;
   var pan = {ops: null, cells: null};
 
@@ -167,6 +171,7 @@
     slider.value = k;
     $(".tgr-counter").textContent = "step " + k + " of " + steps;
     $(".tgr-event").textContent = f.text;
+    $(".tgr-rule").innerHTML = (f.rules || []).map(ruleMath).join("");
     $(".tgr-where").textContent = f.where;
     $(".tgr-leaves").textContent = f.leaves;
     if (canvases.ops) styleOps(f, st);
@@ -179,6 +184,19 @@
   }
 
   // --- what a click shows ------------------------------------------------------------------
+  function ruleMath(r) {  // viz/mathml.py's rule(), from the expressions the page ships once (data.math)
+    var M = data.math, left = "<mtd style=\"text-align: left\">";
+    function num(v) {
+      var shape = /^\(\d+(?:, \d+)*,?\)/.exec(v), head = shape ? "<mtext>" + esc(shape[0]) + "</mtext>" : "";
+      return "<mrow>" + head + "<mn>" + esc(shape ? v.slice(shape[0].length) : v) + "</mn></mrow>";
+    }
+    var names = r.tokens.map(function (t) { return M[typeof t === "string" ? t : t.name]; }).join("");
+    var values = r.tokens.map(function (t) { return typeof t === "string" ? M[t] : num(t.value); }).join("");
+    return "<div class=\"tgr-formula\"><math class=\"tgr-math\"><mtable columnalign=\"left\"><mtr>" + left +
+      "<mrow>" + M[r.lhs] + "<mo>" + (r.op === "+=" ? "+=" : "=") + "</mo>" + names + "</mrow></mtd></mtr><mtr>" +
+      left + "<mrow><mspace width=\"1.5em\"/><mo>=</mo>" + values + "<mo>=</mo>" + num(r.result) +
+      "</mrow></mtd></mtr></mtable></math></div>";
+  }
   function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
   function gradText(k) {
     var st = stateAt(position), g = st.grads[k];
@@ -190,7 +208,8 @@
   }
   function tensorInfo(k) {
     var t = data.tensors[k], parts = [];
-    parts.push("<b>" + esc(t.label) + "</b>: " + esc(t.kind) + ", shape " + esc(t.shape));
+    parts.push("<b>" + esc(t.label) + "</b>" + (t.torch ? " (PyTorch: " + esc(t.torch) + ")" : "") + ": " +
+               esc(t.kind) + ", shape " + esc(t.shape));
     if (t.producer !== null) parts.push("made by " + esc(data.nodes[t.producer].op) + " at " +
                                          esc(data.nodes[t.producer].scope || "(top level)"));
     parts.push("<pre>value = " + esc(t.value) + "\ngradient dL/d" + esc(t.label) + " = " +
@@ -236,6 +255,10 @@
     var status = nodeStatus(i, f, st);
     var parts = ["<b>" + esc(n.op) + "</b> at " + esc(n.scope || "(top level)") + " (" + status + ")",
                  "<pre>local rule " + esc(n.formula) + "</pre>"];
+    for (var j = 1; j <= position; j++) {  // once processed: its rule filled in with this pass's numbers
+      if (frames[j].node === i) { parts.push("<div class='tgr-rule'>" + (frames[j].rules || []).map(ruleMath).join("") +
+                                             "</div>"); break; }
+    }
     n.outputs.forEach(function (k) {
       parts.push("<pre>output " + esc(data.tensors[k].label) + " = " + esc(data.tensors[k].value) +
                  "\ngradient = " + esc(gradText(k)) + "</pre>");
@@ -304,14 +327,28 @@
       var i = frames[j].next;
       if (i === null) continue;
       var n = data.nodes[i], have = n.scope ? n.scope.split("/") : [];
-      var hit = n.outputs.some(function (k) { return data.tensors[k].label === target; }) ||
-                target === n.op + "#" + i;
+      var hit = n.outputs.some(function (k) {
+        return data.tensors[k].label === target || data.tensors[k].plain === target;
+      }) || target === n.op + "#" + i;
       for (var a = 0; !hit && want.length && a + want.length <= have.length; a++) {
         hit = want.every(function (s, b) { return have[a + b] === s; });
       }
-      if (hit) { show(j); message(""); return; }
+      if (hit) {
+        show(j);
+        var made = n.outputs.map(function (k) { return data.tensors[k].label; }).join(", ");
+        message("stopped just before the first node of " + target + ": " + n.op + " -> " + made + " (next)");
+        return;
+      }
     }
-    message("run to " + target + ": no pending node is in that scope or produces a tensor of that name");
+    message(runToError(target));
+  }
+  function runToError(target) {  // word for word the kernel stepper's run_to error, which the widget shows
+    var ahead = {}, st = stateAt(position);
+    data.nodes.forEach(function (n, i) {
+      if (!st.done[i]) (n.scope ? n.scope.split("/") : []).forEach(function (s) { if (s) ahead[s] = true; });
+    });
+    return "run_to('" + target + "'): no pending node is in that scope or produces a tensor of that name; " +
+           "scope segments still ahead: " + (Object.keys(ahead).sort().join(", ") || "(none)");
   }
   function message(text) { $(".tgr-message").textContent = text; }
 
@@ -330,6 +367,14 @@
   });
   $(".tgr-runto").addEventListener("submit", function (e) {
     e.preventDefault();
+    runTo($(".tgr-target").value);
+  });
+  $(".tgr-target").addEventListener("keydown", function (e) {
+    // Enter runs to the target right here rather than through the form's implicit submission: JupyterLab
+    // cancels that one (its input guard prevents the "insertLineBreak" of an Enter typed inside a cell).
+    if (e.key !== "Enter" || e.isComposing) return;
+    e.preventDefault();
+    e.stopPropagation();
     runTo($(".tgr-target").value);
   });
   root.addEventListener("keydown", function (e) {

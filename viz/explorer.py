@@ -7,9 +7,10 @@ as JSON, and a small script (``explorer.js``) that restyles the drawing for
 each frame, pans to the node being explained, and answers clicks.
 
 Everything lives inside one root element: the CSS rules are prefixed with the
-root's own ``data-tgr-explorer`` attribute, the SVG's element ids become
-``data-id`` attributes, and the script finds its root by that attribute, so
-any number of explorers can share a page (a notebook, the tour). No network.
+root's own unique id (``#tgr-<key>``: an id outranks a host page's class rules,
+such as JupyterLab's), the SVG's element ids become ``data-id`` attributes, and
+the script finds its root by its ``data-tgr-explorer`` key, so any number of
+explorers can share a page (a notebook, the tour). No network.
 
 The meaning of the colours is the one of ``viz.draw(stepper)`` and of the
 step shell's ``g`` picture (``viz.labels.STATUS_STYLE``): *current* is the step
@@ -25,10 +26,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tinygrad_rnn.notation import names_of, plain
 from tinygrad_rnn.stepper import BackwardStepper, format_array
 from tinygrad_rnn.tensor import Tensor
 
-from . import labels
+from . import labels, mathml
 from .draw import TIME as TIME_STEP
 from .draw import GraphTooLarge, draw
 
@@ -63,6 +65,9 @@ R .tgr-side { flex: 0 1 38%; min-width: 16em; overflow: auto; }
 R .tgr-h { font-weight: bold; margin: 6px 0 2px; color: #37474f; }
 R pre { background: #f6f8fa; padding: 5px; margin: 0 0 4px; font-size: 11.5px; white-space: pre-wrap;
     word-break: break-word; }
+R .tgr-rule { overflow-x: auto; }
+R .tgr-rule .tgr-formula { margin: 2px 0 6px; text-align: left; }
+R .tgr-rule math { font-size: 15px; }
 R .tgr-legend { font-size: 11.5px; line-height: 1.7; }
 R .tgr-swatch { display: inline-block; width: 1.6em; height: 0.95em; vertical-align: middle; margin-right: 4px;
     border: 1px solid #546e7a; box-sizing: border-box; }
@@ -100,7 +105,15 @@ R g.node.tgr-selected :is(polygon, ellipse, path) { stroke: #ff6f00 !important; 
 R .tgr-side pre { white-space: pre; overflow-x: auto; word-break: normal; }
 R .tgr-chart text.tgr-bar-value { font-size: 8.5px; fill: #0d47a1; }
 R .tgr-fold { font-size: 11.5px; margin: 1px 2px; padding: 1px 5px; cursor: pointer; }
+R .tgr-canvas svg { max-width: none; max-height: none; }
+R .tgr-runto { flex: none; flex-direction: row; overflow: visible; }
+R { line-height: 1.4; text-align: left; background: #fff; }
 """
+# The host's CSS (the last three rules above): JupyterLab's .jp-RenderedHTMLCommon gives every svg in an output
+# ``max-width: 100%; height: auto`` (a 4,000 px graph drawn 570 px wide), every pre its own background and padding,
+# every form a scrolling flex column, and a dark theme its own text colour on a dark page (the explorer's text is
+# dark: it keeps a white ground of its own). Our rules are scoped by the root's id (``#tgr-...``): an id outranks the
+# host's class selectors, so these rules win wherever the explorer is shown.
 
 
 def _stepper(loss_or_stepper: Any, who: str) -> BackwardStepper:
@@ -203,7 +216,10 @@ def explorer_data(
         nodes.append({"op": node.op, "scope": node.scope, "formula": node.formula,
                       "inputs": [number[t] for t in node.inputs], "outputs": outputs,
                       "colour": look(max(known)) if known else None})
-    tensors = [{"label": stepper.label(rec.id), "kind": rec.kind, "shape": str(rec.shape),
+    names = names_of(stepper.graph)
+    tensors = [{"label": stepper.label(rec.id), "plain": plain(stepper.label(rec.id)), "kind": rec.kind,
+                "torch": names.torch_name(rec.id),
+                "shape": str(rec.shape),
                 "value": format_array(rec.tensor.data), "producer": rec.producer,
                 "requires_grad": bool(rec.tensor.requires_grad), "leaf": uses[rec.id] > 0, "uses": uses[rec.id]}
                for rec in stepper.graph.tensors.values()]
@@ -213,8 +229,57 @@ def explorer_data(
         group["colour"] = look(max(known)) if known else None
     slim = [{key: f[key] for key in ("node", "next", "text", "where", "grads", "contributions", "leaves")}
             for f in frames]  # "done" and "known" follow from "node" and "grads" of frames 0..k
+    typeset: dict[str, str] = {}  # each name and operator of the rules typeset once (MathML; no network)
+    for frame, full in zip(slim, frames):
+        frame["rules"] = full["rules"]
+        for rule in full["rules"]:
+            for text in mathml.pieces(rule):
+                if text not in typeset:
+                    typeset[text] = mathml.expression(text)
     return {"steps": stepper.steps, "start": start, "frames": slim, "nodes": nodes, "tensors": tensors,
-            "groups": groups, "has_grads": bool(norms)}, scale
+            "math": typeset, "groups": groups, "has_grads": bool(norms)}, scale
+
+
+# --- the BPTT loop panel (tr.bptt_loop): the line of the loop each backward step runs -------------
+
+LOOP_SCRIPT = Path(__file__).with_name("loop_panel.js")
+
+
+def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
+    """The training step as the BPTT loop (``tr.bptt_loop``), with the line of the current step marked.
+
+    Each backward step of the explorer processes one node; the panel marks the
+    line of the loop that runs that node's rule and names the iteration
+    ("line 87, t = 3"); a click on a line goes to the step that runs it, at the
+    t shown: stepper node <-> line <-> t. Empty for a graph without time steps
+    (the loop needs them). ``script=False`` leaves out the inline script
+    (``viz/loop_panel.js``), for the widget, which mounts it itself.
+    """
+    from tinygrad_rnn.loops import LoopError, bptt_loop, highlight_html
+
+    try:
+        loop = bptt_loop(stepper.graph.tensors[stepper.graph.root].tensor)
+    except LoopError:
+        return ""
+    at = {}
+    for node in stepper.graph.nodes:
+        where = loop.locate(node.node)
+        if where is not None:
+            at[node.index] = list(where)
+    uid = uuid.uuid4().hex[:12]
+    code = LOOP_SCRIPT.read_text(encoding="utf-8").strip()
+    mount = (f"<script>//<![CDATA[\n{code}(document.querySelector('[data-tgr-loop=\"{uid}\"]'));\n//]]></script>"
+             if script else "")  # (the notebook widget mounts the same script itself: viz/widget.py)
+    return f"""<div class="tgr-loop-panel" data-tgr-loop="{uid}" data-line="" data-t="">
+<style>[data-tgr-loop="{uid}"] .tgr-loop-code {{ position: relative; max-height: 24em; overflow: auto;
+  border: 1px solid #eceff1; }}
+[data-tgr-loop="{uid}"] .tgr-loop-code pre {{ white-space: pre; word-break: normal; font-size: 11px; margin: 0; }}
+[data-tgr-loop="{uid}"] .tgr-loop-current {{ background: #ffe082; outline: 1px solid #ff8f00; }}</style>
+<div class="tgr-h">The BPTT loop (<span class="tgr-loop-at">no step taken yet</span>)</div>
+<div class="tgr-loop-code">{highlight_html(loop.source)}</div>
+<script type="application/json" class="tgr-loop-data">{json_for_script(at)}</script>
+{mount}
+</div>"""
 
 
 def _rolled(stepper: BackwardStepper, views: dict[str, str]) -> dict[int, tuple] | None:
@@ -311,11 +376,12 @@ def explorer_html(
     data.update(view=start_view, autofocus=autofocus, ops_note=note)
     uid = uuid.uuid4().hex[:12]
     selector = f'[data-tgr-explorer="{uid}"]'
+    scope = f"#tgr-{uid}"
     css = _CSS.replace("HEIGHT", height)
     for status, style in labels.STATUS_STYLE.items():
         for key, value in style.items():
             css = css.replace(f"{status.upper()}_{key.upper()}", f"{value}px" if key == "width" else str(value))
-    css = "\n".join(selector + line[1:] if line.startswith("R") else line for line in css.strip().splitlines())
+    css = "\n".join(scope + line[1:] if line.startswith("R") else line for line in css.strip().splitlines())
     frame = data["frames"][stepper.position]
     root = stepper.graph.tensors[stepper.graph.root]
     title = title or f"Backward pass of {stepper.label(root.id)}: {stepper.steps} steps"
@@ -330,8 +396,8 @@ def explorer_html(
 }})();
 //]]></script>""" if script else ""
     # data-lm-suppress-shortcuts: JupyterLab leaves the keys to the explorer while it has the focus
-    return f"""<div class="tgr-explorer" data-tgr-explorer="{uid}" tabindex="0" data-lm-suppress-shortcuts="true"
-data-p-suppress-shortcuts="true">
+    return f"""<div class="tgr-explorer" id="tgr-{uid}" data-tgr-explorer="{uid}" tabindex="0"
+data-lm-suppress-shortcuts="true" data-p-suppress-shortcuts="true">
 <style>{css}</style>
 <div class="tgr-title">{html.escape(title)}</div>
 <div class="tgr-bar">
@@ -359,6 +425,7 @@ fold steps</button>
 <div class="tgr-side">
 {legend}
 <div class="tgr-h">This step (&#8594;/n step, &#8592;/p back, Home/End)</div>
+<div class="tgr-rule">{"".join(mathml.rule(r, data["math"]) for r in frame["rules"])}</div>
 <pre class="tgr-event">{html.escape(frame["text"])}</pre>
 <pre class="tgr-where">{html.escape(frame["where"])}</pre>
 <div class="tgr-h">Clicked</div>
@@ -366,6 +433,7 @@ fold steps</button>
 per time step.</div>
 <div class="tgr-h">Leaf gradients so far</div>
 <pre class="tgr-leaves">{html.escape(frame["leaves"])}</pre>
+{loop_panel(stepper, script)}
 </div>
 </div>
 <script type="application/json" class="tgr-data">{json_for_script(data)}</script>

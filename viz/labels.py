@@ -22,24 +22,12 @@ from tinygrad_rnn.files import printable
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-# Symbols from the notes for the tensors a gate scope produces (LSTM, GRU, Elman).
-GATE_SYMBOLS = {
-    "input_gate": "i",
-    "forget_gate": "f",
-    "cell_gate": "g",
-    "output_gate": "o",
-    "cell_state": "c",
-    "hidden": "h",
-    "reset_gate": "r",
-    "update_gate": "z",
-    "new_gate": "n",
-}
 
 # Operators drawn as the symbol a student writes; every other op shows its name.
 OP_SYMBOLS = {
     "add": "+",
     "sub": "\u2212",
-    "mul": "\u00d7",
+    "mul": "\u2299",  # ⊙, the element-wise product, as the step text writes it
     "div": "\u00f7",
     "neg": "\u2212x",
     "matmul": "@",

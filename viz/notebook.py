@@ -13,6 +13,7 @@ from typing import Any
 import tinygrad_rnn as tr
 from tinygrad_rnn.stepper import BackwardStepper, StepEvent, format_array
 
+from . import mathml
 from .draw import GraphTooLarge, draw
 from .explorer import _inline_svg, explorer_html
 from .render import RendererNotFound, RenderError
@@ -33,7 +34,20 @@ def _svg(obj: Any, graph: tr.Graph, **options: Any) -> str:
     except (GraphTooLarge, RendererNotFound, RenderError) as error:
         return f"<p><i>(no drawing: {html.escape(str(error).splitlines()[0])})</i></p>"
     note = "" if view == "ops" else f"<div><i>{len(graph.nodes)} ops: one box per time step (cells view)</i></div>"
-    return f'<div style="max-width: 100%; overflow: auto; max-height: 520px">{_inline_svg(svg)}</div>{note}'
+    return svg_box(svg, max_height="520px") + note
+
+
+def svg_box(svg: str, max_height: str | None = None) -> str:
+    """A drawing at its own size in a box that scrolls, whatever the notebook's CSS says.
+
+    Notebook front ends fit pictures to the cell: JupyterLab gives every svg of an HTML output
+    ``max-width: 100%`` (a wide graph shrinks until its labels are 1 px tall) and clips a wide
+    SVG output at the cell's edge. An inline style outranks their stylesheets, so the drawing
+    keeps its size (labels as drawn: 14 pt) and the box scrolls instead.
+    """
+    inline = _inline_svg(svg).replace("<svg", '<svg style="max-width: none; max-height: none; height: auto"', 1)
+    limit = f" max-height: {max_height};" if max_height else ""
+    return f'<div class="tgr-drawing" style="max-width: 100%; overflow: auto;{limit}">{inline}</div>'
 
 
 def tensor_html(tensor: Any) -> str:
@@ -74,4 +88,6 @@ def stepper_html(stepper: BackwardStepper) -> str:
 def event_html(event: StepEvent) -> str:
     """One step: the headline in bold, then upstream, local rule and what was sent."""
     head, _, rest = str(event).partition("\n")
-    return f"<div {BOX}><b>{html.escape(head)}</b><pre style='margin: 2px 0'>{html.escape(rest)}</pre></div>"
+    math = mathml.rules([s.rule.to_dict() for s in event.sent if s.rule is not None])
+    return (f"<div {BOX}><b>{html.escape(head)}</b>{math}"
+            f"<pre style='margin: 2px 0'>{html.escape(rest)}</pre></div>")

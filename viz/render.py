@@ -40,6 +40,14 @@ INSTALL_HELP = (
 )
 
 
+NO_PROGRAMS = (
+    "viz cannot draw here: this Python (Pyodide or JupyterLite, sys.platform 'emscripten') cannot run a "
+    "Graphviz program, and graphviz-pure has no WebAssembly build. Everything else works: the graph, the stepper, "
+    "the derivations. The DOT text needs no renderer: drawing.source, or viz.render(obj, 'graph.dot'); "
+    "draw it where Python can run programs (pip install graphviz-pure)."
+)
+
+
 class RendererNotFound(RuntimeError):
     """Neither ``graphviz-pure`` nor system Graphviz (``dot``) could be found."""
 
@@ -67,6 +75,8 @@ def find_renderer(renderer: str | None = None) -> str:
     ``TINYGRAD_RNN_RENDERER`` environment variable if set, else graphviz-pure,
     else ``dot``.
     """
+    if sys.platform == "emscripten":
+        raise RendererNotFound(NO_PROGRAMS)
     wanted = renderer or os.environ.get(ENVIRONMENT) or None
     if wanted:
         found = _locate(wanted) if os.sep not in wanted else (wanted if os.access(wanted, os.X_OK) else None)
@@ -150,6 +160,19 @@ class Drawing(graphviz.Digraph):
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any) -> Any:
         data = pipe_source(self.source, format or self.format or "svg", self.renderer, self.pinned, self.summary)
         return data.decode(encoding) if encoding else data
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """The SVG, and beside it the same drawing as HTML: at its own size in a box that scrolls.
+
+        A notebook picks the HTML. Shown as a bare SVG, a wide graph is clipped at the cell's
+        edge (JupyterLab) or shrunk to its width, labels too small to read.
+        """
+        bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
+        if "image/svg+xml" in bundle and "text/html" not in set(exclude or ()):
+            from .notebook import svg_box  # the notebook's display helpers; viz.render stays light
+
+            bundle["text/html"] = svg_box(bundle["image/svg+xml"])
+        return bundle
 
     def render(
         self,

@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from . import labels
-from .draw import _HTML, TIME, Drawing, _attrs, _OpsView, _segment_label, text
+from .draw import _HTML, GATE_SYMBOLS, TIME, Drawing, _attrs, _OpsView, _segment_label, text
 from .tiled import _Irregular, _Tiler
 
 LOOP_COLOUR = "#6a1b9a"  # the recurrence: purple, apart from gradient reds and highlight blue
@@ -161,7 +161,7 @@ class _RolledView(_OpsView):
             return None
         scope = self.graph.nodes[rec.producer].scope
         gate = scope.rsplit("/", 1)[-1]
-        return f"<i>{labels.GATE_SYMBOLS[gate]}</i>" if gate in labels.GATE_SYMBOLS else None
+        return f"<i>{GATE_SYMBOLS[gate]}</i>" if gate in GATE_SYMBOLS else None
 
     def cluster_attrs(self, path: tuple) -> str:
         seg = path[-1]

@@ -31,8 +31,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinygrad_rnn.notation import names_of
+
 from . import labels
-from .draw import _HTML, TIME, _attrs, _row_order, _segment_label, _time_index
+from .draw import _HTML, GATE_SYMBOLS, TIME, _attrs, _row_order, _segment_label, _time_index
 from .render import Drawing, RendererNotFound, RenderError, run_renderer
 
 PAD = 8.0  # cluster padding around its contents, points
@@ -626,7 +628,7 @@ class _Tiler:
             if item.leaf:
                 rec = graph.tensors[view.tensor_of[name]]
                 if rec.name:
-                    names.append(rec.name)
+                    names.append(names_of(graph).name(rec.id))
             frontier += [link.tail for link in self.incoming.get(name, ()) if self.place[link.tail] == block]
         fed = [link for link in view.links if link.tail == tail and self.unit(link.head)[:2] == ("step", row)]
         steps = sorted({self.place[link.head][2] for link in fed})
@@ -772,7 +774,7 @@ class _Tiler:
             if path:
                 x0, y0, x1, y1 = boxes[path]
                 attrs = view.cluster_attrs_for(path)
-                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in labels.GATE_SYMBOLS else 13
+                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in GATE_SYMBOLS else 13
                 half = 0.3 * size * len(view.step_labels.get(path, _segment_label(path[-1])))
                 cx, cy = _clear_corner(drawn, x0, x1, y0 + 4 + size / 2, half, size)
                 label_at = f"{X(cx):.1f},{Y(cy):.1f}"

@@ -29,10 +29,11 @@ except ModuleNotFoundError as missing:  # pragma: no cover - depends on the inst
 
 from tinygrad_rnn.stepper import BackwardStepper
 
-from .explorer import SCRIPT, _stepper, explorer_html
+from .explorer import LOOP_SCRIPT, SCRIPT, _stepper, explorer_html
 
 _ESM = (
     "const mount = " + SCRIPT.read_text(encoding="utf-8").strip() + ";\n"
+    + "const mountLoop = " + LOOP_SCRIPT.read_text(encoding="utf-8").strip() + ";\n"
     + """
 function render({ model, el }) {
   el.innerHTML = model.get("html");
@@ -40,6 +41,7 @@ function render({ model, el }) {
   const data = JSON.parse(root.querySelector(".tgr-data").textContent);
   data.start = model.get("position");
   const view = mount(root, data, { request: (message) => model.send(message) });
+  root.querySelectorAll(".tgr-loop-panel").forEach(mountLoop);  // the BPTT loop beside the graph
   model.on("change:position", () => view.show(model.get("position")));
   model.on("change:message", () => view.message(model.get("message")));
 }
@@ -99,9 +101,14 @@ class Explorer(anywidget.AnyWidget):
         self._sync()
 
     def run_to(self, name_or_scope: str) -> None:
-        """``stepper.run_to``: step until the next node is in that scope (errors show in the view)."""
-        self.stepper.run_to(name_or_scope)
+        """``stepper.run_to``: step until the next node is in that scope (errors show in the view);
+        the view says where it stopped and why, as the page and the shell do."""
+        moved = self.stepper.run_to(name_or_scope)
         self._sync()
+        node = self.stepper.current
+        if moved and node is not None:
+            made = ", ".join(self.stepper.label(t) for t in node.outputs)
+            self.message = f"stopped just before the first node of {name_or_scope}: {node.op} -> {made} (next)"
 
 
 def explore(loss_or_stepper: Any, **options: Any) -> Explorer:

@@ -40,5 +40,10 @@ def test_demo_sums_per_step_contributions_to_the_gradient():
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )
     assert "t=4:" in result.stdout
+    lines = result.stdout.splitlines()
+    for k, line in enumerate(lines):  # each matrix's second row sits under its first
+        if line.startswith("  t=") or line.startswith("  sum"):
+            assert lines[k + 1].index("[") == line.index("[[") + 1, (line, lines[k + 1])
+    assert "h_0 = 0" in lines[lines.index(next(x for x in lines if x.startswith("  t=1:"))) + 2]
     difference = float(re.search(r"max \|difference\| = (\S+)", result.stdout).group(1))
     assert difference < 1e-12

@@ -179,7 +179,7 @@ def test_huge_lines_are_cut_with_a_note_saying_how_to_see_all(runs):
     c_short, c_full = runs["shell_long_c"], runs["shell_long_c_full"]
     assert c_short.code == 0 and max(map(len, c_short.out.splitlines())) < 400
     assert "characters; start step with --full to see all]" in c_short.out
-    assert "split#4[1999]" in c_full.out and "split#4[1999]" not in c_short.out
+    assert "W_ih x₂₀₀₀+b" in c_full.out and "W_ih x₂₀₀₀+b" not in c_short.out
     # 6,000 pending nodes and 6,000 steps: the first and last 20 of each, and how many are left out
     assert "… 5,968 more pending nodes not shown (start step with --full to see all) …" in c_short.out
     assert "… 5,968 more steps not shown (start step with --full to see all) …" in c_short.out
@@ -202,9 +202,9 @@ def test_the_shell_takes_pdb_long_forms(runs):
     assert "(step) next\nstep 1 of 17" in out
     assert "(step) step 2\nstep 2 of 17" in out and "step 3 of 17" in out
     assert "(step) where\nstep 3 of 17 done" in out
-    assert "(step) list\n-> " in out
+    assert "(step) list\nnext -> " in out
     assert "(step) back\nundid step 3" in out
-    assert "(step) print weight_hh_l0\nweight_hh_l0: parameter, shape (2, 2)" in out
+    assert "(step) print weight_hh_l0\nW_hh (weight_hh_l0): parameter, shape (2, 2)" in out
     assert "finished: 17 of 17 steps" in out
     assert "The long forms work too" in out
     assert out.rstrip().endswith("(step) exit")  # exit quits: the n after it never ran

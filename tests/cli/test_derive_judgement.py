@@ -94,7 +94,7 @@ def test_gated_totals_put_the_additive_term_first():
     assert line.strip() == "dc_t/dc_{t-1} = f_t"  # the forget gate alone, then "+ the path through h_{t-1}"
     gru = derive("gru", steps=3).text()
     line = next(ln for ln in gru.splitlines() if "dh_t/dh_{t-1} = " in ln)
-    assert line.strip() == "dh_t/dh_{t-1} = z_t"  # then one "+ term" per line
+    assert line.strip() == "dh_t/dh_{t-1} = u_t"  # then one "+ term" per line
     assert "**" not in lstm + gru  # no raw Python syntax
 
 

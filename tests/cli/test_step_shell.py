@@ -34,12 +34,12 @@ def test_piped_session_through_a_subprocess():
     assert done.returncode == 0, done.stderr
     assert "(step) n 3\n" in out  # piped commands are echoed after the prompt
     assert "local rule d tanh(x)/dx = 1 - tanh(x)^2" in out
-    assert "dL/dweight_hh_l0.T += … (weight_hh_l0's contribution 2 of 3, from t=2)" in out
-    assert "contributions so far: 2 of 3" in out and "being collected in dL/dweight_hh_l0.T = " in out
+    assert "dL/dW_hhᵀ += … (W_hh's contribution 2 of 3, from t=2)" in out
+    assert "contributions so far: 2 of 3" in out and "being collected in dL/dW_hhᵀ = " in out
     assert "undid step" in out
     assert "unknown command or wrong arguments: 'zzz'" in out and "u SCOPE" in out
-    assert "dL/dweight_hh_l0.T += … (weight_hh_l0's contribution 3 of 3, from t=1)" in out
-    assert "weight_hh_l0.grad += … (3 of 3 contributions, collected in weight_hh_l0.T)" in out
+    assert "dL/dW_hhᵀ += … (W_hh's contribution 3 of 3, from t=1)" in out
+    assert "W_hh.grad += … (3 of 3 contributions, collected in W_hhᵀ)" in out
     assert "finished: " in out
 
 
@@ -55,7 +55,8 @@ def test_built_in_cells_follow_the_scope_convention(monkeypatch, capsys, cell, g
     assert code == 0
     assert f"next: sigmoid at {cell}/l0/fwd/t2/{gates}" in out
     listing = out.split("(step) l\n")[1].splitlines()
-    assert listing[0].startswith("-> sigmoid#") and listing[0].endswith(f"{cell}/l0/fwd/t2/{gates}")
+    assert listing[0].startswith(f"next -> sigmoid -> {gates[0]}₂ ")
+    assert listing[0].endswith(f"{cell}/l0/fwd/t2/{gates}")
 
 
 def test_ctrl_c_at_the_prompt_exits_with_code_0():
@@ -110,7 +111,7 @@ def test_script_and_var(monkeypatch, capsys, tmp_path):
     for argv, code, message in [
         (["--var", "loss"], 1, "defines no variable 'loss'; tensors it defines: W, h, my_loss"),
         (["--var", "not_a_tensor"], 1, "is a int, not a tinygrad_rnn Tensor"),
-        ([], 2, "go together"),
+        ([], 1, "defines no variable 'loss'"),  # --var defaults to loss (issue 28)
         (["--var", "my_loss", "--steps", "5"], 2, "--script replaces"),
     ]:
         assert cli.main(["step", "--script", str(script), *argv]) == code
@@ -141,3 +142,21 @@ def test_the_ops_view_of_a_long_unroll_is_drawn_tiled(tmp_path):
     # a regular unroll is laid out one step at a time and tiled, so its ops view is no longer refused
     page = viz.backward_player(builtin_model("rnn", 300), tmp_path / "ops.html", view="ops").read_text()
     assert 'data-id="op0"' in page and 'data-id="op900"' in page  # the first op and one of step 300
+
+
+@pytest.mark.parametrize("cell, named", [("lstm", ("dL/dc₂ += dL/d(f₃⊙c₂) ⊙ f₃ = [", "sᶠ₃", "o₃")),
+                                         ("gru", ("dL/dsⁿ₃ = dL/dn₃ ⊙ (1 − n₃²) = [", "u₃", "r₃"))])
+def test_the_shell_speaks_the_notes_names_and_never_engine_ids(cell, named):
+    """A subprocess session over LSTM / GRU T=3: every line names tensors as the notes do, no add#39."""
+    commands = "n 12\nl\nw\np c2\np h2\nu t2\nc\nq\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn", "step", "--cell", cell, "--steps", "3"],
+        input=commands, capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    ids = [line for line in out.splitlines() if re.search(r"\w+#\d+", line) and "(node #" not in line]
+    assert ids == []  # the stepper's repr may add "(node #16)" as a debugging detail, nothing else
+    assert all(n in out for n in named)
+    assert "stopped just before the first node of t2: " in out
+    assert "next -> " in out and "h₂: intermediate" in out

@@ -137,6 +137,21 @@ def test_chapter_5_draws_the_gradient_flow_and_the_lstm_keeps_more_of_it(execute
     assert check < 1e-12
 
 
+def test_chapter_5_shows_the_gated_w_hh_derivation_typeset(executed, tmp_path, browser):
+    notebook, _ = executed["05_gated_cells.py"]
+    html = "".join(h for h in outputs(notebook, "text/html") if "tgr-derivation" in h)
+    assert "dL/dW_hh" in html and "additive path" in html  # both derivations, the W_hh check table too
+    page = tmp_path / "chapter5.html"
+    page.write_text(f'<!doctype html><meta charset="utf-8"><body style="width: 900px">{html}</body>')
+    browser.get(page.as_uri())
+    sizes = browser.execute_script(
+        "return [...document.querySelectorAll('math')].map(m => m.getBoundingClientRect().height);")
+    assert len(sizes) > 20 and min(sizes) > 0  # every formula is laid out by the browser
+    text = browser.execute_script("return document.body.innerText;")
+    assert "\\frac" not in text and "$" not in text and "**" not in text
+    assert "B_3 = ds_3/ds_2, 4×4" in text  # the LSTM's state Jacobian is 2H × 2H: h and c
+
+
 def test_chapter_6_trains_and_beats_the_unigram_baseline(executed):
     notebook, _ = executed["06_char_lm.py"]
     assert any("perplexity" in s.lower() for s in outputs(notebook, "image/svg+xml"))
@@ -145,6 +160,53 @@ def test_chapter_6_trains_and_beats_the_unigram_baseline(executed):
     unigram = float(re.search(r"1-gram baseline: (\S+)", text).group(1))
     assert ppl < unigram
     assert "sample at temperature" in text
+
+
+def test_chapter_9_prints_the_loop_runs_it_and_ties_it_to_the_recurrence(executed):
+    notebook, _ = executed["09_bptt_loop.py"]
+    text = printed(notebook)
+    # the loop a reader reads: the forward over t, then the reversed loop with its carries
+    assert "def training_step(inputs, params):" in text and "for t in range(1, T + 1):" in text
+    assert "for t in reversed(range(1, T + 1)):" in text
+    assert "dh_next = dhW @ W_hh  # to h_{t - 1}: carried" in text and "dc_next = " in text
+    assert float(re.search(r"largest \|run\(\) - backward\(\)\| over 4 parameters = (\S+)", text).group(1)) <= 1e-12
+    lines = re.search(r"lines at T = 5: (\d+), at T = 50: (\d+)", text)
+    assert lines.group(1) == lines.group(2)
+    assert "the generated loop equals backward(): True" in text
+    assert "the hand-written loop equals backward(): True" in text
+    sums = re.findall(r"(sum_k e_k z_k|sum_t delta_t a_t|the loop's dW_hh)\s+= (\S+)", text)
+    assert len(sums) == 3 and max(abs(float(v) - float(sums[0][1])) for _, v in sums) < 1e-12
+    assert "a_t = df/dw_h" in text and "Eq(z[k], a[k] + b[k]*z[k - 1])" in text
+    loops = [h for h in outputs(notebook, "text/html") if h.startswith("<style>") and 'class="tgr-loop"' in h]
+    assert len(loops) == 1 and '<span class="tgr-k">for</span>' in loops[0]  # the loop, highlighted
+
+
+def test_chapter_9s_explorer_marks_the_loop_line_of_each_step_in_a_browser(executed, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    notebook, _ = executed["09_bptt_loop.py"]
+    html = "".join(outputs(notebook, "text/html"))  # every HTML output of the chapter, as a page shows them
+    page = tmp_path / "chapter9.html"
+    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>9</title></head><body>{html}</body>"
+                    "</html>", encoding="utf-8")
+    browser.get(page.as_uri())
+    root = browser.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+    assert root.get_attribute("data-position") == "4"  # the stepper was displayed after four steps
+    nodes = json.loads(root.find_element(By.CSS_SELECTOR, ".tgr-data").get_attribute("textContent"))["nodes"]
+    panel = root.find_element(By.CSS_SELECTOR, ".tgr-loop-panel")
+    seen = set()
+    for _ in range(12):  # step on; at every tanh of a time step the panel marks the line through tanh, at its t
+        node = nodes[int(root.get_attribute("data-current"))]
+        step = re.search(r"/t(\d+)(/|$)", node["scope"])
+        if node["op"] == "tanh" and step:
+            assert panel.find_element(By.CSS_SELECTOR, ".tgr-loop-current").text.strip() == \
+                "dpre_h = dh * (1 - h[t] * h[t])"
+            assert panel.get_attribute("data-t") == step.group(1)
+            assert panel.find_element(By.CSS_SELECTOR, ".tgr-loop-at").text.endswith(f"t = {step.group(1)}")
+            seen.add(step.group(1))
+        root.send_keys(Keys.ARROW_RIGHT)
+    assert len(seen) >= 2  # the same line, at two different t
 
 
 def test_all_chapters_take_under_two_minutes(executed):

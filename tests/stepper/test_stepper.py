@@ -222,20 +222,20 @@ def test_contributions_through_a_view_are_counted_for_the_parameter():
     stepper = tr.BackwardStepper(loss)
     stepper.run_to("t1")
     assert stepper.contributions(id(W_hh)) == (3, 4) and W_hh.grad is None
-    assert "being collected in dL/dW_hh.T = " in stepper.show("W_hh")
-    assert list(stepper.collecting(id(W_hh))) == ["W_hh.T"]
-    stepper.run_to("W_hh.T")
-    assert np.array_equal(stepper.collecting(id(W_hh))["W_hh.T"], stepper._current_upstream()[0])
+    assert "being collected in dL/dW_hhᵀ = " in stepper.show("W_hh")
+    assert list(stepper.collecting(id(W_hh))) == ["W_hhᵀ"]
+    stepper.run_to("W_hhᵀ")
+    assert np.array_equal(stepper.collecting(id(W_hh))["W_hhᵀ"], stepper._current_upstream()[0])
     stepper.step()
     assert stepper.collecting(id(W_hh)) == {} and "being collected" not in stepper.show("W_hh")
     stepper.run()
     events = stepper.events
     acc = [a for e in events for a in e.accumulations if a.leaf == "W_hh"]
     uses, (gather,) = acc[:-1], acc[-1:]
-    assert [(a.into, a.contribution, a.of, a.t) for a in uses] == [("W_hh.T", k, 4, 5 - k) for k in range(1, 5)]
-    assert str(uses[1]) == "dL/dW_hh.T += … (W_hh's contribution 2 of 4, from t=3)"
-    assert (gather.into, gather.contribution, gather.gathered, gather.source) == ("W_hh", None, 4, "W_hh.T")
-    assert str(gather) == "W_hh.grad += … (4 of 4 contributions, collected in W_hh.T)"
+    assert [(a.into, a.contribution, a.of, a.t) for a in uses] == [("W_hhᵀ", k, 4, 5 - k) for k in range(1, 5)]
+    assert str(uses[1]) == "dL/dW_hhᵀ += … (W_hh's contribution 2 of 4, from t=3)"
+    assert (gather.into, gather.contribution, gather.gathered, gather.source) == ("W_hh", None, 4, "W_hhᵀ")
+    assert str(gather) == "W_hh.grad += … (4 of 4 contributions, collected in W_hhᵀ)"
     assert events[-1].op == "transpose" and np.array_equal(gather.total, W_hh.grad)
     np.testing.assert_allclose(sum(a.grad for a in uses).T, W_hh.grad, rtol=1e-12)
     assert np.array_equal(uses[-1].total, events[-1].upstream[0])  # our running sum is the engine's
@@ -255,12 +255,14 @@ def test_events_print_the_rule_the_gradients_and_the_accumulation():
     stepper = tr.BackwardStepper(loss)
     tanh_event = stepper.step(2)[1]
     text = str(tanh_event)
-    assert "tanh at rnn/l0/fwd/t3/hidden -> h3" in text
+    assert "tanh at rnn/l0/fwd/t3/hidden -> h₃" in text
     assert "d tanh(x)/dx = 1 - tanh(x)^2" in text
-    assert "dL/dh3 = [1. 1.]" in text  # small arrays in full
-    sent = tanh_event.sent[0].grad
-    assert f"{sent[0]:.4f}" in text and f"{sent[1]:.4f}" in text
-    matmul = stepper.run_to("t2")[-2]
+    assert "dL/dh₃ = [1. 1.]" in text  # small arrays in full
+    h3 = hs[2].data
+    sent = tanh_event.sent[0].grad  # the rule filled in: names, then numbers, then the result
+    numbers = f"[1 1] ⊙ (1 − [{h3[0]:.3g} {h3[1]:.3g}]²) = [{sent[0]:.3g} {sent[1]:.3g}]"
+    assert f"dL/ds₃ = dL/dh₃ ⊙ (1 − h₃²) = {numbers}" in text
+    matmul = stepper.run_to("t2")[-1]  # (no reshape nodes around a 1-D matmul any more)
     assert matmul.op == "matmul" and "W_hh.grad += … (contribution 1 of 3, from t=3)" in str(matmul)
     assert "W_hh.grad is now" in str(matmul)
     assert repr(stepper).startswith("<BackwardStepper step ") and "rnn/l0/fwd/t2/hidden" in repr(stepper)
@@ -297,7 +299,7 @@ def test_where_pending_and_viz_state_agree():
     assert hs[1].grad is None
     pending = stepper.pending()
     assert len(pending) == n - k and pending[0] is stepper.current
-    assert stepper.where().startswith(f"step {k} of {n} done; next: tanh at rnn/l0/fwd/t2/hidden -> h2")
+    assert stepper.where().startswith(f"step {k} of {n} done; next: tanh at rnn/l0/fwd/t2/hidden -> h₂")
     stepper.run()
     assert stepper.where().startswith("finished") and stepper.pending() == [] and stepper.current is None
     final = stepper.__viz_state__()["status"]
@@ -307,11 +309,11 @@ def test_where_pending_and_viz_state_agree():
 def test_show_gives_value_gradient_and_contribution_count():
     loss, W_hh, hs = tiny_rnn()
     stepper = tr.BackwardStepper(loss)
-    assert "dL/dh1 = (not known yet)" in stepper.show("h1")
+    assert "dL/dh₁ = (not known yet)" in stepper.show("h1")  # typed h1 finds h₁
     stepper.run_to("t1")
     text = stepper.show("W_hh")
     assert "contributions so far: 2 of 3" in text and "parameter, shape (2, 2)" in text
-    with pytest.raises(KeyError, match="named tensors: .*W_hh"):
+    with pytest.raises(KeyError, match="its tensors: .*W_hh"):
         stepper.show("nope")
 
 
@@ -345,7 +347,7 @@ def test_a_loss_that_is_one_output_of_a_multi_output_op():
     first, loss = (W * W).split([2, 1])
     stepper = tr.BackwardStepper(loss)
     assert np.array_equal(stepper.known_grads()[id(loss)], np.ones(1))
-    assert "dL/dsplit#1[0] = None (no gradient)" in stepper.where()
+    assert "dL/dsplit[0] = None (no gradient)" in stepper.where()
     stepper.run()
     assert np.array_equal(W.grad, [0.0, 0.0, 6.0])
 

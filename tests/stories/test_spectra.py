@@ -56,5 +56,15 @@ def test_cli_derive_spectra_writes_readable_pictures(tmp_path, capsys):
     assert "How much of a gradient survives d steps" in products and "LSTM: σ_max(B_T…B_(T-d+1))" in products
     bound = (tmp_path / "spectra_bound.svg").read_text()
     assert "GRU measured ‖dL/dh_t‖" in bound and "under its singular-value bound" in bound
+    # the table and both pictures describe the same cells: H and T as asked (the bound picture used H = 8, T = 40)
+    assert "(H = 6, T = 30, text input)" in out and "(H = 6, text input)" in products
+    assert "(H = 6, T = 30, normal inputs)" in bound
     assert cli.main(["derive", "--out", str(tmp_path)]) == 2
     assert "--out goes with --spectra" in capsys.readouterr().err
+
+
+def test_cli_derive_spectra_shorter_than_twenty_steps_reads_the_whole_unroll(capsys):
+    # the table looked 20 steps back whatever T was: --steps 10 ended in an IndexError traceback
+    assert cli.main(["derive", "--spectra", "--steps", "3", "--hidden", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "its 3rd power" in out and "σ_max, 3 steps" in out and "ρ³" in out

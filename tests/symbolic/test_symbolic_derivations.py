@@ -136,7 +136,7 @@ def test_gru_dh_dh_prev_has_the_update_gate_term():
     text = cell.derivation().text()
     assert "exactly: yes" in text
     # with the update gate saturated at 1 the derivative is exactly 1: the gradient is copied through
-    p = dict(cell.values, w_iz=0.0, w_hz=0.0, b_z=40.0)
+    p = dict(cell.values, w_iu=0.0, w_hu=0.0, b_u=40.0)
     fn = sp.lambdify(
         (cell.x, cell.h, *cell.params),
         cell.total,

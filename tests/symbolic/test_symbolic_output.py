@@ -29,7 +29,7 @@ def test_markdown_has_prose_and_display_math_blocks(doc):
 def test_latex_fragment_and_jupyter_repr(doc):
     tex = doc.latex()
     assert r"\subsection*{BPTT for the scalar Elman RNN (tanh), T = 3}" in tex
-    assert r"\begin{aligned}" in tex and r"\begin{tabular}{@{}p{0.17\linewidth}" in tex
+    assert r"\begin{aligned}" in tex and r"\begin{tabular}{@{}p{0.16\linewidth}" in tex
     jupyter = doc.parts[0]._repr_latex_()
     assert jupyter.startswith("$\\displaystyle \\begin{aligned}") and jupyter.endswith("$")
     assert doc._repr_markdown_() == doc.markdown()

@@ -51,7 +51,7 @@ def test_memory_scales_as_bptt_keeps_states_and_rtrl_keeps_sensitivities():
 def test_cli_derive_rtrl(capsys):
     assert cli.main(["derive", "--rtrl", "--check"]) == 0
     out = capsys.readouterr().out
-    assert "from t = 1 (contribution 4 of 4)" in out and "loss ell_4, added at step 4" in out
+    assert "from t = 1 (contribution 4 of 4)" in out and "loss ℓ₄, added at step 4" in out
     assert "check: RTRL vs BPTT, vector tanh RNN, H = 2, T = 4" in out and "FAILED" not in out
     assert cli.main(["derive", "--measure"]) == 2
     assert "--measure goes with --rtrl" in capsys.readouterr().err

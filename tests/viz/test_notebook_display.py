@@ -71,6 +71,7 @@ def test_the_widget_steps_the_real_stepper_and_its_view_follows():
     assert stepper.position == 1 and widget.position == 1 and sent == [1]
     widget._handle_custom_msg({"action": "run_to", "target": "t1"}, [])
     assert stepper.current.scope.split("/")[3] == "t1" and widget.position == stepper.position > 1
+    assert widget.message == "stopped just before the first node of t1: tanh -> h₁ (next)"
     assert h2.grad is not None  # the kernel's tensors hold what the view shows
     widget._handle_custom_msg({"action": "run_to", "target": "t9"}, [])
     assert "no pending node" in widget.message and widget.position == stepper.position
@@ -144,3 +145,31 @@ window.ready = true;
     widget._handle_custom_msg(driver.execute_script("return window.sent")[-1], [])
     driver.execute_script("window.fromKernel('message', arguments[0])", widget.message)
     assert "no pending node" in root.find_element(By.CSS_SELECTOR, ".tgr-message").text
+
+
+def test_a_drawing_shows_in_a_notebook_at_its_own_size_in_a_box_that_scrolls():
+    bundle = viz.draw(builtin_model("rnn", 4))._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")  # the SVG itself is still offered
+    shown = bundle["text/html"]
+    assert shown.startswith('<div class="tgr-drawing" style="max-width: 100%; overflow: auto;')
+    assert '<svg style="max-width: none;' in shown and ' id="' not in shown  # unshrinkable; ids cannot clash
+    assert "text/html" not in viz.draw(builtin_model("rnn", 1))._repr_mimebundle_(include=["image/png"])
+
+
+def test_the_inline_explorer_and_the_widget_say_the_same_when_run_to_finds_nothing(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    loss = builtin_model("gru", 2)
+    stepper = tr.BackwardStepper(loss)
+    stepper.step(5)
+    with pytest.raises(ValueError) as kernel:  # what the widget shows: the kernel stepper's own error
+        stepper.run_to("t9")
+    page = tmp_path / "inline.html"
+    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>i</title></head><body>"
+                    f"{stepper._repr_html_()}</body></html>", encoding="utf-8")
+    browser.get(page.as_uri())
+    root = browser.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+    root.find_element(By.CSS_SELECTOR, ".tgr-target").send_keys("t9", Keys.ENTER)
+    assert root.find_element(By.CSS_SELECTOR, ".tgr-message").text == str(kernel.value)
+    assert root.get_attribute("data-position") == "5"  # and it did not move

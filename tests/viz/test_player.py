@@ -58,7 +58,8 @@ def test_page_is_well_formed_with_one_frame_per_step(tmp_path):
     for k, frame in enumerate(frames[1:], start=1):
         assert frame["text"].startswith(f"step {k} of {steps}: ")
     assert "local rule d tanh(x)/dx = 1 - tanh(x)^2" in "".join(f["text"] for f in frames)
-    assert "weight_hh_l0.grad = (nothing yet)\n  0 of 3" in frames[0]["leaves"]
+    first = frames[0]["leaves"]
+    assert "W_hh.grad = (nothing yet)\n  0 of 3 contributions so far (PyTorch: weight_hh_l0.grad)" in first
     assert "3 of 3 contributions so far" in frames[-1]["leaves"]
     slider = next(e for e in root.iter(f"{XHTML}input") if e.get("class") == "tgr-slider")
     assert slider.get("max") == str(steps) and slider.get("value") == "0"
@@ -75,8 +76,11 @@ def test_every_op_node_is_in_the_svg_once_and_no_element_has_an_id(tmp_path):
     ids = [g.get("data-id") for g in svgs[0].iter(f"{SVG}g") if "node" in g.get("class", "").split()]
     graph = tr.trace(loss)
     assert sorted(i for i in ids if i.startswith("op")) == sorted(f"op{n.index}" for n in graph.nodes)
-    assert [e for e in root.iter() if e.get("id")] == []  # nothing that could clash with a second explorer
-    assert not re.search(r"<style>\s*[a-z.#]", text)  # every CSS rule is scoped to the explorer's root
+    # nothing that could clash with a second explorer: the one id is the root's own, made of its unique key
+    explorer = next(e for e in root.iter() if e.get("data-tgr-explorer"))
+    assert [e.get("id") for e in root.iter() if e.get("id")] == [f"tgr-{explorer.get('data-tgr-explorer')}"]
+    rules = re.findall(r"^[^ \n}][^{\n]*\{", re.search(r"<style>(.*?)</style>", text, re.S).group(1), re.M)
+    assert rules and all(r.startswith(f"#tgr-{explorer.get('data-tgr-explorer')}") for r in rules)  # all scoped
     data = data_of(root)
     params = {k for k, tid in enumerate(graph.tensors) if graph.tensors[tid].kind == "parameter"}
     assert {k for k, t in enumerate(data["tensors"]) if t["leaf"]} == params and len(params) == 4
@@ -265,12 +269,14 @@ def test_clicking_a_node_shows_its_gradient_and_a_parameter_its_contributions_pe
     stepper = tr.BackwardStepper(loss)
     browser.get(viz.backward_player(loss, tmp_path / "p.html").as_uri())
     root = explorers(browser)[0]
-    root.send_keys(Keys.ARROW_RIGHT * 2)
-    event = stepper.step(2)[-1]
+    root.send_keys(Keys.ARROW_RIGHT * 3)
+    event = stepper.step(3)[-1]  # tanh -> h₃
     settled_state(browser, root)
     root.find_element(By.CSS_SELECTOR, f'g.node[data-id="op{event.index}"]').click()
     info = root.find_element(By.CSS_SELECTOR, ".tgr-info").text
     assert f"local rule {event.formula}" in info
+    typeset = root.find_elements(By.CSS_SELECTOR, ".tgr-info .tgr-rule math")  # and filled in, typeset
+    assert len(typeset) == sum(s.rule is not None for s in event.sent) > 0
     assert f"gradient = {format_array(event.upstream[0])}" in info
     root.send_keys(Keys.END)
     stepper.run()
@@ -279,13 +285,14 @@ def test_clicking_a_node_shows_its_gradient_and_a_parameter_its_contributions_pe
     settled_state(browser, root)
     root.find_element(By.CSS_SELECTOR, f'g.node[data-id="v{numbers[W.id]}"]').click()
     info = root.find_element(By.CSS_SELECTOR, ".tgr-info")
-    assert f"gradient dL/dweight_hh_l0 = {format_array(W.tensor.grad)}" in info.text
+    assert "W_hh (PyTorch: weight_hh_l0): parameter" in info.text  # the notes' alias and PyTorch's name
+    assert f"gradient dL/dW_hh = {format_array(W.tensor.grad)}" in info.text
     assert "3 of 3 so far" in info.text
     bars = info.find_elements(By.CSS_SELECTOR, "rect.tgr-bar")
     assert [b.get_attribute("data-t") for b in bars] == ["1", "2", "3"]
     heights = [float(b.get_attribute("height")) for b in bars]
     pieces = {a.t: np.linalg.norm(a.grad) for e in stepper.events for a in e.accumulations
-              if a.leaf == "weight_hh_l0" and a.contribution}
+              if a.leaf == "W_hh" and a.contribution}
     assert np.allclose(np.array(heights) / max(heights), [pieces[t] / max(pieces.values()) for t in (1, 2, 3)],
                        atol=0.02)  # the t=1 piece is tiny: a 1-pixel bar
 

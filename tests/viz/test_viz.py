@@ -12,6 +12,7 @@ import tinygrad_rnn as tr
 import viz
 from tinygrad_rnn import cli
 from tinygrad_rnn.cli.render import toy_loss
+from tinygrad_rnn.notation import names_of
 from viz.labels import PALETTE
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -82,7 +83,8 @@ def test_every_op_and_tensor_of_the_recorded_graph_is_drawn():
     compact = parse(viz.draw(loss))
     assert len(groups(compact, "op")) == len(graph.nodes)
     names = {text_of(g) for g in groups(compact, "parameter")}
-    assert {rec.name for rec in graph.parameters()} <= {n.split("(")[0] for n in names}
+    shown = {n.split("(")[0] for n in names}  # each box: the notes' alias over PyTorch's name (W_hh, weight_hh_l0)
+    assert {names_of(graph).name(rec.id) + rec.name for rec in graph.parameters()} <= shown
 
 
 def test_parameters_are_drawn_once_outside_the_time_steps():
@@ -154,6 +156,18 @@ def test_without_any_renderer_the_error_says_how_to_install_one(monkeypatch, tmp
         viz.render(loss, tmp_path / "x.svg")
     dot = viz.render(loss, tmp_path / "x.dot")  # DOT text never needs a renderer
     assert dot.read_text().startswith("digraph")
+
+
+def test_in_pyodide_viz_says_it_cannot_draw_and_everything_else_works(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "platform", "emscripten")  # Pyodide / JupyterLite: no graphviz-pure, no subprocesses
+    loss, _ = elman(1)
+    with pytest.raises(viz.RendererNotFound, match="Pyodide or JupyterLite.*drawing.source"):
+        viz.render(loss, tmp_path / "x.svg")
+    assert viz.render(loss, tmp_path / "x.dot").read_text().startswith("digraph")
+    stepper = loss.backward(step=True)
+    stepper.step()
+    shown = stepper._repr_html_()  # a notebook still shows the stepper, as text, with the reason
+    assert "step 1 of" in shown and "cannot run a Graphviz program" in shown
 
 
 def test_render_rejects_an_unknown_extension(tmp_path):
@@ -239,6 +253,8 @@ def test_highlight_marks_exactly_the_paths_from_the_loss_to_the_parameter():
     assert viz.draw(loss, highlight="W").source == viz.draw(loss, highlight=W).source
     with pytest.raises(ValueError, match="named tensors: V, W, x"):
         viz.draw(loss, highlight="U")
+    lstm = toy_loss("lstm", 3)  # the notes' names work too, typed or not: c2 is c₂
+    assert viz.draw(lstm, highlight="c2").source == viz.draw(lstm, highlight="c₂").source != viz.draw(lstm).source
     with pytest.raises(ValueError, match="not part of this graph"):
         viz.draw(loss, highlight=tr.Parameter(np.ones(2), name="elsewhere"))
 
@@ -329,7 +345,7 @@ def test_render_command_writes_the_lstm_picture_with_gradients(tmp_path, capsys)
     assert cli.main(["render", "--cell", "lstm", "--steps", "4", "--grads", "--out", str(out)]) == 0
     svg = ET.parse(out).getroot()
     assert sorted(text_of(g) for g in groups(svg, "time")) == [f"t = {t}" for t in range(1, 5)]
-    assert {text_of(g).split("(")[0] for g in groups(svg, "parameter")} >= {"weight_hh_l0", "weight_ih_l0"}
+    assert {text_of(g).split("(")[0] for g in groups(svg, "parameter")} >= {"W_hhweight_hh_l0", "W_ihweight_ih_l0"}
     assert "wrote" in capsys.readouterr().out
     assert cli.main(["render", "--steps", "100", "--layout", "full", "--out", str(tmp_path / "big.svg")]) == 1
     assert re.search(r"--view cells.*--max-nodes", capsys.readouterr().err)

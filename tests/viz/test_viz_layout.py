@@ -166,11 +166,11 @@ def test_the_loss_sits_at_the_end_of_time():
 def test_w_hh_feeds_every_step_along_a_rail_named_after_it():
     steps = 6
     svg = svg_of(viz.draw(toy_loss("lstm", steps)))
-    w = next(g for g in groups(svg, "parameter") if text_of(g).startswith("weight_hh_l0"))
+    w = next(g for g in groups(svg, "parameter") if text_of(g).startswith("W_hhweight_hh_l0"))
     (transpose,) = [title(e).split("->")[1] for e in groups(svg, "edge") if title(e).startswith(w.get("id") + "->")]
     fan = [e for e in groups(svg, "edge") if title(e).startswith(transpose + "->")]
     assert len(fan) == steps  # one edge into each step's matmul
-    assert any("weight_hh_l0\u1d40 \u2192 every step" in text_of(e) for e in fan)
+    assert any("W_hh\u1d40 \u2192 every step" in text_of(e) for e in fan)
     # the rail runs along the row, above the steps: the edges leave the block and stay out of the step boxes
     top = min(box[1] for row in steps_by_row(svg).values() for _, box in row)
     for e in fan:
@@ -244,7 +244,7 @@ def test_hostile_names_are_escaped_in_the_tiled_picture():
 def test_built_in_models_name_their_input_and_initial_state():
     svg = svg_of(viz.draw(toy_loss("lstm", 2), grads=True))
     shown = {text_of(g).split("(")[0] for g in groups(svg, "constant")}
-    assert {"x", "h0", "c0"} <= shown
+    assert {"x", "h₀", "c₀"} <= shown  # the notes' names of the initial state
     texts = " ".join(t.text or "" for t in svg.iter(SVG + "text"))
     assert "[0, 0]" in texts and "-0," not in texts and "-0]" not in texts  # f at t = 1 has no gradient: 0, not -0
 

@@ -16,6 +16,7 @@ a bug, and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
@@ -87,6 +88,25 @@ def shorten(text: str, how: str, limit: int | None = LINE_LIMIT) -> str:
     )
 
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """Run the command's matrix products on one BLAS thread (unless the user chose a thread count).
+
+    The engine's matrices are small (a batch of 64 by 128 hidden units): a second BLAS thread
+    has almost nothing to do and spins waiting for work, and on a machine whose cores are
+    busy the threads wait for each other. Measured on 2 shared cores (docs/performance.md):
+    the char-LM story used 2.4x the CPU time with OpenBLAS's default threads than with one,
+    and 7x the CPU and 2.4x the wall time when other jobs kept the cores busy; same numbers.
+    """
+    if any(os.environ.get(name) for name in BLAS_THREAD_VARIABLES):
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinygrad-rnn",
@@ -98,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         child = sub.add_parser(name, help=help_text, description=help_text)
         child.set_defaults(_module=module)
         importlib.import_module(module, __name__).configure(child)
+    from ..stories.options import guard_numbers
+
+    guard_numbers(parser)
     return parser
 
 
@@ -108,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(importlib.import_module(args._module, __name__).run(args) or 0)
+        with one_blas_thread():
+            return int(importlib.import_module(args._module, __name__).run(args) or 0)
     except CLIError as error:
         print(f"tinygrad-rnn {args.command}: {error}", file=sys.stderr)
         return error.code
@@ -117,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        if error.errno is None:  # not the system's refusal: a bug, keep its traceback
+            raise
+        # a full disk, a read-only folder, a file in the way: the place, not the program
+        print(f"tinygrad-rnn {args.command}: {error.strerror if error.filename is None else error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help=f"print lines longer than {LINE_LIMIT} characters whole")
 
 
+def matrix(head: str, value: np.ndarray) -> str:
+    """``head`` and the matrix, its later rows indented under the first (not back at the margin)."""
+    return head + np.array2string(value, precision=4).replace("\n", "\n" + " " * len(head))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.hidden < 1:
         raise UsageError("--steps and --hidden must be positive")
@@ -46,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
     for t, h_t in enumerate(hs, start=1):
         contribution = np.outer(h_t.grad * (1 - h_t.data**2), previous)
         total += contribution
-        print(f"  t={t}: {np.array2string(contribution, precision=4)}")
+        print(matrix(f"  t={t}: ", contribution))
+        if t == 1:
+            print("        (all zero: the outer product is with h_0, and h_0 = 0, so W_hh did nothing at t=1)")
         previous = h_t.data
-    print(f"  sum  = {np.array2string(total, precision=4)}")
-    print(f"  W_hh.grad from backward() = {np.array2string(W_hh.grad, precision=4)}")
+    print(matrix("  sum  = ", total))
+    print(matrix("  W_hh.grad from backward() = ", W_hh.grad))
     print(f"  max |difference| = {np.max(np.abs(total - W_hh.grad)):.2e}")
     return 0

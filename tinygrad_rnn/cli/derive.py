@@ -18,7 +18,7 @@ import argparse
 import sys
 import time
 
-from ..stories.common import seed
+from ..stories.common import output_folder, seed
 from . import UsageError
 
 SLOW_STEPS = 200  # from here on, --check says what it is doing (on stderr)
@@ -56,7 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="singular values of the step Jacobians and their products for RNN, LSTM, GRU on text input "
         "(default --hidden 16 --steps 60); --out DIR writes the pictures",
     )
-    parser.add_argument("--out", help="with --spectra: a folder for spectra_products.svg and spectra_bound.svg")
+    topic.add_argument(
+        "--loop",
+        action="store_true",
+        help="the BPTT loop instead: the training step of a small --cell rnn|lstm|gru written as Python, "
+        "forward over t then the same loop reversed (tr.bptt_loop); --check runs it against backward()",
+    )
+    parser.add_argument("--out", type=output_folder,
+                        help="with --spectra: a folder for spectra_products.svg and spectra_bound.svg")
     parser.add_argument(
         "--measure", action="store_true", help="with --rtrl: measure BPTT's and RTRL's memory and time at four sizes"
     )
@@ -117,6 +124,10 @@ def _refuse_unused(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.loop:  # tr.bptt_loop's text: no SymPy (see derive_loop.py)
+        from . import derive_loop
+
+        return derive_loop.run(args)
     _refuse_unused(args)
     if args.steps < 1 or args.hidden < 1:
         raise UsageError("--steps and --hidden must be positive")

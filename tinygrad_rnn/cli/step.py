@@ -1,7 +1,7 @@
 """``tinygrad-rnn step``: a pdb-like prompt that walks the backward pass node by node.
 
 Over a small built-in recurrent model (``--cell rnn|lstm|gru --steps T``) or
-over the tensor a user's script computes (``--script FILE.py --var NAME``).
+over the tensor a user's script computes (``--script FILE.py``, its variable ``loss`` or ``--var NAME``).
 Commands are read one per line, so a file of commands can be piped in to make
 a handout:  ``printf 'n 3\\nu t1\\np weight_hh_l0\\n' | tinygrad-rnn step``.
 At a terminal the prompt is pdb's: long forms (``next``, ``continue``, ...),
@@ -27,6 +27,7 @@ import numpy as np
 from .. import nn
 from ..files import printable
 from ..graph import NodeRecord, trace
+from ..notation import names_of
 from ..stepper import BackwardStepper
 from ..stories.common import seed
 from ..tensor import Tensor
@@ -39,12 +40,15 @@ PROMPT = "(step) "
 HELP = """commands:
   n [k]       next: process k nodes (default 1) and show what each did
   c           continue to the end of the pass
-  u SCOPE     run until the current node is in SCOPE (e.g. t1) or produces the tensor SCOPE
+  u SCOPE     run until the next node is in SCOPE (e.g. t1) or makes the tensor SCOPE (e.g. c2 for c₂),
+              and stop just before it
   b           back: undo the last step
-  w           where: steps done and the node about to be processed
-  l           list the pending nodes, the current one first
-  p NAME      print tensor NAME's value and its gradient so far (e.g. p weight_hh_l0)
-  g FILE.svg  draw the current state (done / current / pending nodes, gradients so far)
+  w           where: steps done and the next node
+  l           list the pending nodes, the next one first
+  p NAME      print tensor NAME's value and its gradient so far (e.g. p c2, p W_hh, p weight_hh_l0)
+  g FILE.svg  draw the state (current / next / done / pending nodes, gradients so far)
+words: current = the step just taken (what the step text describes); next = the node the next step
+processes; done = processed; pending = not reached yet. Names are the notes' (c₂, f₃, W_hh): type c2.
   h           this help
   q           quit (or Ctrl-D)
 The long forms work too, as in pdb: next (or step, s), continue, until, back, where, list, print,
@@ -73,7 +77,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help="time steps of the built-in model (default 3)")
     parser.add_argument("--seed", type=seed, help="seed for the built-in model's numbers (default 0)")
     parser.add_argument("--script", type=Path, help="a Python script that computes a scalar loss")
-    parser.add_argument("--var", help="the name of the loss variable in --script")
+    parser.add_argument("--var", help="the name of the loss variable in --script (default loss)")
     parser.add_argument("--html", type=output_file(".html", ".htm"),
                         help="write the browser player to this file instead of a prompt")
     parser.add_argument("--max-nodes", type=int, default=MAX_NODES,
@@ -132,12 +136,24 @@ def _too_large(error: Exception, max_nodes: int) -> str:
             f"Unroll fewer --steps, or start step with --max-nodes {size} to draw it anyway.")
 
 
+# what a command needs when it is typed bare (instead of the whole help)
+MISSING_ARGUMENT = {
+    "p": "p: give a tensor name, e.g. p weight_hh_l0 (l lists the pending nodes)",
+    "g": "g: give a file name ending in .svg, e.g. g state.svg",
+    "u": "u: give a scope or tensor to run until, e.g. u t1",
+}
+
+
 def _draw(stepper: BackwardStepper, target: str, out: TextIO, max_nodes: int = MAX_NODES) -> None:
     import viz
 
     path = Path(target)
     if path.suffix.lower() != ".svg":
         print("g: give a file name ending in .svg, e.g. g state.svg", file=out)
+        return
+    folder = path.parent
+    if not folder.exists() and not folder.parent.exists():  # a typo must not create a tree of folders
+        print(f"g: the folder {str(folder.parent)!r} does not exist (g makes at most one new folder)", file=out)
         return
     try:
         viz.render(stepper, path, max_nodes=max_nodes)
@@ -154,8 +170,18 @@ def _pending_list(stepper: BackwardStepper) -> list[str]:
     pending = stepper.pending()
     if not pending:
         return ["nothing pending: the backward pass is finished"]
-    return [f"{'->' if k == 0 else '  '} {node.op}#{node.index}  {node.scope or '(top level)'}"
-            for k, node in enumerate(pending)]
+    names = names_of(stepper.graph)
+    return [f"{'next ->' if k == 0 else '       '} {node.op} -> {', '.join(names.name(t) for t in node.outputs)}  "
+            f"{node.scope or '(top level)'}" for k, node in enumerate(pending)]
+
+
+def stopped_before(stepper: BackwardStepper, target: str) -> str:
+    """Where ``u TARGET`` stopped and why: just before the first pending node of TARGET, which is next."""
+    node = stepper.current
+    if node is None:
+        return stepper.where()
+    made = ", ".join(names_of(stepper.graph).name(t) for t in node.outputs)
+    return f"stopped just before the first node of {target}: {node.op} -> {made} (next)\n{stepper.where()}"
 
 
 def _cut(items: list, what: str, full: bool) -> list:
@@ -189,8 +215,8 @@ def execute(
         if command == "q":
             return False
         if command == "n" and len(args) <= 1:
-            if args and not args[0].isdigit():
-                raise ValueError(f"n: give a number of steps, e.g. n 3 (got {args[0]!r})")
+            if args and not (args[0].isdigit() and int(args[0]) >= 1):
+                raise ValueError(f"n: give a number of steps of at least 1, e.g. n 3 (got {args[0]!r})")
             if stepper.done:
                 say("the backward pass is finished (b to go back)")
             for event in _cut(stepper.step(int(args[0]) if args else 1), "steps", full):
@@ -203,7 +229,7 @@ def execute(
             events = stepper.run_to(args[0])
             for summary in _cut([event.summary() for event in events], "steps", full):
                 say(summary)
-            say(stepper.where() if events else f"already there:\n{stepper.where()}")
+            say(stopped_before(stepper, args[0]) if events else f"already there:\n{stepper.where()}")
         elif command == "b" and not args:
             undone = stepper.back()
             say(f"undid {undone.headline()}")
@@ -218,6 +244,8 @@ def execute(
             _draw(stepper, args[0], out, max_nodes)
         elif command == "h":
             say(HELP)
+        elif command in MISSING_ARGUMENT and not args:
+            say(MISSING_ARGUMENT[command])
         else:
             say(f"unknown command or wrong arguments: {line.strip()!r}\n{HELP}")
     except KeyError as error:
@@ -310,13 +338,14 @@ def _has_input(stdin: TextIO, wait: float = 1.0) -> bool:
 def run(args: argparse.Namespace) -> int:
     if args.script is not None and (args.cell, args.steps, args.seed) != (None, None, None):
         raise UsageError("--cell, --steps and --seed pick the built-in model, which --script replaces: leave them out")
-    if (args.script is None) != (args.var is None):
-        raise UsageError("--script FILE.py and --var NAME go together")
+    if args.script is None and args.var is not None:
+        raise UsageError("--var NAME names the loss in --script FILE.py: give the script too")
     if args.max_nodes < 1:
         raise UsageError("--max-nodes must be positive")
     if args.script is not None:
-        loss = _load_script(args.script, args.var)
-        where = f"{args.var} from {args.script}"
+        var = args.var or "loss"
+        loss = _load_script(args.script, var)
+        where = f"{var} from {args.script}"
     else:
         cell, steps = args.cell or "rnn", 3 if args.steps is None else args.steps
         if steps < 1:

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..files import write_atomic
 from ..stories.common import Progress, output_folder, seed
-from . import UsageError
+from . import CLIError, UsageError
 
 TITLES = {
     "rolled": "The recurrence, rolled: one cell and its loop",
@@ -172,25 +172,31 @@ def part_player(out: Path, steps: int, seed: int) -> Part:
 
 
 def part_derivation(out: Path, steps: int) -> Part:
-    """What ``tinygrad-rnn derive --cell rnn --check`` prints: the closed form, checked against autograd."""
+    """What ``tinygrad-rnn derive --cell rnn --check`` prints, as a typeset page (derivation.html, MathML:
+    the browser renders it, nothing is fetched), plus the terminal text and Markdown for notes."""
     part = Part(TITLES["derivation"])
     symbolic = _require("tinygrad_rnn.symbolic", "derive")
     doc = symbolic.derive("rnn", steps, check=True)
     text, markdown = doc.text(), doc.markdown()
+    command = f"tinygrad-rnn derive --cell rnn --steps {steps} --check"
+    intro = (f"<p>BPTT for the Elman RNN, derived by SymPy and checked three ways (symbolic, autograd, finite "
+             f"differences). The same from the command line: <code>{command}</code>. "
+             '<a href="index.html">Back to the tour</a>.</p>')
+    write_atomic(out / "derivation.html", doc.html_page(TITLES["derivation"], intro))
     write_atomic(out / "derivation.txt", text + "\n")
     write_atomic(out / "derivation.md", markdown + "\n")
-    part.files += [("derivation (text)", out / "derivation.txt"),
-                   ("derivation (Markdown with LaTeX)", out / "derivation.md")]
+    part.files += [("derivation (typeset)", out / "derivation.html"),
+                   ("derivation (text, as the terminal prints it)", out / "derivation.txt"),
+                   ("derivation (Markdown source, to paste into notes)", out / "derivation.md")]
     worst = max((c.max_error for c in doc.checks), default=float("nan"))
     if not doc.ok(1e-8):
-        raise RuntimeError(f"the BPTT check failed: an error of {worst:.1e} exceeds 1e-8 (see {part.files[0][1]})")
+        raise RuntimeError(f"the BPTT check failed: an error of {worst:.1e} exceeds 1e-8 (see {part.files[1][1]})")
     part.summary.append(f"closed form derived for T = {steps}, checked three ways:")
     part.summary += [f"{check.title.removeprefix('check: ')}: {check.summary()}" for check in doc.checks]
-    part.body += [f'<p>Also as <a href="derivation.md">Markdown with LaTeX</a>. The same from the command line: '
-                  f"<code>tinygrad-rnn derive --cell rnn --steps {steps} --check</code>.</p>",
-                  "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in part.summary[1:]) + "</ul>",
-                  f"<details><summary>The derivation, step by step, and its check tables</summary>"
-                  f"<pre>{html.escape(text)}</pre></details>"]
+    part.body += ['<p><a href="derivation.html">Read the derivation</a>: the recurrence, its closed form with a '
+                  "proof by induction, the scalar and the vector RNN, typeset, with the check tables. The same "
+                  f"from the command line: <code>{command}</code>.</p>",
+                  "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in part.summary[1:]) + "</ul>"]
     return part
 
 
@@ -368,6 +374,10 @@ def run(args: argparse.Namespace) -> int:
             part = job()
         except Unavailable as reason:
             part = Part(TITLES[name], "unavailable", summary=[f"not available yet: {reason}"])
+        except OSError as error:  # the disk or the folder (full, read-only): no other part can be written either
+            if error.errno is None:
+                raise
+            raise CLIError(f"{TITLES[name].lower()}: {error.strerror if error.filename is None else error}") from None
         except Exception as error:  # a broken part must not hide the others; it is reported and fails the run
             traceback.print_exc()
             part = Part(TITLES[name], "failed", summary=[f"FAILED: {type(error).__name__}: {error}"])

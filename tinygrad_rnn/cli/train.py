@@ -6,6 +6,8 @@ import argparse
 import importlib
 
 from ..stories import STORIES
+from ..stories.common import StoryError
+from . import CLIError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,4 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return int(importlib.import_module(args._story).run(args) or 0)
+    try:
+        return int(importlib.import_module(args._story).run(args) or 0)
+    except StoryError as error:
+        raise CLIError(str(error)) from None

@@ -21,6 +21,9 @@ import numpy as np
 
 from ..tensor import Parameter, Tensor, get_default_dtype
 
+_FLOAT_DTYPES = (np.float64, np.float32, np.float16)
+_TORCH_NAMES = {"float": np.float32, "double": np.float64, "half": np.float16}  # torch.float, torch.double, ...
+
 _GLOBAL_RNG = [np.random.default_rng()]
 
 
@@ -31,6 +34,10 @@ def manual_seed(seed: int) -> None:
     differ from PyTorch's (different generators): to reproduce a PyTorch model,
     copy its weights with ``load_state_dict(torch_module.state_dict())``.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: the seed must be a whole number >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: the seed must be >= 0, got {seed}")
     _GLOBAL_RNG[0] = np.random.default_rng(seed)
 
 
@@ -186,6 +193,47 @@ class Module:
         """Evaluation mode (dropout off); same as ``train(False)``."""
         return self.train(False)
 
+    # --- dtype and requires_grad, as in PyTorch ----------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Convert every parameter of this module and its submodules to a float dtype, in place; returns self.
+
+        PyTorch's forms work: ``model.to(np.float32)``, ``model.to("float32")``, ``model.to(dtype=...)``
+        (``"float"``, ``"double"`` and ``"half"`` mean what they mean in PyTorch: float32, float64, float16),
+        ``model.to(some_tensor)`` (its dtype), and a device, ``"cpu"``, which changes nothing (NumPy has
+        one device). As in PyTorch the parameters stay the same objects (an optimizer made before still
+        updates them) with new numbers, and a gradient already in ``.grad`` is converted with them.
+        """
+        device, dtype = _to_arguments(args, kwargs)
+        if device not in (None, "cpu"):
+            raise ValueError(f"Module.to: tinygrad-rnn computes on the CPU with NumPy; there is no device {device!r}")
+        if dtype is None:
+            return self
+        for parameter in self.parameters():
+            if parameter.dtype != dtype:
+                parameter.data = parameter.data.astype(dtype)
+                if parameter.grad is not None:
+                    parameter.grad = parameter.grad.astype(dtype)
+        return self
+
+    def float(self) -> Module:
+        """Every parameter to float32, in place (``to(np.float32)``): the speed switch; returns self."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Every parameter to float64, in place (``to(np.float64)``), the engine's default; returns self."""
+        return self.to(np.float64)
+
+    def half(self) -> Module:
+        """Every parameter to float16, in place (``to(np.float16)``); returns self."""
+        return self.to(np.float16)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient tracking of every parameter on or off, in place (freeze a layer with
+        ``layer.requires_grad_(False)``: backward then leaves its ``.grad`` alone); returns self."""
+        for parameter in self.parameters():
+            parameter.requires_grad_(requires_grad)
+        return self
+
     # --- checkpoints ------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """{PyTorch-style dotted name: a copy of the parameter's array}."""
@@ -199,6 +247,11 @@ class Module:
         differs raises ``StateDictError`` naming every offending key and
         leaves the module unchanged.
         """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(
+                f"load_state_dict: expected a dict of name -> array (from state_dict() or tr.load), "
+                f"got {type(state_dict).__name__}"
+            )
         own = dict(self.named_parameters())
         incoming = {str(k): v for k, v in dict(state_dict).items()}
         arrays: dict[str, np.ndarray] = {}
@@ -250,6 +303,35 @@ class Module:
         for name, child in self._modules.items():
             lines.append(f"({name}): " + repr(child).replace("\n", "\n  "))
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _to_arguments(args: tuple, kwargs: dict) -> tuple[str | None, type | None]:
+    """``Module.to``'s arguments as (device, float dtype): positional device and/or dtype, or a tensor, or
+    the keywords ``device=`` and ``dtype=`` (``non_blocking=`` and ``copy=`` are accepted and mean nothing here)."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown or len(args) > 2:
+        raise TypeError(f"Module.to: expected to(dtype), to(device), to(device, dtype) or to(tensor), got "
+                        f"{len(args)} positional arguments and keywords {sorted(kwargs)}")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, Tensor) or isinstance(arg, np.ndarray):
+            dtype = arg.dtype
+        elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+            device = arg
+        else:
+            dtype = arg
+    if dtype is None:
+        return device, None
+    if isinstance(dtype, str) and dtype in _TORCH_NAMES:  # "float" is float32 in PyTorch (NumPy says float64)
+        return device, _TORCH_NAMES[dtype]
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind != "f" or resolved.type not in _FLOAT_DTYPES:
+        raise TypeError(f"Module.to only converts to a float dtype (float64, float32, float16), got {dtype!r}; "
+                        "parameters hold real numbers with gradients")
+    return device, resolved.type
 
 
 def _as_array(value: Any) -> np.ndarray | None:

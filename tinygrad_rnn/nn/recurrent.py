@@ -70,8 +70,10 @@ def sequence_input(owner: str, input: Any, input_size: int, batch_first: bool) -
             f"{owner}: expected input of shape {layout.format(input_size)} or unbatched (T, {input_size}), "
             f"got {x.shape}"
         )
-    if 0 in x.shape:
+    if x.shape[0] == 0:
         raise ShapeError(f"{owner}: the input is empty (shape {x.shape}); it needs at least one time step")
+    if 0 in x.shape:
+        raise ShapeError(f"{owner}: the batch is empty (shape {x.shape}); give at least one sequence")
     if x.ndim == 2:
         return x.reshape(x.shape[0], 1, input_size), False
     return (x.transpose(0, 1) if batch_first else x), True
@@ -167,7 +169,9 @@ class _StackedRNN(Module):
         self.input_size = check_size(owner, "input_size", input_size)
         self.hidden_size = check_size(owner, "hidden_size", hidden_size)
         self.num_layers = check_size(owner, "num_layers", num_layers)
-        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise TypeError(f"{owner}: dropout must be a number in [0, 1], got {type(dropout).__name__} {dropout!r}")
+        if not 0 <= dropout <= 1:
             raise ValueError(f"{owner}: dropout must be a probability in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{owner}: dropout acts between layers, so with num_layers=1 it does nothing",

@@ -25,7 +25,7 @@ import numpy as np
 
 from viz import plot
 
-from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results
+from .common import KINDS, Progress, StoryError, add_common_options, positive, recurrent, save_results
 from .tasks import ADDING_BASELINE_MSE, adding_problem
 
 
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     positive("--hidden, --steps, --batch, --lr, --clip, --eval-every and --solved-mse",
              args.hidden, args.steps, args.batch, args.lr, args.clip, args.eval_every, args.solved_mse)
     if any(t < 2 for t in args.lengths):
-        raise SystemExit("--lengths: every T must be at least 2")
+        raise StoryError("--lengths: every T must be at least 2")
     progress = Progress(args.quiet)
     progress(f"adding problem: predict-the-mean baseline MSE = {ADDING_BASELINE_MSE:.3f}")
     progress(EXPECT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..files import check_output, write_atomic
+from .options import guard_numbers
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -51,6 +53,16 @@ class Progress:
             print(f"[{self.elapsed:6.1f}s] {message}", flush=True)
 
 
+class StoryError(ValueError):
+    """A story's options or data do not fit (too few sentences, a malformed --inputs, ...).
+
+    ``tinygrad-rnn train`` prints it as one line, ``tinygrad-rnn train: <message>``, exit 1;
+    a story run as a script prints it after the script's name.
+    """
+
+    code = 1
+
+
 def seed(value: str) -> int:
     """An argparse type for ``--seed``: a whole number >= 0 (what NumPy's generators accept)."""
     try:
@@ -65,6 +77,8 @@ def seed(value: str) -> int:
 def output_folder(value: str) -> str:
     """An argparse type for an ``--out`` folder: refused at once (before any training) if a file is
     in the way or the place is not writable; a missing folder is created when the results are written."""
+    if not value.strip():  # '' would mean the current folder: a tour's files spread among the user's own
+        raise argparse.ArgumentTypeError("an empty name; give a folder, e.g. --out tour (use --out . for this folder)")
     try:
         check_output(value, folder=True)
     except OSError as error:
@@ -85,7 +99,12 @@ def script_main(module: Any, argv: list[str] | None = None) -> int:
     """Run a story as a stand-alone script (what the files in ``examples/`` call)."""
     parser = argparse.ArgumentParser(description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     module.configure(parser)
-    return int(module.run(parser.parse_args(argv)) or 0)
+    guard_numbers(parser, "train")
+    try:
+        return int(module.run(parser.parse_args(argv)) or 0)
+    except StoryError as error:
+        print(f"{parser.prog}: {error}", file=sys.stderr)
+        return error.code
 
 
 def shuffled_epoch(model: Any, opt: Any, count: int, batch: int, rng: np.random.Generator,
@@ -116,7 +135,7 @@ def shuffled_epoch(model: Any, opt: Any, count: int, batch: int, rng: np.random.
 def positive(name: str, *values: float) -> None:
     """Stop with a clear message when a size or count on the command line is not positive."""
     if any(v <= 0 for v in values):
-        raise SystemExit(f"{name} must be positive")
+        raise StoryError(f"{name} must be positive")
 
 
 def save_results(out: str | Path, name: str, results: dict[str, Any]) -> Path:

@@ -28,7 +28,7 @@ import numpy as np
 
 from viz import plot
 
-from .common import Progress, add_common_options, positive, save_results
+from .common import Progress, StoryError, add_common_options, positive, save_results
 
 
 def loss_of(steps: int, h0: float = 0.5, target: float = 0.6):
@@ -97,7 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     positive("--steps and --points", args.steps, args.points)
     if not args.low < args.high:
-        raise SystemExit("--low must be smaller than --high")
+        raise StoryError("--low must be smaller than --high")
     progress = Progress(args.quiet)
     out = Path(args.out)
     result = train(args.steps, args.low, args.high, args.points)

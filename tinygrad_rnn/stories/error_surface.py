@@ -34,7 +34,7 @@ import numpy as np
 
 from viz import plot
 
-from .common import Progress, positive, save_results
+from .common import Progress, StoryError, output_folder, positive, save_results
 
 
 def final_state(w, b, steps: int, x0: float):
@@ -148,7 +148,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--b-range", type=float, nargs=2, default=[-8.0, 6.0], metavar=("LO", "HI"),
                         help="b axis of the picture (default -8 6)")
     out = "tinygrad-rnn-out/error-surface"
-    parser.add_argument("--out", default=out, help=f"folder for pictures and results (default {out})")
+    parser.add_argument("--out", type=output_folder, default=out,
+                        help=f"folder for pictures and results (default {out})")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
 
 
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     positive("--steps, --lr, --iterations, --clip and --grid", args.steps, args.lr, args.iterations, args.clip,
              args.grid)
     if args.grid < 2 or args.w_range[0] >= args.w_range[1] or args.b_range[0] >= args.b_range[1]:
-        raise SystemExit("--grid needs at least 2 points, and each range LO < HI")
+        raise StoryError("--grid needs at least 2 points, and each range LO < HI")
     progress = Progress(args.quiet)
     ws = np.linspace(*args.w_range, args.grid)
     bs = np.linspace(args.b_range[1], args.b_range[0], args.grid)  # the top row is the largest b

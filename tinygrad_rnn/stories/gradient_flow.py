@@ -30,7 +30,7 @@ import numpy as np
 
 from viz import plot
 
-from .common import KINDS, Progress, add_common_options, positive, save_results
+from .common import KINDS, Progress, StoryError, add_common_options, positive, save_results
 
 
 def make_cell(kind: str, input_size: int, hidden: int, seed: int):
@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
     positive("--steps, --hidden, --trials, --table-steps, --train-steps, --gain, --lr and --clip",
              args.steps, args.hidden, args.trials, args.table_steps, args.train_steps, args.gain, args.lr, args.clip)
     if args.trained_steps < 0:
-        raise SystemExit("--trained-steps must be >= 0")
+        raise StoryError("--trained-steps must be >= 0")
     progress = Progress(args.quiet)
     out = Path(args.out)
     results: dict = {"norms": {}, "tables": {}, "chain_check": {}}

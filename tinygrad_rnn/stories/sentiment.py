@@ -28,7 +28,17 @@ import numpy as np
 
 from viz import plot
 
-from .common import KINDS, Progress, add_common_options, last_hidden, positive, recurrent, save_results, shuffled_epoch
+from .common import (
+    KINDS,
+    Progress,
+    StoryError,
+    add_common_options,
+    last_hidden,
+    positive,
+    recurrent,
+    save_results,
+    shuffled_epoch,
+)
 from .tasks import SENTIMENT_KINDS, SentimentVocab, sentiment_sentences
 
 MODELS = ("bow", *KINDS)
@@ -175,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         train_data = sentiment_sentences(args.train_size, rng)
         test_data = sentiment_sentences(args.test_size, rng, exclude=set(train_data.sentences))
     except ValueError as error:
-        raise SystemExit(f"sentiment: {error}; ask for fewer --train-size or --test-size sentences") from None
+        raise StoryError(f"sentiment: {error}; ask for fewer --train-size or --test-size sentences") from None
     progress(f"{args.train_size} training and {args.test_size} held-out sentences (none in both), "
              f"{len(SentimentVocab())} words; e.g. '{train_data.sentences[0]}' -> "
              f"{'positive' if train_data.labels[0] else 'negative'}")

@@ -33,6 +33,7 @@ from ..ops import stack
 from .common import (
     KINDS,
     Progress,
+    StoryError,
     add_common_options,
     last_hidden,
     positive,
@@ -348,7 +349,7 @@ def run(args: argparse.Namespace) -> int:
                   args.epochs, lr=args.lr, seed=args.seed, progress=progress, attention=args.attention,
                   bidirectional=args.bidirectional)
     except ValueError as error:
-        raise SystemExit(f"seq2seq: {error}") from None
+        raise StoryError(f"seq2seq: {error}") from None
     r["seconds"] = round(progress.elapsed, 1)
     epochs = np.arange(1, len(r["loss"]) + 1)
     model = args.kind.upper() + (", attention" if args.attention else "") + (

@@ -26,7 +26,7 @@ import numpy as np
 
 from viz import plot
 
-from .common import KINDS, Progress, add_common_options, positive, recurrent, save_results, shuffled_epoch
+from .common import KINDS, Progress, StoryError, add_common_options, positive, recurrent, save_results, shuffled_epoch
 from .tasks import sine_series, windows
 
 WAVE_VARIANCE = 0.5  # mean of sin^2 over whole periods: the MSE of predicting 0 every step
@@ -140,9 +140,9 @@ def run(args: argparse.Namespace) -> int:
     positive("--hidden, --window, --points, --epochs, --generate and --lr",
              args.hidden, args.window, args.points, args.epochs, args.generate, args.lr)
     if args.noise < 0:
-        raise SystemExit("--noise must be >= 0")
+        raise StoryError("--noise must be >= 0")
     if args.points * 0.2 < 2 or args.points * 0.8 <= args.window + 1:
-        raise SystemExit(f"--points {args.points} is too short for --window {args.window}")
+        raise StoryError(f"--points {args.points} is too short for --window {args.window}")
     progress = Progress(args.quiet)
     r = train(args.kind, args.hidden, args.window, noise=args.noise, points=args.points, epochs=args.epochs,
               lr=args.lr, generate_steps=args.generate, seed=args.seed, progress=progress)

@@ -147,8 +147,8 @@ def pictures(out: str | Path, steps: int = 60, hidden: int = 16, seed: int = 0) 
     )  # fmt: skip
     series, colours, dashed = {}, {}, []
     for n, kind in enumerate(KINDS):
-        check = bound_check(kind, steps=40, hidden=8, seed=seed)
-        distance = np.arange(40)[::-1]
+        check = bound_check(kind, steps=steps, hidden=hidden, seed=seed)  # the table's H and T
+        distance = np.arange(steps)[::-1]
         series[f"{kind.upper()} measured ‖dL/dh_t‖"] = (distance, check["measured"])
         series[f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖"] = (distance, check["bound"])
         colours[f"{kind.upper()} measured ‖dL/dh_t‖"] = colours[f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖"] = (
@@ -157,7 +157,8 @@ def pictures(out: str | Path, steps: int = 60, hidden: int = 16, seed: int = 0) 
         dashed.append(f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖")
         results[kind]["bound_check"] = check
     bound = plot.save(
-        plot.line_plot(series, title="The gradient-flow story's ‖dL/dh_t‖ (H = 8) under its singular-value bound",
+        plot.line_plot(series, title=f"The gradient-flow story's ‖dL/dh_t‖ (H = {hidden}, T = {steps}, normal "
+                       "inputs) under its singular-value bound",
                        xlabel="distance T - t", ylabel="norm", logy=True, colours=colours, dashed=dashed),
         out / "spectra_bound.svg",
     )  # fmt: skip
@@ -186,23 +187,28 @@ def derivation(steps: int = 60, hidden: int = 16, seed: int = 0, out: str | Path
         r"\le \prod_{j>t} \sigma_{\max}(B_j) \|\partial L/\partial s_T\|$: the singular values of one step say "
         "how much it can stretch or shrink a gradient, those of the running product how much survives a distance."
     )
+    n = min(20, steps)  # the distance the table looks at (all of T when T is shorter)
+    nth = f"{n}{'st' if n == 1 else 'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
     rows = []
     for kind in KINDS:
         r = results[kind]
         typical = float(np.median(r["step_sv"][:, 0]))
-        rho = ("--", "--") if r["radius"] is None else (f"{r['radius']:.3g}", f"{r['radius'] ** 20:.2g}")
-        rows.append((kind.upper(), f"{typical:.3g}", f"{typical**20:.2g}", f"{r['chained'][19]:.2g}",
-                     f"{r['product_max'][19]:.2g}", f"{r['product_max'][-1]:.2g}", *rho))  # fmt: skip
+        rho = ("--", "--") if r["radius"] is None else (f"{r['radius']:.3g}", f"{r['radius'] ** n:.2g}")
+        rows.append((kind.upper(), f"{typical:.3g}", f"{typical**n:.2g}", f"{r['chained'][n - 1]:.2g}",
+                     f"{r['product_max'][n - 1]:.2g}", f"{r['product_max'][-1]:.2g}", *rho))  # fmt: skip
     d.add(
-        r"Per cell: the median largest singular value of one step and its 20th power; the product of the last 20 "
-        r"steps' largest singular values; the largest singular value of the product of those 20 Jacobians "
-        f"(what can survive 20 steps) and of all {steps}; for the RNN the spectral radius $\\rho(W_{{hh}})$ and "
-        r"its 20th power. Singular values are submultiplicative, so the product shrinks at least as fast as "
+        f"Per cell: the median largest singular value of one step and its {nth} power; the product of the last {n} "
+        f"steps' largest singular values; the largest singular value of the product of those {n} Jacobians "
+        f"(what can survive {n} steps) and of all {steps}; for the RNN the spectral radius $\\rho(W_{{hh}})$ and "
+        f"its {nth} power. Singular values are submultiplicative, so the product shrinks at least as fast as "
         r"the chained bound; when the states are far from saturation the RNN's pace is $\rho(W_{hh})^d$.",
-        table=Table(("cell", r"median $\sigma_{\max}(B_t)$", "its 20th power", r"$\prod_{20} \sigma_{\max}(B_j)$",
-                     r"$\sigma_{\max}$, 20 steps", f"{steps} steps", r"$\rho(W_{hh})$", r"$\rho^{20}$"), rows),
+        table=Table(("cell", r"median $\sigma_{\max}(B_t)$", f"its {nth} power",
+                     rf"$\prod_{{{n}}} \sigma_{{\max}}(B_j)$", rf"$\sigma_{{\max}}$, {n} steps", f"{steps} steps",
+                     r"$\rho(W_{hh})$", rf"$\rho^{{{n}}}$"), rows),
     )  # fmt: skip
     if out is not None:
         names = ", ".join(f"`{p}`" for p in results["pictures"])
-        d.add(f"Pictures: {names}.")
+        d.add(f"Pictures: {names}. Both use this table's $H = {hidden}$ and $T = {steps}$; the second measures "
+              r"$\|\partial L/\partial h_t\|$ as the gradient-flow story does (random normal inputs, "
+              r"$L = \sum h_T$), so its bound is computed on those inputs, not on text.")
     return d

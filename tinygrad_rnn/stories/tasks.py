@@ -135,6 +135,12 @@ def digit_task(task: str, n: int, digits: int, rng: np.random.Generator) -> Seq2
     """
     if digits < 1 or n < 1:
         raise ValueError(f"digit_task: needs digits >= 1 and n >= 1, got digits={digits}, n={n}")
+    most = {"reverse": 18, "add": 9}.get(task)  # each pair is coded as one int64 (at most 18 digits)
+    if most is not None and digits > most:
+        raise ValueError(
+            f"digit_task: --digits {digits} is too many for {task!r}: at most {most} (each pair is coded "
+            f"as one 64-bit integer of {'digits' if task == 'reverse' else '2 x digits'} digits)"
+        )
     if task == "reverse":
         numbers = rng.integers(0, 10, size=(n, digits))
         codes = numbers @ 10 ** np.arange(digits - 1, -1, -1)

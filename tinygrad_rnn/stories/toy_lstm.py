@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import Progress, save_results
+from .common import Progress, StoryError, output_folder, save_results
 
 # The lecture's sequence: (x1, x2, x3) per step.
 LECTURE_INPUTS = ((1, 0, 0), (3, 1, 0), (2, 0, 0), (4, 1, 0), (2, 0, 0), (1, 0, 1), (3, -1, 0), (6, 1, 0), (1, 0, 1))
@@ -116,9 +116,9 @@ def parse_inputs(text: str) -> list[tuple[float, ...]]:
     try:
         steps = [tuple(float(v) for v in item.split(",")) for item in text.split()]
     except ValueError:
-        raise SystemExit(f"--inputs: use triples like '1,0,0 3,1,0', got {text!r}") from None
+        raise StoryError(f"--inputs: use triples like '1,0,0 3,1,0', got {text!r}") from None
     if not steps or any(len(s) != 3 for s in steps):
-        raise SystemExit(f"--inputs: every step needs three numbers x1,x2,x3, got {text!r}")
+        raise StoryError(f"--inputs: every step needs three numbers x1,x2,x3, got {text!r}")
     return steps
 
 
@@ -126,9 +126,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     lecture = " ".join(",".join(map(str, s)) for s in LECTURE_INPUTS)
     parser.add_argument("--inputs", default=lecture,
                         help=f"the sequence as x1,x2,x3 triples (default the lecture's: {lecture})")
-    parser.add_argument("--out", default="tinygrad-rnn-out/toy-lstm",
+    parser.add_argument("--out", type=output_folder, default="tinygrad-rnn-out/toy-lstm",
                         help="folder for the picture and results (default tinygrad-rnn-out/toy-lstm)")
-    parser.add_argument("--no-picture", action="store_true", help="skip the cells-view picture (needs Graphviz)")
+    parser.add_argument("--no-picture", action="store_true", help="skip the cells-view picture")
     parser.add_argument("--quiet", action="store_true", help="print only the table")
 
 

@@ -13,7 +13,12 @@
 - ``VectorRNN``: H hidden units; the engine's per-step Jacobians in the
   closed form with ordered matrix products reproduce its dh_k/dW_hh, dL/dW_hh.
 - ``LSTMCell`` / ``GRUCell``: dc_t/dc_{t-1} and dh_t/dh_{t-1}, the additive path.
+- ``GatedWeights``: the gated cells' recurrent weight W_hh by z_k = a_k + B_k z_{k-1}
+  with the state's Jacobian B_k a matrix ((h, c) for the LSTM), checked three ways.
 - ``to_sympy(tensor)``: any small recorded graph as SymPy expressions.
+- ``report``: every derivation prints as terminal text (Unicode, no markup), Markdown,
+  LaTeX (long sums broken to fit the page) and HTML, typeset as MathML by ``mathml``
+  (``d.html()``, Jupyter's ``_repr_html_``; the tour's derivation.html).
 - ``difference``: difference equations classified and solved (``sympy.rsolve``),
   the summation factor that solves BPTT's recurrence, and the scalar linear RNN
   in closed form; ``linear.MatrixLinearRNN``: BPTT as powers of W, its eigenvalues.
@@ -29,6 +34,7 @@ from . import difference, linear, recurrence, rtrl
 from .convert import SympyGraph, to_sympy
 from .difference import DifferenceEquation, LinearRNN
 from .gated import GRUCell, LSTMCell
+from .gated_weights import GatedWeights
 from .linear import MatrixLinearRNN
 from .recurrence import closed_form, induction_proof, unrolled_equality
 from .report import CheckRow, CheckTable, Derivation, Document, Table
@@ -52,7 +58,8 @@ def derive(
     rnn / jordan: the general recurrence with its proof, the scalar network
     for ``steps`` steps, and (rnn) the vector closed form with ``hidden`` units;
     ``nonlinearity`` (tanh or relu) applies to both. lstm / gru: the additive
-    path of the scalar cell (their nonlinearities are fixed: σ and tanh).
+    path of the scalar cell (their nonlinearities are fixed: σ and tanh), then the
+    recurrent weight W_hh of a two-unit cell by the matrix recurrence (``GatedWeights``).
     ``check=True`` adds the comparison tables (symbolic vs autograd vs finite
     differences); ``progress`` receives a line before each slow part.
     """
@@ -65,10 +72,10 @@ def derive(
     say = progress or (lambda _: None)
     if cell in ("lstm", "gru"):
         say(f"scalar {cell.upper()}: T = {steps}, checking the first and the last step")
-    if cell == "lstm":
-        return Document([LSTMCell(steps, seed).derivation(check)])
-    if cell == "gru":
-        return Document([GRUCell(steps, seed).derivation(check)])
+    if cell in ("lstm", "gru"):
+        path = (LSTMCell if cell == "lstm" else GRUCell)(steps, seed).derivation(check)
+        say(f"{cell.upper()} W_hh: H = 2, T = {steps}, the matrix recurrence")
+        return Document([path, GatedWeights(cell, steps, seed=seed).derivation(check)])
     parts = [recurrence.derivation()]
     say(f"scalar {'Jordan' if cell == 'jordan' else 'Elman'} RNN: T = {steps}")
     parts.append(ScalarRNN(steps, nonlinearity, jordan=cell == "jordan").derivation(check=check, seed=seed))
@@ -86,6 +93,7 @@ __all__ = [
     "DifferenceEquation",
     "Document",
     "GRUCell",
+    "GatedWeights",
     "LSTMCell",
     "LinearRNN",
     "MatrixLinearRNN",

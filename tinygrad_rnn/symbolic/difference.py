@@ -41,7 +41,7 @@ from ..ops import stack
 from ..tensor import Parameter, Tensor
 from . import recurrence as rec
 from .numeric import FD_STEP, finite_difference, recurrent_step
-from .report import CheckRow, CheckTable, Derivation, Document, Equation, Table, Tex
+from .report import CheckRow, CheckTable, Derivation, Document, Equation, Table, Tex, latex
 
 ORDINALS = {1: "first", 2: "second", 3: "third"}
 # A random |w|^T (or ρ(W)^T) above this is scaled down to it. Finite differences lose about
@@ -198,7 +198,7 @@ def fibonacci_like() -> Derivation:
     d.add("`sympy.rsolve` with the two initial conditions gives the closed form:", Equation(eq.show(f(n)), solution))
     residual = eq.residual(solution)
     d.add(
-        f"Substituted back, $f_n - f_{{n-1}} - f_{{n-2}} - 2$ simplifies to ${sp.latex(residual)}$, and the initial "
+        f"Substituted back, $f_n - f_{{n-1}} - f_{{n-2}} - 2$ simplifies to ${latex(residual)}$, and the initial "
         f"conditions hold: {'it solves the equation' if eq.satisfies(solution) else 'it does NOT solve it'}. "
         r"(It is $L_{n+1} - 2$, with $L$ the Lucas numbers: $\varphi^{n+1} + \psi^{n+1}$.)"
     )
@@ -236,7 +236,7 @@ def summation_factor_derivation(K: int = 6) -> Derivation:
     )
     d.add(
         f"Substituted into the recurrence (split the last factor off $P_k$ and the last term off the sum), "
-        f"the residual simplifies to ${sp.latex(residual)}$ for every $k$."
+        f"the residual simplifies to ${latex(residual)}$ for every $k$."
     )
     equal = [
         sp.cancel(solution.subs(k, m).doit().subs(Z0, 0) - rec.closed_form(sp.Integer(m)).doit().subs(rec.a[0], 0)) == 0
@@ -445,8 +445,8 @@ class LinearRNN:
         d.add(
             r"The input $x_i$ reaches $h_t$ only as $\partial h_t/\partial x_i = u w^{t-i}$, and "
             r"$\partial L/\partial w$ weights $x_i$ by $(t-i) w^{t-i-1}$. So the distance $t - i$ decides: "
-            f"$\\lim_{{m \\to \\infty}} (1/2)^m = {sp.latex(sp.limit(sp.Rational(1, 2) ** m, m, sp.oo))}$ and "
-            f"$\\lim_{{m \\to \\infty}} 2^m = {sp.latex(sp.limit(2**m, m, sp.oo))}$: "
+            f"$\\lim_{{m \\to \\infty}} (1/2)^m = {latex(sp.limit(sp.Rational(1, 2) ** m, m, sp.oo))}$ and "
+            f"$\\lim_{{m \\to \\infty}} 2^m = {latex(sp.limit(2**m, m, sp.oo))}$: "
             r"**$|w| < 1$ vanishes and $|w| > 1$ explodes**, as $w^{t-i}$. "
             r"Measured by the engine's autograd ($u = 1$, $|\partial h_T/\partial x_{T-d}|$):",
             table=Table(

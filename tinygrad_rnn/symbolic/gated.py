@@ -14,13 +14,15 @@ the first term is the additive path: the forget gate itself, not a product of
 tanh' and a weight as in the Elman RNN. With f_t near 1 the gradient passes
 through many steps undamped. Scalar GRU (PyTorch's placement of the reset gate):
 
-    r_t = σ(w_ir x_t + w_hr h_{t-1} + b_r)    z_t = σ(w_iz x_t + w_hz h_{t-1} + b_z)
+    r_t = σ(w_ir x_t + w_hr h_{t-1} + b_r)    u_t = σ(w_iu x_t + w_hu h_{t-1} + b_u)
     n_t = tanh(w_in x_t + b_in + r_t (w_hn h_{t-1} + b_hn))
-    h_t = (1 - z_t) n_t + z_t h_{t-1}
+    h_t = (1 - u_t) n_t + u_t h_{t-1}
 
-    dh_t/dh_{t-1} = z_t + (1 - z_t) ∂n_t/∂h_{t-1} + (h_{t-1} - n_t) ∂z_t/∂h_{t-1}
+    dh_t/dh_{t-1} = u_t + (1 - u_t) ∂n_t/∂h_{t-1} + (h_{t-1} - n_t) ∂u_t/∂h_{t-1}
 
-whose first term, the update gate z_t, plays the forget gate's role.
+whose first term, the update gate u_t, plays the forget gate's role. (PyTorch and
+d2l write the update gate z_t; here z is taken: z_k is the BPTT sensitivity of
+the recurrence z_k = a_k + b_k z_{k-1}, so the update gate is u_t everywhere.)
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import sympy as sp
 from .. import graph
 from ..tensor import Parameter, Tensor
 from .numeric import finite_difference
-from .report import CheckRow, CheckTable, Derivation, Equation, Tex
+from .report import CheckRow, CheckTable, Derivation, Equation, Tex, written_product, written_sum
 
 
 class sigma(sp.Function):
@@ -69,6 +71,14 @@ def _scopes(*names: str) -> Iterator[None]:
 def _rows(first: int, last: int, limit: int) -> list[int]:
     """The time steps a check shows: all of first..last when there are at most ``limit``, else both ends."""
     return list(range(first, last + 1)) if last - first < limit else [first, last]
+
+
+_X, _H_PREV, _C_PREV = sp.Symbol("x_t"), sp.Symbol("h_{t-1}"), sp.Symbol("c_{t-1}")
+
+
+def _affine(w: dict[str, sp.Symbol], gate: str) -> sp.Expr:
+    """``w_i? x_t + w_h? h_{t-1} + b_?`` as the notes write it (input, then state, then bias)."""
+    return written_sum(written_product(w[f"w_i{gate}"], _X), written_product(w[f"w_h{gate}"], _H_PREV), w[f"b_{gate}"])
 
 
 def _gate_params(*gates: str) -> tuple[sp.Symbol, ...]:
@@ -144,6 +154,16 @@ class LSTMCell(_GatedCell):
             }
         )
 
+    def written(self) -> dict[str, sp.Expr]:
+        """The cell's equations for display, in the notes' order (w_ii x_t + w_hi h_{t-1} + b_i;
+        f_t c_{t-1} + i_t g_t). Each equals the differentiated expression shown in the notes'
+        symbols (``_display``), which ``tests/symbolic/test_typeset.py`` checks."""
+        w = dict(zip(map(str, self.params), self.params))
+        out = {g: (sp.tanh if g == "g" else sigma)(_affine(w, g)) for g in "ifgo"}
+        f_t, i_t, g_t = sp.symbols("f_t i_t g_t")
+        out["c"] = written_sum(written_product(f_t, _C_PREV), written_product(i_t, g_t))
+        return out
+
     def engine(self, perturb: tuple[int, float] | None = None) -> tuple[list[Tensor], list[Tensor]]:
         """Unroll in engine ops; returns ([c_1..c_T], [h_1..h_T]). ``perturb=(t, d)`` adds d to c_t."""
         p = self._parameters()
@@ -159,8 +179,8 @@ class LSTMCell(_GatedCell):
                 ("o", "output_gate", "sigmoid"),
             ):
                 with _scopes(self.kind, "l0", "fwd", f"t{t}", scope_name):
-                    z = p[f"w_i{g}"] * x + p[f"w_h{g}"] * h + p[f"b_{g}"]
-                    gate[g] = z.sigmoid() if fn == "sigmoid" else z.tanh()
+                    pre = p[f"w_i{g}"] * x + p[f"w_h{g}"] * h + p[f"b_{g}"]
+                    gate[g] = pre.sigmoid() if fn == "sigmoid" else pre.tanh()
             with _scopes(self.kind, "l0", "fwd", f"t{t}", "cell_state"):
                 c = gate["f"] * c + gate["i"] * gate["g"]
                 if perturb is not None and perturb[0] == t:
@@ -211,8 +231,8 @@ class LSTMCell(_GatedCell):
         c_t, h_t = sp.Symbol("c_t"), sp.Symbol("h_t")
         d.add(
             "The scalar LSTM cell (PyTorch's equations, one unit):",
-            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
-            Equation(c_t, self._display(self.c_next)),
+            *(Equation(sp.Symbol(f"{g}_t"), e) for g, e in self.written().items() if g != "c"),
+            Equation(c_t, self.written()["c"]),
             Equation(h_t, sp.Symbol("o_t") * sp.tanh(c_t)),
         )
         d.add(
@@ -250,10 +270,10 @@ class LSTMCell(_GatedCell):
 
 
 class GRUCell(_GatedCell):
-    """Scalar GRU: dh_t/dh_{t-1} = z_t + (1 - z_t) ∂n_t/∂h_{t-1} + (h_{t-1} - n_t) ∂z_t/∂h_{t-1}."""
+    """Scalar GRU: dh_t/dh_{t-1} = u_t + (1 - u_t) ∂n_t/∂h_{t-1} + (h_{t-1} - n_t) ∂u_t/∂h_{t-1}."""
 
     kind = "gru"
-    params = (*_gate_params("r", "z"), *sp.symbols("w_in w_hn b_in b_hn", real=True))
+    params = (*_gate_params("r", "u"), *sp.symbols("w_in w_hn b_in b_hn", real=True))
 
     def __init__(self, steps: int = 4, seed: int = 0):
         super().__init__(steps, seed)
@@ -261,16 +281,29 @@ class GRUCell(_GatedCell):
         self.x, self.h = x, h
         w = dict(zip(map(str, self.params), self.params))
         r = sigma(w["w_ir"] * x + w["w_hr"] * h + w["b_r"])
-        z = sigma(w["w_iz"] * x + w["w_hz"] * h + w["b_z"])
+        u = sigma(w["w_iu"] * x + w["w_hu"] * h + w["b_u"])
         n = sp.tanh(w["w_in"] * x + w["b_in"] + r * (w["w_hn"] * h + w["b_hn"]))
-        self.gates = {"r": r, "z": z, "n": n}
-        self.h_next = (1 - z) * n + z * h
+        self.gates = {"r": r, "u": u, "n": n}
+        self.h_next = (1 - u) * n + u * h
         self.total = sp.diff(self.h_next, h)
 
     def _display(self, expr: sp.Expr) -> sp.Expr:
         shown = expr.xreplace({self.gates["n"]: sp.Symbol("n_t")})
-        shown = shown.xreplace({self.gates[g]: sp.Symbol(f"{g}_t") for g in "rz"})
+        shown = shown.xreplace({self.gates[g]: sp.Symbol(f"{g}_t") for g in "ru"})
         return shown.xreplace({self.h: sp.Symbol("h_{t-1}"), self.x: sp.Symbol("x_t")})
+
+    def written(self) -> dict[str, sp.Expr]:
+        """The cell's equations for display, in the notes' order (w_ir x_t + w_hr h_{t-1} + b_r;
+        (1 - u_t) n_t + u_t h_{t-1}); each equals ``_display`` of the differentiated expression."""
+        w = dict(zip(map(str, self.params), self.params))
+        r_t, u_t, n_t = sp.Symbol("r_t"), sp.Symbol("u_t"), sp.Symbol("n_t")
+        recurrent = written_sum(written_product(w["w_hn"], _H_PREV), w["b_hn"])
+        return {
+            "r": sigma(_affine(w, "r")),
+            "u": sigma(_affine(w, "u")),
+            "n": sp.tanh(written_sum(written_product(w["w_in"], _X), w["b_in"], written_product(r_t, recurrent))),
+            "h": written_sum(written_product(written_sum(1, -u_t), n_t), written_product(u_t, _H_PREV)),
+        }
 
     def engine(self, h0: Tensor | None = None, perturb: tuple[int, float] | None = None) -> list[Tensor]:
         """Unroll in engine ops; returns [h_1..h_T]. ``perturb=(t, d)`` adds d to h_t (t = 0: to h_0)."""
@@ -284,11 +317,11 @@ class GRUCell(_GatedCell):
             with _scopes(self.kind, "l0", "fwd", f"t{t}", "reset_gate"):
                 r = (p["w_ir"] * x + p["w_hr"] * h + p["b_r"]).sigmoid()
             with _scopes(self.kind, "l0", "fwd", f"t{t}", "update_gate"):
-                z = (p["w_iz"] * x + p["w_hz"] * h + p["b_z"]).sigmoid()
+                u = (p["w_iu"] * x + p["w_hu"] * h + p["b_u"]).sigmoid()
             with _scopes(self.kind, "l0", "fwd", f"t{t}", "new_gate"):
                 n = (p["w_in"] * x + p["b_in"] + r * (p["w_hn"] * h + p["b_hn"])).tanh()
             with _scopes(self.kind, "l0", "fwd", f"t{t}", "hidden"):
-                h = (1 - z) * n + z * h
+                h = (1 - u) * n + u * h
                 if perturb is not None and perturb[0] == t:
                     h = h + perturb[1]
             hs.append(h)
@@ -328,17 +361,16 @@ class GRUCell(_GatedCell):
         d = Derivation("The GRU's additive path: $dh_t/dh_{t-1}$")
         d.add(
             "The scalar GRU cell (PyTorch's equations: the reset gate multiplies $w_{hn} h_{t-1} + b_{hn}$):",
-            *(Equation(sp.Symbol(f"{g}_t"), e.func(*map(self._display, e.args))) for g, e in self.gates.items()),
-            Equation(sp.Symbol("h_t"), self._display(self.h_next)),
+            *(Equation(sp.Symbol(f"{g}_t"), e) for g, e in self.written().items()),
         )
-        z, n = self.gates["z"], self.gates["n"]
-        split = z + (1 - z) * sp.diff(n, self.h) + (self.h - n) * sp.diff(z, self.h)
+        u, n = self.gates["u"], self.gates["n"]
+        split = u + (1 - u) * sp.diff(n, self.h) + (self.h - n) * sp.diff(u, self.h)
         same = sp.expand(self.total - split) == 0
-        z_t, n_t, h_prev = sp.Symbol("z_t"), sp.Symbol("n_t"), sp.Symbol("h_{t-1}")
+        u_t, n_t, h_prev = sp.Symbol("u_t"), sp.Symbol("n_t"), sp.Symbol("h_{t-1}")
         grouped = sp.Add(
-            z_t,
-            sp.Mul(1 - z_t, self._display(sp.diff(n, self.h)), evaluate=False),
-            sp.Mul(h_prev - n_t, self._display(sp.diff(z, self.h)), evaluate=False),
+            u_t,
+            sp.Mul(1 - u_t, self._display(sp.diff(n, self.h)), evaluate=False),
+            sp.Mul(h_prev - n_t, self._display(sp.diff(u, self.h)), evaluate=False),
             evaluate=False,
         )
         d.add(
@@ -347,10 +379,10 @@ class GRUCell(_GatedCell):
             Equation(Tex(r"\frac{d h_t}{d h_{t-1}}", "dh_t/dh_{t-1}"), grouped, ordered=True),
         )
         d.add(
-            r"SymPy's total equals $z_t + (1 - z_t)\,\partial n_t/\partial h_{t-1} + "
-            r"(h_{t-1} - n_t)\,\partial z_t/\partial h_{t-1}$ exactly: "
-            f"{'yes' if same else 'NO'}. The first term, the update gate $z_t$, copies the gradient straight "
-            "through: with $z_t$ near 1 it survives many steps."
+            r"SymPy's total equals $u_t + (1 - u_t)\,\partial n_t/\partial h_{t-1} + "
+            r"(h_{t-1} - n_t)\,\partial u_t/\partial h_{t-1}$ exactly: "
+            f"{'yes' if same else 'NO'}. The first term, the update gate $u_t$, copies the gradient straight "
+            "through: with $u_t$ near 1 it survives many steps."
         )
         if check:
             d.checks.append(self.check())

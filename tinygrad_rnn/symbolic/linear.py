@@ -24,7 +24,7 @@ from ..ops import matmul, stack
 from ..tensor import Parameter, Tensor
 from .difference import GROWTH_LIMIT
 from .numeric import finite_difference, recurrent_step
-from .report import CheckRow, CheckTable, Derivation, Equation, Table, Tex
+from .report import CheckRow, CheckTable, Derivation, Equation, Table, Tex, latex
 
 
 def _rational(values: np.ndarray, denominator: int = 10) -> np.ndarray:
@@ -199,9 +199,9 @@ class MatrixLinearRNN:
             same = sp.simplify(P * Lam * P.inv() - Wsym) == sp.zeros(H, H)
             d.add(
                 "So $(W^\\top)^m = P^{-\\top} \\Lambda^m P^\\top$: every entry is a combination of "
-                + ", ".join(f"$({sp.latex(v)})^m$" for v in lam)
+                + ", ".join(f"$({latex(v)})^m$" for v in lam)
                 + f". $P \\Lambda P^{{-1}} = W$: {'yes' if same else 'NO'}. The moduli "
-                + ", ".join(f"${sp.latex(m)} \\approx {float(m):.4g}$" for m in moduli)
+                + ", ".join(f"${latex(m)} \\approx {float(m):.4g}$" for m in moduli)
                 + ".",
             )
         radius = self.spectral_radius(self.W)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .report import Derivation, Equation, Tex
+from .report import Derivation, Equation, Tex, latex
 
 a = sp.IndexedBase("a")
 b = sp.IndexedBase("b")
@@ -122,7 +122,7 @@ def derivation(K: int = 4) -> Derivation:
     )
     for what, expr in steps[2:]:
         d.add(what[0].upper() + what[1:] + ":", Equation(r, expr))
-    d.add(f"Induction proof: {'proved' if proved else 'FAILED'} (the last residual is ${sp.latex(steps[-1][1])}$).")
+    d.add(f"Induction proof: {'proved' if proved else 'FAILED'} (the last residual is ${latex(steps[-1][1])}$).")
     equal = unrolled_equality(K)
     d.add(
         f"Unrolled check: applying the recurrence $k$ times equals the closed form for $k = 1, \\dots, {K}$: "

@@ -1,4 +1,4 @@
-"""Derivations and check tables, printable for people: terminal, Markdown, LaTeX, Jupyter.
+"""Derivations and check tables, printable for people: terminal, Markdown, LaTeX, HTML, Jupyter.
 
 A ``Derivation`` is a list of ``Step``s: a sentence of prose and a few
 equations. Each equation keeps both forms, LaTeX (for notes and Jupyter) and
@@ -12,24 +12,82 @@ symbolic vs finite differences to what central differences can resolve
 One notation per screen. Prose writes its mathematics as inline TeX between
 dollar signs (``$h_{t-1}$``, ``$\\partial f/\\partial w_h$``). Markdown and LaTeX
 keep it; the terminal shows it the way its equations are printed: subscripts
-as ``h_t``, ``h_{t-1}`` and ``z_k`` (never ``z[k]`` or ``zₖ``), ∂ for partials.
+as ``h_t``, ``h_{t-1}`` and ``z_k`` (never ``z[k]`` or ``zₖ``), ∂ for partials,
+and no Markdown markup (``**bold**``, backticks) at all. HTML (the tour's
+``derivation.html``, Jupyter's ``_repr_html_``) typesets every formula as
+presentation MathML (see ``mathml``): the browser renders it, nothing is fetched.
+
+Sums print in the order a reader writes them: positive terms first, so
+``t - i`` and ``t - i - 1``, never SymPy's sorted ``-i + t``.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
+from .mathml import tex_to_mathml
+
 PRETTY_WIDTH = 100  # wider pretty-printed equations fall back to one-line text
 AUTOGRAD_RTOL = 1e-10  # symbolic vs autograd: the same arithmetic up to rounding
 FD_RTOL = 1e-6  # symbolic vs Richardson-extrapolated central differences (truncation + rounding)
+LATEX_LINE = 80  # a sum whose one-line text is wider breaks across lines in LaTeX and HTML (~ a page's width)
+
+
+def reader_terms(expr: sp.Expr) -> list[sp.Expr]:
+    """A sum's terms in the order a reader writes them: positive terms first, then the subtracted
+    ones, each group in SymPy's order. ``t - i - 1``, ``1 - h_t^2``, ``k - 1`` (SymPy: ``-i + t - 1``)."""
+    terms = expr.as_ordered_terms()
+    return sorted(terms, key=lambda term: bool(term.could_extract_minus_sign()))
+
+
+class WrittenSum(sp.Add):
+    """A sum shown with its terms in the order given (``written_sum``), e.g. ``w_ir x_t + w_hr h_{t-1} + b_r``."""
+
+    def as_ordered_terms(self, order: Any = None, data: bool = False) -> Any:
+        return list(self.args)
+
+
+class WrittenProduct(sp.Mul):
+    """A product shown with its factors in the order given (``written_product``), e.g. ``w_hr h_{t-1}``."""
+
+    def as_ordered_factors(self, order: Any = None) -> list[sp.Expr]:
+        return list(self.args)
+
+
+def written_sum(*terms: Any) -> sp.Expr:
+    """An unevaluated sum that prints its terms as the notes write them (subtracted terms still last)."""
+    return WrittenSum(*terms, evaluate=False)
+
+
+def written_product(*factors: Any) -> sp.Expr:
+    """An unevaluated product that prints its factors in the order given (weight before state)."""
+    return WrittenProduct(*factors, evaluate=False)
+
+
+class _ReaderOrder:
+    """Mixin for SymPy printers: every sum in ``reader_terms`` order."""
+
+    def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
+        return reader_terms(expr) if isinstance(expr, sp.Add) else list(expr.as_ordered_terms())
+
+
+class _LatexPrinter(_ReaderOrder, LatexPrinter):
+    """SymPy's LaTeX with sums in reader order."""
+
+
+def latex(expr: Any) -> str:
+    """LaTeX of a SymPy object, sums in reader order (``t - i``)."""
+    return _LatexPrinter().doprint(expr)
 
 
 def _subscript(index: Any) -> str:
@@ -38,7 +96,7 @@ def _subscript(index: Any) -> str:
     return f"_{text}" if re.fullmatch(r"[A-Za-z0-9]", text) else f"_{{{text}}}"
 
 
-class _TextPrinter(PrettyPrinter):
+class _TextPrinter(_ReaderOrder, PrettyPrinter):
     """SymPy's 2-D pretty printer, with indexed names written as the prose writes them.
 
     ``z[k - 1]`` prints as ``z_{k-1}`` and the symbol ``w_h`` as ``w_h`` (not ``wₕ``),
@@ -52,7 +110,7 @@ class _TextPrinter(PrettyPrinter):
         return prettyForm(expr.name)
 
 
-class _LineText(StrPrinter):
+class _LineText(_ReaderOrder, StrPrinter):
     """One-line text with the same subscript notation (when the 2-D form is too wide)."""
 
     printmethod = "_line_text"  # not Indexed's own _sympystr, which prints z[k]
@@ -75,7 +133,11 @@ _TEX_WORDS = {
     r"\max": "max", r"\min": "min", r"\log": "log", r"\quad": "  ", r"\ll": "≪", r"\gg": "≫",
     r"\Lambda": "Λ", r"\mapsto": "↦", r"\sqrt": "√", r"\lvert": "|", r"\rvert": "|",
     r"\varphi": "φ", r"\psi": "ψ", r"\lVert": "‖", r"\rVert": "‖", r"\mathbb": "", r"\Big": "", r"\big": "",
+    r"\theta": "θ", r"\ell": "ℓ", r"\alpha": "α", r"\beta": "β", r"\delta": "δ", r"\eta": "η", r"\mu": "μ",
+    r"\epsilon": "ε", r"\varepsilon": "ε", r"\Sigma": "Σ", r"\nabla": "∇",
 }  # fmt: skip
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _fraction(match: re.Match) -> str:
@@ -97,7 +159,11 @@ def tex_to_text(text: str) -> str:
         m = re.sub(r"\\(?:operatorname|mathrm|text)\{([^{}]*)\}", r"\1", m)
         m = m.replace(r"\|", "‖").replace(r"\,", " ").replace(r"\left", "").replace(r"\right", "")
         m = re.sub(r"\\([A-Za-z]+)( ?)", word, m)  # ∂ was replaced first: ∂f, not ∂ f
-        return re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
+        m = re.sub(r"_\{([A-Za-z0-9]+)\}", r"_\1", m)  # W_{hh} -> W_hh, as SymPy's symbol prints
+        m = re.sub(r"(^|[(\[])- ", r"\1-", m)  # a leading minus hugs its term: (-√349/20 - 7/20)
+        m = re.sub(r"\^\{?([0-9]+)\}?", lambda d: d[1].translate(_SUPERSCRIPT_DIGITS), m)  # ρ^{20} -> ρ²⁰
+        # a concrete step number is a Unicode subscript, as everywhere in the project: ℓ_1 -> ℓ₁
+        return re.sub(r"(?<=[^\W\d_]|\W)_([0-9]+)\b", lambda d: d[1].translate(_SUBSCRIPT_DIGITS), m)
 
     def word(match: re.Match) -> str:
         return _TEX_WORDS.get("\\" + match.group(1), match.group(1)) + match.group(2)
@@ -105,9 +171,43 @@ def tex_to_text(text: str) -> str:
     return re.sub(r"\$([^$]+)\$", math, text)
 
 
+def plain_text(text: str) -> str:
+    """Prose for the terminal: inline TeX as Unicode (``tex_to_text``), Markdown markup removed
+    (``**bold**``, ``*emphasis*`` and backticks print as their words)."""
+    parts = tex_to_text(text).split("`")
+    for k in range(0, len(parts), 2):  # outside code spans
+        parts[k] = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"\1", parts[k].replace("**", ""))
+    return "".join(parts)
+
+
+def prose_html(text: str) -> str:
+    """Prose as HTML: ``$...$`` typeset as MathML, **bold**, *emphasis* and `code` as their tags."""
+    parts = text.split("$")
+    for k, part in enumerate(parts):
+        if k % 2:
+            parts[k] = tex_to_mathml(part)
+            continue
+        code = html.escape(part, quote=False).split("`")
+        for n in range(len(code)):
+            if n % 2:
+                code[n] = f"<code>{code[n]}</code>"
+            else:
+                piece = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", code[n])
+                code[n] = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", piece)
+        parts[k] = "".join(code)
+    return "".join(parts)
+
+
+def _display_html(tex: str) -> str:
+    """A displayed formula: block MathML in a box that scrolls sideways rather than cut anything off."""
+    return f'<div class="tgr-eq" style="overflow-x: auto; padding: 0.2em 0">{tex_to_mathml(tex, display=True)}</div>'
+
+
 # outside math, LaTeX needs these (everything else in prose is ASCII)
 _LATEX_PROSE = {"…": r"\dots{}", "−": "--", "–": "--", "—": "---", "×": r"$\times$", "≈": r"$\approx$",
-                "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}  # fmt: skip
+                "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}",
+                "∂": r"$\partial$", "θ": r"$\theta$", "ℓ": r"$\ell$", "σ": r"$\sigma$", "ρ": r"$\rho$",
+                "⊙": r"$\odot$", "≤": r"$\le$", "Σ": r"$\Sigma$", "ᵀ": r"$^\top$"}  # fmt: skip
 
 
 @dataclass
@@ -119,7 +219,7 @@ class Tex:
 
 
 def _latex(x: Any) -> str:
-    return x.latex if isinstance(x, Tex) else sp.latex(x)
+    return x.latex if isinstance(x, Tex) else latex(x)
 
 
 def _text(x: Any) -> str:
@@ -139,7 +239,7 @@ class Equation:
 
     def _signed_terms(self) -> list[tuple[str, sp.Expr]]:
         """[(sign, term)] with the first sign "" (or "-"), so a sum prints as "t1 + t2 - t3"."""
-        terms = self.rhs.args if self.ordered else self.rhs.as_ordered_terms()
+        terms = self.rhs.args if self.ordered else reader_terms(self.rhs)
         out = []
         for term in terms:
             negative = term.could_extract_minus_sign()
@@ -147,11 +247,26 @@ class Equation:
         return out
 
     def latex(self) -> str:
-        if self.ordered and isinstance(self.rhs, sp.Add):
-            pieces = [("" if n == 0 and s == "+" else f" {s} ") + sp.latex(t) for n, (s, t) in
-                      enumerate(self._signed_terms())]  # fmt: skip
-            return f"{_latex(self.lhs)} &= " + "".join(pieces)
-        return f"{_latex(self.lhs)} &= {_latex(self.rhs)}"
+        """``lhs &= rhs`` for an ``aligned`` block; a sum wider than ``LATEX_LINE`` (as one-line text)
+        continues on further rows, ``&\\quad + term``, so it fits the page."""
+        return " \\\\\n".join(self.latex_rows())
+
+    def latex_rows(self) -> list[str]:
+        """The rows of ``latex()``: the first ``lhs &= ...``, any further ones ``&\\quad + ...``."""
+        lhs = _latex(self.lhs)
+        if not isinstance(self.rhs, sp.Add) or (not self.ordered and len(_text(self.rhs)) <= LATEX_LINE):
+            return [f"{lhs} &= {_latex(self.rhs)}"]
+        rows: list[list[str]] = [[]]
+        width = 0
+        for n, (sign, term) in enumerate(self._signed_terms()):
+            size = len(_text(term)) + 3
+            if rows[-1] and width + size > LATEX_LINE:
+                rows.append([])
+                width = 0
+            lead = "" if n == 0 and sign == "+" else ("-" if n == 0 else f"{sign} ")
+            rows[-1].append(lead + latex(term))
+            width += size
+        return [f"{lhs} &= " + " ".join(rows[0])] + [r"&\quad " + " ".join(row) for row in rows[1:]]
 
     def text(self) -> str:
         """Pretty (2-D) when both sides are SymPy and it fits the terminal; a wide sum gets
@@ -200,7 +315,7 @@ class Table:
         self.rows = [tuple(r) for r in rows]
 
     def text(self) -> str:
-        cells = [tuple(tex_to_text(c) for c in row) for row in (self.header, *self.rows)]
+        cells = [tuple(plain_text(c) for c in row) for row in (self.header, *self.rows)]
         widths = [max(len(row[c]) for row in cells) for c in range(len(self.header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -209,6 +324,10 @@ class Table:
     def markdown(self) -> str:
         lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in self.rows])
+
+    def html(self) -> str:
+        """An HTML table; ``$...$`` in a cell is typeset."""
+        return _html_table(self.header, self.rows, prose_html)
 
     def latex(self) -> str:
         body = [" & ".join(_escape_prose(c) for c in row) + r" \\" for row in self.rows]
@@ -347,17 +466,23 @@ class CheckTable:
         lines += ["| " + " | ".join(f"`{c}`" if k else c for k, c in enumerate(row)) + " |" for row in self._cells()]
         return "\n".join([f"**{self.title}**", "", *lines, "", self.summary()])
 
+    def html(self) -> str:
+        """Title, an HTML table of the values, and the summary line."""
+        table = _html_table(self.HEADER, self._cells(), lambda c: html.escape(c, quote=False))
+        title = f"<p><strong>{html.escape(self.title)}</strong></p>"
+        return f'{title}{table}<p>{html.escape(self.summary())}</p>'
+
     def latex(self) -> str:
         def esc(s: str) -> str:
             return _escape_prose(s).replace("|", r"$|$")
 
         body = [" & ".join(esc(c) for c in row) + r" \\" for row in self._cells()]
-        value = r"p{0.22\linewidth}"  # the three value columns wrap: arrays print as "[a, b, …] 3×3"
+        value = r"p{0.19\linewidth}"  # the three value columns wrap: arrays print as "[a, b, …] 3×3"
         return "\n".join(
             [
                 rf"\par\medskip\noindent\textbf{{{esc(self.title)}}}\par\smallskip",
                 r"{\footnotesize\noindent",
-                rf"\begin{{tabular}}{{@{{}}p{{0.17\linewidth}}{value * 3}l@{{}}}}",
+                rf"\begin{{tabular}}{{@{{}}p{{0.16\linewidth}}{value * 3}l@{{}}}}",
                 " & ".join(esc(c) for c in self.HEADER) + r" \\ \hline",
                 *body,
                 r"\end{tabular}}",
@@ -365,6 +490,9 @@ class CheckTable:
                 esc(self.summary()),
             ]
         )
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
     def __repr__(self) -> str:
         return self.text()
@@ -391,10 +519,10 @@ class Derivation:
         return all(c.ok(autograd_rtol, fd_rtol) for c in self.checks)
 
     def text(self) -> str:
-        title = tex_to_text(self.title)
+        title = plain_text(self.title)
         out = [title, "=" * len(title)]
         for step in self.steps:
-            out += ["", tex_to_text(step.text)]
+            out += ["", plain_text(step.text)]
             for eq in step.equations:
                 out += ["", *("    " + line for line in eq.text().splitlines())]
             if step.table is not None:
@@ -427,6 +555,23 @@ class Derivation:
             out += ["", check.latex()]
         return "\n".join(out)
 
+    def html(self) -> str:
+        """A ``<section>``: the title as a heading, prose as paragraphs, equations typeset as MathML
+        (several of a step aligned at "="), tables as HTML tables. No script, nothing fetched."""
+        out = [f'<section class="tgr-derivation"><h3>{prose_html(self.title)}</h3>']
+        for step in self.steps:
+            out.append(f"<p>{prose_html(step.text)}</p>")
+            if step.equations:
+                out.append(_display_html(_aligned(step.equations)))
+            if step.table is not None:
+                out.append(step.table.html())
+        out += [check.html() for check in self.checks]
+        return "\n".join([*out, "</section>"])
+
+    def _repr_html_(self) -> str:
+        """Jupyter (and any HTML front end) shows the derivation typeset."""
+        return self.html()
+
     def _repr_markdown_(self) -> str:
         """Jupyter shows the prose, the equations and the tables (frontends prefer it to LaTeX)."""
         return self.markdown()
@@ -440,9 +585,22 @@ class Derivation:
 
 
 def _aligned(equations: list[Equation]) -> str:
-    if len(equations) == 1:
-        return equations[0].latex().replace("&=", "=")
-    return "\\begin{aligned}\n" + " \\\\\n".join(eq.latex() for eq in equations) + "\n\\end{aligned}"
+    rows = [row for eq in equations for row in eq.latex_rows()]
+    if len(rows) == 1:
+        return rows[0].replace("&=", "=")
+    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+
+_TABLE_STYLE = "border-collapse: collapse; margin: 0.5em 0"
+_CELL_STYLE = "border-bottom: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; vertical-align: top"
+
+
+def _html_table(header: tuple[str, ...], rows: list[tuple[str, ...]], cell: Any) -> str:
+    """A plain HTML table; ``cell`` turns one cell's text into HTML."""
+    head = "".join(f'<th style="{_CELL_STYLE}">{cell(c)}</th>' for c in header)
+    body = "".join("<tr>" + "".join(f'<td style="{_CELL_STYLE}">{cell(c)}</td>' for c in row) + "</tr>"
+                   for row in rows)  # fmt: skip
+    return f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _escape_prose(text: str) -> str:
@@ -472,6 +630,15 @@ def _emphasis(text: str) -> str:
     return "$".join(parts)
 
 
+PAGE_STYLE = (
+    "body { font-family: Georgia, 'Times New Roman', serif; max-width: 50em; margin: 2em auto; padding: 0 1em; "
+    "line-height: 1.5; color: #222 } "
+    "h1, h3 { font-family: system-ui, sans-serif } h3 { margin-top: 2em; border-bottom: 1px solid #ccc } "
+    "math { font-size: 1.1em } code { font-size: 0.9em; background: #f4f4f4; padding: 0 0.2em } "
+    "table { font-size: 0.9em; font-variant-numeric: tabular-nums }"
+)
+
+
 class Document:
     """Several derivations printed together (what ``tinygrad-rnn derive`` prints)."""
 
@@ -493,6 +660,7 @@ class Document:
                 r"\usepackage{amsmath,amssymb}",
                 r"\usepackage[margin=2cm]{geometry}",
                 r"\allowdisplaybreaks",
+                r"\sloppy",  # long inline formulas: wider spaces rather than a line sticking out
                 r"\begin{document}",
                 self.latex(),
                 r"\end{document}",
@@ -512,6 +680,32 @@ class Document:
 
     def latex(self) -> str:
         return "\n\n".join(p.latex() for p in self.parts)
+
+    def html(self) -> str:
+        """Every derivation as a typeset HTML section (see ``Derivation.html``)."""
+        return "\n".join(p.html() for p in self.parts)
+
+    def html_page(self, title: str, intro: str = "") -> str:
+        """A whole HTML page around ``html()`` (what the tour writes as derivation.html).
+        ``intro`` is HTML put before the derivations."""
+        return "\n".join(
+            [
+                "<!doctype html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f"<title>{html.escape(title)}</title>",
+                f"<style>{PAGE_STYLE}</style>",
+                "</head><body>",
+                f"<h1>{html.escape(title)}</h1>",
+                intro,
+                self.html(),
+                "</body></html>",
+                "",
+            ]
+        )
+
+    def _repr_html_(self) -> str:
+        return self.html()
 
     def _repr_markdown_(self) -> str:
         return self.markdown()

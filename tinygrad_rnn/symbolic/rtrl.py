@@ -140,7 +140,8 @@ def ledger(model: VectorRNN) -> list[tuple[int, int, int | None, np.ndarray]]:
 
     L, _, _ = model.engine()
     events = BackwardStepper(L).run()
-    return [(a.contribution, a.of, a.t, a.grad) for e in events for a in e.accumulations if a.leaf == "weight_hh"]
+    # events name parameters by the notes' alias: weight_hh is W_hh
+    return [(a.contribution, a.of, a.t, a.grad) for e in events for a in e.accumulations if a.leaf == "W_hh"]
 
 
 def check_rtrl(model: VectorRNN) -> CheckTable:

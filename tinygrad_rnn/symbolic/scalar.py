@@ -33,7 +33,7 @@ from ..ops import stack
 from ..tensor import Parameter, Tensor
 from . import recurrence as rec
 from .numeric import closed_form_values, finite_difference
-from .report import CheckRow, CheckTable, Derivation, Equation, Tex
+from .report import CheckRow, CheckTable, Derivation, Equation, Tex, written_product, written_sum
 
 EXACT_LIMIT = 8  # the exact (expanded) identity is checked for T up to this; it grows like 2^T
 
@@ -253,7 +253,7 @@ class ScalarRNN:
         feedback = " The Jordan network feeds back the previous output $o_{t-1} = w_o h_{t-1}$." if self.jordan else ""
         d.add(
             "The model: one unit, a squared-error loss averaged over the $T$ steps." + feedback,
-            Equation(s[t], w_x * x[t] + w_h * recurrent + b_h),
+            Equation(s[t], written_sum(written_product(w_h, recurrent), written_product(w_x, x[t]), b_h)),  # the notes
             Equation(h[t], self.f(s[t])),
             Equation(o[t], w_o * h[t]),
             Equation(sp.Symbol("L"), sp.Sum((o[t] - y[t]) ** 2, (t, 1, T_)) / T_),
