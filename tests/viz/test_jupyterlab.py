@@ -153,7 +153,8 @@ def test_drawings_keep_their_size_and_a_wide_one_scrolls(jupyterlab, browser, ch
     for one in shown:
         assert min(one["labels"]) >= READABLE, f"labels {min(one['labels']):.1f} px tall"
         assert abs(one["width"] - one["drawn"]) < 2, "the drawing keeps the size it was drawn at"
-        assert one["width"] <= one["box"] or one["scroll"] >= one["width"], "a wide drawing scrolls in its box"
+        # (scrollWidth counts whole pixels: a drawing 1397.3 px wide scrolls 1397 px)
+        assert one["width"] <= one["box"] or one["scroll"] >= one["width"] - 1, "a wide drawing scrolls in its box"
     if chapter.endswith("02_unrolled_rnn.py"):
         assert max(one["width"] for one in shown) > shown[0]["box"], "chapter 2 has a drawing wider than the cell"
 

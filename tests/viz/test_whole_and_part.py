@@ -223,7 +223,7 @@ def test_bars_carry_their_values_and_matrices_keep_their_rows_on_one_line(browse
     values = browser.execute_script("return Array.from(arguments[0].querySelectorAll('.tgr-chart .tgr-bar-value'))"
                                     ".map(function (t) { return t.textContent; })", root)
     pieces = {a.t: np.linalg.norm(a.grad) for e in stepper.events for a in e.accumulations
-              if a.leaf == "weight_hh_l0" and a.contribution}
+              if a.leaf == "W_hh" and a.contribution}
     assert [float(v) for v in values] == pytest.approx([pieces[t] for t in (1, 2, 3)], rel=0.05)
     # mid-pass, the leaf panel prints dL/dweight_hh_l0ᵀ (2 x 8) as it is being collected: rows wider than the
     # panel. Each row stays one line on screen (the panel scrolls sideways) instead of breaking in the middle.
