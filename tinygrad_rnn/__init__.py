@@ -58,11 +58,17 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second."""
+    """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second.
+    ``tr.contributions`` / ``tr.connectivity`` (``tr.attribution``) load on first use too."""
     if name == "symbolic":
         import importlib
 
         return importlib.import_module(".symbolic", __name__)
+    if name in ("attribution", "contributions", "connectivity"):  # attribution: where gradients come from
+        import importlib
+
+        module = importlib.import_module(".attribution", __name__)
+        return module if name == "attribution" else getattr(module, name)
     if name in ("bptt_loop", "BPTTLoop"):  # the BPTT loop writer (tinygrad_rnn/loops/): loaded on first use
         import importlib
 

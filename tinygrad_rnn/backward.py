@@ -40,6 +40,8 @@ from .graph import (
     topological_order,
     written_since,
 )
+from .hooks import HOOKS, HookChange, hooked_leaves
+from .hooks import run as run_hooks
 
 # Intermediate tensors whose .grad backward() keeps (Tensor.retain_grad()), by id; weak, so a
 # tensor that dies is not kept alive (and a new tensor reusing its id is not mistaken for it:
@@ -94,6 +96,7 @@ class NodeEvent:
     node: Any
     grad_outputs: tuple  # upstream gradient for each output
     grad_inputs: tuple  # gradient sent to each input (None where not needed)
+    hooks: tuple = ()  # HookChange for each tensor whose hooks returned a new gradient at this step
 
 
 class BackwardPass:
@@ -114,8 +117,18 @@ class BackwardPass:
         self.retain_grads = retain_grads
         self.retain_graph = retain_graph  # False: free each node once used (see release)
         self.pending: dict[int, list] = {}  # id(node) -> [grad per output..., owned bit mask]
+        # hooked leaves: {position of their last use: [leaves]} and their .grad from before this pass,
+        # set aside so this pass's pieces sum alone and the hooks see that sum (see hooks.py)
+        leaf_hooks = None
+        if HOOKS:
+            flush = hooked_leaves(self.order)
+            if flush:
+                leaf_hooks = (flush, {id(t): t.grad for leaves in flush.values() for t in leaves})
+                for leaves in flush.values():
+                    for t in leaves:
+                        t.grad = None
         if root._node is None:
-            _to_leaf(root, grad)
+            _to_leaf(root, run_hooks(root, grad) if HOOKS else grad)
         else:
             _slots(self.pending, root._node)[root._index] = grad
         # [nodes left to process (order[:cursor[0]]), does step() want a NodeEvent per node?,
@@ -123,7 +136,7 @@ class BackwardPass:
         # The walk holds this list and not self, so a pass abandoned half-way makes no
         # reference cycle (pass -> walk -> pass) and is freed at once by reference counting.
         self._cursor = [len(self.order), True, False]
-        self._walker = _walk(self.order, self.pending, self._cursor, retain_grads, retain_graph)
+        self._walker = _walk(self.order, self.pending, self._cursor, retain_grads, retain_graph, leaf_hooks)
 
     @property
     def position(self) -> int:
@@ -156,13 +169,16 @@ def _slots(pending: dict, node: Any) -> list:
     return slots
 
 
-def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: bool) -> Iterator[NodeEvent | None]:
+def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: bool,
+          leaf_hooks: tuple | None = None) -> Iterator[NodeEvent | None]:
     """The chain rule at each node in reverse topological order, one node per ``next()``.
 
     (One generator serves both step() and run(): the same code, so the same
     numbers; a generator also keeps the per-node loop free of call overhead.)
+    Hooks (hooks.py): a node's output gradients go through their tensors' hooks
+    before the node's rule uses them; hooked leaves get theirs after their last use.
     """
-    retained, writes = RETAINED, WRITES
+    retained, writes, hooks = RETAINED, WRITES, HOOKS
     position = cursor[0]
     while position:
         position -= 1
@@ -170,13 +186,19 @@ def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: 
         node = order[position]
         slots = pending.pop(id(node), None)
         if slots is None:  # no gradient reached this node: nothing depends on it
-            yield NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if cursor[1] else None
+            event = NodeEvent(node, (None,) * len(node.outputs), (None,) * len(node.inputs)) if cursor[1] else None
+            if hooks or leaf_hooks is not None:  # (a hook may remove every hook half-way)
+                _note_hooks(event, (), leaf_hooks, position)
+            yield event
             if not retain_graph:
                 release(node)
             continue
         if node.writes < writes[0]:  # some tensor was written in place after this node was recorded
             check_unchanged(node)
         grad_outputs = slots[:-1] if len(slots) > 2 else (slots[0],)
+        changes = ()
+        if hooks:
+            grad_outputs, changes = _hook_outputs(node, grad_outputs)
         if retain:
             for ref, g in zip(node.outputs, grad_outputs):
                 if g is not None:
@@ -191,6 +213,8 @@ def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: 
         if node.add_into is not None:  # a slice x[idx]: add g into x's gradient where it sits
             _scatter(pending, node, grad_outputs[0], cursor[2])
             event = NodeEvent(node, tuple(grad_outputs), node.backward(grad_outputs[0])) if cursor[1] else None
+            if hooks or leaf_hooks is not None:  # (a hook may remove every hook half-way)
+                _note_hooks(event, changes, leaf_hooks, position)
             if not retain_graph:
                 release(node)
             yield event
@@ -213,9 +237,50 @@ def _walk(order: list, pending: dict, cursor: list, retain: bool, retain_graph: 
                 else:
                     _accumulate(into, t._index, g)
         event = NodeEvent(node, tuple(grad_outputs), tuple(grad_inputs)) if cursor[1] else None
+        if hooks or leaf_hooks is not None:
+            _note_hooks(event, changes, leaf_hooks, position)
         if not retain_graph:
             release(node)
         yield event
+
+
+def _note_hooks(event: NodeEvent | None, changes: tuple, leaf_hooks: tuple | None, position: int) -> None:
+    """After the node at ``position``: run the hooks of the leaves it was the last use of, and put
+    every gradient a hook replaced at this step (``changes``: its outputs') on the event."""
+    if leaf_hooks is not None and position in leaf_hooks[0]:
+        changes += _hook_leaves(leaf_hooks[0].pop(position), leaf_hooks[1])
+    if changes and event is not None:
+        event.hooks = changes
+
+
+def _hook_outputs(node: Any, grad_outputs: Any) -> tuple[list, tuple]:
+    """Run the hooks of the node's outputs on their (complete) gradients; return the gradients
+    that go on, and a HookChange for each one a hook replaced."""
+    grads, changes = list(grad_outputs), []
+    for k, (ref, g) in enumerate(zip(node.outputs, grad_outputs)):
+        out = ref()
+        if g is not None and out is not None and id(out) in HOOKS:
+            new = run_hooks(out, g)
+            if new is not g:
+                changes.append(HookChange(out, g, new))
+                grads[k] = new
+    return grads, tuple(changes)
+
+
+def _hook_leaves(leaves: list, before: dict) -> tuple:
+    """Hooked leaves whose last use has run: pass this pass's summed gradient through their hooks,
+    then add it to what ``.grad`` held before the pass (leaves accumulate, as in PyTorch)."""
+    changes = []
+    for t in leaves:
+        g, previous = t.grad, before.pop(id(t))
+        if g is None:  # no gradient reached it: its hooks are not called
+            t.grad = previous
+            continue
+        new = run_hooks(t, g)
+        if new is not g:
+            changes.append(HookChange(t, g, new))
+        t.grad = np.array(new, copy=True) if previous is None else previous + new
+    return tuple(changes)
 
 
 def _scatter(pending: dict, node: Any, g: np.ndarray, anomaly: bool) -> None:

@@ -18,6 +18,8 @@ import numpy as np
 
 from .backward import seed_grad
 from .graph import SWITCHES, check_finite, enable_grad, gc_paused, topological_order
+from .hooks import HOOKS
+from .hooks import run as run_hooks
 from .tensor import Tensor
 
 
@@ -149,8 +151,10 @@ def _walk_recorded(roots: list, seeds: list, create_graph: bool, wanted: set | N
             upstream = [grads.get(id(o)) if o is not None else None for o in outputs]
             if all(g is None for g in upstream):
                 continue
-            for o in outputs:
+            for k, o in enumerate(outputs):
                 if o is not None and id(o) in grads:
+                    if HOOKS and id(o) in HOOKS:  # its gradient is complete: hooks may replace it
+                        grads[id(o)] = upstream[k] = hook(o, grads[id(o)], create_graph)
                     settle(o)
             SWITCHES.now = (create_graph, anomaly, f"backward/{node.scope}" if node.scope else "backward")
             g = upstream[0] if len(upstream) == 1 else tuple(upstream)
@@ -162,10 +166,19 @@ def _walk_recorded(roots: list, seeds: list, create_graph: bool, wanted: set | N
                     arrive(x, s)
         for t in list(tensors.values()):  # leaves (and roots no node produced)
             if t.requires_grad:
+                if HOOKS and id(t) in HOOKS:
+                    grads[id(t)] = hook(t, grads[id(t)], create_graph)
                 settle(t)
     finally:
         SWITCHES.now = previous
     return found
+
+
+def hook(t: Any, g: Any, create_graph: bool) -> Any:
+    """Run ``t``'s hooks on its gradient (recorded as engine ops, scoped ``backward/hook``,
+    when ``create_graph``). Called inside ``_walk_recorded``, which restores the switches after."""
+    SWITCHES.now = (create_graph, SWITCHES.now[1], "backward/hook")
+    return run_hooks(t, g)
 
 
 def _on_paths(order: list, wanted: set) -> list:

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from .backward import _accumulate, _to_leaf
-from .graph import trace
+from .graph import topological_order, trace
 from .ops import Op
 from .tensor import Tensor
 
@@ -466,6 +466,7 @@ class Compiled:
             raise TypeError("tr.compile: the function must return a scalar loss Tensor (e.g. F.mse_loss(...))")
         if loss._node is None:
             raise TypeError("tr.compile: the loss does not depend on any op that requires grad: nothing to replay")
+        _refuse_hooks(loss)
         loss.backward(retain_grads=False, retain_graph=True)
         result = Tensor(loss.data)
         for arg, original, wanted in zip(arguments, originals, wants_grad):
@@ -506,6 +507,20 @@ class Compiled:
                 "replay keeps fixed at its recorded value. Keep that work in tensor ops, or pass "
                 "check=False if you know the difference is intended."
             )
+
+
+def _refuse_hooks(loss: Tensor) -> None:
+    """A replay runs the ops' kernels only: a gradient hook (register_hook) in the graph would be skipped."""
+    from .hooks import HOOKS
+
+    if not HOOKS:
+        return
+    for node in topological_order(loss):
+        for t in (*node.inputs, *(ref() for ref in node.outputs)):
+            if t is not None and id(t) in HOOKS:
+                name = repr(t.name) if t.name else f"a tensor of shape {t.shape}"
+                raise TypeError(f"tr.compile: {name} has a gradient hook (register_hook), which a replay cannot run; "
+                                f"remove it (handle.remove()) or call the function without tr.compile")
 
 
 def _recording(fn: Callable[..., Tensor], arguments: list[Tensor], params: dict[int, dict]) -> Any:

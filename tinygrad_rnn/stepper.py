@@ -116,6 +116,7 @@ class StepEvent:
     outputs: tuple[str, ...]  # labels of the node's outputs
     upstream: tuple[np.ndarray | None, ...]  # dL/d(output) for each output
     sent: tuple[Sent, ...]  # one per input that requires grad
+    hooks: tuple[str, ...] = ()  # per gradient a hook (register_hook) replaced here: "changed dL/dh₃: norm ..."
 
     @property
     def name(self) -> str:
@@ -155,6 +156,7 @@ class StepEvent:
         if all(g is None for g in self.upstream):
             lines.append("  (no gradient reached this node: nothing to send)")
             return "\n".join(lines)
+        lines.extend(f"  hook       {line}" for line in self.hooks)
         lines.append(f"  local rule {self.formula}")
         for s in self.sent:
             if s.rule is not None:
@@ -441,9 +443,23 @@ class BackwardStepper:
             outputs=outputs,
             upstream=result.grad_outputs,
             sent=tuple(sent),
+            hooks=self._hook_lines(result.hooks),
         )
+        hooked = {self._labels.get(id(c.tensor)): c.tensor for c in result.hooks if c.tensor._node is None}
+        for a in event.accumulations:  # a leaf hook ran at this step: .grad now holds the hooked sum
+            if a.leaf in hooked:
+                a.total = np.array(hooked[a.leaf].grad, copy=True)
         self._events.append(event)
         return event
+
+    def _hook_lines(self, changes: tuple) -> tuple[str, ...]:
+        """The step text for gradients that hooks replaced at this step (see hooks.py)."""
+        lines = []
+        for change in changes:
+            label = self._labels.get(id(change.tensor), "a hooked tensor")
+            leaf = change.tensor._node is None
+            lines.append(change.describe(label) + (f", before it is added into {label}.grad" if leaf else ""))
+        return tuple(lines)
 
     def step(self, n: int = 1) -> Events:
         """Process the next ``n`` nodes (fewer if the pass ends) and return their events."""

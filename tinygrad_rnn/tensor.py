@@ -356,6 +356,15 @@ class Tensor:
         _backward.backward(self, grad, retain_grads, retain_graph)
         return None
 
+    def register_hook(self, fn: Any) -> Any:
+        """Call ``fn(grad)`` whenever backward computes this tensor's gradient; return a handle
+        (``handle.remove()``). ``fn`` may return a replacement gradient of the same shape, which is
+        what flows on (intermediate tensors) or is added into ``.grad`` (leaves); None leaves it as
+        it is. Several hooks run in registration order. PyTorch's semantics: see ``hooks.py``."""
+        from .hooks import register
+
+        return register(self, fn)
+
     def retain_grad(self) -> None:
         """Keep this tensor's ``.grad`` after ``backward()`` even though it is not a leaf (as PyTorch)."""
         if self._node is not None:

@@ -21,7 +21,8 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
                 "graphs/gru_ops.svg", "graphs/gru_cells.svg", "backward.html", "derivation.html",
                 "char_lm_perplexity.svg", "char_lm_sample.txt", "gradient-flow/gradient_norms.svg",
                 "gradient-flow/closed_form_lstm.svg", "gradient-flow/exploding_loss.svg", "toy-lstm/toy_lstm_cells.svg",
-                "error-surface/error_surface.svg"]
+                "error-surface/error_surface.svg", "connectivity/connectivity_text.html",
+                "connectivity/contributions_heatmaps.html"]
     assert set(expected) <= links
     assert page.count('class="tgr-explorer"') == 1 and 'class="tgr-data"' in page  # the explorer, inline
     assert "max |symbolic − autograd|" in (out / "derivation.txt").read_text()
@@ -30,6 +31,7 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     assert f"open {index}" in printed
     assert "held-out perplexity" in printed and "n-gram" in printed
     assert "memory 0, 0, 3, 3, 7, 7, 7, 0, 6; outputs 0, 0, 0, 0, 0, 7, 0, 0, 6" in page
+    assert "How far back does each model" in page and "at initialisation: RNN" in page
     # the rolled picture comes first; tables are tables; the sample wraps; graphs are shown at a size that reads
     first = re.search(r'<h2 id="part0">([^<]*)</h2>', page).group(1)
     assert first.startswith("The recurrence, rolled") and {"graphs/lstm_rolled.svg", "graphs/gru_rolled.svg"} <= links
@@ -53,7 +55,7 @@ def test_tour_reports_a_missing_part_plainly(tmp_path, capsys, monkeypatch):
         raise tour.Unavailable("the module viz does not provide backward_player yet")
 
     names = ("part_graphs", "part_player", "part_derivation", "part_char_lm", "part_gradient_flow", "part_toy_lstm",
-             "part_error_surface")
+             "part_error_surface", "part_connectivity")
     for name in names:
         monkeypatch.setattr(tour, name, missing)
     assert cli.main(["tour", "--out", str(tmp_path), "--quiet"]) == 0

@@ -209,6 +209,24 @@ def test_chapter_9s_explorer_marks_the_loop_line_of_each_step_in_a_browser(execu
     assert len(seen) >= 2  # the same line, at two different t
 
 
+def test_chapter_10_itemizes_w_hh_and_its_hooks_cut_clip_and_truncate(executed):
+    notebook, _ = executed["10_contributions_and_hooks.py"]
+    text = printed(notebook)
+    assert float(re.search(r"max \|sum of C - W_hh.grad\| = (\S+)", text).group(1)) < 1e-12
+    assert "causality: True" in text
+    assert "every one has t <= 6 <= t~: True" in text and int(re.search(r"entries removed: (\d+)", text).group(1)) > 0
+    assert "rows before the cut unchanged: True" in text and "entries with t > 6 unchanged: True" in text
+    assert re.search(r"changed dL/dh₆: norm \S+ -> 0, a change of norm", text)  # the stepper reports the cut
+    unclipped, clipped = map(float, re.search(r"\|\|W_hh.grad\|\|: (\S+) unclipped, (\S+) clipped", text).groups())
+    assert clipped < unclipped
+    assert float(re.search(r"max \|hook - detach\| over W_hh.grad: (\S+)", text).group(1)) == 0
+    assert float(re.search(r"max \|truncated - full\| = (\S+)", text).group(1)) > 0.01
+    assert "Median reach" in text and len(outputs(notebook, "image/svg+xml")) >= 3
+    assert "hidden 1: gradcheck passes the right order: True, the wrong order: True" in text
+    assert "hidden 2: gradcheck passes the right order: True, the wrong order: False" in text
+    assert "scalars:  b2*b1 - b1*b2 = 0" in text and "J2*J1" in text
+
+
 def test_all_chapters_take_under_two_minutes(executed):
     seconds = sum(s for _, s in executed.values())
     print("notebook seconds:", {name: round(s, 1) for name, (_, s) in executed.items()})

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("tinygrad_rnn", "viz")
-ENGINE = {"tinygrad_rnn.tensor", "tinygrad_rnn.ops", "tinygrad_rnn.graph", "tinygrad_rnn.backward"}
+ENGINE = {"tinygrad_rnn.tensor", "tinygrad_rnn.ops", "tinygrad_rnn.graph", "tinygrad_rnn.backward",
+          "tinygrad_rnn.hooks"}  # hooks: register_hook, run by the backward walk
 APPLICATIONS = ("tinygrad_rnn.stories", "tinygrad_rnn.cli")
 
 

@@ -58,7 +58,7 @@ def test_an_example_script_runs_its_story_end_to_end(tmp_path):
 def test_examples_cover_the_stories():
     assert {p.stem for p in EXAMPLES} == {
         "char_lm", "adding_problem", "sine_wave", "seq2seq", "slot_filling", "gradient_flow", "toy_lstm",
-        "error_surface", "sentiment"}
+        "error_surface", "sentiment", "connectivity"}
 
 
 def test_adding_problem_gru_beats_the_mean_on_short_sequences(tmp_path, capsys):

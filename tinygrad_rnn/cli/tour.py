@@ -44,6 +44,7 @@ TITLES = {
     "gradient-flow": "Vanishing and exploding gradients",
     "toy-lstm": "The hand-set LSTM",
     "error-surface": "The rough error surface",
+    "connectivity": "Where the gradient comes from: RNN, LSTM and GRU side by side",
 }
 
 
@@ -305,6 +306,30 @@ def part_error_surface(out: Path) -> Part:
     return part
 
 
+def part_connectivity(out: Path, quick: bool, seed: int) -> Part:
+    """Three tiny char models (RNN, LSTM, GRU) measured before and after a short training: the text coloured
+    by connectivity (hover a character) and the log-scale heatmaps, with the question and the measured answer."""
+    part = Part(TITLES["connectivity"])
+    data = _require("tinygrad_rnn.data", "load_text", "Vocab", "sequential_batches")
+    _require("viz.connectivity", "text_page", "heatmap_page")
+    from ..stories import connectivity
+
+    r = connectivity.train(data.load_text(), hidden=24, embed=8, batches=3 if quick else 20,
+                           window=16 if quick else 24, max_chars=30_000, seed=seed)
+    folder = out / "connectivity"
+    text_page, *heatmaps = connectivity.pictures(r, folder)
+    part.files += [("the passage coloured by connectivity", text_page),
+                   ("connectivity heatmaps", heatmaps[0]), ("W_hh contributions heatmaps", heatmaps[1])]
+    line = f"{connectivity.QUESTIONS['connectivity']} {connectivity.answer(r)}"
+    part.summary.append(line)
+    links = " · ".join(f'<a href="{path.relative_to(out).as_posix()}">{html.escape(name)}</a>'
+                       for name, path in part.files)
+    part.body += [f"<p>{html.escape(line)}</p>", f"<p>{links}. Hover a character of the passage: its earlier "
+                  f"characters light up by how much its prediction depends on them. Larger models and longer "
+                  f"training: <code>tinygrad-rnn train connectivity</code>.</p>"]
+    return part
+
+
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
@@ -365,6 +390,7 @@ def run(args: argparse.Namespace) -> int:
         ("gradient-flow", lambda: part_gradient_flow(out, args.quick, args.seed)),
         ("toy-lstm", lambda: part_toy_lstm(out)),
         ("error-surface", lambda: part_error_surface(out)),
+        ("connectivity", lambda: part_connectivity(out, args.quick, args.seed)),
     ]
     parts = []
     for name, job in jobs:

@@ -17,4 +17,6 @@ STORIES: dict[str, tuple[str, str]] = {
     "error-surface": ("tinygrad_rnn.stories.error_surface", "the rough error surface: plateau, cliff, and clipping"),
     "sentiment": ("tinygrad_rnn.stories.sentiment", "many-to-one sentiment: negation and contrast, BoW vs RNNs"),
     "toy-lstm": ("tinygrad_rnn.stories.toy_lstm", "the lecture's hand-set LSTM: one memory cell, weights by hand"),
+    "connectivity": ("tinygrad_rnn.stories.connectivity",
+                     "how far back each prediction's gradient reaches: RNN vs LSTM vs GRU, before and after training"),
 }
