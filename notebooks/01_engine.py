@@ -80,3 +80,54 @@ tr.gradcheck(unrolled, [tr.Tensor(W.data.copy(), requires_grad=True)])
 
 # %%
 viz.draw(loss, grads=True, highlight="W_hh")
+
+
+# %% [markdown]
+# ## Exercises
+#
+# Reference solutions live in `notebooks/solutions/` (try first). The code exercises are
+# checked by `tr.exercises.check`, whose oracle is this engine: it names the first wrong
+# gradient and the rule that produces it. The cells below run the reference solutions;
+# replace the import with your own function. (`tinygrad-rnn exercise NAME FILE.py` does the
+# same from a terminal.)
+#
+# **1. Predict, then check.** y = tanh(w·x) with w = 0.5 and x = 2. What is dy/dw? Write
+# your number down, then run the cell.
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+import numpy as np
+
+import tinygrad_rnn as tr
+
+w = tr.Tensor(0.5, requires_grad=True, name="w")
+y = tr.tanh(w * 2.0)
+y.backward()
+print(f"dy/dw = (1 - tanh(1)^2) * x = {w.grad:.4f}")
+
+# %% [markdown]
+# **2. The tanh and sigmoid rules.** Write `tanh_backward(g, cache)` and
+# `sigmoid_backward(g, cache)`: given g = dL/dy and the cache of `tanh_forward` /
+# `sigmoid_forward` (it holds x and y), return `{"dx": dL/dx}`.
+
+# %%
+from notebooks.solutions import sigmoid_backward, tanh_backward  # the reference: replace with yours
+
+print(tr.exercises.check("tanh_backward", tanh_backward))
+print(tr.exercises.check("sigmoid_backward", sigmoid_backward))
+
+# %% [markdown]
+# **3. Multiplication with broadcasting.** y = a ⊙ b where b may be broadcast (a (3, 4)
+# times b (4,), or a (3, 1) times b (1, 4)). Write `mul_backward(g, cache)` returning
+# `{"da": ..., "db": ...}`, each in the shape of its operand. Hint: sum over the axes the
+# operand was stretched along.
+
+# %%
+from notebooks.solutions import mul_backward  # the reference: replace with yours
+
+print(tr.exercises.check("mul_backward", mul_backward))

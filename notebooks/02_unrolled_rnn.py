@@ -82,3 +82,56 @@ print("max |sum of pieces^T - W_hh.grad| =", np.abs(total.T - W_hh.grad).max())
 
 # %%
 viz.draw(loss, grads=True, highlight="weight_hh_l0")
+
+
+# %% [markdown]
+# ## Exercises
+#
+# (Reference solutions: `notebooks/solutions/`; replace the imports with your own functions.)
+#
+# **1. Predict, then check.** A scalar RNN h_t = tanh(w h_{t-1} + x_t), h_0 = 0.5, w = 0.8,
+# x = (0.1, 0.2, 0.3), L = h_3. Which step contributes most to dL/dw, t = 1 or t = 3?
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+import numpy as np
+
+import tinygrad_rnn as tr
+
+w = tr.Tensor(0.8, requires_grad=True, name="w")
+h, hs = tr.Tensor(0.5), []
+for t, x_t in enumerate((0.1, 0.2, 0.3), start=1):
+    with tr.scope(f"t{t}"):
+        h_prev, h = h, tr.tanh(w * h + x_t)
+    h.retain_grad()
+    hs.append((h_prev, h))
+h.backward()
+for t, (h_prev, h_t) in enumerate(hs, start=1):  # the piece from step t: dL/dh_t (1 - h_t^2) h_{t-1}
+    print(f"t = {t}: contribution to dL/dw = {float(h_t.grad * (1 - h_t.data ** 2) * h_prev.data):+.4f}")
+print(f"sum = w.grad = {float(w.grad):+.4f}")
+
+# %% [markdown]
+# **2. One step backwards.** Write `rnn_step_backward(dh, cache)` for
+# h_t = tanh(x_t W_x + h_{t-1} W_h + b) (the cache of `tr.exercises.rnn_step_forward`), returning
+# `dx, dh_prev, dWx, dWh, db` (and, to help the checker locate a mistake, `da` = dL/ds_t, the
+# gradient of the pre-activation s_t).
+
+# %%
+from notebooks.solutions import rnn_step_backward  # the reference: replace with yours
+
+print(tr.exercises.check("rnn_step_backward", rnn_step_backward))
+
+# %% [markdown]
+# **3. BPTT.** Write `rnn_backward(dhs, caches)`: dhs (T, N, H) holds the upstream
+# gradient of every h_t; walk the steps backwards carrying dL/dh_{t-1}. A mistake is
+# reported with its time step, e.g. "dx at t=3".
+
+# %%
+from notebooks.solutions import rnn_backward  # the reference: replace with yours
+
+print(tr.exercises.check("rnn_backward", rnn_backward))

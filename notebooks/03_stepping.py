@@ -88,3 +88,42 @@ print("W_hh so far:", stepper.show("weight_hh_l0").splitlines()[-1])
 # %%
 python = sys.executable  # this kernel's Python, which has tinygrad_rnn
 # !printf 'n 2\nw\n' | {python} -m tinygrad_rnn step --cell gru --steps 2
+
+
+# %% [markdown]
+# ## Exercises
+#
+# (Reference solutions: `notebooks/solutions/`.)
+#
+# **1. Predict, then check.** In the backward pass of L = sum(h_2) of a two-step RNN, which
+# op does the first step process, and which the last? Run the stepper to see.
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+import numpy as np
+
+import tinygrad_rnn as tr
+
+W = tr.Parameter(np.array([[0.5, -0.3], [0.2, 0.4]]), name="W_hh")
+h = tr.Tensor(np.array([0.1, -0.2]), name="h0")
+for t in (1, 2):
+    with tr.scope(f"t{t}"):
+        h = tr.tanh(W @ h + 0.5)
+walk = h.sum().backward(step=True)
+print("first:", walk.step()[0].headline())
+print("last: ", walk.run()[-1].headline())
+
+# %% [markdown]
+# **2. The matmul rule.** The stepper prints each op's local rule. Write
+# `matmul_backward(g, cache)` for y = a @ b, returning `{"da": ..., "db": ...}`; b may be
+# shared by a batch of a's (a (B, N, K)), so its gradient sums over the batch.
+
+# %%
+from notebooks.solutions import matmul_backward  # the reference: replace with yours
+
+print(tr.exercises.check("matmul_backward", matmul_backward))

@@ -45,3 +45,39 @@ Markdown("| check | result |\n|---|---|\n" + "\n".join(rows) + f"\n\nworst error
 
 # %% [markdown]
 # The same from the command line: `tinygrad-rnn derive --cell rnn --steps 3 --check`.
+
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. Predict, then check.** In z_k = a_k + b_k z_{k-1} with z_0 = a_0 = 1, let every
+# a_k = 1 and every b_k = 0.5. What is z_3? And what does the closed form say each a_i
+# contributes?
+
+# %%
+a, b = [1.0, 1.0, 1.0, 1.0], [None, 0.5, 0.5, 0.5]
+z = a[0]
+for k in (1, 2, 3):
+    z = a[k] + b[k] * z
+pieces = [a[i] * 0.5 ** (3 - i) for i in range(4)]
+print(f"z_3 by the recurrence: {z}; the closed form's terms a_i * prod b_j: {pieces}, sum {sum(pieces)}")
+
+# %% [markdown]
+# **2. The closed form as code.** Write `closed_form(a, b, k)` = Σ_{i≤k} (∏_{j=i+1..k} b_j) a_i
+# and compare it with the recurrence on random numbers. (Then run the checker on BPTT,
+# chapter 2's exercise 3: its dL/dh_t is exactly this z.)
+
+# %%
+import numpy as np
+
+
+def closed_form(a, b, k):
+    return sum(np.prod(b[i + 1 : k + 1]) * a[i] for i in range(k + 1))
+
+
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal(6), rng.standard_normal(6)
+z = a[0]
+for k in range(1, 6):
+    z = a[k] + b[k] * z
+print(f"closed form {closed_form(a, b, 5):.12f}, recurrence {z:.12f}")

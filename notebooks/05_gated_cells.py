@@ -111,3 +111,60 @@ print("RNN chain check, max |autograd - closed form| =", f"{gradient_flow.chain_
 
 # %%
 tr.symbolic.derive("lstm", 3, check=True)
+
+# %% [markdown]
+# ## Exercises
+#
+# (Reference solutions: `notebooks/solutions/`; replace the imports with your own functions.)
+#
+# **1. Predict, then check.** An LSTM step whose forget gate is saturated open (f ≈ 1) gets
+# only dL/dc_t = 1 from above. What is dL/dc_{t-1}?
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+from tinygrad_rnn.exercises import lstm_step_forward
+
+rng = np.random.default_rng(0)
+N, D, H = 1, 2, 3
+b = np.zeros(4 * H)
+b[H : 2 * H] = 20.0  # the forget gate's bias: f = σ(20) ≈ 1
+_, _, cache = lstm_step_forward(rng.standard_normal((N, D)), np.zeros((N, H)), np.ones((N, H)),
+                                0.1 * rng.standard_normal((D, 4 * H)), 0.1 * rng.standard_normal((H, 4 * H)), b)
+print("f_t =", cache["f"].round(9), "so dL/dc_{t-1} = dL/dc_t ⊙ f_t =", (np.ones((N, H)) * cache["f"]).round(9))
+
+# %% [markdown]
+# **2. The LSTM step backwards.** Write `lstm_step_backward(dh, dc, cache)` (the cache of
+# `tr.exercises.lstm_step_forward`, gates in the order i, f, g, o) returning
+# `dx, dh_prev, dc_prev, dWx, dWh, db`. Return the intermediates `do, dc_total, di, df, dg, da`
+# too, and the checker tells you the first one that goes wrong.
+
+# %%
+from notebooks.solutions import lstm_step_backward  # the reference: replace with yours
+
+print(tr.exercises.check("lstm_step_backward", lstm_step_backward))
+
+# %% [markdown]
+# **3. Harder: the GRU step backwards**, the first piece of BPTT for a GRU (r reset, u
+# update, n new gate; `tr.exercises.gru_step_forward`). Note the two paths into h_{t-1}: the
+# direct one through u_t and the one through the gates. Then BPTT for a GRU is chapter 2's
+# loop with this step inside.
+
+# %%
+from notebooks.solutions import gru_step_backward  # the reference: replace with yours
+
+print(tr.exercises.check("gru_step_backward", gru_step_backward))
+
+# %% [markdown]
+# **4. Harder: BPTT for a GRU.** Write `gru_backward(dhs, caches)` over the caches of
+# `tr.exercises.gru_forward`: the loop of chapter 2's `rnn_backward` with your GRU step inside.
+# A forgotten carry is reported with its time step.
+
+# %%
+from notebooks.solutions import gru_backward  # the reference: replace with yours
+
+print(tr.exercises.check("gru_backward", gru_backward))

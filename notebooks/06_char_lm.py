@@ -50,3 +50,36 @@ print(f"sample at temperature {result['temperature']}:\n{result['sample']}")
 # best n-gram (printed above); longer runs do (`tinygrad-rnn train char-lm --help`, and the
 # measured runs in `docs/stories/char-lm-gru/`). To see *why* training works, step through
 # one batch's backward pass with `viz.explore(loss)` (chapter 3).
+
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. Predict, then check.** A model that gives every one of the V characters the same
+# probability: what is its perplexity?
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+import numpy as np
+
+import tinygrad_rnn as tr
+
+V = 27
+uniform = np.full(V, 1 / V)
+print(f"perplexity of the uniform model over {V} characters: {np.exp(-np.log(uniform[0])):.1f}")
+
+# %% [markdown]
+# **2. Harder: truncated BPTT**, as a language model trains on long text: the state is
+# carried forward but the gradient is cut every k steps. Write
+# `rnn_backward_truncated(dhs, caches, k)` (the checker calls it with k = 2): chapter 2's
+# BPTT, with the carry dropped at every cut.
+
+# %%
+from notebooks.solutions import rnn_backward_truncated  # the reference: replace with yours
+
+print(tr.exercises.check("rnn_backward_truncated", rnn_backward_truncated))

@@ -126,3 +126,36 @@ for kind in spectra.KINDS:
 display(SVG(filename=str(folder / "spectra_products.svg")))
 display(SVG(filename=str(folder / "spectra_bound.svg")))
 Markdown(doc.markdown())
+
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. Predict, then check.** The scalar linear RNN h_t = w h_{t-1} + x_t with w = 0.9:
+# how much of dL/dh_10 reaches h_0?
+
+# %%
+w = 0.9
+h0 = tr.Tensor(1.0, requires_grad=True, name="h0")
+h = h0
+for t in range(10):
+    h = w * h + 0.1 * t
+h.backward()
+print(f"dh_10/dh_0 = {float(h0.grad):.6f}; w^10 = {w ** 10:.6f}")
+
+# %% [markdown]
+# **2. The matrix case.** For h_t = W h_{t-1}, dL/dh_0 = (W^T)^T dL/dh_T. Compute it with
+# `np.linalg.matrix_power` and compare with the engine.
+
+# %%
+rng = np.random.default_rng(0)
+W_np = 0.5 * rng.standard_normal((3, 3))
+W = tr.Tensor(W_np, name="W")
+h0 = tr.Tensor(rng.standard_normal(3), requires_grad=True, name="h0")
+h = h0
+for t in range(5):
+    h = W @ h
+upstream = rng.standard_normal(3)
+(h * upstream).sum().backward()
+mine = np.linalg.matrix_power(W_np.T, 5) @ upstream
+print(f"max |(W^T)^5 dL/dh_5 - h0.grad| = {np.max(np.abs(mine - h0.grad)):.1e}")

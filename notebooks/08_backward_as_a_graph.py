@@ -165,3 +165,34 @@ class SVG:
 SVG(plot.line_plot({"hvp": (cliff["w"], cliff["curvature"]), "finite differences": (cliff["w"], cliff["curvature_fd"])},
                    title="Curvature along the gradient", xlabel="w", ylabel="u^T H u", markers=True,
                    dashed=["finite differences"]))
+
+
+# %% [markdown]
+# ## Exercises
+#
+# (Reference solutions: `notebooks/solutions/`.)
+#
+# **1. Predict, then check.** The backward of y = tanh(x) is itself a graph, so it can be
+# differentiated again. What is d²y/dx² at x = 0.5?
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+x = tr.Tensor(0.5, requires_grad=True, name="x")
+(dy,) = tr.grad(tr.tanh(x), x, create_graph=True)
+(d2y,) = tr.grad(dy, x)
+t = np.tanh(0.5)
+print(f"d2y/dx2 = {float(d2y.data):.6f}; -2 tanh(x)(1 - tanh(x)^2) = {-2 * t * (1 - t * t):.6f}")
+
+# %% [markdown]
+# **2. The sigmoid rule, the one the recorded backward uses.** Write `sigmoid_backward(g, cache)`
+# returning `{"dx": ...}` (the cache holds x and y = σ(x)).
+
+# %%
+from notebooks.solutions import sigmoid_backward  # the reference: replace with yours
+
+print(tr.exercises.check("sigmoid_backward", sigmoid_backward))

@@ -93,11 +93,11 @@ def hand_written(x, y, W_ih, W_hh, b_ih, b_hh):
     dh_next = np.zeros_like(h[0])
     for t in reversed(range(1, T + 1)):
         dh = 2 * (h[t] - y[t - 1]) / y.size + dh_next  # from the loss at t, and from step t + 1
-        dpre = dh * (1 - h[t] ** 2)                   # back through tanh
-        dW_ih += dpre.T @ x[t - 1]
-        dW_hh += dpre.T @ h[t - 1]
-        db += dpre.sum(axis=0)
-        dh_next = dpre @ W_hh                         # to h_{t-1}
+        ds = dh * (1 - h[t] ** 2)                     # back through tanh
+        dW_ih += ds.T @ x[t - 1]
+        dW_hh += ds.T @ h[t - 1]
+        db += ds.sum(axis=0)
+        dh_next = ds @ W_hh                           # to h_{t-1}
     return {"weight_ih_l0": dW_ih, "weight_hh_l0": dW_hh, "bias_ih_l0": db, "bias_hh_l0": db}
 
 
@@ -125,15 +125,15 @@ print("recurrence:       ", recurrence.recurrence())
 
 # %% [markdown]
 # Both $a_t$ and $b_t$ carry the factor $1 - h_t^2$: in the loop that is the
-# line through tanh (`dpre_h = dh * (1 - h[t] * h[t])`). Multiplied by
+# line through tanh (`ds = dh * (1 - h[t] * h[t])`). Multiplied by
 # $h_{t-1}$ it is $a_t$ (the line `dW_hh += ...`); multiplied by $w_h$ it is
 # $b_t$ (the line `dh_next = ...`).
 #
 # | the recurrence | the generated loop's line | the hand-written loop's line |
 # |---|---|---|
-# | $1 - h_t^2$, the factor in $a_t$ and $b_t$ | `dpre_h = dh * (1 - h[t] * h[t])` | `dpre = dh * (1 - h[t] ** 2)` |
-# | $a_t = (1 - h_t^2)\,h_{t-1}$ (times $\delta_t$) | `dW_hh += (h[t - 1].T @ dhW).T` | `dW_hh += dpre.T @ h[t - 1]` |
-# | $b_t = w_h (1 - h_t^2)$ (times $\delta_t$) | `dh_next = dhW @ W_hh` | `dh_next = dpre @ W_hh` |
+# | $1 - h_t^2$, the factor in $a_t$ and $b_t$ | `ds = dh * (1 - h[t] * h[t])` | `ds = dh * (1 - h[t] ** 2)` |
+# | $a_t = (1 - h_t^2)\,h_{t-1}$ (times $\delta_t$) | `dW_hh += (h[t - 1].T @ dhW).T` | `dW_hh += ds.T @ h[t - 1]` |
+# | $b_t = w_h (1 - h_t^2)$ (times $\delta_t$) | `dh_next = dhW @ W_hh` | `dh_next = ds @ W_hh` |
 # | $\delta_t = \partial L/\partial h_t$, the reverse twin of $z_t$ | `dh = dh_out[t - 1] + dh_next` | `dh = 2 * (h[t] - y[t - 1]) / y.size + dh_next` |
 #
 # $z_k = \partial h_k/\partial w_h$ runs *forward* (it is what RTRL carries).

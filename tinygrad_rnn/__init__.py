@@ -59,11 +59,12 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> object:
     """``tr.symbolic`` loads on first use: it imports SymPy, which takes about a second.
-    ``tr.contributions`` / ``tr.connectivity`` (``tr.attribution``) load on first use too."""
-    if name == "symbolic":
+    ``tr.exercises`` too (a learner's tool, not part of the engine), and ``tr.contributions`` /
+    ``tr.connectivity`` (``tr.attribution``)."""
+    if name in ("symbolic", "exercises"):
         import importlib
 
-        return importlib.import_module(".symbolic", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name in ("attribution", "contributions", "connectivity"):  # attribution: where gradients come from
         import importlib
 

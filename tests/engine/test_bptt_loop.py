@@ -92,16 +92,16 @@ def test_the_source_runs_without_the_engine():
 def test_names_follow_the_notes():
     _, lstm = model_loss("lstm", 1, False, 3)
     source = tr.bptt_loop(lstm).source
-    for line in ("i[t] = sigmoid(pre_i[t])", "f[t] = sigmoid(pre_f[t])", "g[t] = np.tanh(pre_g[t])",
-                 "o[t] = sigmoid(pre_o[t])", "c[t] = fc[t] + ig[t]", "h[t] = o[t] * tanh_c[t]",
+    for line in ("i[t] = sigmoid(s_i[t])", "f[t] = sigmoid(s_f[t])", "g[t] = np.tanh(s_g[t])",
+                 "o[t] = sigmoid(s_o[t])", "c[t] = fc[t] + ig[t]", "h[t] = o[t] * tanh_c[t]",
                  "hW[t] = h[t - 1] @ W_hh.T", "dh = dh_out[t - 1] + dh_next", "dW_hh += (h[t - 1].T @ dhW).T",
                  "dh_next = dhW @ W_hh", "dc_next = dfc * f[t]"):
         assert line in source, line
     assert 'W_hh = params["weight_hh_l0"]  # weight_hh_l0' in source  # the notes' name, PyTorch's in a comment
     _, gru = model_loss("gru", 1, False, 3)
     source = tr.bptt_loop(gru).source
-    assert "u[t] = sigmoid(pre_u[t])" in source and "r[t] = sigmoid(pre_r[t])" in source
-    assert "n[t] = np.tanh(pre_n[t])" in source
+    assert "u[t] = sigmoid(s_u[t])" in source and "r[t] = sigmoid(s_r[t])" in source
+    assert "n[t] = np.tanh(s_n[t])" in source
     for source in (tr.bptt_loop(lstm).source, tr.bptt_loop(gru).source):
         names = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
         assert not names & {"z", "a", "b"}  # the letters of the recurrence z_k = a_k + b_k z_{k-1}
@@ -174,7 +174,7 @@ def test_every_backward_node_of_a_step_has_its_line_and_t():
         assert t == steps[0] and line - 1 > start
         text = lines[line - 1]
         if rec.op == "sigmoid" and parts[-1] == "forget_gate":
-            assert text.strip() == "dpre_f = df * f[t] * (1 - f[t])"
+            assert text.strip() == "ds_f = df * f[t] * (1 - f[t])"
         if rec.op == "matmul":
             assert "W_hh" in text
 

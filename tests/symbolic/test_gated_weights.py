@@ -13,9 +13,9 @@ def test_derive_check_of_a_gated_cell_has_w_hh_rows_and_passes(cell, capsys):
     out = capsys.readouterr().out
     table = out[out.index(f"check: {cell.upper()} W_hh"):]
     rows = {line.split("  ")[0] for line in table.splitlines()[3:6]}
-    assert "dL/dW_hh" in rows and any(r.startswith("ds_5/dW_hh") for r in rows)
-    size = 4 if cell == "lstm" else 2  # the LSTM's state is (h, c): B_k is 2H × 2H
-    assert any(r.startswith(f"B_5 = ds_5/ds_4, {size}×{size}") for r in rows)
+    state, prev, size = ("(h_5, c_5)", "(h_4, c_4)", 4) if cell == "lstm" else ("h_5", "h_4", 2)
+    assert "dL/dW_hh" in rows and f"d{state}/dW_hh" in rows
+    assert f"B_5 = d{state}/d{prev}, {size}×{size}" in rows  # the LSTM's state is (h, c): B_k is 2H × 2H
     assert "additive path" in out  # the additive path stays, before the matrix recurrence
     assert out.index("additive path") < out.index("W_hh by the recurrence")
 

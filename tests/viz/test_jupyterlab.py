@@ -94,7 +94,9 @@ def test_enter_in_run_to_moves_the_inline_explorer(chapter3):
     box.send_keys("t1", Keys.ENTER)
     WebDriverWait(driver, 10).until(lambda d: int(inline.get_attribute("data-position")) > before)
     assert "/t1/" in inline.find_element(By.CSS_SELECTOR, ".tgr-where").text, "the next node is in time step 1"
-    assert inline.find_element(By.CSS_SELECTOR, ".tgr-message").text == ""
+    # it says where it stopped and why (the node it names is the next one)
+    assert inline.find_element(By.CSS_SELECTOR, ".tgr-message").text.startswith("stopped just before the first node "
+                                                                                 "of t1: ")
 
 
 def test_the_widget_drives_the_kernels_stepper(chapter3):
@@ -153,7 +155,7 @@ def test_drawings_keep_their_size_and_a_wide_one_scrolls(jupyterlab, browser, ch
     for one in shown:
         assert min(one["labels"]) >= READABLE, f"labels {min(one['labels']):.1f} px tall"
         assert abs(one["width"] - one["drawn"]) < 2, "the drawing keeps the size it was drawn at"
-        # (scrollWidth counts whole pixels: a drawing 1397.3 px wide scrolls 1397 px)
+        # (scrollWidth is a whole number of pixels, the drawing's width need not be)
         assert one["width"] <= one["box"] or one["scroll"] >= one["width"] - 1, "a wide drawing scrolls in its box"
     if chapter.endswith("02_unrolled_rnn.py"):
         assert max(one["width"] for one in shown) > shown[0]["box"], "chapter 2 has a drawing wider than the cell"

@@ -43,11 +43,11 @@ def test_the_code_panel_marks_the_line_of_each_step(browser, tmp_path):
     browser.get(page.as_uri())
     root = browser.find_element("css selector", ".tgr-explorer")
     cases = [  # (op, scope, the line a reader expects, t)
-        ("sigmoid", "lstm/l0/fwd/t3/forget_gate", "dpre_f = df * f[t] * (1 - f[t])", "3"),
-        ("sigmoid", "lstm/l0/fwd/t1/forget_gate", "dpre_f = df * f[t] * (1 - f[t])", "1"),
+        ("sigmoid", "lstm/l0/fwd/t3/forget_gate", "ds_f = df * f[t] * (1 - f[t])", "3"),
+        ("sigmoid", "lstm/l0/fwd/t1/forget_gate", "ds_f = df * f[t] * (1 - f[t])", "1"),
         ("matmul", "lstm/l0/fwd/t2", "dh_next = dhW @ W_hh", "2"),
         ("mul", "lstm/l0/fwd/t4/hidden", "do = dh * tanh_c[t]", "4"),
-        ("tanh", "lstm/l0/fwd/t4/cell_gate", "dpre_g = dg * (1 - g[t] * g[t])", "4"),
+        ("tanh", "lstm/l0/fwd/t4/cell_gate", "ds_g = dg * (1 - g[t] * g[t])", "4"),
     ]
     for op, scope, expected, t in cases:
         k = step_of(stepper, op, scope)
@@ -105,7 +105,7 @@ window.mounted = true;
           done({text: marked ? marked.textContent : null, t: panel.getAttribute('data-t'),
                 label: panel.querySelector('.tgr-loop-at').textContent});
         }, 0);""", k)
-    assert seen["text"].strip() == "dpre_f = df * f[t] * (1 - f[t])" and seen["t"] == "2", seen
+    assert seen["text"].strip() == "ds_f = df * f[t] * (1 - f[t])" and seen["t"] == "2", seen
     assert seen["label"].endswith("t = 2")
 
 
@@ -116,7 +116,7 @@ def test_a_click_on_a_line_goes_to_the_step_that_runs_it(browser, tmp_path):
     root = browser.find_element("css selector", ".tgr-explorer")
     browser.execute_async_script(PANEL, root, step_of(stepper, "mul", "lstm/l0/fwd/t3/hidden"))
     line = next(el for el in root.find_elements("css selector", ".tgr-loop-panel .tgr-line")
-                if el.text.strip() == "dpre_f = df * f[t] * (1 - f[t])")
+                if el.text.strip() == "ds_f = df * f[t] * (1 - f[t])")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", line)
     line.click()
     target = next(n.index for n in stepper.graph.nodes if n.op == "sigmoid" and n.scope == "lstm/l0/fwd/t3/forget_gate")
@@ -124,4 +124,4 @@ def test_a_click_on_a_line_goes_to_the_step_that_runs_it(browser, tmp_path):
     assert root.get_attribute("data-position") == str(step_of(stepper, "sigmoid", "lstm/l0/fwd/t3/forget_gate"))
     panel = root.find_element("css selector", ".tgr-loop-panel")
     assert panel.get_attribute("data-t") == "3"
-    assert panel.find_element("css selector", ".tgr-loop-current").text.strip() == "dpre_f = df * f[t] * (1 - f[t])"
+    assert panel.find_element("css selector", ".tgr-loop-current").text.strip() == "ds_f = df * f[t] * (1 - f[t])"

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "step": (".step", "step through the backward pass node by node (a pdb-like prompt)"),
     "derive": (".derive", "derive BPTT's recurrence and closed form in SymPy; --check it against autograd"),
     "bench": (".bench", "time forward + backward against NumPy by hand and PyTorch; memory; scaling"),
+    "exercise": (".exercise", "check a backward you wrote (e.g. lstm_step_backward) and name its first wrong gradient"),
 }
 
 

@@ -8,13 +8,13 @@ as Python, the way min-char-rnn, CS231n and d2l write it by hand::
 
     for t in range(1, T + 1):                 # the forward, as a loop
         hW[t] = h[t - 1] @ W_hh.T
-        pre_h[t] = xWb_t[t - 1] + hW[t]
-        h[t] = np.tanh(pre_h[t])
+        s[t] = xWb_t[t - 1] + hW[t]
+        h[t] = np.tanh(s[t])
     ...
     dh_next = np.zeros_like(h[T])             # the backward: the same loop reversed
     for t in reversed(range(1, T + 1)):
         dh = dh_out[t - 1] + dh_next          # delta_t = dL/dh_t: from the loss at t, and from step t + 1
-        dpre_h = dh * (1 - h[t] * h[t])       # through tanh: the factor 1 - h_t^2 of a_t and b_t
+        ds = dh * (1 - h[t] * h[t])           # through tanh: the factor 1 - h_t^2 of a_t and b_t
         ...
         dh_next = dhW @ W_hh                  # b_t delta_t: carried to step t - 1
         dW_hh += (h[t - 1].T @ dhW).T         # a_t delta_t: this step's share of dL/dW_hh

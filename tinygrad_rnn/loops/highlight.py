@@ -25,8 +25,8 @@ def highlight_html(source: str, current: int | None = None) -> str:
     except (tokenize.TokenError, IndentationError):
         marks = {}
     uid = uuid.uuid4().hex[:12]  # the styles apply to this block only (a page may hold several)
-    out = [f'<pre class="tgr-loop" data-tgr-code="{uid}" style="font:12px/1.4 monospace;background:#fafafa;'
-           'padding:6px">']
+    out = [f'<pre class="tgr-loop" data-tgr-code="{uid}" style="font:12px/1.4 monospace;white-space:pre;'
+           'background:#fafafa;padding:6px">']
     for number, line in enumerate(source.split("\n"), start=1):
         pieces, at = [], 0
         for start, end, cls in sorted(marks.get(number, [])):

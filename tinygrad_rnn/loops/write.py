@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import keyword
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -51,8 +52,9 @@ def display_name(tensor_name: str | None, single_layer: bool) -> str | None:
 
 
 def _identifier(text: str) -> str:
-    """A valid Python name made from ``text`` (a parameter's dotted name, a scope)."""
-    name = re.sub(r"\W+", "_", text).strip("_") or "v"
+    """A valid Python name made from ``text`` (a parameter's dotted name, a scope, a name such as ``x₁``:
+    NFKC folds subscript digits to plain ones, as Python does for the names it reads)."""
+    name = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", text)).strip("_") or "v"
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "v_" + name
     return name
@@ -316,7 +318,8 @@ class Builder:
                 if self.graph.root in self.graph.nodes[loop.steps[-1][1][j]].outputs:  # summed into the loss
                     loop.names[(j, 0)] = self.names.fresh("loss" + loop.suffix)
                     continue
-                loop.names[(j, 0)] = self.names.fresh(("h" if state_count == 0 else f"s{state_count}") + loop.suffix)
+                state = "h" if state_count == 0 else f"state{state_count + 1}"
+                loop.names[(j, 0)] = self.names.fresh(state + loop.suffix)
                 state_count += 1
         for j, (op, tail, node) in enumerate(loop.template):  # then the rest, named after their operands
             symbol = GATE_SYMBOLS.get(tail.split("/")[-1], "")  # (a gate's: pre_i; a module's scope adds nothing)
@@ -343,7 +346,8 @@ class Builder:
                 elif op == "add" and operands[1].startswith("b"):
                     base = f"{operands[0]}b"
                 elif op == "add":
-                    base = f"pre_{symbol}" if symbol else "pre"
+                    # a pre-activation is s, as in tinygrad_rnn.notation: s_f (LSTM gate), s (Elman, stacked gates)
+                    base = f"s_{symbol}" if symbol not in ("", "h") else "s"
                 elif op == "sub" and operands[0] == "one":
                     base = f"{operands[1]}_bar"  # 1 - u, written u_bar (so its gradient reads du_bar)
                 else:

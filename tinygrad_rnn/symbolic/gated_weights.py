@@ -4,12 +4,13 @@ For the Elman RNN, ∂h_k/∂w_h obeys z_k = a_k + b_k z_{k-1} with numbers. An 
 or a GRU with H units obeys the same recurrence for its recurrent weight W_hh
 (all gates' rows, PyTorch's layout), with matrices:
 
-    Z_k = ∂s_k/∂W_hh,   A_k = ∂s_k/∂W_hh with s_{k-1} held fixed,   B_k = ∂s_k/∂s_{k-1}
+    z_k = ∂h_k/∂W_hh,   a_k = ∂h_k/∂W_hh with h_{k-1} held fixed,   B_k = ∂h_k/∂h_{k-1}
 
-    Z_k = A_k + B_k Z_{k-1} = A_k + Σ_{i=1}^{k-1} (B_k B_{k-1} ⋯ B_{i+1}) A_i
+    z_k = a_k + B_k z_{k-1} = a_k + Σ_{i=1}^{k-1} (B_k B_{k-1} ⋯ B_{i+1}) a_i
 
-where the state s_k is (h_k, c_k) for the LSTM (B_k is 2H × 2H, its c-to-c
-block diag(f_k) the additive path) and h_k for the GRU (H × H). The loss
+for the GRU (B_k is H × H), and the same with the whole state (h_k, c_k) in place
+of h_k for the LSTM (B_k is 2H × 2H, its c-to-c block diag(f_k) the additive
+path). The state gets no letter of its own: s is the pre-activation (docs/notation.md). The loss
 L = (1/T) Σ_k (w_o·h_k − y_k)² reaches W_hh through every Z_k.
 
 Here SymPy builds the cell from symbols, differentiates one step (``Matrix.jacobian``)
@@ -101,7 +102,8 @@ class GatedWeights:
         return [*np.ravel(s_prev), float(x), *np.ravel(W)]
 
     def symbolic_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """States s_0..s_T, A_1..A_T (S × G H × H) and B_1..B_T (S × S) from SymPy's formulas (index 0 unused)."""
+        """States 0..T ((h, c) or h, flat), A_1..A_T (S × G H × H) and B_1..B_T (S × S) from SymPy's
+        formulas (index 0 unused)."""
         S, W = self.S, self.values["weight_hh"]
         states = np.zeros((self.T + 1, S))
         states[0] = np.concatenate([self.h0, self.c0]) if self.kind == "lstm" else self.h0
@@ -123,7 +125,7 @@ class GatedWeights:
         return total
 
     def closed_form_gradient(self, states: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """dL/dW_hh = Σ_k g_kᵀ Z_k, g_k = ∂L/∂s_k through the readout w_o·h_k only; summed over k first
+        """dL/dW_hh = Σ_k g_kᵀ Z_k, g_k = ∂L/∂(state k) through the readout w_o·h_k only; summed over k first
         for each i (Horner's rule, BPTT's order)."""
         H, T = self.H, self.T
         delta, total = np.zeros(self.S), np.zeros_like(self.values["weight_hh"])
@@ -136,7 +138,7 @@ class GatedWeights:
 
     # --- the engine, and NumPy for finite differences ------------------------
     def engine(self) -> tuple[Tensor, list[Tensor], Parameter]:
-        """Unroll in engine ops (scopes ``lstm/l0/fwd/t<k>``); returns (L, [s_1..s_T], W_hh)."""
+        """Unroll in engine ops (scopes ``lstm/l0/fwd/t<k>``); returns (L, [state_1..state_T], W_hh)."""
         v, H = self.values, self.H
         W = Parameter(v["weight_hh"], name="weight_hh")
         W_ih, b_ih, b_hh = (Tensor(v[n]) for n in ("weight_ih", "bias_ih", "bias_hh"))
@@ -200,8 +202,9 @@ class GatedWeights:
         def one_step() -> np.ndarray:
             return np.ravel(self._F(*self._args(s_prev, self.xs[T - 1], W0)))
 
-        name = "(h_T, c_T)" if self.kind == "lstm" else "h_T"
-        rows = [CheckRow(f"B_{T} = ds_{T}/ds_{T - 1}, {S}×{S}", B[T], engine_B,
+        lstm = self.kind == "lstm"
+        state, prev = (f"(h_{T}, c_{T})", f"(h_{T - 1}, c_{T - 1})") if lstm else (f"h_{T}", f"h_{T - 1}")
+        rows = [CheckRow(f"B_{T} = d{state}/d{prev}, {S}×{S}", B[T], engine_B,
                          finite_difference_jacobian(one_step, s_prev))]  # fmt: skip
         fd = finite_difference_jacobian(lambda: self.forward_numpy(W0), W0)
         fd_states = fd[:-1].reshape(T, S, *W0.shape)
@@ -211,7 +214,7 @@ class GatedWeights:
             W.grad = None
             engine_states[T - 1].backward(np.eye(S)[p].reshape(engine_states[T - 1].shape))
             auto[p] = W.grad
-        rows.append(CheckRow(f"ds_{T}/dW_hh, s = {name}".replace("_T", f"_{T}"), self.closed_form(A, B, T), auto,
+        rows.append(CheckRow(f"d{state}/dW_hh", self.closed_form(A, B, T), auto,
                              fd_states[T - 1]))  # fmt: skip
         L, _, W = self.engine()
         L.backward()
@@ -237,16 +240,16 @@ class GatedWeights:
         lstm = self.kind == "lstm"
         cell = "LSTM" if lstm else "GRU"
         d = Derivation(f"The {cell}'s recurrent weight: $W_{{hh}}$ by the recurrence, with a matrix $B_k$")
-        state = r"s_k = (h_k, c_k)" if lstm else r"s_k = h_k"
+        now, before = (r"(h_k, c_k)", r"(h_{k-1}, c_{k-1})") if lstm else ("h_k", "h_{k-1}")
         d.add(
-            f"The additive path is one entry of a bigger story. The state is ${state}$"
-            + (" (the cell state carries gradient too)" if lstm else "")
+            "The additive path is one entry of a bigger story. The state carried from step to step is "
+            f"${now}$" + (" (the cell state carries gradient too)" if lstm else "")
             + r". Its sensitivity to the recurrent weight (all gates' rows of $W_{hh}$, PyTorch's layout) "
             "follows the recurrence of the Elman RNN, with a matrix in place of $b_k$:",
-            Equation(Tex("z_k", "z_k"), Tex(r"\frac{\partial s_k}{\partial W_{hh}}", "∂s_k/∂W_hh")),
-            Equation(Tex("a_k", "a_k"), Tex(r"\frac{\partial s_k}{\partial W_{hh}}\Big|_{s_{k-1}}",
-                                            "∂s_k/∂W_hh (s_{k-1} held fixed)")),  # fmt: skip
-            Equation(Tex("B_k", "B_k"), Tex(r"\frac{\partial s_k}{\partial s_{k-1}}", "∂s_k/∂s_{k-1}")),
+            Equation(Tex("z_k", "z_k"), Tex(rf"\frac{{\partial {now}}}{{\partial W_{{hh}}}}", f"∂{now}/∂W_hh")),
+            Equation(Tex("a_k", "a_k"), Tex(rf"\frac{{\partial {now}}}{{\partial W_{{hh}}}}\Big|_{{{before}}}",
+                                            f"∂{now}/∂W_hh ({before} held fixed)")),  # fmt: skip
+            Equation(Tex("B_k", "B_k"), Tex(rf"\frac{{\partial {now}}}{{\partial {before}}}", f"∂{now}/∂{before}")),
             Equation(Tex("z_k", "z_k"), Tex(r"a_k + B_k z_{k-1}", "a_k + B_k z_{k-1}")),
         )
         if lstm:
