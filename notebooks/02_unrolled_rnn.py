@@ -32,7 +32,14 @@ loss.name = "loss"
 print({name: value.shape for name, value in rnn.state_dict().items()})
 
 # %% [markdown]
-# Drawn one box per time step (the *cells* view), W_hh appears once, with an edge to every
+# The notes draw the RNN twice. First *rolled*: one cell, drawn once, its state h handed back into
+# itself; the loop goes round T = 4 times (`view="rolled"`, the same picture for any T).
+
+# %%
+viz.draw(loss, view="rolled")
+
+# %% [markdown]
+# Then unrolled. Drawn one box per time step (the *cells* view), W_hh appears once, with an edge to every
 # step that uses it: the picture of the sum.
 
 # %%

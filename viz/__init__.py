@@ -4,6 +4,8 @@
     loss.backward()
     viz.draw(loss)                                   # every op, one box per time step, tiled: T = 1000 is fine
     viz.draw(loss, view="cells")                     # one node per time step
+    viz.draw(loss, view="rolled")                    # one step drawn once, its recurrence a loop "× T"
+    viz.draw(loss, elide=3)                          # t = 1, 2, 3, "… n steps …", T-2, T-1, T
     viz.draw(loss, grads=True, highlight="weight_hh_l0")   # the BPTT sum, path by path
     viz.render(loss, "lstm.svg")                     # .svg, .png or .dot
     viz.adjoint(loss, W_hh)                          # forward and the recorded backward, side by side

@@ -287,7 +287,10 @@ class _Grid:
             r = cells[head][0]
             level = self.rail_in[r][tail]
             rail = self.rail_y(r, level, True)
-            jog = (a[2] + 10 + 3 * level) if tx < self.steps_x[0] else (a[0] - 10 - 3 * level)
+            # up (or down) to the rail beside the tail's whole column, not beside the tail: a narrow h0 in a
+            # column of wider parameter boxes would send its edge through their labels
+            col = self.column_x.get(tail, (a[0], a[2]))
+            jog = (col[1] + 10 + 3 * level) if tx < self.steps_x[0] else (col[0] - 10 - 3 * level)
             if "lhead=" in stmt:
                 end = self.steps_x[0] if tx < hx else self.steps_x[1]
                 points = [(a[2] if tx < hx else a[0], ty), (jog, ty), (jog, rail), (end, rail)]
@@ -309,7 +312,8 @@ class _Grid:
             level = self.rail_out[r][head]
             rail = self.rail_y(r, level, False)
             right = hx > self.steps_x[1]
-            jog = (b[0] - 10 - 3 * level) if right else (b[2] + 10 + 3 * level)
+            col = self.column_x.get(head, (b[0], b[2]))
+            jog = (col[0] - 10 - 3 * level) if right else (col[1] + 10 + 3 * level)
             end = [(jog, rail), (jog, hy), (b[0] if right else b[2], hy)]
             w = _text_width(label) if label else 0.0
             if "ltail=" in stmt:
@@ -322,7 +326,10 @@ class _Grid:
             return [(x, bottom), (x, rail), *end], at
         # between blocks and tensors: straight on to a column further out, else round by a channel
         if self.column_x.get(head, (b[0], b[2]))[0] > self.column_x.get(tail, (a[0], a[2]))[1]:
-            points = [(a[2], ty), (b[0], hy)]
+            # out of the tail's column and into the head's level with them: the slant runs between the
+            # columns, not across a wider neighbour's label
+            out, into = self.column_x.get(tail, (a[0], a[2]))[1], self.column_x.get(head, (b[0], b[2]))[0]
+            points = [(a[2], ty), (out + 4, ty), (into - 4, hy), (b[0], hy)]
         else:
             r = next((cells[h][0] for t, h, _ in self.edges if t == head and h in cells), 0)
             gap = self.channel[r]

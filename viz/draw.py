@@ -31,7 +31,7 @@ from tinygrad_rnn.graph import gc_paused
 from tinygrad_rnn.notation import GATE_SYMBOLS, names_of
 
 from . import labels
-from .labels import ColourScale, dot_string, summary, text
+from .labels import ColourScale, dot_string, summary, summary_of, text
 from .render import FORMATS, Drawing, pipe_source
 
 TIME = tr.graph.TIME_STEP
@@ -39,6 +39,9 @@ LAYER = re.compile(r"^l(\d+)$")
 KINDS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan"}
 DIRECTIONS = {"fwd": "forward", "rev": "reverse"}
 FONT = "Helvetica"
+# off the highlighted paths: a pale fill under grey text (contrast 5.0:1, WCAG's 4.5:1 for small text), not
+# grey text on the saturated gradient colour (down to 1.1:1)
+FADED = dict(color="#b0bec5", fillcolor="#f5f7f8", fontcolor="#546e7a")
 FAN_LIMIT = 3  # cells view: a tensor used by more steps of a row than this gets one edge to the row
 
 
@@ -100,6 +103,7 @@ def draw(
     all_tensors: bool = False,
     layout: str = "auto",
     renderer: str | None = None,
+    elide: int | None = None,
 ) -> Drawing:
     """Draw the computation graph behind ``obj`` and return it as a ``graphviz.Digraph``.
 
@@ -109,7 +113,12 @@ def draw(
         legend say, and the gradients known so far are shown).
     view: "ops" draws every primitive op (see all_tensors for the tensors);
         "cells" draws one node per time step of each layer and direction
-        (edges carry h and c), which stays readable for hundreds of steps.
+        (edges carry h and c), which stays readable for hundreds of steps;
+        "rolled" draws one step of each layer and direction once, its
+        recurrent edges (h, c) as a loop back into it labelled with T
+        ("× 20"): the notes' folded picture, the same size for any T
+        (``viz.rolled``; the drawing's ``.rolled`` maps every recorded node
+        to the node drawn for it and its t).
     values: show each tensor's numbers (tiny tensors) or norm, min and max.
     grads: show gradients and colour nodes and edges by gradient norm (log
         scale). Default: on for a stepper, off otherwise.
@@ -130,12 +139,16 @@ def draw(
         graph (today's picture for short unrolls, slow for long ones).
     renderer: "graphviz-pure", "dot" or a path (see ``viz.find_renderer``):
         lays out the tiled template and draws the picture.
+    elide: ops view of a long regular unroll: keep this many time steps at
+        each end and leave out the middle, the first step after the gap
+        labelled "… 194 steps …" (``viz.elide``; ``tinygrad-rnn render`` keeps
+        3 unless given ``--full``). None (the default) draws every step.
 
     The result displays inline in Jupyter; ``viz.render(drawing, "g.svg")``
     writes a file and ``drawing.source`` is the DOT text.
     """
-    if view not in ("ops", "cells"):
-        raise ValueError(f"draw: view must be 'ops' or 'cells', got {view!r}")
+    if view not in ("ops", "cells", "rolled"):
+        raise ValueError(f"draw: view must be 'ops', 'cells' or 'rolled', got {view!r}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if layout not in ("auto", "full"):
@@ -145,10 +158,20 @@ def draw(
         if grads is None:
             grads = source.status is not None
         marked = _highlighted(source.graph, highlight) if highlight is not None else None
-        builder = _OpsView if view == "ops" else _CellsView
-        drawing = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer).build()
+        builder = _builder(view)
+        view_ = builder(source, values, grads, marked, rankdir, max_nodes, all_tensors, layout, renderer)
+        view_.elide = elide
+        drawing = view_.build()
     drawing.renderer = renderer
     return drawing
+
+
+def _builder(view: str) -> type:
+    if view == "rolled":
+        from .rolled import _RolledView
+
+        return _RolledView
+    return _OpsView if view == "ops" else _CellsView
 
 
 def _source(obj: Any) -> _Source:
@@ -325,6 +348,8 @@ class _View:
         self.norm = {tid: float(np.linalg.norm(g)) for tid, g in self.grads.items()}
         self.scale = ColourScale(list(self.norm.values()))
         self.tid_name = {tid: f"v{k}" for k, tid in enumerate(self.graph.tensors)}
+        self.elide: int | None = None  # ops view: steps kept at each end of a long unroll (viz.elide)
+        self.step_labels: dict[tuple, str] = {}  # a time step's label when it is not its segment's (elided)
 
     # --- clusters -------------------------------------------------------
     def cluster(self, path: tuple) -> _Cluster:
@@ -343,7 +368,7 @@ class _View:
 
     def cluster_attrs(self, path: tuple) -> str:
         seg = path[-1]
-        label = _HTML(f"<{text(_segment_label(seg))}>")
+        label = _HTML(f"<{text(self.step_labels.get(path, _segment_label(seg)))}>")
         name = self.tree[path].name
         if TIME.match(seg):
             return _attrs(
@@ -452,9 +477,9 @@ class _View:
                 rows.append(f'<font point-size="8">{text(torch)}</font>')
         rows.append(f'<font point-size="8">{text(rec.shape)}</font>')
         if self.values:
-            rows.append(f'<font point-size="9">{text(summary(rec.tensor.data))}</font>')
+            rows.append(f'<font point-size="9">{text(summary_of(rec.tensor.data, "value"))}</font>')
         if self.show_grads and tid in self.grads:
-            rows.append(f'<font point-size="9">grad {text(summary(self.grads[tid]))}</font>')
+            rows.append(f'<font point-size="9">{text(summary_of(self.grads[tid], "grad"))}</font>')
         return rows
 
     def tensor_line(self, rec: tr.TensorRecord) -> str:
@@ -486,7 +511,7 @@ class _View:
             if ("tensor", rec.id) in self.marked:
                 style.update(color="#1565c0", penwidth=2.5)
             elif rec.id != g.root:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
+                style.update(FADED)
         tooltip = f"{names_of(g).full(rec.id)} {rec.shape} ({kind})"
         return f"{self.tid_name[rec.id]} " + _attrs(
             label=_HTML("<" + "<br/>".join(rows) + ">"),
@@ -529,6 +554,30 @@ class _OpsView(_View):
     """Every primitive op (a circle) and the tensors that have a name (boxes), clustered by scope."""
 
     def build(self) -> Drawing:
+        self.collect()
+        if self.elide is not None and self.layout == "auto":
+            from .elide import elide
+
+            elide(self, self.elide)
+        if self.layout == "auto":
+            from .tiled import tile
+
+            tiled = tile(self)
+            if tiled is not None:
+                return tiled
+        total = len(self.items)
+        if total > self.max_nodes:
+            raise GraphTooLarge(
+                f"draw: the ops view of this graph has {total} nodes ({len(self.graph.nodes)} ops, "
+                f"{total - len(self.graph.nodes)} tensors) and no regular time steps to tile, more than "
+                f"max_nodes={self.max_nodes}: Graphviz's full layout would take minutes and the picture would be a "
+                f"hairball. Use view='cells' (one node per time step), unroll fewer time steps, or pass "
+                f"max_nodes={total} to draw it anyway."
+            )
+        return self.emit_full()
+
+    def collect(self) -> None:
+        """Every node of the picture (``self.items``) and every edge (``self.links``), not yet placed."""
         g = self.graph
         boxed = [tid for tid, rec in g.tensors.items() if self.all_tensors or self.boxed(rec)]
         op_path = {n.index: segments(n.scope) for n in g.nodes}
@@ -564,21 +613,6 @@ class _OpsView(_View):
                     on = self.marked is not None and ("tensor", tid) in self.marked
                     style = self.edge_style(tid, on)
                     self.links.append(_Link(f"op{node.index}", here, self.tid_name[tid], here, style, tid))
-        if self.layout == "auto":
-            from .tiled import tile
-
-            tiled = tile(self)
-            if tiled is not None:
-                return tiled
-        total = len(self.items)
-        if total > self.max_nodes:
-            raise GraphTooLarge(
-                f"draw: the ops view of this graph has {total} nodes ({len(g.nodes)} ops, {len(boxed)} "
-                f"tensors) and no regular time steps to tile, more than max_nodes={self.max_nodes}: Graphviz's "
-                f"full layout would take minutes and the picture would be a hairball. Use view='cells' "
-                f"(one node per time step), unroll fewer time steps, or pass max_nodes={total} to draw it anyway."
-            )
-        return self.emit_full()
 
     def emit_full(self) -> Drawing:
         """Today's picture: Graphviz lays out the whole graph, clusters and all."""
@@ -613,9 +647,9 @@ class _OpsView(_View):
     def edge_tooltip(self, rec: tr.TensorRecord) -> str:
         lines = [f"tensor {rec.shape}"]
         if self.values:
-            lines.append("value " + summary(rec.tensor.data).replace("\n", " "))
+            lines.append(summary_of(rec.tensor.data, "value").replace("\n", ", "))
         if self.show_grads and rec.id in self.grads:
-            lines.append("grad " + summary(self.grads[rec.id]).replace("\n", " "))
+            lines.append(summary_of(self.grads[rec.id], "grad").replace("\n", ", "))
         return "\n".join(lines)
 
     def tensor_path(self, rec: tr.TensorRecord, op_path: dict) -> tuple:
@@ -651,7 +685,7 @@ class _OpsView(_View):
             if ("node", node.index) in self.marked:
                 style.update(color="#1565c0", penwidth=2.5)
             else:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
+                style.update(FADED)
         if status in ("current", "next", "pending"):
             style.update(_status_style(status, style["style"]))
         classes = f"op op-{node.op}" + (f" {status}" if status else "")
@@ -895,7 +929,7 @@ class _CellsView(_View):
             if self.group_on_path(key):
                 style.update(color="#1565c0", penwidth=2.5)
             else:
-                style.update(color="#b0bec5", fontcolor="#90a4ae")
+                style.update(FADED)
         statuses = {self.status.get(i, "done") for i in nodes} if self.status is not None else set()
         status = None
         if statuses:

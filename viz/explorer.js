@@ -9,7 +9,7 @@
   var viewport = $(".tgr-viewport"), slider = $(".tgr-slider");
   var canvases = {};
   root.querySelectorAll(".tgr-canvas").forEach(function (c) { canvases[c.getAttribute("data-view")] = c; });
-  var elements = {ops: {}, cells: {}};
+  var elements = {ops: {}, cells: {}, rolled: {}};
   Object.keys(canvases).forEach(function (view) {
     canvases[view].querySelectorAll("g.node").forEach(function (g) { elements[view][g.getAttribute("data-id")] = g; });
   });
@@ -43,12 +43,13 @@
     var c = canvases[view], p = pan[view];
     c.style.transition = animate ? "transform 0.25s ease-out" : "none";
     c.style.transform = "translate(" + p.x + "px," + p.y + "px) scale(" + p.s + ")";
+    overviewWindow();
   }
-  function fitWidth(view, animate) {
+  function fitWidth(view, animate, exact) {
     var size = natural(view), vw = viewport.clientWidth, vh = viewport.clientHeight;
     if (!size.w || !vw) return false;
     var s = Math.min(1.25, vw / size.w);
-    if (s < 0.45) s = 0.9;  // a long unroll: readable size, and the view follows the action
+    if (s < 0.45 && !exact) s = 0.9;  // a long unroll: readable size, and the view follows the action
     pan[view] = {x: Math.max(0, (vw - size.w * s) / 2), y: Math.max(0, (vh - size.h * s) / 2), s: s};
     apply(view, animate);
     return true;
@@ -157,6 +158,7 @@
   function focusElement(f) {
     var i = f.node !== null ? f.node : f.next;
     if (i === null) return null;
+    if (view === "rolled") return rolledElement(i);
     if (view === "cells") { var group = groupOf(i); return group ? elements.cells[group.id] : null; }
     return elements.ops["op" + i] || null;
   }
@@ -174,6 +176,7 @@
     $(".tgr-leaves").textContent = f.leaves;
     if (canvases.ops) styleOps(f, st);
     if (canvases.cells) styleCells(f, st);
+    wholeAndPart(f);
     root.setAttribute("data-position", String(k));
     root.setAttribute("data-current", f.node === null ? "" : String(f.node));
     if (selected) describe(selected);
@@ -228,19 +231,24 @@
     });
     order.sort(function (a, b) { return (a === "-" ? 1e9 : +a) - (b === "-" ? 1e9 : +b); });
     var max = Math.max.apply(null, order.map(function (key) { return byT[key]; })) || 1;
-    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80;
+    var bw = Math.max(6, Math.min(26, Math.floor(260 / order.length))), h = 80, top = 34;  // top: room for values
     var w = Math.max(200, bw * order.length);
     var bars = order.map(function (key, j) {
       var bh = Math.max(1, byT[key] / max * h);
-      return "<rect class='tgr-bar' data-t='" + key + "' x='" + (j * bw + 1) + "' y='" + (h - bh) + "' width='" +
-             (bw - 2) + "' height='" + bh + "'><title>t=" + key + ": ||contribution|| = " +
+      return "<rect class='tgr-bar' data-t='" + key + "' x='" + (j * bw + 1) + "' y='" + (top + h - bh) +
+             "' width='" + (bw - 2) + "' height='" + bh + "'><title>t=" + key + ": ||contribution|| = " +
              byT[key].toPrecision(4) + "</title></rect>" +
-             (order.length <= 20 ? "<text x='" + (j * bw + bw / 2) + "' y='" + (h + 11) +
-             "' text-anchor='middle'>" + key + "</text>" : "");
+             (order.length <= 20 ? "<text x='" + (j * bw + bw / 2) + "' y='" + (top + h + 11) +
+             "' text-anchor='middle'>" + key + "</text>" + barValue(j * bw + bw / 2, top + h - bh - 3, byT[key]) : "");
     }).join("");
-    return head + "<svg class='tgr-chart' width='" + (w + 4) + "' height='" + (h + 26) + "' viewBox='0 0 " + (w + 4) +
-           " " + (h + 26) + "'>" + bars + "<text x='" + (w / 2) + "' y='" + (h + 24) +
+    var height = top + h + 26;
+    return head + "<svg class='tgr-chart' width='" + (w + 4) + "' height='" + height + "' viewBox='0 0 " + (w + 4) +
+           " " + height + "'>" + bars + "<text x='" + (w / 2) + "' y='" + (height - 2) +
            "' text-anchor='middle'>bar height: ||contribution_t||, against t</text></svg>";
+  }
+  function barValue(x, y, value) {  // the bar's number, written upwards above it (issue 23: bars carry values)
+    return "<text class='tgr-bar-value' transform='translate(" + x + "," + y + ") rotate(-90)' " +
+           "dominant-baseline='middle'>" + value.toPrecision(2) + "</text>";
   }
   function nodeInfo(i) {
     var n = data.nodes[i], st = stateAt(position), f = frames[position];
@@ -263,6 +271,7 @@
     if (sel.kind === "op") info.innerHTML = nodeInfo(sel.index);
     else if (sel.kind === "tensor") info.innerHTML = tensorInfo(sel.index);
     else info.innerHTML = sel.html;
+    foldButtons(sel);
   }
   function expand(group) {  // a time step of the cells view, opened in the ops view
     if (!canvases.ops) {
@@ -277,6 +286,7 @@
     describe(selected);
   }
   function clicked(g) {
+    if (partClicked(g)) return;
     var id = g.getAttribute("data-id");
     if (view === "cells") {
       var group = (data.groups || []).filter(function (x) { return x.id === id; })[0];
@@ -349,7 +359,7 @@
   slider.addEventListener("input", function () { go(+slider.value); });
   $(".tgr-zoomin").addEventListener("click", function () { zoom(1.25); });
   $(".tgr-zoomout").addEventListener("click", function () { zoom(0.8); });
-  $(".tgr-fit").addEventListener("click", function () { fitWidth(view, true); });
+  $(".tgr-fit").addEventListener("click", function () { fitWidth(view, true, true); });
   $(".tgr-all").addEventListener("click", function () { showAll(view); });
   follow.addEventListener("change", function () { if (follow.checked) bring(focusElement(frames[position]), true); });
   root.querySelectorAll(".tgr-viewbtn").forEach(function (b) {
@@ -375,6 +385,7 @@
     else if (e.key === "End") go(steps);
     else if (e.key === "+" || e.key === "=") zoom(1.25);
     else if (e.key === "-") zoom(0.8);
+    else if (e.key === "f" || e.key === "u") foldKey(e.key);
     else return;
     e.preventDefault();
     e.stopPropagation();
@@ -405,6 +416,288 @@
   });
   viewport.addEventListener("pointercancel", function () { drag = null; });
 
+  // --- the whole and the part: the rolled picture, scopes that fold, the overview strip -------
+  // rolled: the folded cell (one step drawn once); the op the backward pass is at is lit there and
+  // "t = 7 of 20" says which copy. Any scope folds into one box in place (collapse / expand, a
+  // button in the side panel, the keys f and u) and unfolds where it was. The overview strip
+  // shows every time step, coloured by gradient norm, with the visible window as a rectangle.
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var folds = {}, lit = [], stepX = {};
+  var strip = $(".tgr-overview-strip"), windowRect = $(".tgr-overview-window");
+  var consumers = null;
+  function segs(scope) { return scope ? scope.split("/").filter(Boolean) : []; }
+  function within(scope, prefix) {  // scope lies inside prefix, segment by segment
+    var a = segs(scope), b = segs(prefix);
+    if (b.length > a.length) return false;
+    for (var j = 0; j < b.length; j++) if (a[j] !== b[j]) return false;
+    return true;
+  }
+  function rolledElement(i) {
+    var r = data.rolled && data.rolled[i];
+    return r ? elements.rolled["op" + r[0]] || null : null;
+  }
+  function styleRolled(f) {
+    if (!canvases.rolled || !data.rolled) return;
+    lit.forEach(function (g) { g.classList.remove("tgr-lit"); });
+    lit = [];
+    var i = f.node !== null ? f.node : f.next, where = $(".tgr-rolled-where");
+    if (i === null) { where.textContent = "backward pass done"; return; }
+    var g = rolledElement(i), r = data.rolled[i], n = data.nodes[i];
+    if (g) { g.classList.add("tgr-lit"); lit.push(g); }
+    var gate = segs(n.scope).slice(-1)[0] || "top level";
+    where.textContent = (r && r[1] !== null ? "t = " + r[1] + " of " + r[2] + ": " : "outside the steps: ") +
+                        n.op + " in " + gate.replace(/_/g, " ") + (f.node === null ? " (next)" : "");
+  }
+
+  // folding: the members of a scope in a view, and the box that stands for them
+  function scopeMembers(scope, v) {
+    var ids = [], nodes = [];
+    if (v === "cells") {
+      (data.groups || []).forEach(function (group) {
+        if (within(group.scope, scope)) { ids.push(group.id); nodes = nodes.concat(group.nodes); }
+      });
+    } else if (v === "ops") {
+      data.nodes.forEach(function (n, i) { if (within(n.scope, scope)) { ids.push("op" + i); nodes.push(i); } });
+      data.tensors.forEach(function (t, k) {
+        if (t.producer !== null && within(data.nodes[t.producer].scope, scope)) ids.push("v" + k);
+      });
+    }
+    return {ids: ids.filter(function (id) { return elements[v] && elements[v][id]; }), nodes: nodes};
+  }
+  function boundary(nodes) {  // the tensors that enter and leave a set of nodes
+    if (!consumers) {
+      consumers = {};
+      data.nodes.forEach(function (n, i) {
+        n.inputs.forEach(function (k) { (consumers[k] = consumers[k] || []).push(i); });
+      });
+    }
+    var inside = {}, ins = [], outs = [];
+    nodes.forEach(function (i) { inside[i] = true; });
+    nodes.forEach(function (i) {
+      data.nodes[i].inputs.forEach(function (k) {
+        var p = data.tensors[k].producer;
+        if ((p === null || !inside[p]) && ins.indexOf(k) < 0) ins.push(k);
+      });
+      data.nodes[i].outputs.forEach(function (k) {
+        var users = consumers[k] || [];
+        if ((!users.length || users.some(function (u) { return !inside[u]; })) && outs.indexOf(k) < 0) outs.push(k);
+      });
+    });
+    return {ins: ins, outs: outs};
+  }
+  function names(ks) {
+    var shown = ks.map(function (k) { return data.tensors[k].label; });
+    return shown.length > 6 ? shown.slice(0, 6).join(", ") + " and " + (shown.length - 6) + " more"
+                            : shown.join(", ") || "none";
+  }
+  function foldText(fold) {
+    var b = fold.edges, grads = stateAt(position).grads, sum = 0, known = 0;
+    b.outs.forEach(function (k) { var g = grads[k]; if (g !== undefined) { sum += g.norm * g.norm; known += 1; } });
+    return ["\u25B8 " + fold.scope + " (" + fold.nodes.length + " ops, folded: click to unfold)",
+            "in: " + names(b.ins), "out: " + names(b.outs),
+            "\u2016grad out\u2016 = " + (known ? Math.sqrt(sum).toPrecision(4) + (known < b.outs.length ?
+              " (" + known + " of " + b.outs.length + " known)" : "") : "not known yet")];
+  }
+  function drawFold(fold) {
+    var lines = foldText(fold), box = fold.box;
+    while (fold.g.firstChild) fold.g.removeChild(fold.g.firstChild);
+    var title = document.createElementNS(SVGNS, "title");
+    title.textContent = lines.join("\n");
+    var rect = document.createElementNS(SVGNS, "rect");
+    fold.g.appendChild(title);
+    fold.g.appendChild(rect);
+    var widest = 0;
+    lines.forEach(function (line, j) {
+      var t = document.createElementNS(SVGNS, "text");
+      t.setAttribute("x", box.x + 8);
+      t.setAttribute("y", box.y + 18 + 16 * j);
+      if (j === 0) t.setAttribute("font-weight", "bold");
+      t.textContent = line;
+      fold.g.appendChild(t);
+      widest = Math.max(widest, t.getComputedTextLength ? t.getComputedTextLength() : 0);
+    });
+    rect.setAttribute("x", box.x);
+    rect.setAttribute("y", box.y);
+    rect.setAttribute("rx", 6);
+    rect.setAttribute("width", Math.max(box.w, widest + 16));
+    rect.setAttribute("height", Math.max(box.h, 16 * lines.length + 10));
+  }
+  function collapseScope(scope, v) {
+    scope = segs(String(scope)).join("/");
+    folds[v] = folds[v] || {};
+    var open = Object.keys(folds[v]);
+    if (open.some(function (s) { return within(scope, s); })) return 0;  // already inside a fold
+    var m = scopeMembers(scope, v);
+    if (!m.ids.length) {
+      message("fold " + scope + ": no node of that scope is drawn in the " + v + " view");
+      return 0;
+    }
+    open.forEach(function (s) { if (within(s, scope)) expandScope(s, v); });  // inner folds join this one
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, hidden = {};
+    m.ids.forEach(function (id) {
+      var b = elements[v][id].getBBox();
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y);
+      x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+      hidden[id] = true;
+    });
+    var parent = elements[v][m.ids[0]].parentNode, edges = [];
+    canvases[v].querySelectorAll("g.edge").forEach(function (e) {
+      var ends = (e.querySelector("title") || {textContent: ""}).textContent.split("->");
+      if (ends.length === 2 && hidden[ends[0].split(":")[0]] && hidden[ends[1].split(":")[0]]) edges.push(e);
+    });
+    var members = m.ids.map(function (id) { return elements[v][id]; }).concat(edges);
+    members.forEach(function (el) { el.style.display = "none"; });
+    var g = document.createElementNS(SVGNS, "g");
+    g.setAttribute("class", "node tgr-folded");
+    g.setAttribute("data-id", "fold:" + scope);
+    g.setAttribute("data-scope", scope);
+    parent.appendChild(g);
+    var pad = 8, label = 14;  // over the scope's own box and its label line
+    var fold = {scope: scope, g: g, members: members, nodes: m.nodes, edges: boundary(m.nodes),
+                box: {x: x0 - pad, y: y0 - pad - label, w: x1 - x0 + 2 * pad, h: y1 - y0 + 2 * pad + label}};
+    folds[v][scope] = fold;
+    drawFold(fold);
+    stepX[v] = null;
+    return m.ids.length;
+  }
+  function expandScope(scope, v) {
+    scope = segs(String(scope)).join("/");
+    var opened = 0;
+    Object.keys(folds[v] || {}).forEach(function (s) {
+      if (!within(s, scope) && !within(scope, s)) return;
+      var fold = folds[v][s];
+      fold.members.forEach(function (el) { el.style.display = ""; });
+      fold.g.parentNode.removeChild(fold.g);
+      delete folds[v][s];
+      opened += 1;
+    });
+    if (opened) stepX[v] = null;
+    return opened;
+  }
+  function followFolds(f) {  // following the current node unfolds what hides it
+    var i = f.node !== null ? f.node : f.next;
+    Object.keys(folds[view] || {}).forEach(function (s) {
+      if (i !== null && within(data.nodes[i].scope, s)) expandScope(s, view);
+      else if (folds[view][s]) drawFold(folds[view][s]);  // its gradient norm as of this step
+    });
+  }
+  function partClicked(g) {
+    if (!g.classList.contains("tgr-folded")) {
+      root.querySelectorAll(".tgr-selected").forEach(function (x) { x.classList.remove("tgr-selected"); });
+      g.classList.add("tgr-selected");  // a clicked node stays marked
+      return false;
+    }
+    expandScope(g.getAttribute("data-scope"), view);
+    return true;
+  }
+  function selectedScope(sel) {
+    if (!sel) return null;
+    if (sel.kind === "op") return data.nodes[sel.index].scope;
+    if (sel.kind === "tensor" && data.tensors[sel.index].producer !== null) {
+      return data.nodes[data.tensors[sel.index].producer].scope;
+    }
+    return null;
+  }
+  function foldButtons(sel) {
+    var scope = selectedScope(sel);
+    if (!scope || (view !== "ops" && view !== "cells")) return;
+    var parts = segs(scope), div = document.createElement("div");
+    div.className = "tgr-folds";
+    div.appendChild(document.createTextNode("fold (f: the innermost; u: unfold all): "));
+    for (var j = parts.length; j > 0; j--) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "tgr-fold";
+      b.setAttribute("data-scope", parts.slice(0, j).join("/"));
+      b.textContent = parts[j - 1].replace(/_/g, " ");
+      b.addEventListener("click", function (e) { collapseScope(e.target.getAttribute("data-scope"), view); });
+      div.appendChild(b);
+    }
+    $(".tgr-info").appendChild(div);
+  }
+  function foldKey(key) {
+    if (key === "u") { Object.keys(folds[view] || {}).forEach(function (s) { expandScope(s, view); }); return; }
+    var scope = selectedScope(selected);
+    if (scope) collapseScope(scope, view);
+    else message("f folds the scope of the clicked node: click an op first");
+  }
+
+  // the overview strip: every time step, the visible window, click to jump
+  var T = (data.overview || []).length;
+  function stepCentres(v) {  // canvas x of each time step's middle, in view v (measured once per layout)
+    if (stepX[v]) return stepX[v];
+    var c = canvases[v], cr = c.getBoundingClientRect(), now = cr.width / c.offsetWidth, lo = {}, hi = {};
+    if (!now) return null;
+    function take(t, el) {
+      if (!el || t === null) return;
+      var r = el.getBoundingClientRect();
+      if (!r.width) return;
+      var a = (r.left - cr.left) / now, b = (r.right - cr.left) / now;
+      lo[t] = Math.min(lo[t] === undefined ? Infinity : lo[t], a);
+      hi[t] = Math.max(hi[t] === undefined ? -Infinity : hi[t], b);
+    }
+    if (v === "cells") {
+      (data.groups || []).forEach(function (group) {
+        var last = segs(group.scope).slice(-1)[0] || "";
+        if (group.cell && /^t\d+$/.test(last)) take(+last.slice(1), elements.cells[group.id]);
+      });
+    } else {
+      data.step_t.forEach(function (t, i) { take(t, elements[v] && elements[v]["op" + i]); });
+    }
+    var xs = {};
+    Object.keys(lo).forEach(function (t) { xs[t] = (lo[t] + hi[t]) / 2; });
+    stepX[v] = xs;
+    return xs;
+  }
+  function overviewWindow() {
+    if (!strip || !windowRect) return;
+    var p = pan[view], xs = (view === "cells" || view === "ops") && p ? stepCentres(view) : null;
+    if (!xs) { windowRect.setAttribute("width", 0); return; }
+    var left = -p.x / p.s, right = (viewport.clientWidth - p.x) / p.s, t0 = Infinity, t1 = -Infinity;
+    Object.keys(xs).forEach(function (t) {
+      if (xs[t] >= left && xs[t] <= right) { t0 = Math.min(t0, +t); t1 = Math.max(t1, +t); }
+    });
+    if (!isFinite(t0)) { windowRect.setAttribute("width", 0); return; }
+    windowRect.setAttribute("x", t0 - 1);
+    windowRect.setAttribute("width", t1 - t0 + 1);
+    root.setAttribute("data-overview", t0 + "-" + t1);
+  }
+  function jumpTo(t) {
+    if (view !== "cells" && view !== "ops") setView(canvases.cells ? "cells" : "ops");
+    var xs = stepCentres(view), p = pan[view];
+    if (!xs || xs[t] === undefined || !p) return;
+    p.x = viewport.clientWidth / 2 - xs[t] * p.s;
+    apply(view, true);
+  }
+  if (strip) {
+    strip.addEventListener("click", function (e) {
+      var r = strip.getBoundingClientRect();
+      jumpTo(Math.max(1, Math.min(T, Math.floor((e.clientX - r.left) / r.width * T) + 1)));
+    });
+  }
+  function foldSteps() {  // every time step of the ops view folded: the cells view, unfolding in place
+    if (view !== "ops") setView("ops");
+    var scopes = {};
+    data.nodes.forEach(function (n) {
+      var parts = segs(n.scope), cut = -1;
+      parts.forEach(function (p, j) { if (cut < 0 && /^t\d+$/.test(p)) cut = j; });
+      if (cut >= 0) scopes[parts.slice(0, cut + 1).join("/")] = true;
+    });
+    var folded = 0;
+    Object.keys(scopes).forEach(function (s) { if (collapseScope(s, "ops")) folded += 1; });
+    return folded;
+  }
+  var foldStepsButton = $(".tgr-foldsteps");
+  if (foldStepsButton) {
+    if (!canvases.ops) foldStepsButton.style.display = "none";
+    foldStepsButton.addEventListener("click", function () { foldSteps(); });
+  }
+  function wholeAndPart(f) {
+    styleRolled(f);
+    if (follow.checked) followFolds(f);
+    else Object.keys(folds[view] || {}).forEach(function (s) { drawFold(folds[view][s]); });
+  }
+
   setView(view);
   show(data.start, false);
   if (window.ResizeObserver) {  // shown later (a notebook output, a widget not yet on the page): fit then
@@ -413,5 +706,9 @@
     }).observe(viewport);
   }
   if (data.autofocus) root.focus({preventScroll: true});
-  return {show: show, message: message, position: function () { return position; }};
+  return {show: show, message: message, position: function () { return position; },
+          collapse: function (scope) { return collapseScope(scope, view); },
+          expand: function (scope) { return expandScope(scope, view); },
+          folded: function () { return Object.keys(folds[view] || {}); },
+          foldSteps: function () { return foldSteps(); }};
 })

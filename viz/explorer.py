@@ -86,6 +86,25 @@ R g.node.pending :is(polygon, ellipse, path) { fill: PENDING_FILL; stroke: PENDI
     stroke-dasharray: 3 2; }
 R g.node.pending text { fill: PENDING_FONT; }
 R g.node.partial :is(polygon, ellipse, path) { stroke-dasharray: 6 2; }
+R .tgr-overview { display: flex; align-items: center; gap: 4px; margin: 0 0 4px; font-size: 11px; color: #455a64;
+    white-space: nowrap; height: 24px; }
+R .tgr-overview + .tgr-main { height: calc(HEIGHT - 28px); }
+R .tgr-overview-strip { flex: 1 1 auto; min-width: 0; height: 22px; border: 1px solid #b0bec5; cursor: pointer;
+    display: block; }
+R .tgr-overview-window { fill: rgba(21, 101, 192, 0.12); stroke: #0d47a1; stroke-width: 2px;
+    vector-effect: non-scaling-stroke; }
+R .tgr-rolled-where { position: absolute; left: 6px; top: 4px; padding: 2px 6px; background: #ede7f6;
+    border: 1px solid #6a1b9a; border-radius: 3px; font-weight: bold; color: #4a148c; display: none; }
+R[data-view="rolled"] .tgr-rolled-where { display: block; }
+R g.node.tgr-lit :is(polygon, ellipse, path) { fill: CURRENT_FILL !important; stroke: CURRENT_STROKE;
+    stroke-width: CURRENT_WIDTH; }
+R g.node.tgr-lit text { fill: CURRENT_FONT !important; }
+R g.tgr-folded rect { fill: #e3f2fd; stroke: #1565c0; stroke-width: 1.5px; stroke-dasharray: 5 3; }
+R g.tgr-folded text { fill: #0d2a4a; font-size: 12px; }
+R g.node.tgr-selected :is(polygon, ellipse, path) { stroke: #ff6f00 !important; stroke-width: 3px !important; }
+R .tgr-side pre { white-space: pre; overflow-x: auto; word-break: normal; }
+R .tgr-chart text.tgr-bar-value { font-size: 8.5px; fill: #0d47a1; }
+R .tgr-fold { font-size: 11.5px; margin: 1px 2px; padding: 1px 5px; cursor: pointer; }
 R .tgr-canvas svg { max-width: none; max-height: none; }
 R .tgr-runto { flex: none; flex-direction: row; overflow: visible; }
 R { line-height: 1.4; text-align: left; background: #fff; }
@@ -263,6 +282,56 @@ def loop_panel(stepper: BackwardStepper, script: bool = True) -> str:
 </div>"""
 
 
+def _rolled(stepper: BackwardStepper, views: dict[str, str]) -> dict[int, tuple] | None:
+    """Draw the rolled picture into ``views`` (a regular unroll only); return its node map."""
+    from .rolled import RolledUnavailable
+
+    try:
+        drawing = draw(stepper.graph, view="rolled")
+    except RolledUnavailable:
+        return None
+    views["rolled"] = _inline_svg(drawing.pipe(format="svg", encoding="utf-8"))
+    return drawing.rolled
+
+
+def _whole_and_part(data: dict[str, Any], rolled: dict[int, tuple] | None) -> dict[str, Any]:
+    """The data behind the rolled picture and the overview strip (issue 23).
+
+    rolled: per node, [the op drawn for it in the rolled picture, its t, its row's T] (or null);
+    step_t: per node, its time step t (null outside the steps); overview: per t = 1..T, the
+    colour of the largest gradient norm of that step's outputs at the end of the pass.
+    """
+    step_t: list[int | None] = []
+    for node in data["nodes"]:
+        segs = node["scope"].split("/") if node["scope"] else []
+        step_t.append(next((int(seg[1:]) for seg in segs if TIME_STEP.match(seg)), None))
+    T = max((t for t in step_t if t is not None), default=0)
+    best: dict[int, dict] = {}
+    for node, t in zip(data["nodes"], step_t):
+        if t is not None and node["colour"] is not None:
+            have = best.get(t)
+            if have is None or labels.PALETTE.index(node["colour"]["fill"]) > labels.PALETTE.index(have["fill"]):
+                best[t] = node["colour"]
+    overview = [best.get(t, {}).get("fill") for t in range(1, T + 1)] if T > LONG_UNROLL else []
+    table = [list(rolled[i]) if rolled and i in rolled else None for i in range(len(data["nodes"]))]
+    return {"rolled": table if rolled else None, "step_t": step_t, "overview": overview}
+
+
+def _overview_strip(data: dict[str, Any]) -> str:
+    """The strip over a long unroll: one cell per t, coloured by gradient norm; the script adds the window."""
+    colours = data["overview"]
+    if not colours:
+        return ""
+    T = len(colours)
+    cells = "".join(f'<rect x="{t}" y="0" width="1.02" height="1" fill="{c or "#eceff1"}"><title>t = {t + 1}</title>'
+                    "</rect>" for t, c in enumerate(colours))
+    return (f'<div class="tgr-overview" title="all {T} time steps, coloured by gradient norm; the rectangle is '
+            f'what the view shows: click to jump"><span class="tgr-overview-t">t = 1</span>'
+            f'<svg class="tgr-overview-strip" viewBox="0 0 {T} 1" preserveAspectRatio="none">{cells}'
+            f'<rect class="tgr-overview-window" x="0" y="0" width="0" height="1"/></svg>'
+            f'<span class="tgr-overview-t">{T}</span></div>')
+
+
 def explorer_html(
     loss_or_stepper: Any,
     title: str | None = None,
@@ -275,28 +344,34 @@ def explorer_html(
     """The explorer as an HTML fragment (one root <div>): inline it in a page or a notebook.
 
     view: "ops" (every op), "cells" (one box per time step; click one to open
-    its ops) or "auto" (cells for more than LONG_UNROLL time steps, else ops).
+    its ops), "rolled" (opens on the folded cell, with cells and ops one click
+    away) or "auto" (cells for more than LONG_UNROLL time steps, else ops; the
+    rolled picture one click away).
     The ops view is left out when it has more than ``max_nodes`` nodes.
     The stepper stays where it is and every ``.grad`` as it was. ``script=False``
     leaves out the inline script (the notebook widget mounts the same script itself).
     """
     stepper = _stepper(loss_or_stepper, "explorer")
-    if view not in ("auto", "ops", "cells"):
-        raise ValueError(f"explorer: view must be 'auto', 'ops' or 'cells', got {view!r}")
+    if view not in ("auto", "ops", "cells", "rolled"):
+        raise ValueError(f"explorer: view must be 'auto', 'ops', 'cells' or 'rolled', got {view!r}")
     long = _time_steps(stepper) > LONG_UNROLL
     views: dict[str, str] = {}
     note = ""
-    if view in ("ops", "auto"):
+    if view in ("ops", "auto", "rolled"):
         try:
             views["ops"] = _inline_svg(draw(stepper.graph, max_nodes=max_nodes).pipe(format="svg", encoding="utf-8"))
         except GraphTooLarge as error:
             if view == "ops":
                 raise
             note = str(error).split(":")[1].strip()
-    if view == "cells" or (view == "auto" and (long or "ops" not in views)):
+    if view == "cells" or (view in ("auto", "rolled") and (long or "ops" not in views)):
         views["cells"] = _inline_svg(draw(stepper.graph, view="cells").pipe(format="svg", encoding="utf-8"))
+    rolled = _rolled(stepper, views) if view in ("auto", "rolled") else None
     start_view = "cells" if "cells" in views and (view == "cells" or long or "ops" not in views) else "ops"
+    if view == "rolled":
+        start_view = "rolled"
     data, scale = explorer_data(stepper, views, stepper.position)
+    data.update(_whole_and_part(data, rolled))
     legend = _legend(scale, data["has_grads"], "cells" in views)
     data.update(view=start_view, autofocus=autofocus, ops_note=note)
     uid = uuid.uuid4().hex[:12]
@@ -311,7 +386,7 @@ def explorer_html(
     root = stepper.graph.tensors[stepper.graph.root]
     title = title or f"Backward pass of {stepper.label(root.id)}: {stepper.steps} steps"
     view_buttons = "".join(f'<button type="button" class="tgr-viewbtn" data-view="{v}">{v}</button>'
-                           for v in ("cells", "ops") if v in views)
+                           for v in ("rolled", "cells", "ops") if v in views)
     canvases = "".join(f'<div class="tgr-canvas" data-view="{v}">{svg}</div>' for v, svg in views.items())
     mount = f"""<script>//<![CDATA[
 (function () {{
@@ -337,13 +412,16 @@ data-lm-suppress-shortcuts="true" data-p-suppress-shortcuts="true">
 <button type="button" class="tgr-zoomin" title="zoom in (+)">+</button>
 <button type="button" class="tgr-fit">fit width</button>
 <button type="button" class="tgr-all">show all</button>
+<button type="button" class="tgr-foldsteps" title="fold every time step into one box; click one to unfold it in place">
+fold steps</button>
 <label><input type="checkbox" class="tgr-follow" checked="checked"/> follow</label>
 <form class="tgr-runto"><input class="tgr-target" type="text" placeholder="scope, e.g. t1"/>
 <button type="submit">run to</button></form>
 <span class="tgr-message"></span>
 </div>
+{_overview_strip(data)}
 <div class="tgr-main">
-<div class="tgr-viewport">{canvases}</div>
+<div class="tgr-viewport">{canvases}<div class="tgr-rolled-where"></div></div>
 <div class="tgr-side">
 {legend}
 <div class="tgr-h">This step (&#8594;/n step, &#8592;/p back, Home/End)</div>

@@ -91,6 +91,15 @@ def summary(array: np.ndarray, max_items: int = 4) -> str:
     return f"\u2016\u00b7\u2016={number(float(np.linalg.norm(a)))}\nmin {number(a.min())} max {number(a.max())}"
 
 
+def summary_of(array: np.ndarray, what: str, max_items: int = 4) -> str:
+    """A summary that says whose numbers it shows: 'grad [1, -4]', or for a bigger array
+    '‖grad‖=0.754' and (on a second line) 'grad min -0.0101 max 0.0193'."""
+    a = np.asarray(array, dtype=float)
+    if a.size <= max_items:
+        return f"{what} {summary(a, max_items)}"
+    return f"\u2016{what}\u2016={number(float(np.linalg.norm(a)))}\n{what} min {number(a.min())} max {number(a.max())}"
+
+
 class ColourScale:
     """Maps gradient norms to colours on a log scale spanning the norms in the picture.
 

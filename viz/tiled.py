@@ -742,25 +742,9 @@ class _Tiler:
             stmt = self.items[name].stmt
             return f'{stmt[:-1]} pos="{pt((x, y))}!" width={w / 72:.3f} height={h / 72:.3f}]'
 
-        def write(path: tuple, depth: int) -> None:
-            indent = "\t" * depth
-            if path:
-                x0, y0, x1, y1 = boxes[path]
-                attrs = view.cluster_attrs_for(path)
-                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in GATE_SYMBOLS else 13
-                half = 0.3 * size * len(_segment_label(path[-1]))
-                label_at = f"{X(x0) + 8 + half:.1f},{Y(y0) - 4 - size / 2:.1f}"
-                extra = f' bb="{X(x0):.1f},{Y(y1):.1f},{X(x1):.1f},{Y(y0):.1f}" lp="{label_at}"'
-                body.append(f"{indent}subgraph {view.cluster(path).name} {{\n{indent}\tgraph {attrs[:-1]}{extra}]\n")
-            for name in members.get(path, ()):
-                body.append(f"{indent}\t{node_stmt(name)}\n")
-            for child in children.get(path, ()):
-                write(child, depth + 1)
-            if path:
-                body.append(f"{indent}}}\n")
-
-        write((), 0)
         labelled: set = set()
+        edge_lines: list[str] = []
+        drawn = _Splines()  # every edge's points, for placing the cluster labels clear of them
         for link in view.links:
             a, b = self.unit(link.tail), self.unit(link.head)
             if a == b:
@@ -783,7 +767,28 @@ class _Tiler:
                 y = self.rail_y(row, self.rails_above[row][link.tail], True) - 4
                 x = self.step_origin(row, 1)[0] + 6 + 0.55 * 9 * len(re.sub(r"<[^>]*>|&[#\w]+;", "", text)) / 2
                 style.update(label=_HTML(f"<{text}>"), lp=pt((x, y)), fontcolor="#37474f")
-            body.append(f"\t{link.tail} -> {link.head} " + _attrs(pos=spline, **style) + "\n")
+            edge_lines.append(f"\t{link.tail} -> {link.head} " + _attrs(pos=spline, **style) + "\n")
+            drawn.add(points)
+        def write(path: tuple, depth: int) -> None:
+            indent = "\t" * depth
+            if path:
+                x0, y0, x1, y1 = boxes[path]
+                attrs = view.cluster_attrs_for(path)
+                size = 12 if TIME.match(path[-1]) else 9 if path[-1] in GATE_SYMBOLS else 13
+                half = 0.3 * size * len(view.step_labels.get(path, _segment_label(path[-1])))
+                cx, cy = _clear_corner(drawn, x0, x1, y0 + 4 + size / 2, half, size)
+                label_at = f"{X(cx):.1f},{Y(cy):.1f}"
+                extra = f' bb="{X(x0):.1f},{Y(y1):.1f},{X(x1):.1f},{Y(y0):.1f}" lp="{label_at}"'
+                body.append(f"{indent}subgraph {view.cluster(path).name} {{\n{indent}\tgraph {attrs[:-1]}{extra}]\n")
+            for name in members.get(path, ()):
+                body.append(f"{indent}\t{node_stmt(name)}\n")
+            for child in children.get(path, ()):
+                write(child, depth + 1)
+            if path:
+                body.append(f"{indent}}}\n")
+
+        write((), 0)
+        body.extend(edge_lines)
         if view.show_grads and view.norm:
             legend = _attrs(shape="plaintext", label=_HTML(view.scale.legend()), id_="legend")
             body.append(f'\tlegend {legend[:-1]} pos="{X(left + 100):.1f},{Y(top + LEGEND / 2):.1f}!"]\n')
@@ -793,6 +798,75 @@ class _Tiler:
             y = top + below + STATUS_LEGEND / 2
             body.append(f'\tstatus_legend {legend[:-1]} pos="{X(left + 180):.1f},{Y(y):.1f}!"]\n')
         return drawing
+
+
+class _Splines:
+    """The cubic pieces of the edges drawn so far, found by where they are: a grid of CELL-point squares,
+    so that a label's check looks at the few pieces near it, not at all of a long unroll's edges. A long
+    straight piece (a rail runs the width of the picture) is filed under its band of rows or columns."""
+
+    CELL = 60.0
+    BIG = 32  # a piece over more cells than this is filed by its row band, its column band, or with all
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple, list[tuple]] = {}
+        self.big: list[tuple] = []
+
+    def span(self, lo: float, hi: float) -> range:
+        return range(int(lo // self.CELL), int(hi // self.CELL) + 1)
+
+    def add(self, points: list) -> None:
+        for i in range(0, len(points) - 3, 3):
+            piece = tuple(points[i : i + 4])
+            xs, ys = [p[0] for p in piece], [p[1] for p in piece]
+            columns, rows = self.span(min(xs), max(xs)), self.span(min(ys), max(ys))
+            if len(columns) * len(rows) <= self.BIG:
+                keys = [(c, r) for c in columns for r in rows]
+            elif len(rows) <= 2:
+                keys = [("row", r) for r in rows]
+            elif len(columns) <= 2:
+                keys = [("column", c) for c in columns]
+            else:
+                self.big.append(piece)
+                continue
+            for key in keys:
+                self.buckets.setdefault(key, []).append(piece)
+
+    def near(self, box: tuple) -> list[tuple]:
+        columns, rows = self.span(box[0], box[2]), self.span(box[1], box[3])
+        keys = [(c, r) for c in columns for r in rows] + [("row", r) for r in rows] + [("column", c) for c in columns]
+        found: dict[int, tuple] = {id(piece): piece for piece in self.big}
+        for key in keys:
+            for piece in self.buckets.get(key, ()):
+                found[id(piece)] = piece
+        return list(found.values())
+
+
+def _clear_corner(drawn: _Splines, x0: float, x1: float, y: float, half: float, size: float) -> tuple:
+    """Where a cluster's label goes: at the left of its top line, as Graphviz puts it, unless an edge runs
+    through it there (an LSTM's c_{t-1} entering "cell state" at its top left); then at the right."""
+    spots = [(x0 + 8 + half, y), (x1 - 8 - half, y)]
+    for cx, cy in spots:
+        box = (cx - half - 1, cy - 0.6 * size, cx + half + 1, cy + 0.6 * size)
+        if not any(_crosses(piece, box) for piece in drawn.near(box)):
+            return cx, cy
+    return spots[0]
+
+
+def _crosses(piece: tuple, box: tuple) -> bool:
+    """Does a cubic Bezier piece (four points) come into the box?"""
+    p0, p1, p2, p3 = piece
+    xs, ys = (p0[0], p1[0], p2[0], p3[0]), (p0[1], p1[1], p2[1], p3[1])
+    if max(xs) < box[0] or min(xs) > box[2] or max(ys) < box[1] or min(ys) > box[3]:
+        return False
+    for k in range(17):
+        u = k / 16
+        a, b, c, d = (1 - u) ** 3, 3 * (1 - u) ** 2 * u, 3 * (1 - u) * u * u, u ** 3
+        x = a * xs[0] + b * xs[1] + c * xs[2] + d * xs[3]
+        y = a * ys[0] + b * ys[1] + c * ys[2] + d * ys[3]
+        if box[0] < x < box[2] and box[1] < y < box[3]:
+            return True
+    return False
 
 
 def _legend_room(view: Any) -> float:

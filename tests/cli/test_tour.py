@@ -32,6 +32,13 @@ def test_tour_writes_a_folder_whose_index_links_everything(tmp_path, capsys):
     assert "held-out perplexity" in printed and "n-gram" in printed
     assert "memory 0, 0, 3, 3, 7, 7, 7, 0, 6; outputs 0, 0, 0, 0, 0, 7, 0, 0, 6" in page
     assert "How far back does each model" in page and "at initialisation: RNN" in page
+    # the rolled picture comes first; tables are tables; the sample wraps; graphs are shown at a size that reads
+    first = re.search(r'<h2 id="part0">([^<]*)</h2>', page).group(1)
+    assert first.startswith("The recurrence, rolled") and {"graphs/lstm_rolled.svg", "graphs/gru_rolled.svg"} <= links
+    assert "\u00d7 3" in (out / "graphs" / "lstm_rolled.svg").read_text()
+    assert '<table class="numbers">' in page and "| t | x1" not in page and "<th>memory after</th>" in page
+    assert 'pre class="text"' in page and "pre.text { white-space: pre-wrap" in page
+    assert page.count('figure class="graph"') == 6 and "figure.graph img, figure.rolled img { max-width: none" in page
 
 
 def test_tour_refuses_a_long_unroll(tmp_path, capsys):

@@ -92,6 +92,8 @@ def test_chapter_1_shows_the_tensor_with_its_graph_and_the_graph_as_data(execute
 
 
 def test_chapter_2_checks_that_the_contributions_over_t_sum_to_w_hh_grad(executed):
+    svgs = outputs(executed["02_unrolled_rnn.py"][0], "image/svg+xml")
+    assert "scope time rolled" in svgs[0] and "\u00d7 4" in svgs[0]  # the rolled cell first, its loop round 4 times
     text = printed(executed["02_unrolled_rnn.py"][0])
     assert "contributions from t = [1, 2, 3, 4]" in text
     error = float(re.search(r"max \|sum of pieces\^T - W_hh.grad\| = (\S+)", text).group(1))

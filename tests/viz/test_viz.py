@@ -288,11 +288,12 @@ def test_values_and_grads_appear_on_the_labels():
     loss.backward()
     svg = parse(viz.draw(loss, values=True, grads=True))
     label = text_of(next(g for g in groups(svg, "parameter")))
-    assert "[0.5, -2]" in label and "grad [1, -4]" in label  # d(w^2)/dw = 2w
+    assert "value [0.5, -2]" in label and "grad [1, -4]" in label  # d(w^2)/dw = 2w
     big = tr.Parameter(np.arange(12.0).reshape(3, 4), name="big")
     loss = big.sum()
     label = text_of(groups(parse(viz.draw(loss, values=True)), "parameter")[0])
-    assert "min 0 max 11" in label and "\u2016\u00b7\u2016=22.5" in label  # ||0..11|| = sqrt(506)
+    # whose norm and range: the value's (it used to say "‖·‖=22.5 / min 0 max 11", of what it did not say)
+    assert "value min 0 max 11" in label and "\u2016value\u2016=22.5" in label  # ||0..11|| = sqrt(506)
 
 
 class FakeStepper:

@@ -281,10 +281,16 @@ def test_a_slow_render_says_so_on_stderr(monkeypatch, capsys):
 
 def test_render_command_draws_two_hundred_lstm_steps(tmp_path, capsys):
     out = tmp_path / "l.svg"
-    assert cli.main(["render", "--cell", "lstm", "--steps", "200", "--out", str(out)]) == 0
+    assert cli.main(["render", "--cell", "lstm", "--steps", "200", "--full", "--out", str(out)]) == 0
     svg = ET.parse(out).getroot()
     row = sorted(steps_by_row(svg)["lstm/l0/fwd"], key=lambda s: s[1][0])
     assert [t for t, _ in row] == list(range(1, 201))
+    # without --full the middle is left out (issue 23): t = 1, 2, 3, "… 194 steps …", 198, 199, 200
+    assert cli.main(["render", "--cell", "lstm", "--steps", "200", "--out", str(out)]) == 0
+    svg = ET.parse(out).getroot()
+    row = sorted(steps_by_row(svg)["lstm/l0/fwd"], key=lambda s: s[1][0])
+    assert [t for t, _ in row] == [1, 2, 3, 198, 199, 200]
+    assert "194 steps left out" in text_of(next(g for g in groups(svg, "time") if "t = 198" in text_of(g)))
     capsys.readouterr()
     assert cli.main(["render", "--steps", "2", "--renderer", "no-such", "--out", str(tmp_path / "x.svg")]) == 1
     err = capsys.readouterr().err

@@ -5,7 +5,10 @@ a toy loss (mean squared error against a fixed random target) forward and
 backward, and writes the picture with ``viz`` (imported here, inside ``run``,
 never by the engine itself). The ops view of these unrolls is tiled (one step
 laid out, T copies placed along the time axis), so ``--steps 1000`` takes
-seconds; ``--layout full`` asks Graphviz for the whole graph instead.
+seconds; ``--layout full`` asks Graphviz for the whole graph instead. Past 9
+steps the ops picture keeps three steps at each end and says how many it left
+out between them (``--full`` draws every step). ``--view rolled`` draws one
+step once, its recurrence a loop labelled with T: the same picture for any T.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..tensor import Tensor
 from . import CLIError, UsageError, option_words, output_file
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+ELIDE_KEEP = 3  # time steps kept at each end of a long unroll's ops view, unless --full
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, default=2, help="hidden size (default 2)")
     parser.add_argument(
         "--view",
-        choices=("ops", "cells"),
+        choices=("ops", "cells", "rolled"),
         default="ops",
-        help="ops: every primitive; cells: one node per time step (default ops)",
+        help="ops: every primitive; cells: one node per time step; rolled: one step drawn once, "
+        "its recurrence a loop labelled with T (default ops)",
     )
     parser.add_argument("--values", action="store_true", help="show the numbers on every tensor")
     parser.add_argument("--grads", action="store_true", help="show gradients, colour by their size")
@@ -59,6 +64,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="graphviz-pure or dot, or a path (default: $TINYGRAD_RNN_RENDERER, else graphviz-pure, else dot)",
     )
+    parser.add_argument(
+        "--full", action="store_true",
+        help=f"ops view: draw every time step (default: past {2 * ELIDE_KEEP + 3} steps, keep {ELIDE_KEEP} at each end "
+        "and write how many were left out between them)",
+    )
     parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--out", type=output_file(".svg", ".png", ".dot", ".gv"), default=None,
                         help="output file: .svg, .png or .dot (default <cell>.svg; missing folders are made)")
@@ -66,11 +76,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import viz
+    from viz.elide import MIN_LEFT_OUT
 
     if args.steps < 1 or args.layers < 1 or args.hidden < 1:
         raise UsageError("--steps, --layers and --hidden must be positive")
-    if args.max_nodes is not None and args.view == "cells":
-        raise UsageError("--max-nodes limits the ops view; --view cells draws one node per time step at any size")
+    if args.max_nodes is not None and args.view != "ops":
+        raise UsageError(f"--max-nodes limits the ops view; --view {args.view} draws any number of time steps")
     if args.max_nodes is not None and args.max_nodes < 1:
         raise UsageError("--max-nodes must be positive")
     out = Path(args.out or f"{args.cell}.svg")
@@ -92,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             max_nodes=args.max_nodes or 500,
             layout=args.layout,
             renderer=args.renderer,
+            elide=None if args.full else ELIDE_KEEP,
         )
         viz.render(drawing, out)
     except viz.GraphTooLarge as error:
@@ -105,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(option_words(str(error))) from None
     seconds = time.perf_counter() - start
     graph = trace(loss)
+    left_out = args.steps - 2 * ELIDE_KEEP
+    if args.view == "ops" and not args.full and args.layout == "auto" and left_out >= MIN_LEFT_OUT:
+        print(f"render: t = {ELIDE_KEEP + 1}..{args.steps - ELIDE_KEEP} ({left_out} steps) left out of the picture; "
+              "--full draws every step", file=sys.stderr)
     print(
         f"wrote {out}: {args.cell}, T={args.steps}, {args.layers} layer(s)"
         f"{', bidirectional' if args.bidirectional else ''}, {args.view} view of {len(graph.nodes)} ops, "

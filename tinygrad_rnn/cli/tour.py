@@ -36,6 +36,7 @@ from ..stories.common import Progress, output_folder, seed
 from . import CLIError, UsageError
 
 TITLES = {
+    "rolled": "The recurrence, rolled: one cell and its loop",
     "graphs": "Unrolled graphs: RNN, LSTM, GRU",
     "player": "The backward player",
     "derivation": "BPTT, derived and checked",
@@ -79,9 +80,11 @@ def _require(module: str, *names: str) -> object:
     return found
 
 
-def _img(path: Path, out: Path, caption: str) -> str:
+def _img(path: Path, out: Path, caption: str, kind: str = "") -> str:
+    """A figure; kind "graph" shows the picture at its own size in a box that scrolls (readable, not shrunk),
+    "rolled" (small whatever T is) as wide as the page."""
     rel = html.escape(path.relative_to(out).as_posix())
-    return (f'<figure><a href="{rel}"><img src="{rel}" alt="{html.escape(caption)}"></a>'
+    return (f'<figure class="{kind}"><a href="{rel}"><img src="{rel}" alt="{html.escape(caption)}"></a>'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
@@ -114,9 +117,38 @@ def part_graphs(out: Path, steps: int, seed: int) -> Part:
             path.parent.mkdir(parents=True, exist_ok=True)
             viz.render(viz.draw(loss, view=view, grads=True), path)
             part.files.append((f"{kind.upper()} {view} view", path))
-            part.body.append(_img(path, out, f"{kind.upper()}, {steps} steps, {view} view, with gradients"))
+            part.body.append(_img(path, out, f"{kind.upper()}, {steps} steps, {view} view, with gradients", "graph"))
     part.summary.append(f"{steps} time steps; ops recorded: " + ", ".join(f"{k.upper()} {n}" for k, n in sizes.items()))
     return part
+
+
+def part_rolled(out: Path, steps: int, seed: int) -> Part:
+    """The notes' first picture: each cell drawn once, its recurrent edges a loop labelled with T."""
+    part = Part(TITLES["rolled"])
+    viz = _require("viz", "draw", "render")
+    for kind in ("rnn", "lstm", "gru"):
+        loss = _unrolled(kind, steps, seed)
+        path = out / "graphs" / f"{kind}_rolled.svg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        viz.render(viz.draw(loss, view="rolled"), path)
+        part.files.append((f"{kind.upper()} rolled view", path))
+        part.body.append(_img(path, out, f"{kind.upper()}, rolled: one step, its loop goes round {steps} times",
+                              "rolled"))
+    part.body.insert(0, "<p>Every step of an RNN runs the same ops on the same weights, so the notes draw it once, "
+                        "with a loop: the state a step hands to the next (h, and c for the LSTM) goes back into "
+                        "the cell. Unrolled, the loop becomes the chain of time steps below. "
+                        "(<code>tinygrad-rnn render --view rolled</code>)</p>")
+    part.summary.append(f"each cell drawn once, its recurrence a loop labelled × {steps}")
+    return part
+
+
+def _table(markdown: str) -> str:
+    """A Markdown table ('| a | b |' rows, a '|---|' rule) as an HTML table, numbers right-aligned."""
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in markdown.strip().splitlines()]
+    head, body = rows[0], [r for r in rows[1:] if not all(set(c) <= set("-:") for c in r)]
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+    lines = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
+    return f'<table class="numbers"><thead><tr>{cells}</tr></thead><tbody>{lines}</tbody></table>'
 
 
 def part_player(out: Path, steps: int, seed: int) -> Part:
@@ -194,7 +226,8 @@ def part_char_lm(out: Path, quick: bool, seed: int, progress: Progress) -> Part:
     part.body += [f"<p>{html.escape(line)}. Longer runs: <code>tinygrad-rnn train char-lm --help</code>.</p>",
                   _img(curve, out, "perplexity"),
                   f'<p><a href="{sample.name}">A sample</a> at temperature {r["temperature"]}, starting from '
-                  f"<code>{html.escape(repr(r['sample'][:4]))}</code>:</p><pre>{html.escape(r['sample'])}</pre>"]
+                  f"<code>{html.escape(repr(r['sample'][:4]))}</code>:</p>",
+                  f'<pre class="text">{html.escape(r["sample"])}</pre>']
     return part
 
 
@@ -244,7 +277,7 @@ def part_toy_lstm(out: Path) -> Part:
     part.body += [f"<p>{html.escape(part.summary[0])}. It adds x1 when x2 = 1, resets when x2 = &minus;1 and "
                   f"shows its memory when x3 = 1 (<code>tinygrad-rnn train toy-lstm</code>).</p>",
                   _img(path, out, "the hand-set LSTM over 9 steps: h and c on every step"),
-                  f"<pre>{html.escape(toy_lstm.format_table(r))}</pre>"]
+                  _table(toy_lstm.format_table(r))]
     return part
 
 
@@ -303,6 +336,14 @@ figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { max-width: 520px; max-height: 420px; border: 1px solid #ddd; }
 figcaption { font-size: 0.9em; color: #444; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+figure.graph, figure.rolled { display: block; }
+figure.graph a { display: block; max-height: 460px; overflow: auto; border: 1px solid #ddd; }
+figure.graph img, figure.rolled img { max-width: none; max-height: none; border: 0; }
+figure.rolled img { max-width: 100%; }
+pre.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.numbers { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+table.numbers th, table.numbers td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
+table.numbers th { background: #f0f0f0; }
 .unavailable { color: #8a6d00; } .failed { color: #b00020; }
 """
 
@@ -341,6 +382,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(args.quiet)
     jobs: list[tuple[str, Callable[[], Part]]] = [
+        ("rolled", lambda: part_rolled(out, args.steps, args.seed)),
         ("graphs", lambda: part_graphs(out, args.steps, args.seed)),
         ("player", lambda: part_player(out, args.steps, args.seed)),
         ("derivation", lambda: part_derivation(out, 5)),
