@@ -72,6 +72,9 @@ def _text_width(label: str, size: float = EDGE_FONT) -> float:
     return 0.6 * size * len(plain) + 4
 
 
+_UNLABEL = re.compile(r" ?label=<.*?>(?= \w+=|\]$)")
+
+
 def _edge_label(stmt: str) -> str | None:
     match = re.search(r"label=<(.*?)>(?= \w+=|\]$)", stmt)
     return match.group(1) if match else None
@@ -147,6 +150,8 @@ class _Grid:
     def place(self) -> None:
         view = self.view
         self.pos: dict[str, tuple] = {}  # name -> (x, y) centre, y down
+        self.labelled: set = set()  # tails whose edge between rows carries the label already
+        self.unlabelled: set = set()  # (tail, head) of the other edges between rows from those tails
         cells = self.cell_at
         others = [n for n in self.statements if n not in cells]
         # which edges come into a row from outside, which leave it: one rail each (per tail / per head)
@@ -283,6 +288,8 @@ class _Grid:
             points = [(a[2], y), (b[0], y)] if tx < hx else [(a[0], y), (b[2], y)]
             at = ((points[0][0] + points[1][0]) / 2, y - 7) if label else None
             return points, at
+        if tail in cells and head in cells and ty < hy and "lhead=" not in stmt and "ltail=" not in stmt:
+            return self.across(tail, head, label)
         if head in cells and cells.get(tail, (None,))[0] != cells[head][0]:
             r = cells[head][0]
             level = self.rail_in[r][tail]
@@ -338,6 +345,33 @@ class _Grid:
         if label:
             (p, q) = max(zip(points, points[1:]), key=lambda s: abs(s[1][0] - s[0][0]) + abs(s[1][1] - s[0][1]))
             at = ((p[0] + q[0]) / 2, (p[1] + q[1]) / 2 - 7)
+        return points, at
+
+    def across(self, tail: str, head: str, label: str | None) -> tuple[list, tuple | None]:
+        """A cell of one row to a cell of another: straight down (or up) by the head row's rail for that tail.
+
+        The forward value h_t feeds the backward cells of steps t and t + 1 of the recorded backward pass
+        (adjoint view), which sit right under it: the edge leaves the tail cell, runs along its rail above
+        the head row for at most a step and drops into the head. The label is written once per tail, on
+        its rail just beside where it comes down.
+        """
+        cells = self.cell_at
+        a, b = self.box(tail), self.box(head)
+        (tx, ty), (hx, hy) = self.pos[tail], self.pos[head]
+        rt, r = cells[tail][0], cells[head][0]
+        level = self.rail_in[r][tail]
+        down = ty < hy
+        rail = self.rail_y(r, level, down)
+        out_level = self.rail_out[rt][head]
+        x_out = tx + 6 * (out_level - (len(self.rail_out[rt]) - 1) / 2)
+        x_in = hx + 6 * (level - (len(self.rail_in[r]) - 1) / 2)
+        points = [(x_out, a[3] if down else a[1]), (x_out, rail), (x_in, rail), (x_in, b[1] if down else b[3])]
+        at = None
+        if label and tail not in self.labelled:
+            self.labelled.add(tail)
+            at = (x_out + 4 + _text_width(label) / 2, rail - 6)
+        elif label:
+            self.unlabelled.add((tail, head))
         return points, at
 
     # --- writing ------------------------------------------------------------
@@ -434,6 +468,8 @@ class _Grid:
                 arrow = f"e,{pt(tip)} "
             spline = arrow + " ".join(pt(p) for p in _spline(points))
             extra = f' pos="{spline}"' + (f' lp="{pt(at)}"' if at else "")
+            if (self.edges[k][0], self.edges[k][1]) in self.unlabelled:
+                stmt = _UNLABEL.sub("", stmt)
             body.append(f"\t{stmt[:-1]}{extra}]\n")
         if view.show_grads and view.norm:
             legend = _attrs(shape="plaintext", label=_HTML(view.scale.legend()), id_="legend")

@@ -73,6 +73,87 @@ class _Irregular(Exception):
     """The graph is not T copies of one step per row: it gets the full layout."""
 
 
+def _backwards(row: tuple) -> bool:
+    """Data runs from step t to step t - 1 in this row: a reverse direction, or the recorded backward of a forward one.
+
+    Such a row is drawn mirrored, so that step t still sits at the t-th place along the time axis
+    and what one step sends to the next (h, or the adjoint δh) runs from right to left.
+    """
+    return ("rev" in row) != (row[:1] == ("backward",))
+
+
+def _ragged(by_t: dict[int, list[str]], sigs: dict[int, list], inner: set, across: dict[str, set]) -> tuple:
+    """The steps of a row differ at its ends only: fit the first and the last step into a middle one.
+
+    In the recorded backward of an RNN the step t = T receives no δh (nothing comes after it) and
+    step t = 1 sends none to h₀, so they lack ops that the middle steps have. Step 2 is the template,
+    and every middle step must be just like it. The end steps' nodes are matched, in the order they
+    ran, to template positions of the same op and scope such that every link inside the step is a path
+    in the template. What an end step lacks must be the edge of time: each connected group of
+    template nodes missing from step 1 must link to a step t - 1, and from step T to a step t + 1
+    (``across`` gives the time steps each node links to outside its own step). Returns the template's
+    t and, per t, the template position of each node; raises _Irregular when the steps do not fit
+    (the graph then gets the full layout).
+    """
+    T = len(by_t)
+    if T < 3 or any(sigs[t] != sigs[2] for t in range(3, T)):
+        raise _Irregular
+    rep, template = 2, sigs[2]
+    links = set(inner)
+    k_of = {n: k for k, n in enumerate(by_t[rep])}
+    direct = {(k_of[a], k_of[b]) for a, b in links if a in k_of and b in k_of}
+    paths = set(direct)
+    grown = True
+    while grown:  # a link of an end step may stand for a path through ops it lacks (matmul -> [add] -> tensor)
+        more = {(a, d) for a, b in paths for c, d in paths if b == c} - paths
+        paths |= more
+        grown = bool(more)
+    slots = {t: list(range(len(template))) for t in range(2, T)}
+    for t, edge in ((1, rep - 1), (T, rep + 1)):
+        names = by_t[t]
+        preds = {n: [a for a, b in links if b == n] for n in names}
+        succs = {n: [b for a, b in links if a == n] for n in names}
+        match: dict[str, int] = {}
+        budget = [20000]
+
+        def fit(i: int, lo: int, names: list = names, sig: list = sigs[t], preds: dict = preds, succs: dict = succs,
+                match: dict = match, budget: list = budget) -> bool:
+            if i == len(names):
+                return True
+            n = names[i]
+            for k in range(lo, len(template)):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise _Irregular
+                if template[k] != sig[i]:
+                    continue
+                if any(p in match and (match[p], k) not in paths for p in preds[n]):
+                    continue
+                if any(s in match and (k, match[s]) not in paths for s in succs[n]):
+                    continue
+                match[n] = k
+                if fit(i + 1, k + 1):
+                    return True
+                del match[n]
+            return False
+
+        if not fit(0, 0):
+            raise _Irregular
+        slots[t] = [match[n] for n in names]
+        missing = set(range(len(template))) - set(slots[t])
+        while missing:  # each group of missing template nodes must touch the edge of time
+            group, todo = set(), [missing.pop()]
+            while todo:
+                k = todo.pop()
+                group.add(k)
+                near = {b for a, b in direct if a == k} | {a for a, b in direct if b == k}
+                todo += list(near & missing)
+                missing -= near
+            if not any(edge in across.get(by_t[rep][k], ()) for k in group):
+                raise _Irregular
+    return rep, slots
+
+
 def _visible_length(stmt: str) -> int:
     """How long the longest line of a node's label is, tags and entities removed (to pick the widest copy)."""
     match = re.search(r"label=<(.*?)> id=", stmt)
@@ -141,54 +222,91 @@ class _Tiler:
             else:
                 self.outer.append(item.name)
                 self.path[item.name] = item.path
-        position = {n: k for by_t in steps.values() for names in by_t.values() for k, n in enumerate(names)}
-        users: dict[str, list] = {}
-        for link in self.view.links:
-            users.setdefault(link.tail, []).append(position.get(link.head))
-        slots: dict[tuple, dict[int, str]] = {}
-        for item, cut in inside:
-            slot = (item.path[:cut], item.path[cut + 1 :], tuple(users.get(item.name, ())))
-            slots.setdefault(slot, {})[int(item.path[cut][1:])] = item.name
-        for (row, _, _), by_t in slots.items():
-            every = row in steps and set(by_t) == set(steps[row])
-            for t, name in by_t.items():
-                if every:  # e.g. the constant 1 of 1 - z in every GRU step
-                    steps[row][t].append(name)
-                    self.path[name] = self.items[name].path
-                else:  # e.g. h0 of a hand-written loop, used by step 1 only: drawn beside its row
-                    self.outer.append(name)
-                    self.path[name] = row
         if not steps:
             raise _Irregular
         self.rows = _row_order(list(steps))
         self.steps = steps
         self.T: dict[tuple, int] = {}
+        self.rep: dict[tuple, int] = {}
+        self.at: dict[tuple, dict[int, dict[int, str]]] = {}  # row -> t -> {position k: name}
+        inner = self.inner_links()
+        ragged: set = set()
         for row, by_t in steps.items():
             ts = sorted(by_t)
             if ts != list(range(1, len(ts) + 1)):
                 raise _Irregular
             self.T[row] = len(ts)
             cut = len(row) + 1
-            shape = None
+            sigs = {t: [(self.items[n].sig, self.items[n].path[cut:]) for n in by_t[t]] for t in ts}
+            if all(sigs[t] == sigs[1] for t in ts):
+                self.rep[row] = 2 if len(ts) >= 2 else 1
+                slots = {t: list(range(len(by_t[t]))) for t in ts}
+            else:
+                self.rep[row], slots = _ragged(by_t, sigs, inner, self.across())
+                ragged.add(row)  # its steps were matched to the template link by link
+            self.at[row] = {t: dict(zip(slots[t], by_t[t])) for t in ts}
             for t in ts:
-                names = by_t[t]
-                sig = [(self.items[n].sig, self.items[n].path[cut:]) for n in names]
-                if shape is None:
-                    shape = sig
-                elif sig != shape:
-                    raise _Irregular
-                for k, n in enumerate(names):
+                for n, k in zip(by_t[t], slots[t]):
                     self.place[n] = ("step", row, t, k)
-        inner: dict[tuple, set] = {}
+        users: dict[str, list] = {}
         for link in self.view.links:
-            a, b = self.place.get(link.tail), self.place.get(link.head)
-            if a and b and a[:3] == b[:3]:
-                inner.setdefault(a[:3], set()).add((a[3], b[3]))
-        for row, by_t in steps.items():
-            shapes = {frozenset(inner.get(("step", row, t), ())) for t in by_t}
-            if len(shapes) > 1:
+            where = self.place.get(link.head)
+            users.setdefault(link.tail, []).append(where[3] if where else None)
+        leaves: dict[tuple, dict[int, str]] = {}
+        for item, cut in inside:
+            slot = (item.path[:cut], item.path[cut + 1 :], tuple(users.get(item.name, ())))
+            leaves.setdefault(slot, {})[int(item.path[cut][1:])] = item.name
+        for (row, _, _), by_t in leaves.items():
+            every = row in steps and set(by_t) == set(steps[row])
+            k = len(steps[row][self.rep[row]]) if every else None
+            for t, name in by_t.items():
+                if every:  # e.g. the constant 1 of 1 - z in every GRU step
+                    steps[row][t].append(name)
+                    self.at[row][t][k] = name
+                    self.place[name] = ("step", row, t, k)
+                    self.path[name] = self.items[name].path
+                else:  # e.g. h0 of a hand-written loop, used by step 1 only: drawn beside its row
+                    self.outer.append(name)
+                    self.path[name] = row
+        for row, at in self.at.items():
+            shapes = {frozenset(self.shape(inner, list(at[t].values()), list(at[t]))) for t in at}
+            if row not in ragged and len(shapes) > 1:
                 raise _Irregular
         self.sides()
+
+    def inner_links(self) -> set:
+        """The links (tail, head) between two nodes of one time step."""
+        step_of = {}
+        for item in self.view.items:
+            cut = _time_index(item.path)
+            if cut is not None:
+                step_of[item.name] = item.path[: cut + 1]
+        return {
+            (link.tail, link.head)
+            for link in self.view.links
+            if link.tail in step_of and step_of[link.tail] == step_of.get(link.head)
+        }
+
+    def across(self) -> dict[str, set]:
+        """For each node in a time step: the time steps (of any row) it links to outside its own step."""
+        step_of = {}
+        for item in self.view.items:
+            cut = _time_index(item.path)
+            if cut is not None:
+                step_of[item.name] = item.path[: cut + 1]
+        out: dict[str, set] = {}
+        for link in self.view.links:
+            a, b = step_of.get(link.tail), step_of.get(link.head)
+            if a and b and a != b:
+                out.setdefault(link.tail, set()).add(int(b[-1][1:]))
+                out.setdefault(link.head, set()).add(int(a[-1][1:]))
+        return out
+
+    @staticmethod
+    def shape(inner: set, names: list[str], slots: list[int]) -> set:
+        """A step's links as pairs of positions (k of tail, k of head)."""
+        k = dict(zip(names, slots))
+        return {(k[a], k[b]) for a, b in inner if a in k and b in k}
 
     def related(self, path: tuple, row: tuple) -> bool:
         n = min(len(path), len(row))
@@ -243,7 +361,7 @@ class _Tiler:
         """b is the step right after a in data order (reverse rows run from t = T down to 1)."""
         if a[0] != "step" or b[0] != "step" or a[1] != b[1]:
             return False
-        return b[2] == a[2] + (-1 if "rev" in a[1] else 1)
+        return b[2] == a[2] + (-1 if _backwards(a[1]) else 1)
 
     def out_key(self, link: Any) -> tuple:
         a, b = self.unit(link.tail), self.unit(link.head)
@@ -269,11 +387,8 @@ class _Tiler:
 
     # --- laying out the pieces ------------------------------------------------
     def pieces(self) -> None:
-        self.rep: dict[tuple, int] = {}
         self.pieces_: dict[tuple, _Piece] = {}
         for row in self.rows:
-            T = self.T[row]
-            self.rep[row] = 2 if T >= 2 else 1
             names = self.steps[row][self.rep[row]]
             self.pieces_[("row", row)] = _Piece(("row", row), names)
         for name in self.outer:
@@ -360,13 +475,11 @@ class _Tiler:
 
     def widest(self, row: tuple) -> list[str]:
         """For each position k in a step of ``row``: the name of its copy with the longest label."""
-        by_t = self.steps[row]
-        count = len(by_t[1])
-        best = list(by_t[self.rep[row]])
+        at = self.at[row]
+        best = list(self.steps[row][self.rep[row]])
         longest = [_visible_length(self.items[n].stmt) for n in best]
         for t in (1, self.T[row], (1 + self.T[row]) // 2):
-            for k in range(count):
-                n = by_t[t][k]
+            for k, n in at[t].items():
                 length = _visible_length(self.items[n].stmt)
                 if length > longest[k]:
                     best[k], longest[k] = n, length
@@ -501,7 +614,7 @@ class _Tiler:
             piece = self.pieces_[("row", row)]
             x, y, w, h = piece.nodes[self.steps[row][self.rep[row]][k]]
             ox, oy = self.step_origin(row, t)
-            if "rev" in row:
+            if _backwards(row):
                 x = piece.width - x
             return (ox + x, oy + y, w, h)
         piece = self.pieces_[where]
@@ -518,7 +631,7 @@ class _Tiler:
         if unit[0] == "step":
             piece = self.pieces_[("row", unit[1])]
             ox, oy = self.step_origin(unit[1], unit[2])
-            mirror = "rev" in unit[1]
+            mirror = _backwards(unit[1])
         else:
             piece = self.pieces_[unit]
             ox, oy = self.offset[unit]
@@ -591,7 +704,7 @@ class _Tiler:
         level = self.rails_above[row][link.tail]
         y = self.rail_y(row, level, True)
         x, _ = self.step_origin(row, t)
-        rev = "rev" in row
+        rev = _backwards(row)
         drop = x + self.pieces_[("row", row)].width + 6 + 5 * level if rev else x - 6 - 5 * level
         climb = p[0] + 6 + 5 * level
         return [p, (climb, p[1]), (climb, y), (drop, y), (drop, q[1]), q]
@@ -601,7 +714,7 @@ class _Tiler:
         level = self.rails_below[row][link.head]
         y = self.rail_y(row, level, False)
         x, _ = self.step_origin(row, t)
-        rev = "rev" in row
+        rev = _backwards(row)
         rise = x - 6 - 5 * level if rev else x + self.pieces_[("row", row)].width + 6 + 5 * level
         last = q[0] - 6 - 5 * level
         return [p, (rise, p[1]), (rise, y), (last, y), (last, q[1]), q]
@@ -668,7 +781,7 @@ class _Tiler:
             for t in range(1, self.T[row] + 1):
                 ox, oy = self.step_origin(row, t)
                 for rel, (x0, y0, x1, y1) in piece.clusters.items():
-                    if "rev" in row:
+                    if _backwards(row):
                         x0, x1 = piece.width - x1, piece.width - x0
                     boxes[row + (f"t{t}",) + rel] = [ox + x0, oy + y0, ox + x1, oy + y1]
         fixed = set(boxes)
