@@ -55,8 +55,9 @@ print([s for s in graph.scopes() if s.startswith("backward")])
 # %% [markdown]
 # ## Drawing it
 #
-# `viz.draw(g)` draws the gradient's computation: the forward values it
-# reads (bottom) and the backward ops (top, in `backward` clusters).
+# `viz.draw(g)` draws the gradient's computation tiled by time step: the
+# forward steps on top, and under each one the backward of that step (in the
+# `backward` cluster), δh running from t = T back to t = 1.
 
 # %%
 viz.draw(g)
@@ -65,8 +66,8 @@ viz.draw(g)
 # `viz.adjoint` draws the forward pass and its recorded backward pass as
 # one picture in the cells view: forward left to right, backward right to
 # left, sharing the time axis. The edges between backward cells, labelled
-# δh_t, are the adjoint recurrence; the vertical edges bring each step's
-# saved forward values to its backward step.
+# δh_t, are the adjoint recurrence; the edges between the rows drop straight
+# down, bringing h_t to the backward of steps t and t + 1.
 
 # %%
 viz.adjoint(loss, rnn.weight_hh_l0)
