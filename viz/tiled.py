@@ -92,7 +92,9 @@ def _ragged(by_t: dict[int, list[str]], sigs: dict[int, list], inner: set, acros
     in the template. What an end step lacks must be the edge of time: each connected group of
     template nodes missing from step 1 must link to a step t - 1, and from step T to a step t + 1
     (``across`` gives the time steps each node links to outside its own step). Returns the template's
-    t and, per t, the template position of each node; raises _Irregular when the steps do not fit
+    t and, per t, the template position of each node (ops keep their order; the boxes of named tensors,
+    listed after them, may come in any order; a box with no place in the template gets -1 and is drawn
+    beside the row); raises _Irregular when the steps do not fit
     (the graph then gets the full layout).
     """
     T = len(by_t)
@@ -121,18 +123,24 @@ def _ragged(by_t: dict[int, list[str]], sigs: dict[int, list], inner: set, acros
             if i == len(names):
                 return True
             n = names[i]
-            for k in range(lo, len(template)):
+            box = sig[i][0] == "tensor"  # boxes are listed after the ops, not in the order they were made
+            for k in range(0 if box else lo, len(template)):
                 budget[0] -= 1
                 if budget[0] < 0:
                     raise _Irregular
-                if template[k] != sig[i]:
+                if template[k] != sig[i] or k in match.values():
                     continue
-                if any(p in match and (match[p], k) not in paths for p in preds[n]):
+                if any(match.get(p, -1) >= 0 and (match[p], k) not in paths for p in preds[n]):
                     continue
-                if any(s in match and (k, match[s]) not in paths for s in succs[n]):
+                if any(match.get(s, -1) >= 0 and (k, match[s]) not in paths for s in succs[n]):
                     continue
                 match[n] = k
-                if fit(i + 1, k + 1):
+                if fit(i + 1, lo if box else k + 1):
+                    return True
+                del match[n]
+            if box:  # a box the template lacks (the last step's sum, named there only) is drawn beside the row
+                match[n] = -1
+                if fit(i + 1, lo):
                     return True
                 del match[n]
             return False
@@ -244,10 +252,15 @@ class _Tiler:
             else:
                 self.rep[row], slots = _ragged(by_t, sigs, inner, self.across())
                 ragged.add(row)  # its steps were matched to the template link by link
-            self.at[row] = {t: dict(zip(slots[t], by_t[t])) for t in ts}
+            self.at[row] = {t: {k: n for k, n in zip(slots[t], by_t[t]) if k >= 0} for t in ts}
             for t in ts:
                 for n, k in zip(by_t[t], slots[t]):
-                    self.place[n] = ("step", row, t, k)
+                    if k < 0:
+                        self.outer.append(n)
+                        self.path[n] = row
+                    else:
+                        self.place[n] = ("step", row, t, k)
+            by_t.update({t: [n for n, k in zip(by_t[t], slots[t]) if k >= 0] for t in ts})
         users: dict[str, list] = {}
         for link in self.view.links:
             where = self.place.get(link.head)

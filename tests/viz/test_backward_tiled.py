@@ -18,33 +18,34 @@ from tests.viz.test_edges_clear_labels import bezier_points
 from tests.viz.test_viz_layout import groups, overlaps, steps_by_row, svg_of, title
 
 
-def rnn_loss(T):
-    rnn = tr.nn.RNN(1, 2, rng=0)
+def rnn_loss(T, cell="RNN"):
+    rnn = getattr(tr.nn, cell)(1, 2, rng=0)
     x = tr.Tensor(np.random.default_rng(0).standard_normal((T, 1, 1)), name="x")
     out, _ = rnn(x)
     return (out * out).sum(), rnn
 
 
-def gradient_graph(T):
-    loss, rnn = rnn_loss(T)
+def gradient_graph(T, cell="RNN"):
+    loss, rnn = rnn_loss(T, cell)
     (g,) = tr.grad(loss, [rnn.weight_hh_l0], create_graph=True)
     g.name = "dL/dweight_hh_l0"
     return viz.draw(g)
 
 
-@pytest.mark.parametrize("T", [3, 6])
-def test_the_recorded_backward_is_drawn_step_by_step_under_the_forward(T):
-    drawing = gradient_graph(T)
+@pytest.mark.parametrize(("cell", "T"), [("RNN", 3), ("RNN", 6), ("LSTM", 3), ("GRU", 4)])
+def test_the_recorded_backward_is_drawn_step_by_step_under_the_forward(cell, T):
+    drawing = gradient_graph(T, cell)
     assert drawing.pinned  # tiled, not Graphviz's staircase of the whole graph
     svg = svg_of(drawing)
     rows = steps_by_row(svg)  # the row of a step box is read from the scopes of the ops inside it
-    assert sorted(rows) == ["backward/rnn/l0/fwd", "rnn/l0/fwd"]
+    scope = f"{cell.lower()}/l0/fwd"
+    assert sorted(rows) == [f"backward/{scope}", scope]
     for row in rows.values():
         row.sort(key=lambda step: step[1][0])
         assert [t for t, _ in row] == list(range(1, T + 1))  # one axis, t = 1..T, in order
         for (_, left), (_, right) in zip(row, row[1:]):
             assert left[2] < right[0]  # side by side, apart
-    forward, backward = (dict(rows[name]) for name in ("rnn/l0/fwd", "backward/rnn/l0/fwd"))
+    forward, backward = (dict(rows[name]) for name in (scope, f"backward/{scope}"))
     assert max(box[3] for box in forward.values()) < min(box[1] for box in backward.values())  # forward above
     for t in range(1, T + 1):  # backward step t in the column of forward step t
         f, b = forward[t], backward[t]
