@@ -362,9 +362,17 @@ class _Grid:
         level = self.rail_in[r][tail]
         down = ty < hy
         rail = self.rail_y(r, level, down)
-        out_level = self.rail_out[rt][head]
-        x_out = tx + 6 * (out_level - (len(self.rail_out[rt]) - 1) / 2)
-        x_in = hx + 6 * (level - (len(self.rail_in[r]) - 1) / 2)
+        # leave left of the tail's other out-rails (their labels are written right of them), arrive right of
+        # the head's other drops: each edge between the rows keeps its own vertical line, near its cells
+        outs, ins = self.rail_out[rt], self.rail_in[r]
+        mine = list(dict.fromkeys(h for t_, h, _ in self.edges if t_ == tail and h in outs))
+        crossing = [h for h in mine if h in cells and cells[h][0] != rt]
+        others = [tx + 6 * (outs[h] - (len(outs) - 1) / 2) for h in mine if h not in crossing]
+        x_out = min([tx, *others]) - 6 * (1 + crossing.index(head))
+        theirs = list(dict.fromkeys(t_ for t_, h, _ in self.edges if h == head and t_ in ins))
+        crossing = [t_ for t_ in theirs if t_ in cells and cells[t_][0] != r]
+        others = [hx + 6 * (ins[t_] - (len(ins) - 1) / 2) for t_ in theirs if t_ not in crossing]
+        x_in = max([hx, *others]) + 6 * (1 + crossing.index(tail))
         points = [(x_out, a[3] if down else a[1]), (x_out, rail), (x_in, rail), (x_in, b[1] if down else b[3])]
         at = None
         if label and tail not in self.labelled:
