@@ -353,7 +353,7 @@ class _Grid:
         The forward value h_t feeds the backward cells of steps t and t + 1 of the recorded backward pass
         (adjoint view), which sit right under it: the edge leaves the tail cell, runs along its rail above
         the head row for at most a step and drops into the head. The label is written once per tail, on
-        its rail just beside where it comes down.
+        its rail just left of where it comes down.
         """
         cells = self.cell_at
         a, b = self.box(tail), self.box(head)
@@ -369,6 +369,7 @@ class _Grid:
         crossing = [h for h in mine if h in cells and cells[h][0] != rt]
         others = [tx + 6 * (outs[h] - (len(outs) - 1) / 2) for h in mine if h not in crossing]
         x_out = min([tx, *others]) - 6 * (1 + crossing.index(head))
+        x_label = min([tx, *others]) - 6 * len(crossing) - 4  # left of all of them: drops into the head run right
         theirs = list(dict.fromkeys(t_ for t_, h, _ in self.edges if h == head and t_ in ins))
         crossing = [t_ for t_ in theirs if t_ in cells and cells[t_][0] != r]
         others = [hx + 6 * (ins[t_] - (len(ins) - 1) / 2) for t_ in theirs if t_ not in crossing]
@@ -377,7 +378,7 @@ class _Grid:
         at = None
         if label and tail not in self.labelled:
             self.labelled.add(tail)
-            at = (x_out + 4 + _text_width(label) / 2, rail - 6)
+            at = (x_label - _text_width(label) / 2, rail - 6)
         elif label:
             self.unlabelled.add((tail, head))
         return points, at
