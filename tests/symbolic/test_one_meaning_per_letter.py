@@ -2,7 +2,8 @@
 
 `derive --cell rnn` proves the closed form by induction with a residual. It used to be r_k, while r_t is
 the GRU's reset gate everywhere else; now it is ε_k in every form a person reads: the terminal, LaTeX, and
-the MathML of the tour's page and of notebooks."""
+the MathML of the tour's page and of notebooks. `derive --difference` (chapter 7's screen) wrote L for the
+Lucas numbers beside the loss L, and P for W's eigenvectors beside the summation factor P_k."""
 
 import re
 
@@ -40,3 +41,13 @@ def test_mathml_writes_the_residual_as_epsilon(doc):
     epsilon = "<msub><mi>ε</mi><mi>k</mi></msub>"
     assert html.count(epsilon) >= 4  # in the prose and on the left of every step of the proof
     assert "<msub><mi>r</mi><mi>k</mi></msub>" not in html and not OLD_RESIDUAL.search(html)
+
+
+def test_derive_difference_keeps_l_for_the_loss_and_p_for_the_summation_factor(capsys):
+    # one screen held L the Lucas numbers beside L the loss, and P the eigenvectors beside P_k the summation factor
+    assert cli.main(["derive", "--difference"]) == 0
+    out = capsys.readouterr().out
+    assert "P_k = b₁ b₂ … b_k" in out and "W = Q Λ Q^{-1}" in out and "Q Λ Q^{-1} = W: yes" in out
+    assert not re.search(r"\bP\b", out), "P without a subscript is back (the summation factor is P_k)"
+    assert "∂L/∂w = (2/T)" in out and "Lucas number minus 2" in out
+    assert not re.search(r"\bL_", out), "L with a subscript is back (L is the loss)"
