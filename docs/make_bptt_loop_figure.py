@@ -18,16 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 import tinygrad_rnn as tr  # noqa: E402
 import viz  # noqa: E402
+from tests.chromium import figure_browser  # noqa: E402
 from tinygrad_rnn.stepper import BackwardStepper  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def main() -> None:
@@ -40,13 +37,7 @@ def main() -> None:
     steps = order.index(target) + 1
     folder = Path(tempfile.mkdtemp())
     page = viz.backward_player(stepper, folder / "loop.html", title="Backward through an LSTM, beside its BPTT loop")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--hide-scrollbars", "--window-size=1400,760", f"--user-data-dir={tempfile.mkdtemp()}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = figure_browser(1400, 760)
     try:
         driver.get(page.as_uri())
         root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")

@@ -16,22 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 
+from tests.chromium import figure_browser  # noqa: E402
 from tinygrad_rnn.cli import tour  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp())
     tour.part_derivation(folder, 5)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tempfile.mkdtemp()}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = figure_browser(1000, 1000)
     try:
         driver.set_window_size(1000, 1000)
         driver.get((folder / "derivation.html").as_uri())

@@ -21,14 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 import tinygrad_rnn as tr  # noqa: E402
 from notebooks.solutions import lstm, rnn  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+from tests.chromium import figure_browser as browser  # noqa: E402
 
 
 def forget_gate(dh, dc, cache):
@@ -50,15 +47,6 @@ def carry(dhs, caches):
 BUGS = {"forget_gate": ("lstm_step_backward", forget_gate), "transpose": ("rnn_step_backward", transpose),
         "carry": ("rnn_backward", carry)}
 
-
-def browser(width: int, height: int) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--hide-scrollbars", f"--window-size={width},{height}", f"--user-data-dir={tempfile.mkdtemp()}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
 def main() -> None:

@@ -183,3 +183,55 @@ small_out, _ = small(tr.Tensor(np.random.default_rng(7).normal(size=(3, 1, 1))))
 stepper = tr.BackwardStepper(tr.F.mse_loss(small_out, np.zeros(small_out.shape)))
 stepper.step(4)
 stepper
+
+# %% [markdown]
+# ## Exercises
+#
+# (Reference solutions: `notebooks/solutions/`; replace the imports with your own functions.)
+#
+# **1. Predict, then check.** Chapter 4's recurrence $z_k = a_k + b_k z_{k-1}$ gives
+# $\partial L/\partial w_h = \sum_k e_k z_k$. Which line of the generated loop above carries
+# $z_k$ from one step to the next? (Hint: in which direction does $z_k$ run, and in which does
+# the loop?)
+
+# %%
+carry_line = next(line.strip() for line in source.split("\n") if line.strip().startswith("dh_next = d"))
+print("the line that carries something from step t to step t - 1:", carry_line)
+carried, dh_next = {}, 0.0
+for t in reversed(range(1, T + 1)):  # that loop's body, on the scalars above
+    dh_t = e[t] + dh_next  # dh = dh_out[t - 1] + dh_next
+    ds_t = dh_t * (1 - h[t] * h[t])  # ds = dh * (1 - h[t] * h[t])
+    dh_next = ds_t * w_h  # dh_next = dhW @ W_hh
+    carried[t] = dh_next
+print(" t   z_t (forward)      delta_t (backward)   dh_next leaving step t   b_t * delta_t")
+for t in range(1, T + 1):
+    print(f"{t:2d}  {z[t]: .12f}  {delta[t]: .12f}     {carried[t]: .12f}        {b[t] * delta[t]: .12f}")
+print("dh_next is b_t delta_t at every step:", all(abs(carried[t] - b[t] * delta[t]) < 1e-12 for t in carried))
+
+# %% [markdown]
+# None does: $z_k$ runs forward from $z_0 = 0$ (what RTRL would carry beside $h_t$), and the
+# loop runs backward. The line `dh_next = dhW @ W_hh` carries $b_t\,\delta_t$, the reverse twin;
+# the two directions only meet in the sum, $\sum_k e_k z_k = \sum_t \delta_t a_t$.
+#
+# **2. The loop's dW_hh by hand.** Write `rnn_backward(dhs, caches)` (chapter 2's exercise 3)
+# as the loop above: `dh = dhs[t] + carry`, back through tanh, `dWh += ...`, `carry = ...`.
+# The checker runs it on random RNNs; then the cell feeds it this chapter's scalar RNN, whose
+# `dhs` is the loss's $\partial L/\partial h_t = 2 (h_t - y_t) / T$, and compares its `dWh` with
+# the generated loop's `dW_hh` (the exercises write $x W_x$, PyTorch $W_{ih} x$: the weights
+# are each other's transposes).
+
+# %%
+import sys
+from pathlib import Path
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+from notebooks.solutions import rnn_backward  # the reference: replace with yours
+
+print(tr.exercises.check("rnn_backward", rnn_backward))
+hs, caches = tr.exercises.rnn_forward(xs, np.zeros((1, 1)), params["weight_ih_l0"].T, params["weight_hh_l0"].T,
+                                      params["bias_ih_l0"] + params["bias_hh_l0"])
+mine = rnn_backward(2 * (hs - ys) / ys.size, caches)
+print(f"your dWh.T = {mine['dWh'].T[0, 0]:.15f}; the generated loop's dW_hh = {from_text['weight_hh_l0'][0, 0]:.15f}")
+print("equal to 1e-12:", np.allclose(mine["dWh"].T, from_text["weight_hh_l0"], rtol=0, atol=1e-12))

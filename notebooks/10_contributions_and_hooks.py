@@ -217,3 +217,55 @@ b1, b2 = sp.symbols("b1 b2")
 J1, J2 = sp.symbols("J1 J2", commutative=False)
 print("scalars:  b2*b1 - b1*b2 =", sp.simplify(b2 * b1 - b1 * b2))
 print("matrices: J2*J1 - J1*J2 =", J2 * J1 - J1 * J2)
+
+# %% [markdown]
+# ## Exercises
+#
+# (Reference solutions: `notebooks/solutions/`; replace the imports with your own functions.)
+#
+# **1. Predict, then check.** A hook zeroes dL/dh₄. Which entries C[t̃, t] of the table change,
+# and which stay as they were? Write your answer as a rule on t̃ and t before running the cell.
+
+# %%
+k = 4
+hs, losses = unroll(cell, hooks={k: lambda g: np.zeros_like(g)})
+C_4 = tr.contributions(losses, W_hh)
+changed = {(row + 1, col + 1) for row in range(T) for col in range(T)
+           if not np.array_equal(C_4[row, col], C[row, col])}
+print("changed entries (t~, t):", sorted(changed))
+predicted = {(row, col) for row in range(1, T + 1) for col in range(1, T + 1)
+             if col <= k <= row and sizes[row - 1, col - 1] > 0}
+print(f"the rule t <= {k} <= t~ (on the entries that were not zero already):", changed == predicted)
+print("column t = 1 is zero in both tables (h_0 = 0, so W_hh's first use adds nothing):",
+      not C[:, 0].any() and not C_4[:, 0].any())
+
+# %% [markdown]
+# **2. Predict, then check.** Now the hook doubles dL/dh₄ instead (`lambda g: 2 * g`). Which
+# entries change, and by what factor? Is W_hh's gradient doubled?
+
+# %%
+hs, losses = unroll(cell, hooks={k: lambda g: 2 * g})
+C_2 = tr.contributions(losses, W_hh)
+ratio = {(row, col): np.linalg.norm(C_2[row - 1, col - 1]) / sizes[row - 1, col - 1] for row, col in predicted}
+print(f"the same {len(predicted)} entries change; each by a factor {min(ratio.values()):.12f} .. "
+      f"{max(ratio.values()):.12f}")
+outside = [(r, c) for r in range(T) for c in range(T) if (r + 1, c + 1) not in predicted]
+print("every other entry unchanged:", all(np.array_equal(C_2[r, c], C[r, c]) for r, c in outside))
+print(f"||W_hh.grad||: {np.linalg.norm(C.sum(axis=(0, 1))):.4f} before, {np.linalg.norm(C_2.sum(axis=(0, 1))):.4f} "
+      "with the hook: not doubled, only the paths through h₄ are")
+
+# %% [markdown]
+# **3. Truncation by hand.** Experiment 3 truncated BPTT with a hook that zeroes the gradient
+# coming back through the recurrence every k steps. Write the same in the loop of chapter 2:
+# `rnn_backward_truncated(dhs, caches, k)`, which drops the carried dL/dh at the start of every
+# block of k steps (the checker calls it with k = 2).
+
+# %%
+import sys
+
+if not Path("notebooks/solutions").is_dir():  # Jupyter runs a chapter in notebooks/: the root is one up
+    sys.path.insert(0, str(Path.cwd().parent))
+
+from notebooks.solutions import rnn_backward_truncated  # the reference: replace with yours
+
+print(tr.exercises.check("rnn_backward_truncated", rnn_backward_truncated))

@@ -179,6 +179,11 @@ def test_chapter_9_prints_the_loop_runs_it_and_ties_it_to_the_recurrence(execute
     assert "a_t = df/dw_h" in text and "Eq(z[k], a[k] + b[k]*z[k - 1])" in text
     loops = [h for h in outputs(notebook, "text/html") if h.startswith("<style>") and 'class="tgr-loop"' in h]
     assert len(loops) == 1 and '<span class="tgr-k">for</span>' in loops[0]  # the loop, highlighted
+    # the exercises: the carried line holds b_t delta_t (not z_k), and rnn_backward's dWh is the loop's dW_hh
+    assert "the line that carries something from step t to step t - 1: dh_next = dhW @ W_hh" in text
+    assert "dh_next is b_t delta_t at every step: True" in text
+    mine, loop_dw = map(float, re.search(r"your dWh.T = (\S+); the generated loop's dW_hh = (\S+)", text).groups())
+    assert abs(mine - loop_dw) < 1e-12 and "equal to 1e-12: True" in text
 
 
 def test_chapter_9s_explorer_marks_the_loop_line_of_each_step_in_a_browser(executed, tmp_path, browser):
@@ -225,6 +230,12 @@ def test_chapter_10_itemizes_w_hh_and_its_hooks_cut_clip_and_truncate(executed):
     assert "hidden 1: gradcheck passes the right order: True, the wrong order: True" in text
     assert "hidden 2: gradcheck passes the right order: True, the wrong order: False" in text
     assert "scalars:  b2*b1 - b1*b2 = 0" in text and "J2*J1" in text
+    # the exercises: zeroing dL/dh₄ changes exactly the entries with t <= 4 <= t~; doubling it doubles them
+    changed = re.search(r"changed entries \(t~, t\): (.+)", text).group(1)
+    assert "(4, 2)" in changed and "(12, 4)" in changed and "(3, 2)" not in changed and "(12, 5)" not in changed
+    assert "the rule t <= 4 <= t~ (on the entries that were not zero already): True" in text
+    assert "the same 27 entries change; each by a factor 2.000000000000 .. 2.000000000000" in text
+    assert "every other entry unchanged: True" in text
 
 
 def test_all_chapters_take_under_two_minutes(executed):
@@ -256,8 +267,6 @@ def test_chapter_3s_explorer_steps_in_a_browser_as_the_rendered_notebook_shows_i
 def test_every_chapter_ends_with_exercises_whose_checks_pass_with_the_reference_solutions(executed):
     for path in NOTEBOOKS:
         source = path.read_text(encoding="utf-8")
-        if path.name[:2] in ("09", "10"):
-            continue  # chapters 9 and 10 (issues 24, 25): their Exercises sections are still to be added
         headings = re.findall(r"^# ## (.+)$", source, re.M)
         assert headings and headings[-1] == "Exercises", path.name
         exercises = source[source.index("# ## Exercises"):]

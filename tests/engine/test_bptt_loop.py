@@ -298,3 +298,47 @@ def test_work_between_the_steps_outside_their_scopes_is_refused_with_what_to_do(
         h = h * 0.9  # outside the step's scope, yet part of the recurrence
     with pytest.raises(LoopError, match=r"'matmul'.*different tensor at every step.*tr\.scope"):
         tr.bptt_loop(h.sum())
+
+
+def test_the_readme_engine_example_with_a_1d_state_gets_its_loop():
+    # README "The engine in one screen": W_hh @ h with a 1-D h is one matmul node per step
+    rng = np.random.default_rng(0)
+    W_hh = tr.Parameter(rng.standard_normal((3, 3)), name="W_hh")
+    h = tr.Tensor(np.zeros(3), name="h0")
+    for t in range(1, 4):
+        with tr.scope(f"t{t}"):
+            h = (W_hh @ h + 1.0).tanh()
+    loss = h.sum()
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    np.testing.assert_allclose(loop.run()["W_hh"], W_hh.grad, rtol=0, atol=1e-12)
+    assert "W_hh @ h[t - 1]" in loop.source  # the product the code wrote, in the forward loop
+    assert "np.outer(" in loop.source and "W_hh.T @ " in loop.source  # dL/dW_hh and the carried dL/dh
+
+
+@pytest.mark.parametrize("side", ["left", "right", "batched"])
+def test_a_1d_operand_on_either_side_of_matmul(side):
+    rng = np.random.default_rng(1)
+    W_hh = tr.Parameter(rng.normal(size=(4, 4)) * 0.5, name="W_hh")
+    w_y = tr.Parameter(rng.normal(size=4), name="w_y")
+    W_b = tr.Parameter(rng.normal(size=(2, 4, 4)) * 0.5, name="W_b")
+    xs = rng.normal(size=(5, 4))
+    h0 = tr.Tensor(np.full(4, 0.1), requires_grad=True, name="h0")
+    h, loss = h0, 0
+    for t in range(1, 6):
+        with tr.scope(f"t{t}"):
+            x = tr.Tensor(xs[t - 1])
+            if side == "left":  # h @ W: the 1-D h is a row
+                h = tr.tanh(h @ W_hh + x)
+            elif side == "right":  # W @ h: the 1-D h is a column
+                h = tr.tanh(W_hh @ h + x)
+            else:  # a 1-D h against a stack of matrices: (4,) @ (2, 4, 4) -> (2, 4), summed back to (4,)
+                h = tr.tanh((h @ W_b).sum(axis=0) + x)
+            loss = loss + (h @ w_y) * (h @ w_y)  # a 1-D @ 1-D dot product: a scalar
+    loop = tr.bptt_loop(loss)
+    loss.backward()
+    grads = loop.run()
+    used = [("W_b", W_b)] if side == "batched" else [("W_hh", W_hh)]
+    assert sorted(grads) == sorted([name for name, _ in used] + ["h0", "w_y"])
+    for name, p in used + [("w_y", w_y), ("h0", h0)]:
+        np.testing.assert_allclose(grads[name], p.grad, rtol=0, atol=1e-12, err_msg=f"{side} {name}")

@@ -99,6 +99,38 @@ def _transposed(name: str) -> str:
     return name[:-2] if name.endswith(".T") else f"{name}.T"
 
 
+def _vector_matmul_texts(ins: list[str], go: str, a: tuple, b: tuple, out: tuple) -> list[str]:
+    """The matmul rule when an operand is 1-D: a 1-D A is the row (1, k), a 1-D B the column (k, 1).
+
+    ``W @ h`` with a 1-D h (the README's RNN) gets ``dL/dW = outer(g, h)`` and ``dL/dh = W.T @ g``;
+    ``h @ W`` gets ``g @ W.T`` and ``outer(h, g)``; ``u @ v`` (a scalar) gets ``g * v`` and ``g * u``.
+    With a batch of matrices on the other side, the row / column is written out as a reshape and the
+    2-D rule runs on it.
+    """
+    if len(a) == 1 and len(b) == 1:
+        return [f"{go} * {ins[1]}", f"{go} * {ins[0]}"]
+    if len(a) == 1 and len(b) == 2:
+        return [f"{go} @ {_transposed(ins[1])}", f"np.outer({ins[0]}, {go})"]
+    if len(a) == 2 and len(b) == 1:
+        return [f"np.outer({go}, {ins[1]})", f"{_transposed(ins[0])} @ {go}"]
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    out2 = tuple(np.broadcast_shapes(a2[:-2], b2[:-2])) + (a2[-2], b2[-1])
+    names = [f"{ins[0]}.reshape({a2!r})" if len(a) == 1 else ins[0],
+             f"{ins[1]}.reshape({b2!r})" if len(b) == 1 else ins[1]]
+    ga, gb = backward_texts(_MATMUL, names, [], [f"{go}.reshape({out2!r})"], [a2, b2], [out2])
+    return [f"({ga}).reshape({a!r})" if len(a) == 1 else ga, f"({gb}).reshape({b!r})" if len(b) == 1 else gb]
+
+
+class _MatMul:
+    """Stands for a matmul node where only its name is read (the batched 1-D case above)."""
+
+    name = "matmul"
+
+
+_MATMUL = _MatMul()
+
+
 def backward_texts(node: Any, ins: list[str], outs: list[str], g: list[str | None], shapes: list[tuple],
                     out_shapes: list[tuple], side: str | None = None) -> list[str | None]:
     """The op's backward rule over the names: one expression per input (None: no gradient).
@@ -126,6 +158,8 @@ def backward_texts(node: Any, ins: list[str], outs: list[str], g: list[str | Non
         a, b = shapes
         if len(a) == 2 and len(b) == 2:
             return [f"{go} @ {_transposed(ins[1])}", f"{_transposed(ins[0])} @ {go}"]
+        if len(a) == 1 or len(b) == 1:
+            return _vector_matmul_texts(ins, go, a, b, out_shapes[0])
         ga = _unbroadcast_text(f"{go} @ {ins[1]}.swapaxes(-1, -2)", out_shapes[0][:-1] + (b[-2],), a)
         if len(b) == 2:
             return [ga, f"{ins[0]}.reshape(-1, {a[-1]}).T @ {go}.reshape(-1, {out_shapes[0][-1]})"]
