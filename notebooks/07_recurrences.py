@@ -114,8 +114,11 @@ Markdown("\n".join([header, "|---" * 7 + "|", *rows]))
 # %% [markdown]
 # ## Jacobian spectra per step
 #
-# The largest singular value of the product $B_T \cdots B_{t+1}$ bounds how much of
-# $\partial L/\partial s_T$ can reach step $t$. The gradient-flow story's measured norms sit under it.
+# One Jacobian per step carries the gradient back: $B_t = \partial h_t/\partial h_{t-1}$ for the
+# RNN and GRU, whose state is $h_t$, and $B_t = \partial (h_t, c_t)/\partial (h_{t-1}, c_{t-1})$ for
+# the LSTM, whose state is $(h_t, c_t)$. The largest singular value of the product
+# $B_T \cdots B_{t+1}$ bounds how much of $\partial L/\partial h_T$ can reach step $t$.
+# The gradient-flow story's measured norms sit under it.
 
 # %%
 folder = Path(tempfile.mkdtemp())

@@ -318,3 +318,16 @@ def test_chapter_11s_explorers_show_each_wrong_gradient_being_completed_in_a_bro
             "return r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom;",
             current, root.find_element(By.CSS_SELECTOR, ".tgr-viewport"))
         assert inside, completed
+
+
+def test_chapter_7_writes_the_state_as_h_never_s(executed):
+    # issue 22: s_t is the Elman pre-activation (the RTRL section's ∂s_t/∂θ), so the spectra section may not
+    # call the state s; it wrote B_t = ∂s_t/∂s_{t-1} and bounded by ‖∂L/∂s_T‖
+    notebook, _ = executed["07_recurrences.py"]
+    spectra = next(md for md in outputs(notebook, "text/markdown") if "Jacobian spectra per step" in md)
+    assert r"$B_t = \partial h_t/\partial h_{t-1}$ for the RNN and GRU, whose state is $h_t$" in spectra
+    assert r"$B_t = \partial (h_t, c_t)/\partial (h_{t-1}, c_{t-1})$ for the LSTM" in spectra
+    prose = "".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert r"\partial L/\partial h_T" in prose
+    for text in (spectra, prose):
+        assert not re.search(r"\\partial s_[tT{]|\bs_\{t-1\}", text), re.search(r"\\partial s_[tT{]", text)

@@ -10,6 +10,9 @@ from tinygrad_rnn import cli
 from tinygrad_rnn.stories import spectra
 from tinygrad_rnn.stories.gradient_flow import make_cell
 
+# the state written as s (s_t, s_T, s_{t-1}, ∂s): docs/notation.md keeps s_t for the Elman pre-activation
+STATE_S = re.compile(r"(?<![A-Za-z\\])s_[{tT]|∂s|state \$?s\b")
+
 
 def test_rnn_step_jacobian_is_diag_of_tanh_slope_times_w_hh():
     cell = make_cell("rnn", 4, 5, seed=1)
@@ -56,6 +59,8 @@ def test_cli_derive_spectra_writes_readable_pictures(tmp_path, capsys):
     assert "How much of a gradient survives d steps" in products and "LSTM: σ_max(B_T…B_(T-d+1))" in products
     bound = (tmp_path / "spectra_bound.svg").read_text()
     assert "GRU measured ‖dL/dh_t‖" in bound and "under its singular-value bound" in bound
+    # the bound's legend names the state the way the terminal does (it read ‖dL/ds_T‖: s_t is the pre-activation)
+    assert "GRU bound σ_max(∏B)‖dL/dh_T‖" in bound and not STATE_S.search(bound)
     # the table and both pictures describe the same cells: H and T as asked (the bound picture used H = 8, T = 40)
     assert "(H = 6, T = 30, text input)" in out and "(H = 6, text input)" in products
     assert "(H = 6, T = 30, normal inputs)" in bound
@@ -68,3 +73,16 @@ def test_cli_derive_spectra_shorter_than_twenty_steps_reads_the_whole_unroll(cap
     assert cli.main(["derive", "--spectra", "--steps", "3", "--hidden", "4"]) == 0
     out = capsys.readouterr().out
     assert "its 3rd power" in out and "σ_max, 3 steps" in out and "ρ³" in out
+
+
+def test_cli_derive_spectra_names_the_state_h_or_h_and_c_never_s(capsys):
+    # issue 22: "no letter means two things on one screen"; B_t was written ∂s_t/∂s_{t-1}
+    assert cli.main(["derive", "--spectra", "--steps", "4", "--hidden", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "B_t = ∂h_t/∂h_{t-1} for the RNN and GRU, whose state is h_t" in out
+    # the LSTM's state Jacobian as `derive --cell lstm` writes it
+    assert "B_t = ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}) for the LSTM, whose state is (h_t, c_t)" in out
+    assert "∂L/∂h_t = (B_T B_{T-1} … B_{t+1})ᵀ ∂L/∂h_T" in out
+    assert "∂L/∂(h_t, c_t) = (B_T B_{T-1} … B_{t+1})ᵀ ∂L/∂(h_T, c_T)" in out
+    assert "σ_max(B_T … B_{t+1}) ‖∂L/∂h_T‖" in out
+    assert not STATE_S.search(out), STATE_S.search(out)

@@ -1,10 +1,16 @@
 """Jacobian spectra per step: "the product vanishes", in singular values.
 
-BPTT sends dL/dh_T back through one Jacobian per step, B_t = ∂s_t/∂s_{t-1}
-(the state s is h for the RNN and GRU, (h, c) for the LSTM), so
+BPTT sends dL/dh_T back through one Jacobian per step: B_t = ∂h_t/∂h_{t-1}
+for the RNN and GRU, whose state is h_t, and B_t = ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1})
+for the LSTM, whose state is (h_t, c_t) (docs/notation.md: s_t is the Elman
+pre-activation, so it never names the state). So
 
-    dL/ds_t = (B_T B_{T-1} ... B_{t+1})ᵀ dL/ds_T,
-    ‖dL/dh_t‖ <= ‖dL/ds_t‖ <= σ_max(B_T ... B_{t+1}) ‖dL/ds_T‖ <= prod_j σ_max(B_j) ‖dL/ds_T‖.
+    dL/dh_t = (B_T B_{T-1} ... B_{t+1})ᵀ dL/dh_T                        (RNN, GRU)
+    dL/d(h_t, c_t) = (B_T B_{T-1} ... B_{t+1})ᵀ dL/d(h_T, c_T)          (LSTM)
+    ‖dL/dh_t‖ <= σ_max(B_T ... B_{t+1}) ‖dL/dh_T‖ <= prod_j σ_max(B_j) ‖dL/dh_T‖,
+
+the last line for the LSTM too when the loss reads h_T alone (dL/dc_T = 0, and
+‖dL/dh_t‖ <= ‖dL/d(h_t, c_t)‖).
 
 The singular values of each B_t say how much one step can stretch or shrink
 a gradient; those of the running products say how much survives a distance
@@ -55,10 +61,11 @@ def _advance(kind: str, cell: Any, x: np.ndarray, state: tuple[np.ndarray, ...])
 
 
 def state_jacobians(kind: str, cell: Any, xs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """B[t-1] = ∂s_t/∂s_{t-1} for t = 1..T from autograd, and the states s_0..s_T (zeros to start).
+    """B[t-1] = ∂h_t/∂h_{t-1} (LSTM: ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1})) for t = 1..T from autograd,
+    and the states h_0..h_T (LSTM: (h_t, c_t) concatenated), zeros to start.
 
-    One small graph per step with s_{t-1} as leaves; row p of B_t is the gradient
-    of unit p of s_t (a backward pass with cotangent e_p)."""
+    One small graph per step with the state at t-1 as leaves; row p of B_t is the
+    gradient of unit p of the state at t (a backward pass with cotangent e_p)."""
     from ..tensor import Tensor
 
     H = cell.hidden_size
@@ -112,12 +119,12 @@ def spectra(kind: str, steps: int = 60, hidden: int = 16, seed: int = 0, inputs:
 
 
 def bound_check(kind: str, steps: int = 40, hidden: int = 8, seed: int = 0, input_size: int = 4) -> dict[str, Any]:
-    """The gradient-flow story's measured ‖dL/dh_t‖ (L = sum(h_T)) beside σ_max(product) ‖dL/ds_T‖."""
+    """The gradient-flow story's measured ‖dL/dh_t‖ (L = sum(h_T)) beside σ_max(product) ‖dL/dh_T‖."""
     from .gradient_flow import hidden_gradient_norms
 
     measured = hidden_gradient_norms(kind, steps, hidden, input_size, seed)
     s = spectra(kind, steps, hidden, seed, inputs="normal", input_size=input_size)
-    top = np.sqrt(hidden)  # ‖dL/ds_T‖: ones on h_T (and zeros on c_T)
+    top = np.sqrt(hidden)  # ‖dL/dh_T‖: ones on h_T (and zeros on c_T, so also ‖dL/d(h_T, c_T)‖)
     bound = np.concatenate([s["product_max"][::-1][1:], [1.0]]) * top  # at t = 1..T: distance T - t
     loose = np.concatenate([s["chained"][::-1][1:], [1.0]]) * top
     return {"measured": measured, "bound": bound, "loose": loose}
@@ -150,11 +157,11 @@ def pictures(out: str | Path, steps: int = 60, hidden: int = 16, seed: int = 0) 
         check = bound_check(kind, steps=steps, hidden=hidden, seed=seed)  # the table's H and T
         distance = np.arange(steps)[::-1]
         series[f"{kind.upper()} measured ‖dL/dh_t‖"] = (distance, check["measured"])
-        series[f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖"] = (distance, check["bound"])
-        colours[f"{kind.upper()} measured ‖dL/dh_t‖"] = colours[f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖"] = (
+        series[f"{kind.upper()} bound σ_max(∏B)‖dL/dh_T‖"] = (distance, check["bound"])
+        colours[f"{kind.upper()} measured ‖dL/dh_t‖"] = colours[f"{kind.upper()} bound σ_max(∏B)‖dL/dh_T‖"] = (
             plot.PALETTE[n]
         )
-        dashed.append(f"{kind.upper()} bound σ_max(∏B)‖dL/ds_T‖")
+        dashed.append(f"{kind.upper()} bound σ_max(∏B)‖dL/dh_T‖")
         results[kind]["bound_check"] = check
     bound = plot.save(
         plot.line_plot(series, title=f"The gradient-flow story's ‖dL/dh_t‖ (H = {hidden}, T = {steps}, normal "
@@ -174,17 +181,26 @@ def derivation(steps: int = 60, hidden: int = 16, seed: int = 0, out: str | Path
                                                                           for k in KINDS}  # fmt: skip
     d = Derivation(f"Jacobian spectra per step: RNN, LSTM, GRU (H = {hidden}, T = {steps}, text input)")
     d.add(
-        r"BPTT multiplies one Jacobian per step, $B_t = \partial s_t/\partial s_{t-1}$ (the state $s$ is $h$, "
-        "or $(h, c)$ for the LSTM):",
+        r"BPTT multiplies one Jacobian per step: $B_t = \partial h_t/\partial h_{t-1}$ for the RNN and GRU, "
+        r"whose state is $h_t$, and $B_t = \partial (h_t, c_t)/\partial (h_{t-1}, c_{t-1})$ for the LSTM, "
+        r"whose state is $(h_t, c_t)$:",
         Equation(
-            Tex(r"\frac{\partial L}{\partial s_t}", "∂L/∂s_t"),
-            Tex(r"\left(B_T B_{T-1} \cdots B_{t+1}\right)^\top \frac{\partial L}{\partial s_T}",
-                "(B_T B_{T-1} … B_{t+1})ᵀ ∂L/∂s_T"),
+            Tex(r"\frac{\partial L}{\partial h_t}", "∂L/∂h_t"),
+            Tex(r"\left(B_T B_{T-1} \cdots B_{t+1}\right)^\top \frac{\partial L}{\partial h_T}"
+                r"\quad\text{(RNN, GRU)}",
+                "(B_T B_{T-1} … B_{t+1})ᵀ ∂L/∂h_T   (RNN, GRU)"),
+        ),
+        Equation(
+            Tex(r"\frac{\partial L}{\partial (h_t, c_t)}", "∂L/∂(h_t, c_t)"),
+            Tex(r"\left(B_T B_{T-1} \cdots B_{t+1}\right)^\top \frac{\partial L}{\partial (h_T, c_T)}"
+                r"\quad\text{(LSTM)}",
+                "(B_T B_{T-1} … B_{t+1})ᵀ ∂L/∂(h_T, c_T)   (LSTM)"),
         ),
     )  # fmt: skip
     d.add(
-        r"so $\|\partial L/\partial h_t\| \le \sigma_{\max}(B_T \cdots B_{t+1}) \|\partial L/\partial s_T\| "
-        r"\le \prod_{j>t} \sigma_{\max}(B_j) \|\partial L/\partial s_T\|$: the singular values of one step say "
+        r"so $\|\partial L/\partial h_t\| \le \sigma_{\max}(B_T \cdots B_{t+1}) \|\partial L/\partial h_T\| "
+        r"\le \prod_{j>t} \sigma_{\max}(B_j) \|\partial L/\partial h_T\|$ (for the LSTM too when the loss "
+        r"reads $h_T$ alone, $\partial L/\partial c_T = 0$): the singular values of one step say "
         "how much it can stretch or shrink a gradient, those of the running product how much survives a distance."
     )
     n = min(20, steps)  # the distance the table looks at (all of T when T is shorter)

@@ -200,7 +200,7 @@ def fibonacci_like() -> Derivation:
     d.add(
         f"Substituted back, $f_n - f_{{n-1}} - f_{{n-2}} - 2$ simplifies to ${latex(residual)}$, and the initial "
         f"conditions hold: {'it solves the equation' if eq.satisfies(solution) else 'it does NOT solve it'}. "
-        r"(It is $L_{n+1} - 2$, with $L$ the Lucas numbers: $\varphi^{n+1} + \psi^{n+1}$.)"
+        r"(It is the $(n+1)$-th Lucas number minus 2; the Lucas numbers are $\varphi^m + \psi^m$.)"
     )
     same = closed == iterated
     d.add(

@@ -8,8 +8,8 @@ so the gradient reaching h_t from all later outputs is a sum of matrix powers:
     dL/dh_t = sum_{i=t}^{T} (W^T)^{i-t} V^T dL/do_i
 
 (d2l's older BPTT text writes the same sum as sum_{i=t}^{T} (W^T)^{T-i} V^T dL/do_{T+t-i};
-substitute i -> T + t - i). Diagonalise W = P Λ P^{-1}: then
-(W^T)^m = P^{-T} Λ^m P^T, every entry a combination of λ^m, and the eigenvalues
+substitute i -> T + t - i). Diagonalise W = Q Λ Q^{-1} (Q, not P: P_k is the summation factor): then
+(W^T)^m = Q^{-T} Λ^m Q^T, every entry a combination of λ^m, and the eigenvalues
 against the unit circle decide: spectral radius ρ(W) < 1 and the far past's
 gradient vanishes like ρ^m; ρ(W) > 1 and it explodes.
 """
@@ -103,9 +103,9 @@ class MatrixLinearRNN:
         return (2 / self.T) * (np.array(outs) - self.ys)
 
     def powers(self, m: np.ndarray) -> np.ndarray:
-        """(W^T)^m for each m, from the eigendecomposition W^T = P^{-T} Λ P^T (shape (len(m), H, H))."""
-        lam, P = np.linalg.eig(self.W)
-        left, right = np.linalg.inv(P).T, P.T
+        """(W^T)^m for each m, from the eigendecomposition W^T = Q^{-T} Λ Q^T (shape (len(m), H, H))."""
+        lam, Q = np.linalg.eig(self.W)
+        left, right = np.linalg.inv(Q).T, Q.T
         out = np.einsum("ab,mb,bc->mac", left, lam[None, :] ** np.asarray(m)[:, None], right)
         return out.real
 
@@ -187,20 +187,20 @@ class MatrixLinearRNN:
             )
         if symbolic and not self.scaled:
             Wsym = sp.Matrix(H, H, lambda p, q: sp.Rational(int(round(self.W[p, q] * 10)), 10))
-            P, Lam = Wsym.diagonalize()
+            Q, Lam = Wsym.diagonalize()
             lam = [Lam[k, k] for k in range(H)]
             d.add(
-                "SymPy diagonalises this $W$ exactly, $W = P \\Lambda P^{-1}$:",
+                "SymPy diagonalises this $W$ exactly, $W = Q \\Lambda Q^{-1}$:",
                 Equation(Tex("W", "W"), Wsym),
                 Equation(Tex(r"\Lambda", "Λ"), Lam),
-                Equation(Tex("P", "P"), P),
+                Equation(Tex("Q", "Q"), Q),
             )
             moduli = [sp.Abs(v) for v in lam]
-            same = sp.simplify(P * Lam * P.inv() - Wsym) == sp.zeros(H, H)
+            same = sp.simplify(Q * Lam * Q.inv() - Wsym) == sp.zeros(H, H)
             d.add(
-                "So $(W^\\top)^m = P^{-\\top} \\Lambda^m P^\\top$: every entry is a combination of "
+                "So $(W^\\top)^m = Q^{-\\top} \\Lambda^m Q^\\top$: every entry is a combination of "
                 + ", ".join(f"$({latex(v)})^m$" for v in lam)
-                + f". $P \\Lambda P^{{-1}} = W$: {'yes' if same else 'NO'}. The moduli "
+                + f". $Q \\Lambda Q^{{-1}} = W$: {'yes' if same else 'NO'}. The moduli "
                 + ", ".join(f"${latex(m)} \\approx {float(m):.4g}$" for m in moduli)
                 + ".",
             )

@@ -113,15 +113,16 @@ def derivation(K: int = 4) -> Derivation:
         Equation(z[k], recurrence().rhs),
     )
     d.add("Unrolling it gives the closed form:", Equation(z[k], closed_form()))
-    r = sp.Symbol("r_k")
+    # ε_k, not r_k: r_t is the GRU's reset gate (docs/notation.md)
+    residual = Tex(r"\varepsilon_k", "ε_k")
     d.add(
         "**Proof by induction.** Base case: the closed form at $k = 0$ is $a_0 = 0 = z_0$. "
         "Induction step: if $z_{k-1}$ equals the closed form, then $z_k = a_k + b_k z_{k-1}$, "
-        "so the residual $r_k$ below must vanish:",
-        Equation(r, steps[1][1]),
+        "so the residual $\\varepsilon_k$ below must vanish:",
+        Equation(residual, steps[1][1]),
     )
     for what, expr in steps[2:]:
-        d.add(what[0].upper() + what[1:] + ":", Equation(r, expr))
+        d.add(what[0].upper() + what[1:] + ":", Equation(residual, expr))
     d.add(f"Induction proof: {'proved' if proved else 'FAILED'} (the last residual is ${latex(steps[-1][1])}$).")
     equal = unrolled_equality(K)
     d.add(
