@@ -9,7 +9,6 @@ since the machine is shared and noisy.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -17,16 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import tinygrad_rnn as tr  # noqa: E402
+from docs.measure_explorer import best_of  # noqa: E402
 from tinygrad_rnn.notation import Notation  # noqa: E402
-
-
-def best_of(n: int, action) -> float:
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> int:
