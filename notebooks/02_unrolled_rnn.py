@@ -52,11 +52,12 @@ viz.draw(loss, view="cells")
 #
 # $$\frac{\partial L}{\partial W_{hh}} = \sum_{t=1}^{T} \left(\frac{\partial L}{\partial W_{hh}}\right)_t,
 # \qquad \left(\frac{\partial L}{\partial W_{hh}}\right)_t
-# = \left(\frac{\partial L}{\partial a_t}\right)^{\!\top} h_{t-1}$$
+# = \left(\frac{\partial L}{\partial s_t}\right)^{\!\top} h_{t-1}$$
 #
-# where a_t is the pre-activation at step t. The stepper counts those terms as the backward
-# pass delivers them (one frame per step; chapter 3 watches them arrive). Here we collect
-# each contribution to `weight_hh_l0` (the events call it W_hh, the notes' name) and check that they add up to what `backward()` gives.
+# where s_t is the pre-activation at step t (docs/notation.md: a, b and z belong to the BPTT
+# recurrence). The stepper counts those terms as the backward pass delivers them (one frame per
+# step; chapter 3 watches them arrive). Here we collect each contribution to `weight_hh_l0` (the
+# events call it W_hh, the notes' name) and check that they add up to what `backward()` gives.
 
 # %%
 stepper = tr.BackwardStepper(loss)

@@ -156,7 +156,7 @@ W_np = 0.5 * rng.standard_normal((3, 3))
 W = tr.Tensor(W_np, name="W")
 h0 = tr.Tensor(rng.standard_normal(3), requires_grad=True, name="h0")
 h = h0
-for t in range(5):
+for _ in range(5):
     h = W @ h
 upstream = rng.standard_normal(3)
 (h * upstream).sum().backward()
