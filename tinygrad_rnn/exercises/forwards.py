@@ -10,6 +10,8 @@ order (i, f, g, o for the LSTM; r, u, n for the GRU).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -56,9 +58,14 @@ def rnn_forward(
     x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, list[dict]]:
     """The RNN unrolled over x (T, N, D) from h0 (N, H): hs (T, N, H) and one step cache per time step."""
+    return _unroll(rnn_step_forward, x, h0, Wx, Wh, b)
+
+
+def _unroll(step: Callable, x: np.ndarray, h0: np.ndarray, *params: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """Run ``step(x_t, h_{t-1}, *params) -> (h_t, cache)`` for t = 1..T: the stacked h_t and the caches in order."""
     hs, caches, h = [], [], h0
     for x_t in x:
-        h, cache = rnn_step_forward(x_t, h, Wx, Wh, b)
+        h, cache = step(x_t, h, *params)
         hs.append(h)
         caches.append(cache)
     return np.stack(hs), caches
@@ -117,9 +124,4 @@ def gru_forward(
     x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, list[dict]]:
     """The GRU unrolled over x (T, N, D) from h0 (N, H): hs (T, N, H) and one ``gru_step_forward`` cache per step."""
-    hs, caches, h = [], [], h0
-    for x_t in x:
-        h, cache = gru_step_forward(x_t, h, Wx, Wh, b)
-        hs.append(h)
-        caches.append(cache)
-    return np.stack(hs), caches
+    return _unroll(gru_step_forward, x, h0, Wx, Wh, b)
