@@ -316,6 +316,18 @@ def _attrs(**kw: Any) -> str:
     return "[" + " ".join(parts) + "]"
 
 
+# How a scope's box looks, by kind: a time step (a filled box, its t at the top left), a gate
+# (dotted, small grey label) or any other scope (dashed). The rolled view draws its one step as a time step.
+SCOPE_LOOK: dict[str, dict[str, Any]] = {
+    "time": dict(class_="scope time", style="rounded,filled", fillcolor="#eef3fa", color="#90a4ae", fontsize=12,
+                 labeljust="l"),
+    "gate": dict(class_="scope gate", style="rounded,dotted,filled", fillcolor="#f8fafd", color="#90a4ae",
+                 fontsize=9, fontcolor="#546e7a"),
+    "scope": dict(class_="scope", style="rounded,dashed", color="#78909c", fillcolor="white", fontsize=13,
+                  labeljust="l"),
+}
+
+
 class _View:
     """Shared machinery: clusters from scope paths, gradient colours, highlight, styles."""
 
@@ -369,39 +381,8 @@ class _View:
     def cluster_attrs(self, path: tuple) -> str:
         seg = path[-1]
         label = _HTML(f"<{text(self.step_labels.get(path, _segment_label(seg)))}>")
-        name = self.tree[path].name
-        if TIME.match(seg):
-            return _attrs(
-                label=label,
-                id_=name,
-                class_="scope time",
-                style="rounded,filled",
-                fillcolor="#eef3fa",
-                color="#90a4ae",
-                fontsize=12,
-                labeljust="l",
-            )
-        if seg in GATE_SYMBOLS:
-            return _attrs(
-                label=label,
-                id_=name,
-                class_="scope gate",
-                style="rounded,dotted,filled",
-                fillcolor="#f8fafd",
-                color="#90a4ae",
-                fontsize=9,
-                fontcolor="#546e7a",
-            )
-        return _attrs(
-            label=label,
-            id_=name,
-            class_="scope",
-            style="rounded,dashed",
-            color="#78909c",
-            fillcolor="white",
-            fontsize=13,
-            labeljust="l",
-        )
+        look = SCOPE_LOOK["time" if TIME.match(seg) else "gate" if seg in GATE_SYMBOLS else "scope"]
+        return _attrs(label=label, id_=self.tree[path].name, **look)
 
     def header(self, **graph: Any) -> list[str]:
         """The graph, node and edge defaults every picture (and every tiled template) starts with."""

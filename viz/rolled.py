@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from . import labels
-from .draw import _HTML, GATE_SYMBOLS, TIME, Drawing, _attrs, _OpsView, _segment_label, text
+from .draw import _HTML, GATE_SYMBOLS, SCOPE_LOOK, TIME, Drawing, _attrs, _OpsView, _segment_label, text
 from .tiled import _Irregular, _Tiler
 
 LOOP_COLOUR = "#6a1b9a"  # the recurrence: purple, apart from gradient reds and highlight blue
@@ -170,16 +170,8 @@ class _RolledView(_OpsView):
         label = f"{text(_segment_label('t1'))} &#8230; T: every step, drawn once"
         if self.where is not None and self.where[0] == path[:-1]:
             label += f"; the backward pass is at <b>t = {self.where[1]} of {self.T[path[:-1]]}</b>"
-        return _attrs(
-            label=_HTML(f"<{label}>"),
-            id_=self.tree[path].name,
-            class_="scope time rolled",
-            style="rounded,filled",
-            fillcolor="#eef3fa",
-            color="#90a4ae",
-            fontsize=12,
-            labeljust="l",
-        )
+        return _attrs(label=_HTML(f"<{label}>"), id_=self.tree[path].name,
+                      **{**SCOPE_LOOK["time"], "class_": "scope time rolled"})
 
 
 def _loop_label(name: str, T: int) -> str:
