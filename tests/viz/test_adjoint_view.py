@@ -1,16 +1,14 @@
 """The recorded backward pass as a picture (viz.draw of a gradient, viz.adjoint) and the cliff story."""
 
 import re
-import xml.etree.ElementTree as ET
 
 import numpy as np
 
 import tinygrad_rnn as tr
 import viz
+from tests.viz.svg_tools import SVG, svg_of
 from tinygrad_rnn import cli
 from tinygrad_rnn.stories import curvature
-
-SVG = "{http://www.w3.org/2000/svg}"
 
 
 def rnn_t3():
@@ -18,10 +16,6 @@ def rnn_t3():
     x = tr.Tensor(np.random.default_rng(0).standard_normal((3, 1, 1)), name="x")
     out, _ = rnn(x)
     return (out * out).sum(), rnn
-
-
-def svg_of(drawing):
-    return ET.fromstring(drawing.pipe(format="svg"))
 
 
 def texts(g):

@@ -10,22 +10,11 @@ import pytest
 
 import tinygrad_rnn as tr
 import viz
+from tests.viz.svg_tools import SVG, groups, svg_of
 from tinygrad_rnn import cli
 from tinygrad_rnn.cli.render import toy_loss
 from tinygrad_rnn.notation import names_of
 from viz.labels import PALETTE
-
-SVG = "{http://www.w3.org/2000/svg}"
-
-
-def parse(drawing):
-    """Render to SVG and parse it as XML (a malformed SVG raises here)."""
-    return ET.fromstring(drawing.pipe(format="svg"))
-
-
-def groups(svg, cls):
-    """SVG <g> elements whose class list contains ``cls`` (Graphviz writes node/cluster/edge classes)."""
-    return [g for g in svg.iter(SVG + "g") if cls in g.get("class", "").split()]
 
 
 def text_of(g):
@@ -69,7 +58,7 @@ def elman(steps, scale=1.0, seed=0):
 
 def test_ops_view_has_one_cluster_per_time_step_and_parses_as_svg():
     loss = toy_loss("lstm", 3)
-    svg = parse(viz.draw(loss))
+    svg = svg_of(viz.draw(loss))
     steps = sorted(text_of(g) for g in groups(svg, "time"))
     assert steps == ["t = 1", "t = 2", "t = 3"]
 
@@ -77,10 +66,10 @@ def test_ops_view_has_one_cluster_per_time_step_and_parses_as_svg():
 def test_every_op_and_tensor_of_the_recorded_graph_is_drawn():
     loss = toy_loss("gru", 2)
     graph = tr.trace(loss)
-    svg = parse(viz.draw(loss, all_tensors=True))
+    svg = svg_of(viz.draw(loss, all_tensors=True))
     assert len(groups(svg, "op")) == len(graph.nodes)
     assert len(groups(svg, "tensor")) == len(graph.tensors)
-    compact = parse(viz.draw(loss))
+    compact = svg_of(viz.draw(loss))
     assert len(groups(compact, "op")) == len(graph.nodes)
     names = {text_of(g) for g in groups(compact, "parameter")}
     shown = {n.split("(")[0] for n in names}  # each box: the notes' alias over PyTorch's name (W_hh, weight_hh_l0)
@@ -89,7 +78,7 @@ def test_every_op_and_tensor_of_the_recorded_graph_is_drawn():
 
 def test_parameters_are_drawn_once_outside_the_time_steps():
     loss, _ = elman(4)
-    svg = parse(viz.draw(loss))
+    svg = svg_of(viz.draw(loss))
     params = {text_of(g).split("(")[0]: g for g in groups(svg, "parameter")}
     assert set(params) == {"W_hh", "W_xh"}
     steps = [box(g) for g in groups(svg, "time")]
@@ -121,7 +110,7 @@ def test_user_names_are_shown_literally_in_valid_dot_and_svg(name):
     drawing = viz.draw(loss, values=True, grads=True)
     labels = " ".join(re.findall(r"label=<(.*?)> id=", drawing.source))
     assert "<script>" not in labels and "&lt;script&gt;" in labels or "script" not in name
-    svg = parse(drawing)
+    svg = svg_of(drawing)
     assert not list(svg.iter(SVG + "script"))
     shown = [text_of(g) for g in groups(svg, "parameter")]
     assert len(shown) == 1
@@ -194,7 +183,7 @@ def test_ops_view_refuses_huge_untiled_graphs_and_points_to_the_cells_view():
 def test_cells_view_draws_three_hundred_steps_quickly():
     loss = toy_loss("rnn", 300)
     start = time.perf_counter()
-    svg = parse(viz.draw(loss, view="cells", grads=True))
+    svg = svg_of(viz.draw(loss, view="cells", grads=True))
     assert time.perf_counter() - start < 20
     cells = groups(svg, "cell")
     assert len(cells) == 300
@@ -202,7 +191,7 @@ def test_cells_view_draws_three_hundred_steps_quickly():
 
 
 def test_cells_view_edges_carry_h_and_c_from_step_to_step():
-    svg = parse(viz.draw(toy_loss("lstm", 3), view="cells"))
+    svg = svg_of(viz.draw(toy_loss("lstm", 3), view="cells"))
     names = {g.get("id"): first_text(g) for g in groups(svg, "cell")}
     carried: dict = {}
     for edge in groups(svg, "edge"):
@@ -221,7 +210,7 @@ def tooltip(g):
 
 def test_cells_view_is_a_grid_rows_per_layer_and_direction_columns_per_time_step():
     loss = toy_loss("gru", 4, layers=2, bidirectional=True)
-    svg = parse(viz.draw(loss, view="cells"))
+    svg = svg_of(viz.draw(loss, view="cells"))
     cells = groups(svg, "cell")
     assert len(cells) == 2 * 2 * 4
     rows: dict = {}
@@ -242,7 +231,7 @@ def test_highlight_marks_exactly_the_paths_from_the_loss_to_the_parameter():
     x = tr.Tensor(np.ones((2, 1)), name="x")
     loss = ((W @ x).tanh() + V @ x).sum()
     loss.backward()
-    svg = parse(viz.draw(loss, highlight=W))
+    svg = svg_of(viz.draw(loss, highlight=W))
     ids = {text_of(g).split("(")[0]: g.get("id") for g in groups(svg, "tensor")}
     marked = [e.find(SVG + "title").text.replace("&#45;", "-") for e in groups(svg, "highlight")]
     # W -> matmul -> tanh -> add -> sum -> loss: five edges, none from V or x
@@ -261,11 +250,11 @@ def test_highlight_marks_exactly_the_paths_from_the_loss_to_the_parameter():
 
 def test_highlight_reaches_every_time_step_through_w_hh():
     loss, W_hh = elman(5)
-    svg = parse(viz.draw(loss, highlight=W_hh))
+    svg = svg_of(viz.draw(loss, highlight=W_hh))
     w_id = next(g.get("id") for g in groups(svg, "parameter") if text_of(g).startswith("W_hh"))
     marked = [e.find(SVG + "title").text for e in groups(svg, "highlight")]
     assert sum(m.startswith(w_id + "->") for m in marked) == 5
-    cells = parse(viz.draw(loss, view="cells", highlight="W_hh"))
+    cells = svg_of(viz.draw(loss, view="cells", highlight="W_hh"))
     assert len(groups(cells, "highlight")) >= 5
 
 
@@ -276,7 +265,7 @@ def fill(g):
 
 def test_gradient_colours_fade_back_through_time_when_gradients_vanish():
     loss, _ = elman(8, scale=0.3)  # contracting recurrence: dL/dh_t shrinks going back from t = 8
-    svg = parse(viz.draw(loss, view="cells", grads=True))
+    svg = svg_of(viz.draw(loss, view="cells", grads=True))
     levels = [PALETTE.index(fill(c)) for c in groups(svg, "cell")]
     assert levels == sorted(levels) and levels[0] < levels[-1]
     assert "gradient norm" in text_of(next(g for g in groups(svg, "node") if g.get("id") == "legend"))
@@ -286,12 +275,12 @@ def test_values_and_grads_appear_on_the_labels():
     w = tr.Parameter(np.array([[0.5, -2.0]]), name="w")
     loss = (w * w).sum()
     loss.backward()
-    svg = parse(viz.draw(loss, values=True, grads=True))
+    svg = svg_of(viz.draw(loss, values=True, grads=True))
     label = text_of(next(g for g in groups(svg, "parameter")))
     assert "value [0.5, -2]" in label and "grad [1, -4]" in label  # d(w^2)/dw = 2w
     big = tr.Parameter(np.arange(12.0).reshape(3, 4), name="big")
     loss = big.sum()
-    label = text_of(groups(parse(viz.draw(loss, values=True)), "parameter")[0])
+    label = text_of(groups(svg_of(viz.draw(loss, values=True)), "parameter")[0])
     # whose norm and range: the value's (it used to say "‖·‖=22.5 / min 0 max 11", of what it did not say)
     assert "value min 0 max 11" in label and "\u2016value\u2016=22.5" in label  # ||0..11|| = sqrt(506)
 
@@ -316,14 +305,14 @@ class FakeStepper:
 def test_stepper_state_styles_done_current_and_pending_nodes():
     loss, _ = elman(3)
     stepper = FakeStepper(loss, done=2)
-    svg = parse(viz.draw(stepper))
+    svg = svg_of(viz.draw(stepper))
     n = len(stepper.graph.nodes)
     assert len(groups(svg, "current")) == 1
     assert len(groups(svg, "done")) == 2
     assert len(groups(svg, "pending")) == n - 3
     root = next(g for g in groups(svg, "root"))
     assert "grad 1" in text_of(root)  # gradients known so far are shown by default
-    cells = parse(viz.draw(stepper, view="cells"))
+    cells = svg_of(viz.draw(stepper, view="cells"))
     assert len(groups(cells, "pending")) == 2 and len(groups(cells, "current")) == 1
 
 

@@ -11,22 +11,14 @@ import pytest
 
 import tinygrad_rnn as tr
 import viz
+from tests.viz.svg_tools import SVG, groups, svg_of
 from tinygrad_rnn import cli
 from tinygrad_rnn.cli.render import toy_loss
 
 render_module = importlib.import_module("viz.render")  # the module (viz.render is also the function)
 
-SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 RENDERERS = [name for name in ("graphviz-pure", "dot") if render_module._locate(name)]
-
-
-def svg_of(drawing):
-    return ET.fromstring(drawing.pipe(format="svg"))
-
-
-def groups(svg, cls):
-    return [g for g in svg.iter(SVG + "g") if cls in g.get("class", "").split()]
 
 
 def text_of(g):
