@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
+from tests.readme_example import readme_rnn
 from tinygrad_rnn.graph import trace
 from tinygrad_rnn.loops import LoopError, highlight_html
 
@@ -302,13 +303,7 @@ def test_work_between_the_steps_outside_their_scopes_is_refused_with_what_to_do(
 
 def test_the_readme_engine_example_with_a_1d_state_gets_its_loop():
     # README "The engine in one screen": W_hh @ h with a 1-D h is one matmul node per step
-    rng = np.random.default_rng(0)
-    W_hh = tr.Parameter(rng.standard_normal((3, 3)), name="W_hh")
-    h = tr.Tensor(np.zeros(3), name="h0")
-    for t in range(1, 4):
-        with tr.scope(f"t{t}"):
-            h = (W_hh @ h + 1.0).tanh()
-    loss = h.sum()
+    loss, W_hh = readme_rnn()
     loop = tr.bptt_loop(loss)
     loss.backward()
     np.testing.assert_allclose(loop.run()["W_hh"], W_hh.grad, rtol=0, atol=1e-12)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 import viz
+from tests.readme_example import readme_rnn
 from tinygrad_rnn.cli.step import builtin_model
 
 ENGINE_ID = re.compile(r"\w+#\d+")
@@ -77,17 +78,8 @@ def test_every_step_names_tensors_as_the_picture_labels_them_and_fills_in_its_ru
 def test_the_readme_engine_example_draws_clean_with_its_states_named():
     """README's "engine in one screen": W_hh @ h with a 1-D h draws as one @ per step, no reshape,
     h₀ and every h_t in a box under its name."""
-    import numpy as np
-
-    import tinygrad_rnn as tr
-
-    rng = np.random.default_rng(0)
-    W_hh = tr.Parameter(rng.standard_normal((3, 3)), name="W_hh")
-    h = tr.Tensor(np.zeros(3), name="h0")
-    for t in range(1, 4):
-        with tr.scope(f"t{t}"):
-            h = (W_hh @ h + 1.0).tanh()
-    svg = viz.draw(h.sum()).pipe(format="svg", encoding="utf-8")
+    loss, _ = readme_rnn()
+    svg = viz.draw(loss).pipe(format="svg", encoding="utf-8")
     ops = re.findall(r'class="node op op(?:-|&#45;)(\w+)', svg)
     assert sorted(ops) == sorted(["matmul", "add", "tanh"] * 3 + ["sum"])  # no reshape before or after the @
     boxes = re.findall(r'class="node tensor[^"]*">.*?<text[^>]*>([^<]+)</text>', svg, re.S)
