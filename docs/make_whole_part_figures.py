@@ -40,26 +40,32 @@ def rolled_svg() -> Path:
     return viz.render(toy_loss("lstm", 20), DOCS / "rolled.svg", view="rolled", grads=True)
 
 
-def rolled_png(driver: webdriver.Chrome, folder: Path) -> Path:
-    loss = builtin_model("lstm", 20)
-    events = tr.BackwardStepper(loss).run()
-    k = next(k for k, e in enumerate(events, 1) if "/t7/" in e.scope + "/" and "forget_gate" in e.scope)
-    page = viz.backward_player(loss, folder / "rolled.html", title="Backward through an LSTM unrolled over 20 steps",
-                               view="rolled")
+def open_explorer(driver: webdriver.Chrome, loss, page: Path, T: int, **options):
+    """Write the explorer over ``loss`` (an LSTM unrolled ``T`` steps) to ``page``, open it; its root element."""
+    viz.backward_player(loss, page, title=f"Backward through an LSTM unrolled over {T} steps", **options)
     driver.get(page.as_uri())
-    root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
-    root.send_keys(Keys.ARROW_RIGHT * k)
-    time.sleep(0.6)
-    out = DOCS / "rolled.png"
+    return driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+
+
+def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+    out = DOCS / name
     driver.save_screenshot(str(out))
     return out
 
 
+def rolled_png(driver: webdriver.Chrome, folder: Path) -> Path:
+    loss = builtin_model("lstm", 20)
+    events = tr.BackwardStepper(loss).run()
+    k = next(k for k, e in enumerate(events, 1) if "/t7/" in e.scope + "/" and "forget_gate" in e.scope)
+    root = open_explorer(driver, loss, folder / "rolled.html", 20, view="rolled")
+    root.send_keys(Keys.ARROW_RIGHT * k)
+    time.sleep(0.6)
+    return screenshot(driver, "rolled.png")
+
+
 def folded_png(driver: webdriver.Chrome, folder: Path) -> Path:
     loss = builtin_model("lstm", 3)
-    page = viz.backward_player(loss, folder / "folded.html", title="Backward through an LSTM unrolled over 3 steps")
-    driver.get(page.as_uri())
-    root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+    root = open_explorer(driver, loss, folder / "folded.html", 3)
     root.send_keys(Keys.ARROW_RIGHT * 12)
     time.sleep(0.4)
     root.send_keys("--")  # zoomed out: t = 2 and t = 3 side by side
@@ -70,22 +76,16 @@ def folded_png(driver: webdriver.Chrome, folder: Path) -> Path:
     driver.execute_script("arguments[0].tgrExplorer.collapse('lstm/l0/fwd/t2');"
                           "arguments[0].tgrExplorer.collapse('lstm/l0/fwd/t3/forget_gate');", root)
     time.sleep(0.2)
-    out = DOCS / "folded.png"
-    driver.save_screenshot(str(out))
-    return out
+    return screenshot(driver, "folded.png")
 
 
 def overview_png(driver: webdriver.Chrome, folder: Path) -> Path:
     loss = builtin_model("lstm", 200)
-    page = viz.backward_player(loss, folder / "overview.html", title="Backward through an LSTM unrolled over 200 steps")
-    driver.get(page.as_uri())
-    root = driver.find_element(By.CSS_SELECTOR, ".tgr-explorer")
+    root = open_explorer(driver, loss, folder / "overview.html", 200)
     strip = root.find_element(By.CSS_SELECTOR, ".tgr-overview-strip")
     ActionChains(driver).move_to_element(strip).click().perform()  # its middle: t = 100
     time.sleep(0.6)
-    out = DOCS / "overview.png"
-    driver.save_screenshot(str(out))
-    return out
+    return screenshot(driver, "overview.png")
 
 
 def main() -> None:
